@@ -1,0 +1,168 @@
+//! Which board a posting comes from: [`BoardKind`] and the validated [`Board`].
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The kinds of career board this crate can read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoardKind {
+    /// Greenhouse Job Board API (`boards-api.greenhouse.io`).
+    Greenhouse,
+    /// Lever Postings API (`api.lever.co`).
+    Lever,
+    /// Ashby public job board API (`api.ashbyhq.com`).
+    Ashby,
+    /// Any careers page carrying schema.org `JobPosting` JSON-LD.
+    Jsonld,
+}
+
+impl BoardKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [BoardKind; 4] = [Self::Greenhouse, Self::Lever, Self::Ashby, Self::Jsonld];
+
+    /// The lowercase name used in configuration, the database and serde: `greenhouse`, `lever`, `ashby`, `jsonld`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Greenhouse => "greenhouse",
+            Self::Lever => "lever",
+            Self::Ashby => "ashby",
+            Self::Jsonld => "jsonld",
+        }
+    }
+}
+
+impl fmt::Display for BoardKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A board kind name that is not one of `greenhouse`, `lever`, `ashby`, `jsonld`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown board kind {0:?}: expected one of greenhouse, lever, ashby, jsonld")]
+pub struct UnknownBoardKind(pub String);
+
+impl FromStr for BoardKind {
+    type Err = UnknownBoardKind;
+
+    /// Parses the lowercase names; ASCII case and surrounding whitespace are ignored.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| UnknownBoardKind(s.to_owned()))
+    }
+}
+
+/// A board token that does not suit its kind; the message says what a valid one looks like.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("board token for {kind} {problem}")]
+pub struct InvalidBoard {
+    /// The kind the token was given for.
+    pub kind: BoardKind,
+    /// What is wrong, phrased to follow "board token for {kind}".
+    pub problem: String,
+}
+
+/// One board to read: its kind and its token (a board name, or for `jsonld` the careers page URL).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Board {
+    /// Which API or page format to use.
+    pub kind: BoardKind,
+    /// Greenhouse/Lever/Ashby: the board name (`[A-Za-z0-9._-]{1,128}`); jsonld: an absolute http(s) URL.
+    pub token: String,
+}
+
+/// Longest careers-page URL accepted for a jsonld board.
+const MAX_URL_LEN: usize = 2048;
+
+impl Board {
+    /// Validates `token` for `kind`.
+    ///
+    /// Greenhouse, Lever and Ashby tokens are 1-128 characters of ASCII letters, digits, `.`, `_` or `-` (so they
+    /// are safe to put in a URL path). A jsonld token is an absolute `http` or `https` URL with a host, at most
+    /// 2048 characters.
+    pub fn new(kind: BoardKind, token: &str) -> Result<Board, InvalidBoard> {
+        let invalid = |problem: String| InvalidBoard { kind, problem };
+        match kind {
+            BoardKind::Greenhouse | BoardKind::Lever | BoardKind::Ashby => {
+                let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+                if token.is_empty() || token.len() > 128 || !token.chars().all(ok_char) {
+                    return Err(invalid("must be 1-128 characters of letters, digits, '.', '_' or '-'".to_owned()));
+                }
+            }
+            BoardKind::Jsonld => {
+                if token.len() > MAX_URL_LEN {
+                    return Err(invalid(format!("must be a URL of at most {MAX_URL_LEN} characters")));
+                }
+                let url = reqwest::Url::parse(token)
+                    .map_err(|e| invalid(format!("must be an absolute http(s) URL ({e})")))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(invalid(format!("must be an http(s) URL, not {}:", url.scheme())));
+                }
+                if url.host_str().is_none_or(str::is_empty) {
+                    return Err(invalid("must be a URL with a host".to_owned()));
+                }
+            }
+        }
+        Ok(Board { kind, token: token.to_owned() })
+    }
+}
+
+impl fmt::Display for Board {
+    /// `kind:token`, e.g. `greenhouse:airbnb`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_round_trip() {
+        for kind in BoardKind::ALL {
+            assert_eq!(kind.as_str().parse::<BoardKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+            let json = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<BoardKind>(&json).ok(), Some(kind));
+        }
+        assert_eq!(" Lever ".parse::<BoardKind>(), Ok(BoardKind::Lever));
+        let err = "workday".parse::<BoardKind>().err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(err, "unknown board kind \"workday\": expected one of greenhouse, lever, ashby, jsonld");
+    }
+
+    #[test]
+    fn api_tokens_are_restricted() {
+        assert!(Board::new(BoardKind::Greenhouse, "airbnb").is_ok());
+        assert!(Board::new(BoardKind::Ashby, "wealth-com").is_ok());
+        assert!(Board::new(BoardKind::Lever, "a.b_c-1").is_ok());
+        assert!(Board::new(BoardKind::Lever, &"x".repeat(128)).is_ok());
+        for bad in ["", "a/b", "a b", "é", "../x", "a?b"] {
+            assert!(Board::new(BoardKind::Lever, bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Board::new(BoardKind::Lever, &"x".repeat(129)).is_err());
+        let err = Board::new(BoardKind::Lever, "a/b").err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(err, "board token for lever must be 1-128 characters of letters, digits, '.', '_' or '-'");
+    }
+
+    #[test]
+    fn jsonld_tokens_are_absolute_http_urls() {
+        let board = Board::new(BoardKind::Jsonld, "https://example.com/careers?x=1");
+        assert_eq!(board.map(|b| b.to_string()).ok().as_deref(), Some("jsonld:https://example.com/careers?x=1"));
+        assert!(Board::new(BoardKind::Jsonld, "http://example.com").is_ok());
+        for bad in ["", "example.com/careers", "/careers", "ftp://example.com/x", "mailto:a@b.c", "file:///etc/passwd"]
+        {
+            let err = Board::new(BoardKind::Jsonld, bad);
+            assert!(err.is_err(), "{bad:?} accepted");
+            let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.starts_with("board token for jsonld must be"), "{msg}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert!(Board::new(BoardKind::Jsonld, &long).is_err());
+    }
+}

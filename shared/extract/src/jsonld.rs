@@ -1,0 +1,244 @@
+//! Careers pages carrying schema.org `JobPosting` objects in `<script type="application/ld+json">` blocks.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::greenhouse::unescape_content;
+use crate::html::{html_text, ld_json_scripts};
+use crate::listing::{dedupe, id_string, listed, text};
+use crate::normalized::{format_range, join_nonempty, merged, number, parse_date, per_interval};
+use crate::{ExtractError, ListedPosting, NormalizedPosting};
+
+const WHAT: &str = "careers page JSON-LD";
+
+/// Finds every JSON-LD script of the page and collects each `JobPosting` object (top level, inside top-level
+/// arrays, and inside `@graph`). A script that is not valid JSON fails the whole page, naming the script.
+pub(crate) fn parse_listing(body: &[u8]) -> Result<Vec<ListedPosting>, ExtractError> {
+    let page = String::from_utf8_lossy(body);
+    let scripts = ld_json_scripts(&page);
+    let mut found = Vec::new();
+    for (n, script) in scripts.iter().enumerate() {
+        let doc: Value = serde_json::from_str(script).map_err(|e| {
+            ExtractError::malformed(
+                format!("careers page JSON-LD script {} of {}", n + 1, scripts.len()),
+                format!("is not valid JSON: {e}"),
+            )
+        })?;
+        collect_postings(doc, &mut found);
+    }
+    if found.is_empty() {
+        let reason =
+            format!("has no JobPosting: no schema.org JobPosting found in {} JSON-LD script(s)", scripts.len());
+        return Err(ExtractError::malformed("careers page", reason));
+    }
+    let postings = found
+        .iter()
+        .enumerate()
+        .map(|(i, posting)| {
+            listed(WHAT, i, posting, Some(external_id(posting)), title(posting), text(posting.get("url")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(dedupe(WHAT, postings))
+}
+
+/// Normalises a `JobPosting` object (a detail value, when given, is laid over it).
+pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<NormalizedPosting, ExtractError> {
+    let job = merged(raw, detail);
+    let title = title(&job).ok_or_else(|| ExtractError::malformed("JSON-LD JobPosting", "has no title or name"))?;
+    let remote =
+        strings(job.get("jobLocationType")).iter().any(|t| t.eq_ignore_ascii_case("TELECOMMUTE")).then_some(true);
+    let location = join_nonempty(items(job.get("jobLocation")).filter_map(place), " | ").or_else(|| {
+        join_nonempty(items(job.get("applicantLocationRequirements")).filter_map(|a| name_of(Some(a))), " | ")
+    });
+    Ok(NormalizedPosting {
+        title,
+        url: text(job.get("url")),
+        location,
+        remote,
+        department: None,
+        employment_type: join_nonempty(strings(job.get("employmentType")), ", "),
+        compensation: salary(&job),
+        description: job.get("description").and_then(Value::as_str).and_then(|d| html_text(&unescape_content(d))),
+        posted_at: parse_date(job.get("datePosted")),
+        updated_at: parse_date(job.get("dateModified")),
+    })
+}
+
+/// Moves every JobPosting in `doc` into `out`.
+fn collect_postings(doc: Value, out: &mut Vec<Value>) {
+    match doc {
+        Value::Array(items) => items.into_iter().for_each(|item| collect_postings(item, out)),
+        Value::Object(mut map) => {
+            if map.get("@type").is_some_and(is_job_posting_type) {
+                out.push(Value::Object(map));
+            } else if let Some(graph) = map.remove("@graph") {
+                collect_postings(graph, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `"JobPosting"`, `"schema:JobPosting"`, `"https://schema.org/JobPosting"`, or an array holding one of them.
+fn is_job_posting_type(t: &Value) -> bool {
+    strings(Some(t)).iter().any(|s| s == "JobPosting" || s.ends_with("/JobPosting") || s.ends_with(":JobPosting"))
+}
+
+/// `title`, else `name`, with HTML entities decoded.
+fn title(job: &Value) -> Option<String> {
+    let raw = text(job.get("title")).or_else(|| text(job.get("name")))?;
+    text(Some(&Value::String(html_escape::decode_html_entities(&raw).into_owned())))
+}
+
+/// `identifier.value` or `identifier` (string or number), else `url`, else the hex SHA-256 of the title, a
+/// newline and the hiring organization's name.
+fn external_id(job: &Value) -> String {
+    let identifier = job.get("identifier");
+    id_string(identifier.and_then(|i| get_ci(i, "value")))
+        .or_else(|| id_string(identifier))
+        .or_else(|| text(job.get("url")))
+        .unwrap_or_else(|| {
+            let mut hasher = Sha256::new();
+            hasher.update(title(job).unwrap_or_default().as_bytes());
+            hasher.update(b"\n");
+            hasher.update(name_of(job.get("hiringOrganization")).unwrap_or_default().as_bytes());
+            hex::encode(hasher.finalize())
+        })
+}
+
+/// A key looked up exactly, else ignoring ASCII case (real pages write `Value`, `UnitText`, ...).
+fn get_ci<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = value.as_object()?;
+    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
+/// A value that may be one item or an array of them.
+fn items(value: Option<&Value>) -> impl Iterator<Item = &Value> {
+    let (one, many) = match value {
+        Some(Value::Array(list)) => (None, list.as_slice()),
+        Some(v) => (Some(v), &[][..]),
+        None => (None, &[][..]),
+    };
+    one.into_iter().chain(many)
+}
+
+/// The non-empty strings of a string-or-array value.
+fn strings(value: Option<&Value>) -> Vec<String> {
+    items(value).filter_map(|v| text(Some(v))).collect()
+}
+
+/// A plain string, or an object's `name`.
+fn name_of(value: Option<&Value>) -> Option<String> {
+    text(value).or_else(|| value.and_then(|v| get_ci(v, "name")).and_then(|n| text(Some(n))))
+}
+
+/// A `Place`: its address as "locality, region, country" (or the address string), else its name.
+fn place(place: &Value) -> Option<String> {
+    let address = get_ci(place, "address");
+    let parts = ["addressLocality", "addressRegion", "addressCountry"]
+        .into_iter()
+        .filter_map(|k| name_of(address.and_then(|a| get_ci(a, k))));
+    join_nonempty(parts, ", ").or_else(|| text(address)).or_else(|| name_of(Some(place)))
+}
+
+/// `baseSalary` as a string (a bare number gets `salaryCurrency`) or a `MonetaryAmount` whose `value` is a number
+/// or a `QuantitativeValue` (`minValue`, `maxValue`, `value`, `unitText`; key case ignored).
+fn salary(job: &Value) -> Option<String> {
+    let base = items(job.get("baseSalary")).next()?;
+    let fallback_currency = text(job.get("salaryCurrency"));
+    if let Value::Object(_) = base {
+        let currency = text(get_ci(base, "currency")).or(fallback_currency);
+        let value = get_ci(base, "value");
+        let (min, max, unit) = match value {
+            Some(q @ Value::Object(_)) => {
+                let exact = number(get_ci(q, "value"));
+                let min = number(get_ci(q, "minValue")).or(exact);
+                let max = number(get_ci(q, "maxValue")).or(exact);
+                (min, max, text(get_ci(q, "unitText")).or_else(|| text(get_ci(base, "unitText"))))
+            }
+            other => (number(other), number(other), text(get_ci(base, "unitText"))),
+        };
+        let per = unit.as_deref().and_then(per_interval);
+        return format_range(currency.as_deref(), min, max, per);
+    }
+    match number(Some(base)) {
+        Some(n) => format_range(fallback_currency.as_deref(), Some(n), Some(n), None),
+        None => text(Some(base)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ids(page: &str) -> Result<Vec<String>, ExtractError> {
+        Ok(parse_listing(page.as_bytes())?.into_iter().map(|p| p.external_id).collect())
+    }
+
+    #[test]
+    fn finds_scripts_whatever_the_quoting_and_case() -> Result<(), ExtractError> {
+        let page = r#"<html><head>
+            <script type="text/javascript">var x = "<script type='application/ld+json'>";</script>
+            <SCRIPT TYPE='application/ld+json'>{"@type": "JobPosting", "title": "A", "identifier": {"@type": "PropertyValue", "value": 42}}</SCRIPT>
+            <script data-x="1" type=application/ld+json>[{"@type": "Organization"}, {"@type": ["JobPosting"], "title": "B", "identifier": "b-1"}]</script>
+            <script type="application/ld+json; charset=utf-8"><!-- {"@context": "https://schema.org", "@graph": [{"@type": "WebPage"}, {"@type": "schema:JobPosting", "title": "C", "url": "https://x.test/c"}]} --></script>
+            <script type="application/ld+json">  </script>
+            <script type="application/json">{"@type": "JobPosting", "title": "not ld"}</script>
+            <scripts type="application/ld+json">{</scripts>
+        </head></html>"#;
+        assert_eq!(ids(page)?, ["42", "b-1", "https://x.test/c"]);
+        Ok(())
+    }
+
+    #[test]
+    fn invalid_json_names_the_script() {
+        let page = r#"<script type="application/ld+json">{"@type": "JobPosting", "title": "A"}</script>
+            <script type="application/ld+json">{"@type": "JobPosting", "title": "B",}</script>"#;
+        let err = parse_listing(page.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("careers page JSON-LD script 2 of 2 is not valid JSON: trailing comma"), "{err}");
+    }
+
+    #[test]
+    fn a_page_without_postings_is_malformed() {
+        for page in
+            ["<html>no scripts</html>", r#"<script type="application/ld+json">{"@type": "Organization"}</script>"#]
+        {
+            let err = parse_listing(page.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.starts_with("careers page has no JobPosting: no schema.org JobPosting found in"), "{err}");
+        }
+    }
+
+    #[test]
+    fn id_falls_back_to_a_hash_of_title_and_organization() {
+        let job = json!({"title": "Engineer", "hiringOrganization": {"name": "ACME"}});
+        let expected = hex::encode(Sha256::digest(b"Engineer\nACME"));
+        assert_eq!(external_id(&job), expected);
+        assert_eq!(external_id(&json!({"identifier": 7, "url": "u"})), "7");
+        assert_eq!(external_id(&json!({"identifier": {"Value": "x"}, "url": "u"})), "x");
+        assert_eq!(external_id(&json!({"identifier": {"name": "n"}, "url": "u"})), "u");
+    }
+
+    #[test]
+    fn normalizes_structured_fields() -> Result<(), ExtractError> {
+        let job = json!({"@type": "JobPosting", "title": "Dev &amp; Ops", "employmentType": "FULL_TIME",
+            "jobLocationType": "TELECOMMUTE", "datePosted": "2024-02-03T04:05:06+01:00",
+            "jobLocation": [{"@type": "Place", "address": {"addressLocality": "Berlin", "addressCountry": {"@type": "Country", "name": "DE"}}},
+                {"@type": "Place", "address": "Remote, EU"}],
+            "baseSalary": {"@type": "MonetaryAmount", "currency": "EUR",
+                "value": {"@type": "QuantitativeValue", "minValue": "60000", "maxValue": 80000, "unitText": "YEAR"}},
+            "description": "&lt;p&gt;Hi&lt;/p&gt;&lt;p&gt;there&lt;/p&gt;"});
+        let n = normalize(&job, None)?;
+        assert_eq!(n.title, "Dev & Ops");
+        assert_eq!(n.remote, Some(true));
+        assert_eq!(n.location.as_deref(), Some("Berlin, DE | Remote, EU"));
+        assert_eq!(n.compensation.as_deref(), Some("EUR 60,000 - 80,000 per year"));
+        assert_eq!(n.description.as_deref(), Some("Hi\nthere"));
+        assert_eq!(n.posted_at.map(|d| d.to_rfc3339()).as_deref(), Some("2024-02-03T03:05:06+00:00"));
+        let flat = json!({"title": "x", "baseSalary": {"currency": "USD", "value": 50, "unitText": "HOUR"}});
+        assert_eq!(normalize(&flat, None)?.compensation.as_deref(), Some("USD 50 per hour"));
+        let text_salary = json!({"title": "x", "baseSalary": "Competitive"});
+        assert_eq!(normalize(&text_salary, None)?.compensation.as_deref(), Some("Competitive"));
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! Career-board extraction: list the open postings of a board (Greenhouse, Lever, Ashby, or a careers page carrying
+//! schema.org `JobPosting` JSON-LD), fetch a posting's details where the list lacks them, and normalise the result.
+//!
+//! - [`BoardKind`] and [`Board`] (validated tokens) say what to read.
+//! - [`parse_listing`] turns a listing body into [`ListedPosting`]s (the raw item plus id, title and URL);
+//!   [`ListedPosting::content_hash`] detects changes independently of key order.
+//! - [`needs_detail`] says whether a listed item lacks its description (Greenhouse without `content`), in which
+//!   case [`BoardSource::detail`] fetches it.
+//! - [`normalize`] maps a raw item (and optional detail) to a [`NormalizedPosting`] with a plain-text description
+//!   ([`html_to_text`]).
+//! - [`HttpBoards`] implements [`BoardSource`] over HTTP against [`BoardUrls`]; every failure is an
+//!   [`ExtractError`] whose message names the URL and the reason.
+//!
+//! Parsers are lenient: unknown fields are ignored and missing or null optional fields become `None`; only a
+//! listing that is not JSON or not in the board's shape, or an item without an id or title, is an error.
+
+mod ashby;
+mod board;
+mod error;
+mod greenhouse;
+mod html;
+mod http;
+mod jsonld;
+mod lever;
+mod listing;
+mod normalized;
+
+use std::future::Future;
+
+pub use board::{Board, BoardKind, InvalidBoard, UnknownBoardKind};
+pub use error::ExtractError;
+pub use html::html_to_text;
+pub use http::{BoardUrls, HttpBoards};
+pub use listing::ListedPosting;
+pub use normalized::NormalizedPosting;
+
+/// Parses a board's listing response body.
+///
+/// Greenhouse: `{"jobs": [...]}`; Lever: a bare array; Ashby: `{"jobs": [...]}` (jobs with `isListed: false` are
+/// left out); jsonld: an HTML page whose `<script type="application/ld+json">` blocks hold `JobPosting` objects.
+/// Postings listed twice (same external id) are kept once. Errors are [`ExtractError::Malformed`].
+pub fn parse_listing(kind: BoardKind, body: &[u8]) -> Result<Vec<ListedPosting>, ExtractError> {
+    match kind {
+        BoardKind::Greenhouse => greenhouse::parse_listing(body),
+        BoardKind::Lever => lever::parse_listing(body),
+        BoardKind::Ashby => ashby::parse_listing(body),
+        BoardKind::Jsonld => jsonld::parse_listing(body),
+    }
+}
+
+/// Whether a listed item needs [`BoardSource::detail`] before [`normalize`]: true only for a Greenhouse item
+/// without `content` (listed without `?content=true`).
+pub fn needs_detail(kind: BoardKind, raw: &serde_json::Value) -> bool {
+    kind == BoardKind::Greenhouse && greenhouse::needs_detail(raw)
+}
+
+/// Normalises a raw listed item; `detail`, when given, is laid over it (its non-null top-level fields win).
+///
+/// Fails only when the posting has no title.
+pub fn normalize(
+    kind: BoardKind,
+    raw: &serde_json::Value,
+    detail: Option<&serde_json::Value>,
+) -> Result<NormalizedPosting, ExtractError> {
+    match kind {
+        BoardKind::Greenhouse => greenhouse::normalize(raw, detail),
+        BoardKind::Lever => lever::normalize(raw, detail),
+        BoardKind::Ashby => ashby::normalize(raw, detail),
+        BoardKind::Jsonld => jsonld::normalize(raw, detail),
+    }
+}
+
+/// Where postings come from: [`HttpBoards`] in production, a fake in tests.
+pub trait BoardSource: Send + Sync {
+    /// Lists the board's open postings.
+    fn list(&self, board: &Board) -> impl Future<Output = Result<Vec<ListedPosting>, ExtractError>> + Send;
+
+    /// Fetches one posting's full raw value, for items where [`needs_detail`] is true.
+    fn detail(
+        &self,
+        board: &Board,
+        external_id: &str,
+    ) -> impl Future<Output = Result<serde_json::Value, ExtractError>> + Send;
+}

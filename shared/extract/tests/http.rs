@@ -1,0 +1,243 @@
+//! `HttpBoards` against a tiny local HTTP server writing raw responses.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bw_extract::{Board, BoardKind, BoardSource, BoardUrls, ExtractError, HttpBoards};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const AIRBNB: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/greenhouse/gh_airbnb_board_jobs_content_true.json"
+));
+const GONG_DETAIL: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/greenhouse/gh_gongio_job_detail_TRIMMED.json"
+));
+const PLAID: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lever/lever_plaid_postings.json"));
+const WEALTH: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/ashby/ashby_wealthcom_openai_board_with_compensation_PARTLY_SYNTHETIC.json"
+));
+const LAMP: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/jsonld/lamp_jp_recruit_JobPosting.jsonld.html"
+));
+
+const MAX_BODY: usize = 1 << 20;
+
+/// The fake board server: answers by path, records each request's target and User-Agent.
+struct Server {
+    base: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+async fn start() -> Result<Server, std::io::Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&requests);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let _ = answer(socket, log).await;
+            });
+        }
+    });
+    Ok(Server { base, requests })
+}
+
+async fn answer(mut socket: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+    let mut request = Vec::new();
+    let mut buf = [0_u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = socket.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+    let request = String::from_utf8_lossy(&request).into_owned();
+    let target = request.split(' ').nth(1).unwrap_or_default().to_owned();
+    let agent = request
+        .lines()
+        .find_map(|l| l.strip_prefix("user-agent: ").or_else(|| l.strip_prefix("User-Agent: ")))
+        .unwrap_or_default()
+        .to_owned();
+    if let Ok(mut log) = log.lock() {
+        log.push(format!("{target} {agent}"));
+    }
+    let big = vec![b' '; MAX_BODY + 1];
+    let (status, body, length): (&str, &[u8], bool) = match target.as_str() {
+        "/v1/boards/airbnb/jobs?content=true" => ("200 OK", AIRBNB, true),
+        "/v1/boards/airbnb/jobs/4679941006" => ("200 OK", GONG_DETAIL, true),
+        "/v1/boards/missing/jobs?content=true" => ("404 Not Found", br#"{"status":404,"error":"Job not found"}"#, true),
+        "/v1/boards/down/jobs?content=true" => ("503 Service Unavailable", b"busy", true),
+        "/v1/boards/bad/jobs?content=true" => ("200 OK", b"<html>maintenance</html>", true),
+        "/v1/boards/big/jobs?content=true" => ("200 OK", &big, true),
+        "/v1/boards/bigstream/jobs?content=true" => ("200 OK", &big, false),
+        "/v1/boards/slow/jobs?content=true" => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            ("200 OK", AIRBNB, true)
+        }
+        "/v1/boards/slowbody/jobs?content=true" => {
+            socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"jobs\"").await?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            return Ok(());
+        }
+        "/v0/postings/plaid?mode=json" => ("200 OK", PLAID, true),
+        "/posting-api/job-board/wealth-com?includeCompensation=true" => ("200 OK", WEALTH, true),
+        "/careers" => ("200 OK", LAMP, true),
+        _ => ("404 Not Found", b"no such route", true),
+    };
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n");
+    if length {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    socket.write_all(head.as_bytes()).await?;
+    socket.write_all(body).await?;
+    socket.shutdown().await
+}
+
+fn boards(base: &str, total: Duration) -> Result<HttpBoards, ExtractError> {
+    HttpBoards::new(BoardUrls::all(&format!("{base}/")), Duration::from_secs(2), total, MAX_BODY)
+}
+
+fn board(kind: BoardKind, token: &str) -> Result<Board, bw_extract::InvalidBoard> {
+    Board::new(kind, token)
+}
+
+#[tokio::test]
+async fn good_responses_parse_for_every_kind() -> TestResult {
+    let server = start().await?;
+    let http = boards(&server.base, Duration::from_secs(5))?;
+
+    let airbnb = http.list(&board(BoardKind::Greenhouse, "airbnb")?).await?;
+    assert_eq!(airbnb.len(), 20);
+    assert_eq!(airbnb[0].external_id, "7649441");
+    let detail = http.detail(&board(BoardKind::Greenhouse, "airbnb")?, "4679941006").await?;
+    assert_eq!(detail.get("id").and_then(serde_json::Value::as_u64), Some(4679941006));
+
+    assert_eq!(http.list(&board(BoardKind::Lever, "plaid")?).await?.len(), 20);
+    let wealth = board(BoardKind::Ashby, "wealth-com")?;
+    assert_eq!(http.list(&wealth).await?.len(), 4);
+    let job = http.detail(&wealth, "nocomp-0002").await?;
+    assert_eq!(job.get("title").and_then(serde_json::Value::as_str), Some("Revenue Systems Engineer"));
+    let gone = http.detail(&wealth, "unlisted-draft-0001").await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(gone, "ashby board wealth-com no longer lists posting \"unlisted-draft-0001\"");
+
+    let careers = board(BoardKind::Jsonld, &format!("{}/careers", server.base))?;
+    let lamp = http.list(&careers).await?;
+    assert_eq!(lamp.len(), 1);
+    assert_eq!(lamp[0].title, "Webデザイナー");
+
+    let requests = server.requests.lock().map(|r| r.clone()).unwrap_or_default();
+    assert!(requests.iter().all(|r| r.contains(" bw-extract/")), "{requests:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn error_statuses_are_status_errors() -> TestResult {
+    let server = start().await?;
+    let http = boards(&server.base, Duration::from_secs(5))?;
+    let err = http.list(&board(BoardKind::Greenhouse, "missing")?).await.err().ok_or("404 accepted")?;
+    assert!(matches!(err, ExtractError::Status { status: 404, .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("GET {}/v1/boards/missing/jobs?content=true answered 404 Not Found", server.base)
+    );
+    assert!(!err.is_transient());
+    let err = http.list(&board(BoardKind::Greenhouse, "down")?).await.err().ok_or("503 accepted")?;
+    assert!(matches!(err, ExtractError::Status { status: 503, .. }), "{err:?}");
+    assert!(err.is_transient());
+    let err = http.detail(&board(BoardKind::Greenhouse, "airbnb")?, "../x").await.err().ok_or("bad id accepted")?;
+    assert_eq!(err.to_string(), "greenhouse job id \"../x\" is not a decimal integer");
+    Ok(())
+}
+
+#[tokio::test]
+async fn slow_answers_time_out() -> TestResult {
+    let server = start().await?;
+    let http = boards(&server.base, Duration::from_millis(300))?;
+    for token in ["slow", "slowbody"] {
+        let err = http.list(&board(BoardKind::Greenhouse, token)?).await.err().ok_or("slow answer accepted")?;
+        assert!(matches!(err, ExtractError::Timeout { .. }), "{token}: {err:?}");
+        assert_eq!(err.to_string(), format!("GET {}/v1/boards/{token}/jobs?content=true timed out", server.base));
+        assert!(err.is_transient());
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies() -> TestResult {
+    let server = start().await?;
+    let http = boards(&server.base, Duration::from_secs(5))?;
+    let err = http.list(&board(BoardKind::Greenhouse, "bad")?).await.err().ok_or("html accepted")?;
+    assert_eq!(err.kind(), "malformed");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "greenhouse board listing from {}/v1/boards/bad/jobs?content=true is not valid JSON: expected value at line 1 column 1",
+            server.base
+        )
+    );
+    for token in ["big", "bigstream"] {
+        let err = http.list(&board(BoardKind::Greenhouse, token)?).await.err().ok_or("big body accepted")?;
+        assert!(matches!(err, ExtractError::TooLarge { limit_bytes: MAX_BODY, .. }), "{token}: {err:?}");
+        assert!(!err.is_transient());
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn refused_connections_are_transport_errors() -> TestResult {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    drop(listener);
+    let http = boards(&base, Duration::from_secs(5))?;
+    let err = http.list(&board(BoardKind::Lever, "plaid")?).await.err().ok_or("refused connection accepted")?;
+    assert!(matches!(err, ExtractError::Transport { .. }), "{err:?}");
+    assert!(err.is_transient());
+    assert!(err.to_string().starts_with(&format!("GET {base}/v0/postings/plaid?mode=json failed: ")), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn hand_built_boards_are_checked_before_use() -> TestResult {
+    let http = boards("http://127.0.0.1:9", Duration::from_secs(1))?;
+    let forged = Board { kind: BoardKind::Greenhouse, token: "../admin".to_owned() };
+    let err = http.list(&forged).await.err().ok_or("forged board accepted")?;
+    assert_eq!(err.kind(), "malformed");
+    assert!(
+        err.to_string().starts_with("board greenhouse:../admin is invalid: board token for greenhouse must be"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn urls() -> TestResult {
+    let public = BoardUrls::public();
+    assert_eq!(public.greenhouse, "https://boards-api.greenhouse.io");
+    assert_eq!(public.lever, "https://api.lever.co");
+    assert_eq!(public.ashby, "https://api.ashbyhq.com");
+    let http = HttpBoards::new(public, Duration::from_secs(1), Duration::from_secs(1), 10)?;
+    assert_eq!(
+        http.list_url(&board(BoardKind::Greenhouse, "airbnb")?),
+        "https://boards-api.greenhouse.io/v1/boards/airbnb/jobs?content=true"
+    );
+    assert_eq!(http.list_url(&board(BoardKind::Lever, "plaid")?), "https://api.lever.co/v0/postings/plaid?mode=json");
+    assert_eq!(
+        http.list_url(&board(BoardKind::Ashby, "linear")?),
+        "https://api.ashbyhq.com/posting-api/job-board/linear?includeCompensation=true"
+    );
+    assert_eq!(http.list_url(&board(BoardKind::Jsonld, "https://x.test/jobs")?), "https://x.test/jobs");
+    assert_eq!(BoardUrls::all("http://127.0.0.1:1/").lever, "http://127.0.0.1:1");
+    Ok(())
+}
