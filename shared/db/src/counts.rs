@@ -1,0 +1,95 @@
+//! A run's counts: per company from its checkpoints, and in total.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::models::RunCompany;
+use crate::schema::{companies, run_companies};
+
+/// Posting counts of one company, or of a whole run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub found: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub expired: i64,
+    pub ready: i64,
+    pub failed: i64,
+}
+
+impl Tally {
+    fn add(&mut self, row: &RunCompany) {
+        self.found += i64::from(row.found);
+        self.inserted += i64::from(row.inserted);
+        self.updated += i64::from(row.updated);
+        self.unchanged += i64::from(row.unchanged);
+        self.expired += i64::from(row.expired);
+        self.ready += i64::from(row.ready);
+        self.failed += i64::from(row.failed);
+    }
+}
+
+/// One company's line in a run's counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyCounts {
+    pub company_id: Uuid,
+    pub name: String,
+    pub board_kind: String,
+    pub extract_status: String,
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
+/// The counts of a run: the snapshot stored when it ends, and the live view while it runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub total: Tally,
+    pub companies_total: i64,
+    pub companies_done: i64,
+    pub boards_failed: i64,
+    /// Postings expired because their company was removed (also included in `total.expired`).
+    pub removed_company_postings_expired: i64,
+    pub companies: Vec<CompanyCounts>,
+}
+
+/// Reads the run's per-company checkpoints into counts; `companies_total` and the removed-company figure come from
+/// the caller (they are not per-company rows).
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    companies_total: i64,
+    removed_expired: i64,
+) -> anyhow::Result<RunCounts> {
+    let rows: Vec<(RunCompany, (String, String))> = run_companies::table
+        .inner_join(companies::table)
+        .filter(run_companies::run_id.eq(run_id))
+        .order((companies::created_at.asc(), companies::id.asc()))
+        .select((RunCompany::as_select(), (companies::name, companies::board_kind)))
+        .load(conn)
+        .await?;
+    let mut counts =
+        RunCounts { companies_total, removed_company_postings_expired: removed_expired, ..Default::default() };
+    for (row, (name, board_kind)) in rows {
+        counts.total.add(&row);
+        counts.companies_done += 1;
+        if row.extract_status != "ok" {
+            counts.boards_failed += 1;
+        }
+        let mut tally = Tally::default();
+        tally.add(&row);
+        counts.companies.push(CompanyCounts {
+            company_id: row.company_id,
+            name,
+            board_kind,
+            extract_status: row.extract_status,
+            error: row.error,
+            tally,
+        });
+    }
+    counts.total.expired += removed_expired;
+    Ok(counts)
+}

@@ -1,0 +1,17 @@
+//! The database layer: schema, models, and every query the services run. Each write is guarded by state (status
+//! checks, leases, `ON CONFLICT`), so a message handled twice leaves the same rows as one handling.
+
+pub mod companies;
+pub mod counts;
+pub mod events;
+pub mod migrate;
+pub mod models;
+pub mod pool;
+pub mod postings;
+pub mod runs;
+pub mod schema;
+
+pub use pool::{PgConn, PgPool};
+
+/// PostgreSQL refuses statements with more than 32,767 bind parameters; bulk writes stay under this bound.
+pub const MAX_BIND_PARAMS: usize = 30_000;

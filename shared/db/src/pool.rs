@@ -1,0 +1,22 @@
+//! Connection pools (diesel-async over tokio-postgres, no libpq).
+
+use anyhow::Context as _;
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+
+/// A pool of PostgreSQL connections.
+pub type PgPool = Pool<AsyncPgConnection>;
+/// A connection checked out of a [`PgPool`].
+pub type PgConn = Object<AsyncPgConnection>;
+
+/// Builds a pool of at most `max_size` connections to `url`; connections open lazily.
+pub fn build(url: &str, max_size: usize) -> anyhow::Result<PgPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager).max_size(max_size).build().context("failed to build the PostgreSQL connection pool")
+}
+
+/// Checks a connection out of the pool, with an error that says the database could not be reached.
+pub async fn conn(pool: &PgPool) -> anyhow::Result<PgConn> {
+    pool.get().await.context("failed to get a PostgreSQL connection from the pool")
+}

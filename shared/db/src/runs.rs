@@ -1,0 +1,326 @@
+//! Runs: creation, the lease a worker holds while it works, guarded status transitions, and abort.
+//!
+//! Every transition names the status it expects (`WHERE status = …`) and, for a worker, the lease it holds, so a
+//! duplicate delivery or a concurrent abort can never move a run backwards or twice.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::{now, sql};
+use diesel::prelude::*;
+
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::models::{Run, status};
+use crate::schema::runs::dsl as r;
+
+/// What creating a run came to.
+pub enum Created {
+    Run(Run),
+    /// The user already has a run under way; at most one runs per user at a time.
+    ActiveExists(Run),
+}
+
+/// Writes a new `pending` run for `user_id`, unless one is already active.
+pub async fn create(conn: &mut AsyncPgConnection, user_id: &str) -> anyhow::Result<Created> {
+    let inserted: Option<Run> = diesel::insert_into(r::runs)
+        .values((r::id.eq(Uuid::new_v4()), r::user_id.eq(user_id)))
+        .on_conflict_do_nothing()
+        .returning(Run::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(run) = inserted {
+        return Ok(Created::Run(run));
+    }
+    let active = r::runs
+        .filter(r::user_id.eq(user_id))
+        .filter(r::status.eq_any(status::ACTIVE))
+        .select(Run::as_select())
+        .first(conn)
+        .await?;
+    Ok(Created::ActiveExists(active))
+}
+
+/// The run `id`, when it belongs to `user_id`.
+pub async fn get(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyhow::Result<Option<Run>> {
+    Ok(r::runs
+        .filter(r::id.eq(id))
+        .filter(r::user_id.eq(user_id))
+        .select(Run::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The user's most recent runs, newest first.
+pub async fn list(conn: &mut AsyncPgConnection, user_id: &str, limit: i64) -> anyhow::Result<Vec<Run>> {
+    Ok(r::runs
+        .filter(r::user_id.eq(user_id))
+        .order((r::created_at.desc(), r::id.desc()))
+        .limit(limit)
+        .select(Run::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// What a worker found when it tried to take a run's lease.
+pub enum Claim {
+    /// The lease is ours until it expires or we release it.
+    Claimed(Run),
+    /// No run with this id and user.
+    Missing,
+    /// The run has ended; nothing to do.
+    Terminal(Run),
+    /// Another worker holds a live lease.
+    Busy(Run),
+}
+
+/// Takes the lease on an active run for `lease_secs`, unless another worker holds a live one.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    id: Uuid,
+    owner: Uuid,
+    lease_secs: i64,
+) -> anyhow::Result<Claim> {
+    let claimed: Option<Run> = diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::user_id.eq(user_id))
+        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::lease_until.is_null().or(r::lease_until.lt(now)).or(r::lease_owner.eq(owner)))
+        .set((
+            r::lease_owner.eq(owner),
+            r::lease_until.eq(lease_deadline(lease_secs)),
+            r::attempts.eq(r::attempts + 1),
+            r::updated_at.eq(now),
+        ))
+        .returning(Run::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(run) = claimed {
+        return Ok(Claim::Claimed(run));
+    }
+    Ok(match get(conn, user_id, id).await? {
+        None => Claim::Missing,
+        Some(run) if run.is_terminal() => Claim::Terminal(run),
+        Some(run) => Claim::Busy(run),
+    })
+}
+
+fn lease_deadline(lease_secs: i64) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::seconds(lease_secs)
+}
+
+/// What a heartbeat learned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// Lease extended; carry on.
+    Continue,
+    /// An abort was requested: stop at this boundary.
+    AbortRequested,
+    /// The lease is no longer ours (it expired and another worker took the run, or the run ended).
+    LeaseLost,
+}
+
+/// Extends the lease and reports whether an abort was requested. Called between stages and chunks.
+pub async fn heartbeat(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    owner: Uuid,
+    lease_secs: i64,
+) -> anyhow::Result<Heartbeat> {
+    let abort: Option<Option<DateTime<Utc>>> = diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::lease_owner.eq(owner))
+        .filter(r::status.eq_any(status::ACTIVE))
+        .set(r::lease_until.eq(lease_deadline(lease_secs)))
+        .returning(r::abort_requested_at)
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(match abort {
+        None => Heartbeat::LeaseLost,
+        Some(Some(_)) => Heartbeat::AbortRequested,
+        Some(None) => Heartbeat::Continue,
+    })
+}
+
+/// Moves a leased run from `from` to `to` at `stage`; `false` when the run was not in `from` under our lease.
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    owner: Uuid,
+    from: &str,
+    to: &str,
+    stage: &str,
+) -> anyhow::Result<bool> {
+    let n = diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::lease_owner.eq(owner))
+        .filter(r::status.eq(from))
+        .set((
+            r::status.eq(to),
+            r::stage.eq(stage),
+            r::updated_at.eq(now),
+            r::started_at
+                .eq(sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>("coalesce(started_at, now())")),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Records the stage a leased run is in (its status unchanged).
+pub async fn set_stage(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid, stage: &str) -> anyhow::Result<()> {
+    diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::lease_owner.eq(owner))
+        .set((r::stage.eq(stage), r::updated_at.eq(now)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends a leased, active run with `to` (finished, failed or aborted), its counts, and an optional error.
+pub async fn end(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    owner: Uuid,
+    to: &str,
+    counts: &serde_json::Value,
+    error: Option<&str>,
+) -> anyhow::Result<bool> {
+    let n = diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::lease_owner.eq(owner))
+        .filter(r::status.eq_any(status::ACTIVE))
+        .set((
+            r::status.eq(to),
+            r::stage.eq(crate::models::stage::SUMMARY),
+            r::counts.eq(counts),
+            r::error.eq(error),
+            r::finished_at.eq(now),
+            r::updated_at.eq(now),
+            r::lease_owner.eq(None::<Uuid>),
+            r::lease_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Fails an active run regardless of its lease: used when its message is about to go to the DLQ, or its enqueue
+/// failed. `false` when the run had already ended.
+pub async fn fail_unleased(conn: &mut AsyncPgConnection, id: Uuid, error: &str) -> anyhow::Result<bool> {
+    let n = diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::status.eq_any(status::ACTIVE))
+        .set((
+            r::status.eq(status::FAILED),
+            r::error.eq(error),
+            r::finished_at.eq(now),
+            r::updated_at.eq(now),
+            r::lease_owner.eq(None::<Uuid>),
+            r::lease_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Gives the lease back early so a redelivery need not wait for it to expire.
+pub async fn release(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid) -> anyhow::Result<()> {
+    diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::lease_owner.eq(owner))
+        .set((r::lease_owner.eq(None::<Uuid>), r::lease_until.eq(None::<DateTime<Utc>>)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What an abort request came to.
+pub enum Abort {
+    /// The run had not started: it is aborted now.
+    AbortedNow(Run),
+    /// The worker will stop at its next boundary.
+    Requested(Run),
+    /// The run had already ended.
+    AlreadyEnded(Run),
+    Missing,
+}
+
+/// Requests an abort of the user's run. A pending run is aborted at once; a running one at its next boundary.
+pub async fn request_abort(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyhow::Result<Abort> {
+    let pending_aborted: Option<Run> = diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::user_id.eq(user_id))
+        .filter(r::status.eq(status::PENDING))
+        .filter(r::lease_owner.is_null().or(r::lease_until.lt(now)))
+        .set((
+            r::status.eq(status::ABORTED),
+            r::abort_requested_at.eq(now),
+            r::finished_at.eq(now),
+            r::updated_at.eq(now),
+        ))
+        .returning(Run::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(run) = pending_aborted {
+        return Ok(Abort::AbortedNow(run));
+    }
+    let requested: Option<Run> = diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::user_id.eq(user_id))
+        .filter(r::status.eq_any(status::ACTIVE))
+        .set((
+            r::abort_requested_at.eq(sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
+                "coalesce(abort_requested_at, now())",
+            )),
+            r::updated_at.eq(now),
+        ))
+        .returning(Run::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(run) = requested {
+        return Ok(Abort::Requested(run));
+    }
+    Ok(match get(conn, user_id, id).await? {
+        Some(run) => Abort::AlreadyEnded(run),
+        None => Abort::Missing,
+    })
+}
+
+/// Active runs not updated for `stale_secs` and holding no live lease: their message was probably lost.
+pub async fn stale(conn: &mut AsyncPgConnection, stale_secs: i64, limit: i64) -> anyhow::Result<Vec<Run>> {
+    let cutoff = Utc::now() - chrono::Duration::seconds(stale_secs);
+    Ok(r::runs
+        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::updated_at.lt(cutoff))
+        .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
+        .order(r::updated_at.asc())
+        .limit(limit)
+        .select(Run::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Merges `figures` into the run's working counts (`companies_total`, removed-company expiries) under our lease.
+pub async fn merge_counts(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    owner: Uuid,
+    figures: &serde_json::Value,
+) -> anyhow::Result<()> {
+    use diesel::sql_types::{Jsonb, Uuid as SqlUuid};
+    diesel::sql_query("UPDATE runs SET counts = counts || $3, updated_at = now() WHERE id = $1 AND lease_owner = $2")
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(owner)
+        .bind::<Jsonb, _>(figures)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

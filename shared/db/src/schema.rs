@@ -1,0 +1,97 @@
+// Diesel schema for the tables in ../../migrations. Kept in step by `tests/tests/schema.rs`, which compares it with
+// the migrated database's columns.
+
+diesel::table! {
+    companies (id) {
+        id -> Uuid,
+        user_id -> Text,
+        name -> Text,
+        board_kind -> Text,
+        board_token -> Text,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    runs (id) {
+        id -> Uuid,
+        user_id -> Text,
+        status -> Text,
+        stage -> Nullable<Text>,
+        counts -> Jsonb,
+        error -> Nullable<Text>,
+        abort_requested_at -> Nullable<Timestamptz>,
+        lease_owner -> Nullable<Uuid>,
+        lease_until -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    run_events (id) {
+        id -> Int8,
+        run_id -> Uuid,
+        at -> Timestamptz,
+        level -> Text,
+        stage -> Nullable<Text>,
+        message -> Text,
+        data -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    run_companies (run_id, company_id) {
+        run_id -> Uuid,
+        company_id -> Uuid,
+        extract_status -> Text,
+        error -> Nullable<Text>,
+        found -> Int4,
+        inserted -> Int4,
+        updated -> Int4,
+        unchanged -> Int4,
+        expired -> Int4,
+        ready -> Int4,
+        failed -> Int4,
+        completed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    postings (id) {
+        id -> Int8,
+        user_id -> Text,
+        company_id -> Uuid,
+        external_id -> Text,
+        run_id -> Uuid,
+        status -> Text,
+        content_hash -> Bytea,
+        title -> Text,
+        url -> Nullable<Text>,
+        raw -> Jsonb,
+        location -> Nullable<Text>,
+        remote -> Nullable<Bool>,
+        department -> Nullable<Text>,
+        employment_type -> Nullable<Text>,
+        compensation -> Nullable<Text>,
+        description -> Nullable<Text>,
+        posted_at -> Nullable<Timestamptz>,
+        source_updated_at -> Nullable<Timestamptz>,
+        ingest_error -> Nullable<Text>,
+        first_seen_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        content_changed_at -> Timestamptz,
+        expired_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(run_events -> runs (run_id));
+diesel::joinable!(run_companies -> runs (run_id));
+diesel::joinable!(run_companies -> companies (company_id));
+diesel::joinable!(postings -> companies (company_id));
+
+diesel::allow_tables_to_appear_in_same_query!(companies, runs, run_events, run_companies, postings);

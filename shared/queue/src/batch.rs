@@ -1,0 +1,61 @@
+//! One SQS event in, one `SqsBatchResponse` out: every record is handled on its own, so one bad body never fails
+//! its neighbours, and the response lists exactly the ids of the records that failed.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::StreamExt as _;
+use tracing::Instrument as _;
+
+/// Why a record failed. Both kinds are reported as failures, so SQS delivers the message again and, after the
+/// queue's `maxReceiveCount`, moves it to the DLQ: nothing is dropped silently. The kind only says, in the logs,
+/// whether a retry can help.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The cause may pass (a database or network error, another worker holding the lease).
+    #[error("{0:#}")]
+    Transient(anyhow::Error),
+    /// The message can never succeed as it is (a malformed body, an unknown run); it is bound for the DLQ.
+    #[error("{0:#}")]
+    Permanent(anyhow::Error),
+}
+
+impl Failure {
+    pub fn retryable(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+}
+
+/// Handles one record. Implementations must be idempotent: SQS delivers at least once.
+pub trait RecordHandler: Send + Sync {
+    fn handle(&self, record: &SqsMessage) -> impl Future<Output = Result<(), Failure>> + Send;
+}
+
+/// How many times SQS has delivered this record (1 on the first delivery).
+pub fn receive_count(record: &SqsMessage) -> u32 {
+    record.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
+/// Handles every record of `event`, at most `concurrency` at a time, and returns the failed ids.
+pub async fn process_event<H: RecordHandler>(handler: &H, event: SqsEvent, concurrency: usize) -> SqsBatchResponse {
+    let results = futures::stream::iter(event.records)
+        .map(|record| async move {
+            let id = record.message_id.clone().unwrap_or_default();
+            let span = tracing::info_span!("sqs_record", message.id = %id, receive_count = receive_count(&record));
+            let outcome = handler.handle(&record).instrument(span.clone()).await;
+            if let Err(failure) = &outcome {
+                span.in_scope(|| {
+                    tracing::warn!(error = %failure, retryable = failure.retryable(), "record failed; SQS will redeliver it");
+                });
+            }
+            (id, outcome.is_ok())
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    for (id, ok) in results {
+        if !ok {
+            response.add_failure(id);
+        }
+    }
+    response
+}

@@ -1,0 +1,155 @@
+//! The queue behind a small trait, with the real SQS implementation beside it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName};
+
+/// A message to send.
+#[derive(Clone, Debug, Default)]
+pub struct Outgoing {
+    pub body: String,
+    /// String message attributes (trace context).
+    pub attributes: Vec<(String, String)>,
+    pub delay_seconds: Option<i32>,
+}
+
+/// What the services need of a queue.
+pub trait Queue: Send + Sync {
+    /// Sends one message; returns its id.
+    fn send(&self, queue_url: &str, message: Outgoing) -> impl Future<Output = anyhow::Result<String>> + Send;
+    /// Long-polls for up to `max` (at most 10) messages, waiting at most `wait`.
+    fn receive(
+        &self,
+        queue_url: &str,
+        max: i32,
+        wait: Duration,
+    ) -> impl Future<Output = anyhow::Result<Vec<SqsMessage>>> + Send;
+    /// Deletes the messages with these receipt handles; returns the receipt handles that could not be deleted.
+    fn delete(
+        &self,
+        queue_url: &str,
+        receipts: Vec<String>,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
+}
+
+/// Amazon SQS (or LocalStack, through `AWS_ENDPOINT_URL`).
+#[derive(Clone, Debug)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client) -> Self {
+        Self { client }
+    }
+
+    /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(aws_sdk_sqs::Client::new(&config))
+    }
+
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.client
+    }
+
+    /// The URL of the queue called `name`.
+    pub async fn url_of(&self, name: &str) -> anyhow::Result<String> {
+        let out = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .with_context(|| format!("queue {name:?} was not found (did scripts/bootstrap.sh create it?)"))?;
+        out.queue_url.with_context(|| format!("SQS returned no URL for queue {name:?}"))
+    }
+}
+
+impl Queue for SqsQueue {
+    async fn send(&self, queue_url: &str, message: Outgoing) -> anyhow::Result<String> {
+        let mut request = self.client.send_message().queue_url(queue_url).message_body(message.body);
+        for (name, value) in message.attributes {
+            let attr = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .context("failed to build a message attribute")?;
+            request = request.message_attributes(name, attr);
+        }
+        if let Some(delay) = message.delay_seconds {
+            request = request.delay_seconds(delay);
+        }
+        let out = request.send().await.with_context(|| format!("failed to send a message to {queue_url}"))?;
+        Ok(out.message_id.unwrap_or_default())
+    }
+
+    async fn receive(&self, queue_url: &str, max: i32, wait: Duration) -> anyhow::Result<Vec<SqsMessage>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(i32::try_from(wait.as_secs()).unwrap_or(20).min(20))
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .with_context(|| format!("failed to receive messages from {queue_url}"))?;
+        Ok(out.messages.unwrap_or_default().into_iter().map(to_event_message).collect())
+    }
+
+    async fn delete(&self, queue_url: &str, receipts: Vec<String>) -> anyhow::Result<Vec<String>> {
+        let mut failed = Vec::new();
+        for chunk in receipts.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(receipt).build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .context("failed to build a delete entry")?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .with_context(|| format!("failed to delete messages from {queue_url}"))?;
+            for f in out.failed {
+                if let Some(receipt) = f.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                    failed.push(receipt.clone());
+                }
+            }
+        }
+        Ok(failed)
+    }
+}
+
+/// An SQS API message as the Lambda event source mapping would present it.
+fn to_event_message(m: aws_sdk_sqs::types::Message) -> SqsMessage {
+    let mut out = SqsMessage::default();
+    out.message_id = m.message_id;
+    out.receipt_handle = m.receipt_handle;
+    out.body = m.body;
+    out.md5_of_body = m.md5_of_body;
+    out.event_source = Some("aws:sqs".to_owned());
+    out.attributes = m.attributes.unwrap_or_default().into_iter().map(|(k, v)| (k.as_str().to_owned(), v)).collect();
+    out.message_attributes = m
+        .message_attributes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            let mut attr = SqsMessageAttribute::default();
+            attr.string_value = v.string_value;
+            attr.data_type = Some(v.data_type);
+            (k, attr)
+        })
+        .collect::<HashMap<_, _>>();
+    out
+}

@@ -1,0 +1,111 @@
+//! The queues of the system and their DLQs, defined once: `ctl queues create` (and so `scripts/bootstrap.sh`) makes
+//! them locally from these definitions.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use aws_sdk_sqs::types::QueueAttributeName;
+
+/// One work queue and its dead-letter queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueDef {
+    /// Logical name; the real name is `{prefix}{name}`, its DLQ `{prefix}{name}-dlq`.
+    pub name: &'static str,
+    /// At least six times the consumer's function timeout, as AWS advises for Lambda consumers.
+    pub visibility_timeout_secs: u32,
+    /// Deliveries before SQS moves a message to the DLQ.
+    pub max_receive_count: u32,
+    /// Retention of the work queue; the DLQ keeps messages for 14 days.
+    pub retention_secs: u32,
+}
+
+/// The `runs` queue, consumed by the ingestion service (function timeout 900 s).
+pub const RUNS: QueueDef =
+    QueueDef { name: "runs", visibility_timeout_secs: 5_400, max_receive_count: 5, retention_secs: 345_600 };
+/// The `llm-jobs` queue, consumed by the poller worker (function timeout 120 s).
+pub const LLM_JOBS: QueueDef =
+    QueueDef { name: "llm-jobs", visibility_timeout_secs: 720, max_receive_count: 5, retention_secs: 345_600 };
+/// Every queue of the system.
+pub const ALL: [QueueDef; 2] = [RUNS, LLM_JOBS];
+/// How long a DLQ keeps messages: the SQS maximum.
+pub const DLQ_RETENTION_SECS: u32 = 1_209_600;
+
+/// URLs of a created queue and its DLQ.
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub url: String,
+    pub dlq_url: String,
+}
+
+/// Creates (or updates) `{prefix}{def.name}` and its DLQ with the redrive policy. Idempotent.
+pub async fn ensure(client: &aws_sdk_sqs::Client, prefix: &str, def: &QueueDef) -> anyhow::Result<Created> {
+    let name = format!("{prefix}{}", def.name);
+    let dlq_name = format!("{name}-dlq");
+    let dlq_url = create(
+        client,
+        &dlq_name,
+        HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())]),
+    )
+    .await?;
+    let dlq_arn = arn_of(client, &dlq_url).await?;
+    let redrive =
+        serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": def.max_receive_count.to_string() });
+    let attrs = HashMap::from([
+        (QueueAttributeName::VisibilityTimeout, def.visibility_timeout_secs.to_string()),
+        (QueueAttributeName::MessageRetentionPeriod, def.retention_secs.to_string()),
+        (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+    ]);
+    let url = create(client, &name, attrs.clone()).await?;
+    // create_queue does not change an existing queue's attributes; set them so a re-run applies new definitions.
+    client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .set_attributes(Some(attrs))
+        .send()
+        .await
+        .with_context(|| format!("failed to set attributes of queue {name}"))?;
+    Ok(Created { url, dlq_url })
+}
+
+async fn create(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attrs: HashMap<QueueAttributeName, String>,
+) -> anyhow::Result<String> {
+    let out = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attrs))
+        .send()
+        .await
+        .with_context(|| format!("failed to create queue {name}"))?;
+    out.queue_url.with_context(|| format!("SQS returned no URL for queue {name}"))
+}
+
+/// The ARN of the queue at `url`.
+pub async fn arn_of(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<String> {
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .with_context(|| format!("failed to read the ARN of {url}"))?;
+    out.attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .with_context(|| format!("SQS returned no ARN for {url}"))
+}
+
+/// The URL of a work queue: `{env_var}` when set (as in AWS, from the template), else the URL of the queue named
+/// `{QUEUE_PREFIX}{def.name}` (default prefix `bw-`), looked up by name.
+pub async fn resolve_url(queue: &crate::SqsQueue, env_var: &str, def: &QueueDef) -> anyhow::Result<String> {
+    if let Some(url) = bw_config::optional(env_var) {
+        return Ok(url);
+    }
+    queue.url_of(&format!("{}{}", prefix(), def.name)).await
+}
+
+/// The queue name prefix, `QUEUE_PREFIX` (default `bw-`).
+pub fn prefix() -> String {
+    bw_config::optional("QUEUE_PREFIX").unwrap_or_else(|| "bw-".to_owned())
+}

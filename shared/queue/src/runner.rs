@@ -1,0 +1,174 @@
+//! The local event-source runner: what an SQS event source mapping does for a Lambda, done by a long-running
+//! process. It long-polls the queue, gathers a batch (batch size, batching window), hands it to the same handler the
+//! Lambda uses, deletes what succeeded, and leaves failures to reappear after the visibility timeout (and to reach
+//! the DLQ through the queue's own redrive policy). On shutdown it finishes the batch in hand, then stops.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::SqsEvent;
+use tokio::sync::watch;
+
+use crate::batch::{RecordHandler, process_event};
+use crate::client::Queue;
+
+/// How the runner gathers and handles batches; mirrors an event source mapping's settings.
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+    /// Records per handler call (an event source mapping's `BatchSize`).
+    pub batch_size: usize,
+    /// How long to keep gathering once the first record arrived (`MaximumBatchingWindowInSeconds`).
+    pub batching_window: Duration,
+    /// Long-poll wait for the first record.
+    pub wait: Duration,
+    /// Records of one batch handled at once.
+    pub concurrency: usize,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 10,
+            batching_window: Duration::from_millis(500),
+            wait: Duration::from_secs(10),
+            concurrency: 4,
+        }
+    }
+}
+
+/// What a runner did, for its last log line and for tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunnerStats {
+    pub batches: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+/// Polls `queue_url` and feeds `handler` until `shutdown` turns true.
+pub async fn run<Q: Queue, H: RecordHandler>(
+    queue: &Q,
+    queue_url: &str,
+    handler: &H,
+    config: &RunnerConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> RunnerStats {
+    let mut stats = RunnerStats::default();
+    tracing::info!(queue.url = queue_url, batch_size = config.batch_size, "local event-source runner started");
+    while !*shutdown.borrow() {
+        let batch = tokio::select! {
+            batch = gather(queue, queue_url, config) => batch,
+            _ = shutdown.changed() => break,
+        };
+        let records = match batch {
+            Ok(records) if records.is_empty() => continue,
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "receive failed; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        // The batch in hand is finished even when shutdown arrives meanwhile.
+        handle_batch(queue, queue_url, handler, config, records, &mut stats).await;
+    }
+    tracing::info!(batches = stats.batches, succeeded = stats.succeeded, failed = stats.failed, "runner stopped");
+    stats
+}
+
+async fn handle_batch<Q: Queue, H: RecordHandler>(
+    queue: &Q,
+    queue_url: &str,
+    handler: &H,
+    config: &RunnerConfig,
+    records: Vec<aws_lambda_events::sqs::SqsMessage>,
+    stats: &mut RunnerStats,
+) {
+    let receipts: Vec<(String, String)> = records
+        .iter()
+        .map(|r| (r.message_id.clone().unwrap_or_default(), r.receipt_handle.clone().unwrap_or_default()))
+        .collect();
+    let mut event = SqsEvent::default();
+    event.records = records;
+    let response = process_event(handler, event, config.concurrency).await;
+    let failed: std::collections::HashSet<&str> =
+        response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let done: Vec<String> =
+        receipts.iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, receipt)| receipt.clone()).collect();
+    stats.batches += 1;
+    stats.failed += failed.len() as u64;
+    stats.succeeded += done.len() as u64;
+    match queue.delete(queue_url, done).await {
+        Ok(undeleted) if undeleted.is_empty() => {}
+        Ok(undeleted) => tracing::warn!(
+            count = undeleted.len(),
+            "some handled messages could not be deleted; they will be redelivered"
+        ),
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "delete failed; handled messages will be redelivered")
+        }
+    }
+}
+
+/// Receives until the batch is full or the batching window after the first record has passed.
+async fn gather<Q: Queue>(
+    queue: &Q,
+    queue_url: &str,
+    config: &RunnerConfig,
+) -> anyhow::Result<Vec<aws_lambda_events::sqs::SqsMessage>> {
+    let want = config.batch_size.max(1);
+    let mut batch = queue.receive(queue_url, i32::try_from(want.min(10)).unwrap_or(10), config.wait).await?;
+    if batch.is_empty() {
+        return Ok(batch);
+    }
+    let deadline = Instant::now() + config.batching_window;
+    while batch.len() < want && Instant::now() < deadline {
+        let left = i32::try_from((want - batch.len()).min(10)).unwrap_or(10);
+        let more = queue.receive(queue_url, left, Duration::ZERO).await?;
+        if more.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()))).await;
+        }
+        batch.extend(more);
+    }
+    Ok(batch)
+}
+
+/// A receiver that turns true on Ctrl-C or SIGTERM.
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = term => {}
+        }
+        tracing::info!("shutdown requested; finishing the batch in hand");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+impl RunnerConfig {
+    /// Reads `RUNNER_BATCH_SIZE`, `RUNNER_BATCHING_WINDOW_MS`, `RUNNER_WAIT_SECS`, `RUNNER_CONCURRENCY` over `base`.
+    pub fn from_env(base: Self) -> Result<Self, bw_config::ConfigError> {
+        use bw_config::parse_or;
+        Ok(Self {
+            batch_size: parse_or("RUNNER_BATCH_SIZE", base.batch_size)?,
+            batching_window: Duration::from_millis(parse_or(
+                "RUNNER_BATCHING_WINDOW_MS",
+                u64::try_from(base.batching_window.as_millis()).unwrap_or(500),
+            )?),
+            wait: Duration::from_secs(parse_or("RUNNER_WAIT_SECS", base.wait.as_secs())?),
+            concurrency: parse_or("RUNNER_CONCURRENCY", base.concurrency)?,
+        })
+    }
+}
