@@ -1,0 +1,139 @@
+//! The `initializing` stage: for each company, extract its board, UPSERT the postings and expire the ones its board
+//! no longer lists (one transaction with the company's checkpoint); then expire the postings of removed companies.
+//! A board that fails is recorded with its reason, and nothing of its company expires.
+
+use anyhow::Context as _;
+use bw_db::companies;
+use bw_db::counts::Tally;
+use bw_db::events::Level;
+use bw_db::models::{Company, stage, status};
+use bw_db::postings::{self, Listing, NewPosting};
+use bw_db::{pool, runs};
+use bw_extract::{Board, BoardSource, ExtractError, ListedPosting};
+use bw_queue::Failure;
+use chrono::Utc;
+use diesel_async::AsyncConnection as _;
+use futures::StreamExt as _;
+use serde_json::json;
+
+use crate::log::event;
+use crate::pipeline::{RunCtx, Step, checkpoint, transient};
+
+/// Runs the stage from the companies not yet checkpointed, and moves the run to `ingesting`.
+pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
+    let todo = {
+        let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
+        let all = companies::list(&mut conn, ctx.user_id).await.map_err(transient)?;
+        let done = postings::checkpointed_companies(&mut conn, ctx.run_id).await.map_err(transient)?;
+        let total = all.len().max(done.len());
+        runs::merge_counts(&mut conn, ctx.run_id, ctx.owner, &json!({ "companies_total": total }))
+            .await
+            .map_err(transient)?;
+        all.into_iter().filter(|c| !done.contains(&c.id)).collect::<Vec<_>>()
+    };
+    let mut fetches = futures::stream::iter(todo)
+        .map(|company| async move {
+            let listed = fetch(ctx.boards, &company).await;
+            (company, listed)
+        })
+        .buffer_unordered(ctx.settings.extract_concurrency.max(1));
+    while let Some((company, listed)) = fetches.next().await {
+        if let Step::AbortRequested = checkpoint(ctx).await? {
+            return Ok(Step::AbortRequested);
+        }
+        match listed {
+            Ok(listed) => store(ctx, &company, listed).await.map_err(transient)?,
+            Err(error) => record_failure(ctx, &company, &error).await.map_err(transient)?,
+        }
+    }
+    drop(fetches);
+    if let Step::AbortRequested = checkpoint(ctx).await? {
+        return Ok(Step::AbortRequested);
+    }
+    expire_removed_and_advance(ctx).await.map_err(transient)?;
+    Ok(Step::Done)
+}
+
+async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<Vec<ListedPosting>, String> {
+    let kind = company.board_kind.parse().map_err(|e| format!("{e}"))?;
+    let board = Board::new(kind, &company.board_token).map_err(|e| e.to_string())?;
+    boards.list(&board).await.map_err(|e: ExtractError| e.to_string())
+}
+
+async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: Vec<ListedPosting>) -> anyhow::Result<()> {
+    let mut rows: Vec<NewPosting> = listed
+        .into_iter()
+        .map(|l| NewPosting {
+            content_hash: l.content_hash().to_vec(),
+            external_id: l.external_id,
+            title: l.title,
+            url: l.url,
+            raw: l.raw,
+        })
+        .collect();
+    let duplicates = postings::dedup(&mut rows);
+    let listing = Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now() };
+    let mut conn = pool::conn(ctx.pool).await?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
+        let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
+        let expired = postings::expire_missing(conn, company.id, &ids, listing.seen_at).await.context("failed to expire postings")?;
+        let tally = Tally { expired, ..outcome.tally };
+        anyhow::ensure!(
+            postings::checkpoint_company(conn, ctx.run_id, company.id, None, &tally).await?,
+            "company {} was already stored by another delivery of this run", company.id
+        );
+        let message = format!(
+            "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
+            company.name, company.board_kind, company.board_token, tally.found, tally.inserted, tally.updated,
+            tally.unchanged, tally.expired
+        );
+        let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates, "statements": outcome.statements });
+        event(conn, ctx.run_id, Level::Info, stage::UPSERT, &message, Some(data)).await
+    })
+    .await
+}
+
+async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason: &str) -> anyhow::Result<()> {
+    let mut conn = pool::conn(ctx.pool).await?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        postings::checkpoint_company(conn, ctx.run_id, company.id, Some(reason), &Tally::default()).await?;
+        let message =
+            format!("{} ({}): board failed, none of its postings expired: {reason}", company.name, company.board_kind);
+        event(
+            conn,
+            ctx.run_id,
+            Level::Warn,
+            stage::EXTRACT,
+            &message,
+            Some(json!({ "company_id": company.id, "error": reason })),
+        )
+        .await
+    })
+    .await
+}
+
+async fn expire_removed_and_advance<S: Sync>(ctx: &RunCtx<'_, S>) -> anyhow::Result<()> {
+    let mut conn = pool::conn(ctx.pool).await?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        let expired = postings::expire_removed_companies(conn, ctx.user_id, Utc::now()).await?;
+        runs::merge_counts(conn, ctx.run_id, ctx.owner, &json!({ "removed_company_postings_expired": expired }))
+            .await?;
+        anyhow::ensure!(
+            runs::transition(conn, ctx.run_id, ctx.owner, status::INITIALIZING, status::INGESTING, stage::INGEST)
+                .await?,
+            "run left `initializing` under us"
+        );
+        let message = format!("expired {expired} postings of removed companies; ingesting details");
+        event(
+            conn,
+            ctx.run_id,
+            Level::Info,
+            stage::EXPIRE,
+            &message,
+            Some(json!({ "removed_company_postings_expired": expired })),
+        )
+        .await
+    })
+    .await
+}

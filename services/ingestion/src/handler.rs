@@ -1,0 +1,97 @@
+//! The SQS record handler: parse the body, pick the database, drive the run, and decide retry versus DLQ in one
+//! place: every failure is reported (SQS redelivers it, then moves it to the DLQ); on the last delivery a run that
+//! keeps failing is marked `failed` with the reason so it does not stay active forever.
+
+use bw_db::{PgPool, pool, runs};
+use bw_extract::BoardSource;
+use bw_messages::{Database, RunMessage, parse_run_message};
+use bw_queue::batch::receive_count;
+use bw_queue::{Failure, RecordHandler, SqsMessage};
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::pipeline::{Outcome, RunCtx, execute};
+
+/// The ingestion service's handler; built once in `main` and shared by every invocation.
+pub struct Ingestion<S> {
+    pub primary: PgPool,
+    /// The pool for `database: test` messages (`TEST_DATABASE_URL`); absent when not configured.
+    pub test: Option<PgPool>,
+    pub boards: S,
+    pub settings: Settings,
+}
+
+impl<S: BoardSource> Ingestion<S> {
+    fn pool_for(&self, database: Database) -> Result<&PgPool, Failure> {
+        match database {
+            Database::Primary => Ok(&self.primary),
+            Database::Test => self.test.as_ref().ok_or_else(|| {
+                Failure::Permanent(anyhow::anyhow!(
+                    "message asks for the test database but TEST_DATABASE_URL is not set"
+                ))
+            }),
+        }
+    }
+
+    /// Handles one run message (already parsed).
+    pub async fn handle_run(&self, message: &RunMessage, deliveries: u32) -> Result<Outcome, Failure> {
+        let pool = self.pool_for(message.database)?;
+        let ctx = RunCtx {
+            pool,
+            boards: &self.boards,
+            settings: &self.settings,
+            run_id: message.run_id,
+            user_id: &message.user_id,
+            owner: Uuid::new_v4(),
+        };
+        let result = execute(&ctx).await;
+        if let Err(failure) = &result {
+            let last = deliveries >= self.settings.max_receive_count || !failure.retryable();
+            if last {
+                fail_run(pool, message.run_id, failure).await;
+            }
+        }
+        result
+    }
+}
+
+/// Marks the run failed with the reason, best effort (the message is on its way to the DLQ either way).
+async fn fail_run(pool: &PgPool, run_id: Uuid, failure: &Failure) {
+    let reason = format!("{failure}");
+    match pool::conn(pool).await {
+        Ok(mut conn) => match runs::fail_unleased(&mut conn, run_id, &reason).await {
+            Ok(true) => {
+                tracing::error!(error = %reason, "run failed; its message goes to the DLQ");
+                let _ = bw_db::events::record(
+                    &mut conn,
+                    run_id,
+                    bw_db::events::Level::Error,
+                    None,
+                    &format!("run failed: {reason}"),
+                    None,
+                )
+                .await;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "could not mark the run failed"),
+        },
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "could not mark the run failed"),
+    }
+}
+
+impl<S: BoardSource> RecordHandler for Ingestion<S> {
+    async fn handle(&self, record: &SqsMessage) -> Result<(), Failure> {
+        let body = record.body.as_deref().unwrap_or_default();
+        let message = parse_run_message(body).map_err(|e| Failure::Permanent(e.into()))?;
+        let trace_id =
+            record.message_attributes.get(bw_messages::attributes::TRACE_ID).and_then(|a| a.string_value.clone());
+        let span = tracing::info_span!(
+            "run", run.id = %message.run_id, user.id = %message.user_id, database = message.database.as_str(),
+            trace.id = trace_id.as_deref().unwrap_or("")
+        );
+        let outcome = self.handle_run(&message, receive_count(record)).instrument(span.clone()).await?;
+        span.in_scope(|| tracing::info!(outcome = ?outcome, "run message handled"));
+        Ok(())
+    }
+}

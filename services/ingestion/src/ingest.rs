@@ -1,0 +1,88 @@
+//! The `ingesting` stage: for each pending posting of the user, fetch details where the listing lacks them,
+//! normalise, and mark it `ready` (or `failed` with its reason; the run goes on). Chunked, each chunk one
+//! transaction with its counts; abort is checked between chunks.
+
+use bw_db::events::Level;
+use bw_db::models::stage;
+use bw_db::pool;
+use bw_db::postings::{self, Ingested, PendingPosting};
+use bw_extract::{Board, BoardKind, BoardSource};
+use bw_queue::Failure;
+use diesel_async::AsyncConnection as _;
+use futures::StreamExt as _;
+use serde_json::json;
+
+use crate::log::event;
+use crate::pipeline::{RunCtx, Step, checkpoint, transient};
+
+/// Ingests every pending posting of the user, chunk by chunk.
+pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
+    let mut after_id = 0;
+    loop {
+        if let Step::AbortRequested = checkpoint(ctx).await? {
+            return Ok(Step::AbortRequested);
+        }
+        let chunk = {
+            let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
+            postings::pending_after(&mut conn, ctx.user_id, after_id, ctx.settings.ingest_chunk)
+                .await
+                .map_err(transient)?
+        };
+        let Some(last) = chunk.last() else { return Ok(Step::Done) };
+        after_id = last.id;
+        let results: Vec<Ingested> = futures::stream::iter(chunk)
+            .map(|posting| ingest_one(ctx.boards, posting))
+            .buffer_unordered(ctx.settings.ingest_concurrency.max(1))
+            .collect()
+            .await;
+        write_chunk(ctx, &results).await.map_err(transient)?;
+    }
+}
+
+async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyhow::Result<()> {
+    let mut conn = pool::conn(ctx.pool).await?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        let (ready, failed) = postings::apply_ingested(conn, ctx.run_id, results).await?;
+        let level = if failed > 0 { Level::Warn } else { Level::Info };
+        let reasons: Vec<&str> = results.iter().filter_map(|r| r.error.as_deref()).take(5).collect();
+        let message = format!("ingested {} postings: {ready} ready, {failed} failed", results.len());
+        let data = json!({ "ready": ready, "failed": failed, "first_errors": reasons });
+        event(conn, ctx.run_id, level, stage::INGEST, &message, Some(data)).await
+    })
+    .await
+}
+
+/// Fetches details if needed and normalises one posting; a failure becomes the posting's recorded error.
+async fn ingest_one<S: BoardSource>(boards: &S, posting: PendingPosting) -> Ingested {
+    match normalise(boards, &posting).await {
+        Ok(n) => Ingested {
+            id: posting.id,
+            error: None,
+            title: Some(n.title),
+            location: n.location,
+            remote: n.remote,
+            department: n.department,
+            employment_type: n.employment_type,
+            compensation: n.compensation,
+            description: n.description,
+            posted_at: n.posted_at,
+            source_updated_at: n.updated_at,
+        },
+        Err(error) => Ingested { id: posting.id, error: Some(error), ..Default::default() },
+    }
+}
+
+async fn normalise<S: BoardSource>(
+    boards: &S,
+    posting: &PendingPosting,
+) -> Result<bw_extract::NormalizedPosting, String> {
+    let kind: BoardKind = posting.board_kind.parse().map_err(|e| format!("{e}"))?;
+    let detail = if bw_extract::needs_detail(kind, &posting.raw) {
+        let board = Board::new(kind, &posting.board_token).map_err(|e| e.to_string())?;
+        let detail = boards.detail(&board, &posting.external_id).await;
+        Some(detail.map_err(|e| format!("detail fetch failed: {e}"))?)
+    } else {
+        None
+    };
+    bw_extract::normalize(kind, &posting.raw, detail.as_ref()).map_err(|e| e.to_string())
+}

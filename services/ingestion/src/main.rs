@@ -1,0 +1,38 @@
+//! Entry point: builds the pools and clients once, then serves the Lambda Runtime API when
+//! `AWS_LAMBDA_RUNTIME_API` is set, or runs the local event-source runner over the `runs` queue.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use bw_config::{optional, parse_or, required};
+use bw_extract::HttpBoards;
+use bw_ingestion::{Ingestion, Settings, config::board_urls_from_env};
+use bw_queue::definitions::{RUNS, resolve_url};
+use bw_queue::runner::{self, RunnerConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bw_telemetry::init(bw_telemetry::Format::from_env());
+    let settings = Settings::from_env()?;
+    let pool_size = parse_or("DATABASE_POOL_SIZE", 8)?;
+    let primary =
+        bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL of the primary database")?, pool_size)?;
+    let test = optional("TEST_DATABASE_URL").map(|url| bw_db::pool::build(&url, pool_size)).transpose()?;
+    let boards = HttpBoards::new(
+        board_urls_from_env(),
+        settings.connect_timeout,
+        settings.request_timeout,
+        settings.max_body_bytes,
+    )
+    .context("failed to build the board HTTP client")?;
+    let concurrency = settings.record_concurrency;
+    let handler = Arc::new(Ingestion { primary, test, boards, settings });
+    if bw_queue::in_lambda() {
+        return bw_queue::lambda::run(handler, concurrency).await.map_err(|e| anyhow::anyhow!(e));
+    }
+    let queue = bw_queue::SqsQueue::from_env().await;
+    let url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
+    let config = RunnerConfig::from_env(RunnerConfig { batch_size: 1, concurrency, ..RunnerConfig::default() })?;
+    runner::run(&queue, &url, &*handler, &config, runner::shutdown_signal()).await;
+    Ok(())
+}
