@@ -121,22 +121,13 @@ pub async fn checkpoint<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
     }
 }
 
-/// The run's counts as they stand, from its checkpoints and the working figures in `runs.counts`.
-pub async fn current_counts(
-    conn: &mut diesel_async::AsyncPgConnection,
-    run: &Run,
-) -> anyhow::Result<counts::RunCounts> {
-    let figure = |key: &str| run.counts.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
-    counts::load(conn, run.id, figure("companies_total"), figure("removed_company_postings_expired")).await
-}
-
 async fn snapshot(
     conn: &mut diesel_async::AsyncPgConnection,
     ctx_run: Uuid,
     user_id: &str,
 ) -> anyhow::Result<serde_json::Value> {
     let run = runs::get(conn, user_id, ctx_run).await?.context("run vanished while ending")?;
-    Ok(serde_json::to_value(current_counts(conn, &run).await?)?)
+    Ok(serde_json::to_value(counts::for_run(conn, &run).await?)?)
 }
 
 async fn finish<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Failure> {

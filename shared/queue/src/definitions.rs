@@ -39,14 +39,14 @@ pub struct Created {
 
 /// Creates (or updates) `{prefix}{def.name}` and its DLQ with the redrive policy. Idempotent.
 pub async fn ensure(client: &aws_sdk_sqs::Client, prefix: &str, def: &QueueDef) -> anyhow::Result<Created> {
-    let name = format!("{prefix}{}", def.name);
+    ensure_named(client, &format!("{prefix}{}", def.name), def).await
+}
+
+/// Creates (or updates) the queue `name` with `def`'s settings, and its DLQ `{name}-dlq`. Idempotent.
+pub async fn ensure_named(client: &aws_sdk_sqs::Client, name: &str, def: &QueueDef) -> anyhow::Result<Created> {
     let dlq_name = format!("{name}-dlq");
-    let dlq_url = create(
-        client,
-        &dlq_name,
-        HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())]),
-    )
-    .await?;
+    let dlq_attrs = HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())]);
+    let dlq_url = create(client, &dlq_name, dlq_attrs).await?;
     let dlq_arn = arn_of(client, &dlq_url).await?;
     let redrive =
         serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": def.max_receive_count.to_string() });
@@ -55,7 +55,7 @@ pub async fn ensure(client: &aws_sdk_sqs::Client, prefix: &str, def: &QueueDef) 
         (QueueAttributeName::MessageRetentionPeriod, def.retention_secs.to_string()),
         (QueueAttributeName::RedrivePolicy, redrive.to_string()),
     ]);
-    let url = create(client, &name, attrs.clone()).await?;
+    let url = create(client, name, attrs.clone()).await?;
     // create_queue does not change an existing queue's attributes; set them so a re-run applies new definitions.
     client
         .set_queue_attributes()

@@ -1,0 +1,41 @@
+//! Entry point: builds the pool, queue client and board client once, then serves the router.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use bw_api::{AppState, router, state::parse_tokens};
+use bw_config::{parse_or, required};
+use bw_extract::{BoardUrls, HttpBoards};
+use bw_messages::Database;
+use bw_queue::definitions::{RUNS, resolve_url};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bw_telemetry::init(bw_telemetry::Format::from_env());
+    let pool =
+        bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL")?, parse_or("DATABASE_POOL_SIZE", 8)?)?;
+    let tokens =
+        parse_tokens(&required("API_TOKENS", "comma-separated token=user pairs")?).map_err(|e| anyhow::anyhow!(e))?;
+    let database = match bw_config::optional("RUN_DATABASE").as_deref() {
+        None | Some("primary") => Database::Primary,
+        Some("test") => Database::Test,
+        Some(other) => anyhow::bail!("RUN_DATABASE must be primary or test, not {other:?}"),
+    };
+    let queue = bw_queue::SqsQueue::from_env().await;
+    let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
+    let urls = match bw_config::optional("ATS_BASE_URL") {
+        Some(base) => BoardUrls::all(base.trim_end_matches('/')),
+        None => BoardUrls::public(),
+    };
+    let boards = HttpBoards::new(urls, std::time::Duration::from_secs(5), std::time::Duration::from_secs(20), 32 << 20)
+        .context("failed to build the board HTTP client")?;
+    let state = AppState { pool, queue, runs_queue_url, database, boards, tokens: Arc::new(tokens) };
+    let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;
+    tracing::info!(%addr, "api listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await.context("server failed")
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}

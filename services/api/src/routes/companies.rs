@@ -1,0 +1,76 @@
+//! `GET/POST /api/companies`, `DELETE /api/companies/{id}`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use bw_db::companies::{self, Created};
+use bw_db::models::Company;
+use bw_db::pool;
+use bw_extract::{Board, BoardKind};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::error::ApiError;
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+
+/// Body of `POST /api/companies`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCompany {
+    pub name: String,
+    pub board_kind: String,
+    /// Board name for greenhouse, lever and ashby; the careers page URL for jsonld.
+    pub board_token: String,
+}
+
+impl NewCompany {
+    /// Checks the fields and returns (name, board).
+    fn validate(&self) -> Result<(String, Board), ApiError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::BadRequest("name must be 1-200 characters".to_owned()));
+        }
+        let kind: BoardKind = self.board_kind.parse().map_err(|e| ApiError::BadRequest(format!("board_kind: {e}")))?;
+        let board =
+            Board::new(kind, self.board_token.trim()).map_err(|e| ApiError::BadRequest(format!("board_token: {e}")))?;
+        Ok((name.to_owned(), board))
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    User(user): User,
+    Json(input): Json<NewCompany>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (name, board) = input.validate()?;
+    let mut conn = pool::conn(&state.pool).await?;
+    match companies::create(&mut conn, &user, &name, board.kind.as_str(), &board.token).await? {
+        Created::Company(company) => Ok((StatusCode::CREATED, axum::Json(company))),
+        Created::Duplicate(existing) => Err(ApiError::Conflict {
+            message: format!("you already follow the {} board {:?} (company {})", board.kind, board.token, existing.id),
+            details: json!({ "company_id": existing.id }),
+        }),
+    }
+}
+
+pub async fn list(State(state): State<AppState>, User(user): User) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let mut conn = pool::conn(&state.pool).await?;
+    let companies: Vec<Company> = companies::list(&mut conn, &user).await?;
+    Ok(axum::Json(json!({ "companies": companies })))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = pool::conn(&state.pool).await?;
+    if companies::remove(&mut conn, &user, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("company {id} not found")))
+    }
+}

@@ -1,0 +1,23 @@
+//! Routes, one module per resource.
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+
+use crate::state::AppState;
+
+pub mod companies;
+pub mod dry_run;
+pub mod runs;
+
+/// Every route of the API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/companies", get(companies::list).post(companies::create))
+        .route("/api/companies/{id}", delete(companies::remove))
+        .route("/api/ingestion/runs", get(runs::list).post(runs::start))
+        .route("/api/ingestion/runs/{id}", get(runs::show))
+        .route("/api/ingestion/runs/{id}/abort", post(runs::abort))
+        .route("/api/ingestion/runs/{id}/events", get(runs::events))
+        .route("/api/ingestion/dry-run", post(dry_run::dry_run))
+}

@@ -1,0 +1,174 @@
+//! Ingestion runs: start (writes the run `pending`, enqueues its message, answers 202), list, show, abort, events.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use bw_db::counts::{self, RunCounts};
+use bw_db::models::{Run, RunEvent};
+use bw_db::runs::{self, Abort, Created};
+use bw_db::{events, pool};
+use bw_messages::{RunMessage, attributes};
+use bw_queue::{Outgoing, Queue as _};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+/// A run as the API shows it: status, stage and counts (live while it runs, the snapshot once it ended).
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    pub id: Uuid,
+    pub status: String,
+    pub stage: Option<String>,
+    pub counts: RunCounts,
+    pub error: Option<String>,
+    pub abort_requested: bool,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+async fn view(conn: &mut diesel_async::AsyncPgConnection, run: Run) -> Result<RunView, ApiError> {
+    let counts = counts::for_run(conn, &run).await?;
+    Ok(RunView {
+        id: run.id,
+        status: run.status,
+        stage: run.stage,
+        counts,
+        error: run.error,
+        abort_requested: run.abort_requested_at.is_some(),
+        attempts: run.attempts,
+        created_at: run.created_at,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+    })
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    User(user): User,
+) -> Result<(StatusCode, axum::Json<RunView>), ApiError> {
+    let mut conn = pool::conn(&state.pool).await?;
+    let run = match runs::create(&mut conn, &user).await? {
+        Created::Run(run) => run,
+        Created::ActiveExists(active) => {
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "run {} is still {}; one run at a time per user (abort it or wait)",
+                    active.id, active.status
+                ),
+                details: json!({ "run_id": active.id, "status": active.status }),
+            });
+        }
+    };
+    let message = RunMessage::new(run.id, &user, state.database);
+    let outgoing = Outgoing {
+        body: bw_messages::to_body(&message),
+        attributes: vec![
+            (attributes::RUN_ID.to_owned(), run.id.to_string()),
+            (attributes::TRACE_ID.to_owned(), Uuid::new_v4().simple().to_string()),
+        ],
+        delay_seconds: None,
+    };
+    if let Err(error) = state.queue.send(&state.runs_queue_url, outgoing).await {
+        tracing::error!(run.id = %run.id, error = %format!("{error:#}"), "could not enqueue run; marking it failed");
+        runs::fail_unleased(&mut conn, run.id, "the run could not be queued; start a new one").await?;
+        return Err(ApiError::Unavailable(
+            "the run queue is unavailable; the run was marked failed, try again later".to_owned(),
+        ));
+    }
+    tracing::info!(run.id = %run.id, user.id = %user, "run queued");
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, run).await?)))
+}
+
+/// Query of `GET /api/ingestion/runs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    User(user): User,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be between 1 and 100".to_owned()));
+    }
+    let mut conn = pool::conn(&state.pool).await?;
+    let mut views = Vec::new();
+    for run in runs::list(&mut conn, &user, limit).await? {
+        views.push(view(&mut conn, run).await?);
+    }
+    Ok(axum::Json(json!({ "runs": views })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<RunView>, ApiError> {
+    let mut conn = pool::conn(&state.pool).await?;
+    let run = runs::get(&mut conn, &user, id).await?.ok_or_else(|| not_found(id))?;
+    Ok(axum::Json(view(&mut conn, run).await?))
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("run {id} not found"))
+}
+
+pub async fn abort(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, axum::Json<RunView>), ApiError> {
+    let mut conn = pool::conn(&state.pool).await?;
+    let run = match runs::request_abort(&mut conn, &user, id).await? {
+        Abort::AbortedNow(run) | Abort::Requested(run) => run,
+        Abort::AlreadyEnded(run) => {
+            return Err(ApiError::Conflict {
+                message: format!("run {id} has already ended ({})", run.status),
+                details: json!({ "status": run.status }),
+            });
+        }
+        Abort::Missing => return Err(not_found(id)),
+    };
+    if run.is_terminal() {
+        events::record(&mut conn, run.id, events::Level::Warn, None, "run aborted before it started", None).await?;
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, run).await?)))
+}
+
+/// Query of `GET /api/ingestion/runs/{id}/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events with an id above this one (pass back `next_after`).
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+    Query(q): Query<EventsQuery>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be between 1 and 1000".to_owned()));
+    }
+    let mut conn = pool::conn(&state.pool).await?;
+    runs::get(&mut conn, &user, id).await?.ok_or_else(|| not_found(id))?;
+    let after = q.after.unwrap_or(0);
+    let list: Vec<RunEvent> = events::list(&mut conn, id, after, limit).await?;
+    let next_after = list.last().map_or(after, |e| e.id);
+    Ok(axum::Json(json!({ "events": list, "next_after": next_after })))
+}

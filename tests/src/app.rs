@@ -1,0 +1,198 @@
+//! The system in one process for a test: API on port 0, ingestion runner over a test queue, fake ATS boards.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bw_api::AppState;
+use bw_extract::{BoardUrls, HttpBoards};
+use bw_fakes::{FakeAts, FakeAtsServer};
+use bw_ingestion::{Ingestion, Settings};
+use bw_messages::Database;
+use bw_queue::runner::{self, RunnerConfig};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::db::TestDb;
+use crate::sqs::TestQueue;
+
+/// Users and their bearer tokens in every test app.
+pub const USERS: [(&str, &str); 2] = [("alice", "alice-token-000001"), ("bob", "bob-token-0000001")];
+
+/// One test's running system.
+pub struct TestApp {
+    pub db: TestDb,
+    pub queue: TestQueue,
+    pub ats: FakeAts,
+    pub ats_server: FakeAtsServer,
+    pub api_url: String,
+    pub http: reqwest::Client,
+    pub ingestion: Arc<Ingestion<HttpBoards>>,
+    runner: Option<(watch::Sender<bool>, JoinHandle<runner::RunnerStats>)>,
+    api_task: JoinHandle<()>,
+}
+
+/// Settings suited to tests: small chunks so chunking is exercised, short timeouts so a hanging board fails fast.
+pub fn test_settings() -> Settings {
+    Settings {
+        lease_secs: 30,
+        ingest_chunk: 40,
+        max_receive_count: 3,
+        request_timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    /// Starts everything but the ingestion runner (see [`TestApp::start_runner`]).
+    pub async fn spawn() -> anyhow::Result<Self> {
+        Self::spawn_with(test_settings(), None).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings and optionally a queue URL the API sends to instead of the test queue.
+    pub async fn spawn_with(settings: Settings, api_queue_url: Option<String>) -> anyhow::Result<Self> {
+        crate::init_logging();
+        let db = TestDb::new().await?;
+        let queue = TestQueue::new("runs", 2, settings.max_receive_count).await?;
+        let ats = FakeAts::new();
+        let ats_server = ats.serve(([127, 0, 0, 1], 0).into()).await?;
+        let boards = HttpBoards::new(
+            BoardUrls::all(&ats_server.base_url),
+            settings.connect_timeout,
+            settings.request_timeout,
+            settings.max_body_bytes,
+        )?;
+        let tokens: HashMap<String, String> = USERS.iter().map(|(u, t)| ((*t).to_owned(), (*u).to_owned())).collect();
+        let state = AppState {
+            pool: db.pool.clone(),
+            queue: queue.sqs.clone(),
+            runs_queue_url: api_queue_url.unwrap_or_else(|| queue.url.clone()),
+            database: Database::Primary,
+            boards: boards.clone(),
+            tokens: Arc::new(tokens),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let api_url = format!("http://{}", listener.local_addr()?);
+        let api_task = tokio::spawn(async move {
+            let _ = axum::serve(listener, bw_api::router(state)).await;
+        });
+        let ingestion = Arc::new(Ingestion { primary: db.pool.clone(), test: None, boards, settings });
+        Ok(Self {
+            db,
+            queue,
+            ats,
+            ats_server,
+            api_url,
+            http: reqwest::Client::new(),
+            ingestion,
+            runner: None,
+            api_task,
+        })
+    }
+
+    /// Starts the local event-source runner over the test queue.
+    pub fn start_runner(&mut self) {
+        let (tx, rx) = watch::channel(false);
+        let handler = Arc::clone(&self.ingestion);
+        let sqs = self.queue.sqs.clone();
+        let url = self.queue.url.clone();
+        let config = RunnerConfig {
+            batch_size: 5,
+            batching_window: Duration::from_millis(200),
+            wait: Duration::from_secs(1),
+            concurrency: 2,
+        };
+        let task = tokio::spawn(async move { runner::run(&sqs, &url, &*handler, &config, rx).await });
+        self.runner = Some((tx, task));
+    }
+
+    /// Stops the runner after its batch in hand and returns its stats.
+    pub async fn stop_runner(&mut self) -> anyhow::Result<runner::RunnerStats> {
+        let (tx, task) = self.runner.take().context("runner not started")?;
+        let _ = tx.send(true);
+        Ok(task.await?)
+    }
+
+    fn token(user: &str) -> &'static str {
+        USERS.iter().find(|(u, _)| *u == user).map_or("no-such-token", |(_, t)| t)
+    }
+
+    /// Sends a request as `user` and returns (status, JSON body or Null).
+    pub async fn call(
+        &self,
+        user: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut request = self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(Self::token(user));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// Adds a company; returns its id.
+    pub async fn add_company(&self, user: &str, name: &str, kind: &str, token: &str) -> anyhow::Result<String> {
+        let body = json!({ "name": name, "board_kind": kind, "board_token": token });
+        let (status, body) = self.call(user, reqwest::Method::POST, "/api/companies", Some(body)).await?;
+        anyhow::ensure!(status == 201, "adding company {name} answered {status}: {body}");
+        body["id"].as_str().map(str::to_owned).context("company without id")
+    }
+
+    /// Starts a run; returns its id.
+    pub async fn start_run(&self, user: &str) -> anyhow::Result<String> {
+        let (status, body) = self.call(user, reqwest::Method::POST, "/api/ingestion/runs", None).await?;
+        anyhow::ensure!(status == 202, "starting a run answered {status}: {body}");
+        body["id"].as_str().map(str::to_owned).context("run without id")
+    }
+
+    /// The run as the API shows it.
+    pub async fn run(&self, user: &str, id: &str) -> anyhow::Result<Value> {
+        let (status, body) = self.call(user, reqwest::Method::GET, &format!("/api/ingestion/runs/{id}"), None).await?;
+        anyhow::ensure!(status == 200, "getting run {id} answered {status}: {body}");
+        Ok(body)
+    }
+
+    /// Waits until the run reaches a terminal status and returns it.
+    pub async fn wait_for_end(&self, user: &str, id: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let run = self.run(user, id).await?;
+            if matches!(run["status"].as_str(), Some("finished" | "failed" | "aborted")) {
+                return Ok(run);
+            }
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "run {id} did not end within {timeout:?}: {run}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Event messages of the run, oldest first.
+    pub async fn event_messages(&self, user: &str, id: &str) -> anyhow::Result<Vec<String>> {
+        let (status, body) =
+            self.call(user, reqwest::Method::GET, &format!("/api/ingestion/runs/{id}/events?limit=1000"), None).await?;
+        anyhow::ensure!(status == 200, "events answered {status}: {body}");
+        Ok(body["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["message"].as_str().map(str::to_owned))
+            .collect())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.api_task.abort();
+        if let Some((tx, task)) = self.runner.take() {
+            let _ = tx.send(true);
+            task.abort();
+        }
+    }
+}

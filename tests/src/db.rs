@@ -1,0 +1,102 @@
+//! A real PostgreSQL database per test, cloned from a migrated template and dropped afterwards.
+
+use anyhow::Context as _;
+use bw_db::PgPool;
+use tokio_postgres::NoTls;
+
+/// The template every test database is cloned from.
+const TEMPLATE: &str = "bw_test_template";
+/// Advisory lock serialising template migration and cloning across test processes.
+const LOCK_KEY: i64 = 0x6277_7465_7374;
+
+/// The maintenance database URL: `TEST_ADMIN_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`.
+pub fn admin_url() -> String {
+    bw_config::optional("TEST_ADMIN_DATABASE_URL")
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn url_for(admin: &str, database: &str) -> String {
+    match admin.rfind('/') {
+        Some(i) => format!("{}/{database}", &admin[..i]),
+        None => format!("{admin}/{database}"),
+    }
+}
+
+/// A database of its own for one test; dropped (with its connections) when this value drops.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    /// Clones a fresh database from the migrated template.
+    pub async fn new() -> anyhow::Result<Self> {
+        let admin = admin_url();
+        let (client, connection) = tokio_postgres::connect(&admin, NoTls)
+            .await
+            .with_context(|| format!("PostgreSQL is not reachable at {admin} (run scripts/bootstrap.sh)"))?;
+        let conn_task = tokio::spawn(connection);
+        client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+        let result = Self::clone_template(&client, &admin).await;
+        client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
+        drop(client);
+        let _ = conn_task.await;
+        let name = result?;
+        let url = url_for(&admin, &name);
+        let pool = bw_db::pool::build(&url, 8)?;
+        Ok(Self { name, url, pool })
+    }
+
+    async fn clone_template(client: &tokio_postgres::Client, admin: &str) -> anyhow::Result<String> {
+        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&TEMPLATE]).await?.is_some();
+        if !exists {
+            client.batch_execute(&format!("CREATE DATABASE {TEMPLATE}")).await?;
+        }
+        // Applies migrations added since the template was made; the connection closes before cloning.
+        bw_db::migrate::run_pending(&url_for(admin, TEMPLATE))
+            .await
+            .context("failed to migrate the template database")?;
+        let name = format!("bwt_{}", uuid::Uuid::new_v4().simple());
+        client
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+            .await
+            .context("failed to clone the template")?;
+        Ok(name)
+    }
+
+    /// Runs one SQL statement returning a single i64 (a count), for assertions.
+    pub async fn scalar(&self, sql: &str) -> anyhow::Result<i64> {
+        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+        tokio::spawn(connection);
+        let row = client.query_one(sql, &[]).await.with_context(|| format!("query failed: {sql}"))?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Runs SQL and returns the rows as JSON objects (one `row_to_json` column), for assertions.
+    pub async fn rows(&self, sql: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+        tokio::spawn(connection);
+        let wrapped = format!("SELECT row_to_json(t)::text FROM ({sql}) t");
+        let rows = client.query(&wrapped, &[]).await.with_context(|| format!("query failed: {sql}"))?;
+        rows.iter().map(|r| Ok(serde_json::from_str(r.try_get::<_, &str>(0)?)?)).collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = admin_url();
+        // Drop cannot await; a short-lived thread with its own runtime removes the database.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                if let Ok((client, connection)) = tokio_postgres::connect(&admin, NoTls).await {
+                    tokio::spawn(connection);
+                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -1,0 +1,13 @@
+//! Test harness: a fresh PostgreSQL database per test (cloned from a migrated template), LocalStack queues unique
+//! per test, the fake ATS on an ephemeral port, the API on port 0, and the ingestion runner in a task.
+
+pub mod app;
+pub mod db;
+pub mod sqs;
+
+/// Installs quiet logging for tests; `TEST_LOG=1` shows everything.
+pub fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        bw_telemetry::init(bw_telemetry::Format::Text);
+    }
+}

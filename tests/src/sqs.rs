@@ -1,0 +1,84 @@
+//! LocalStack SQS queues unique per test, with a DLQ, a small `maxReceiveCount` and a short visibility timeout.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_sdk_sqs::types::QueueAttributeName;
+use bw_queue::SqsQueue;
+use bw_queue::definitions::{QueueDef, ensure_named};
+
+/// A test's own queue and DLQ; deleted when dropped.
+pub struct TestQueue {
+    pub sqs: SqsQueue,
+    pub url: String,
+    pub dlq_url: String,
+    pub max_receive_count: u32,
+}
+
+impl TestQueue {
+    /// Creates `t{random}-{label}` with its DLQ.
+    pub async fn new(label: &str, visibility_secs: u32, max_receive_count: u32) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+            "AWS_ENDPOINT_URL is not set: run the tests through scripts/test.sh (it starts LocalStack)"
+        );
+        let sqs = SqsQueue::from_env().await;
+        let name = format!("t{}-{label}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let def = QueueDef {
+            name: "test",
+            visibility_timeout_secs: visibility_secs,
+            max_receive_count,
+            retention_secs: 3_600,
+        };
+        let created =
+            ensure_named(sqs.client(), &name, &def).await.context("is LocalStack running? (scripts/bootstrap.sh)")?;
+        Ok(Self { sqs, url: created.url, dlq_url: created.dlq_url, max_receive_count })
+    }
+
+    /// Approximate number of visible plus in-flight messages on `url`.
+    pub async fn depth(&self, url: &str) -> anyhow::Result<i64> {
+        let out = self
+            .sqs
+            .client()
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await?;
+        let attrs = out.attributes.unwrap_or_default();
+        let get = |k: &QueueAttributeName| attrs.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        Ok(get(&QueueAttributeName::ApproximateNumberOfMessages)
+            + get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+    }
+
+    /// Waits until `check` holds, polling every 100 ms, for at most `timeout`.
+    pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F) -> anyhow::Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<bool>>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if check().await? {
+                return Ok(());
+            }
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for TestQueue {
+    fn drop(&mut self) {
+        let client = self.sqs.client().clone();
+        let urls = [self.url.clone(), self.dlq_url.clone()];
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                for url in urls {
+                    let _ = client.delete_queue().queue_url(url).send().await;
+                }
+            });
+        }
+    }
+}
