@@ -1,0 +1,165 @@
+//! At-least-once delivery: duplicates (one after the other, and at the same moment), bad bodies in a batch, the
+//! DLQ after `maxReceiveCount`, and the last delivery of a run that keeps failing.
+
+use std::time::Duration;
+
+use bw_fakes::Kind;
+use bw_messages::{Database, RunMessage};
+use bw_queue::{Outgoing, Queue as _, SqsEvent, SqsMessage, process_event};
+use bw_tests::app::TestApp;
+use bw_tests::sqs::TestQueue;
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn record(id: &str, body: &str, receive_count: u32) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(id.to_owned());
+    record.body = Some(body.to_owned());
+    record.attributes.insert("ApproximateReceiveCount".to_owned(), receive_count.to_string());
+    record
+}
+
+fn event(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = records;
+    event
+}
+
+fn run_body(run_id: &str) -> anyhow::Result<String> {
+    Ok(bw_messages::to_body(&RunMessage::new(run_id.parse()?, "alice", Database::Primary)))
+}
+
+async fn boards(app: &TestApp) -> anyhow::Result<()> {
+    app.ats.generate_board(Kind::Greenhouse, "acme", 25, 1);
+    app.ats.generate_board(Kind::Lever, "globex", 15, 2);
+    app.add_company("alice", "Acme", "greenhouse", "acme").await?;
+    app.add_company("alice", "Globex", "lever", "globex").await?;
+    Ok(())
+}
+
+/// Everything a delivery writes, as JSON text, to compare database states.
+async fn state(app: &TestApp) -> anyhow::Result<String> {
+    let postings = app.db.rows("SELECT * FROM postings ORDER BY id").await?;
+    let runs =
+        app.db.rows("SELECT id, status, stage, counts, error, finished_at FROM runs ORDER BY created_at").await?;
+    let checkpoints = app.db.rows("SELECT * FROM run_companies ORDER BY run_id, company_id").await?;
+    let events = app.db.rows("SELECT run_id, level, stage, message FROM run_events ORDER BY id").await?;
+    Ok(serde_json::json!([postings, runs, checkpoints, events]).to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_message_twice_leaves_the_database_as_one_delivery() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    let body = run_body(&run_id)?;
+
+    let first = process_event(&*app.ingestion, event(vec![record("m-1", &body, 1)]), 1).await;
+    assert!(first.batch_item_failures.is_empty());
+    let after_one = state(&app).await?;
+    let second = process_event(&*app.ingestion, event(vec![record("m-1", &body, 2)]), 1).await;
+    assert!(second.batch_item_failures.is_empty(), "a message for an ended run is acknowledged");
+    assert_eq!(state(&app).await?, after_one);
+    assert_eq!(app.run("alice", &run_id).await?["status"], "finished");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_message_twice_at_once_is_worked_by_one_delivery() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    let body = run_body(&run_id)?;
+
+    let (a, b) = tokio::join!(
+        process_event(&*app.ingestion, event(vec![record("m-a", &body, 1)]), 1),
+        process_event(&*app.ingestion, event(vec![record("m-b", &body, 1)]), 1),
+    );
+    let failed = a.batch_item_failures.len() + b.batch_item_failures.len();
+    assert!(failed <= 1, "at most the delivery that found the run leased fails: {a:?} {b:?}");
+    if failed == 1 {
+        // SQS redelivers the one that found the run busy; by then the run has ended and it is acknowledged.
+        let again = process_event(&*app.ingestion, event(vec![record("m-b", &body, 2)]), 1).await;
+        assert!(again.batch_item_failures.is_empty());
+    }
+    let run = app.run("alice", &run_id).await?;
+    assert_eq!(run["status"], "finished", "{run}");
+    assert_eq!(run["counts"]["total"]["inserted"], 40, "{run}");
+    assert_eq!(run["counts"]["total"]["ready"], 40, "{run}");
+    let started = app
+        .db
+        .scalar(&format!("SELECT count(*) FROM run_events WHERE run_id = '{run_id}' AND message = 'run started'"))
+        .await?;
+    assert_eq!(started, 1);
+    assert_eq!(app.db.scalar("SELECT count(*) FROM postings").await?, 40);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_fail_alone_in_their_batch() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    let good = run_body(&run_id)?;
+    let batch = event(vec![
+        record("bad-json", "{oops", 1),
+        record("good", &good, 1),
+        record("bad-version", &good.replace("\"v\":1", "\"v\":2"), 1),
+        record("unknown-run", &run_body(&uuid::Uuid::new_v4().to_string())?, 1),
+        record("empty", "", 1),
+    ]);
+    let response = process_event(&*app.ingestion, batch, 3).await;
+    let mut failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    failed.sort_unstable();
+    assert_eq!(failed, ["bad-json", "bad-version", "empty", "unknown-run"]);
+    assert_eq!(app.run("alice", &run_id).await?["status"], "finished");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_message_reaches_the_dlq_after_max_receive_count_and_its_neighbours_are_processed()
+-> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let poison = "{\"v\":1,\"run_id\":\"not-a-uuid\"}";
+    app.queue.sqs.send(&app.queue.url, Outgoing { body: poison.to_owned(), ..Outgoing::default() }).await?;
+    let run_id = app.start_run("alice").await?;
+    app.start_runner();
+
+    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
+    let (queue, dlq) = (app.queue.url.clone(), app.queue.dlq_url.clone());
+    TestQueue::wait_until(LONG, "the poison message to reach the DLQ", || async {
+        Ok(app.queue.depth(&dlq).await? == 1 && app.queue.depth(&queue).await? == 0)
+    })
+    .await?;
+    let stats = app.stop_runner().await?;
+    assert_eq!(stats.failed, u64::from(app.queue.max_receive_count), "{stats:?}");
+    let moved = app.queue.sqs.receive(&dlq, 10, Duration::from_secs(1)).await?;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].body.as_deref(), Some(poison));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_failing_on_its_last_delivery_is_marked_failed() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    // Another worker holds the lease (and never lets go): every delivery finds the run busy.
+    app.db.scalar(&format!(
+        "WITH u AS (UPDATE runs SET lease_owner = gen_random_uuid(), lease_until = now() + interval '1 hour' WHERE id = '{run_id}' RETURNING 1) SELECT count(*) FROM u"
+    )).await?;
+    let body = run_body(&run_id)?;
+    let early = process_event(&*app.ingestion, event(vec![record("m", &body, 1)]), 1).await;
+    assert_eq!(early.batch_item_failures.len(), 1);
+    assert_eq!(app.run("alice", &run_id).await?["status"], "pending", "an early failure leaves the run to be retried");
+
+    let last = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
+    assert_eq!(last.batch_item_failures.len(), 1, "the message still fails, so SQS moves it to the DLQ");
+    let run = app.run("alice", &run_id).await?;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().is_some_and(|e| e.contains("another worker")), "{run}");
+    // The user is not blocked: a new run starts.
+    app.start_run("alice").await?;
+    Ok(())
+}

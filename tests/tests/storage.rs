@@ -1,0 +1,65 @@
+//! The database layer alone: bulk UPSERT under the parameter limit, and migrations that go down and up again.
+
+use bw_db::postings::{self, Listing, NewPosting, UPSERT_PARAMS_PER_STATEMENT};
+use bw_tests::db::TestDb;
+use chrono::Utc;
+
+fn postings(n: usize, version: &str) -> Vec<NewPosting> {
+    (0..n)
+        .map(|i| {
+            let raw = serde_json::json!({ "id": i, "title": format!("Engineer {i}"), "v": version });
+            NewPosting {
+                external_id: i.to_string(),
+                content_hash: format!("{i}-{version}").into_bytes(),
+                title: format!("Engineer {i}"),
+                url: None,
+                raw,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_thousand_postings_upsert_in_statements_under_the_parameter_limit() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut conn = bw_db::pool::conn(&db.pool).await?;
+    let company = match bw_db::companies::create(&mut conn, "alice", "Big", "lever", "big").await? {
+        bw_db::companies::Created::Company(c) | bw_db::companies::Created::Duplicate(c) => c,
+    };
+    let rows = postings(40_000, "a");
+    let listing =
+        Listing { run_id: uuid::Uuid::new_v4(), user_id: "alice", company_id: company.id, seen_at: Utc::now() };
+    let first = postings::upsert(&mut conn, listing, &rows).await?;
+    assert_eq!(first.tally.inserted, 40_000);
+    assert!(first.statements >= 2, "{first:?}");
+    assert!(first.max_params_per_statement < bw_db::MAX_BIND_PARAMS);
+    assert_eq!(first.max_params_per_statement, UPSERT_PARAMS_PER_STATEMENT);
+
+    let mut changed = rows.clone();
+    changed[7].content_hash = b"changed".to_vec();
+    let again = Listing { run_id: uuid::Uuid::new_v4(), seen_at: Utc::now(), ..listing };
+    let second = postings::upsert(&mut conn, again, &changed).await?;
+    assert_eq!((second.tally.inserted, second.tally.updated, second.tally.unchanged), (0, 1, 39_999));
+    assert_eq!(db.scalar(&format!("SELECT count(*) FROM postings WHERE run_id = '{}'", again.run_id)).await?, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_revert_and_reapply() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        use diesel_migrations::MigrationHarness as _;
+        type Wrapper = diesel_async::async_connection_wrapper::AsyncConnectionWrapper<diesel_async::AsyncPgConnection>;
+        let mut conn = <Wrapper as diesel::Connection>::establish(&url)?;
+        let reverted =
+            conn.revert_all_migrations(bw_db::migrate::MIGRATIONS).map_err(|e| anyhow::anyhow!("{e}"))?.len();
+        anyhow::ensure!(reverted > 0);
+        let applied = conn.run_pending_migrations(bw_db::migrate::MIGRATIONS).map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::ensure!(applied.len() == reverted);
+        Ok(())
+    })
+    .await??;
+    assert_eq!(db.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('companies','runs','run_events','run_companies','postings')").await?, 5);
+    Ok(())
+}
