@@ -1,0 +1,259 @@
+//! Answer bodies in each service's wire format.
+
+use axum::body::Bytes;
+use serde::{Serialize, Serializer};
+use serde_json::{Value, json};
+
+use crate::Kind;
+use crate::state::{Board, Posting};
+use crate::text;
+
+/// What a request asks a board for.
+#[derive(Clone, Debug)]
+pub(crate) enum View {
+    GreenhouseList { content: bool },
+    GreenhouseJob { id: String },
+    Lever { skip: usize, limit: Option<usize> },
+    Ashby { compensation: bool },
+    Careers,
+}
+
+/// The answers a board caches until it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ListKey {
+    GreenhouseWithoutContent,
+    AshbyWithoutCompensation,
+    Careers,
+}
+
+impl View {
+    pub(crate) fn kind(&self) -> Kind {
+        match self {
+            View::GreenhouseList { .. } | View::GreenhouseJob { .. } => Kind::Greenhouse,
+            View::Lever { .. } => Kind::Lever,
+            View::Ashby { .. } => Kind::Ashby,
+            View::Careers => Kind::Jsonld,
+        }
+    }
+
+    pub(crate) fn is_list(&self) -> bool {
+        !matches!(self, View::GreenhouseJob { .. })
+    }
+
+    /// Answers that need the postings parsed are cached; the others are the stored items joined, which is cheap.
+    pub(crate) fn cache_key(&self) -> Option<ListKey> {
+        match *self {
+            View::GreenhouseList { content: false } => Some(ListKey::GreenhouseWithoutContent),
+            View::Ashby { compensation: false } => Some(ListKey::AshbyWithoutCompensation),
+            View::Careers => Some(ListKey::Careers),
+            _ => None,
+        }
+    }
+}
+
+/// Why there is nothing to answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Missing {
+    Board,
+    Posting,
+}
+
+/// Fields Greenhouse sends only with `?content=true` (compare gh_gongio_board_jobs_no_content.json).
+const GREENHOUSE_CONTENT_ONLY: &[&str] =
+    &["content", "departments", "offices", "ai_disclaimer", "include_ai_disclaimer", "ai_opt_out_request_url"];
+/// Fields Ashby sends only with `?includeCompensation=true`.
+const ASHBY_COMPENSATION_ONLY: &[&str] = &["compensation", "shouldDisplayCompensationOnJobPostings"];
+
+/// A JSON object serialized without some of its keys, so answers need no copy of the stored postings.
+struct Without<'a> {
+    value: &'a Value,
+    skip: &'static [&'static str],
+}
+
+impl Serialize for Without<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::Object(map) => {
+                serializer.collect_map(map.iter().filter(|(key, _)| !self.skip.contains(&key.as_str())))
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// `prefix`, the items separated by commas, `suffix`.
+fn join<'a>(prefix: &str, items: impl Iterator<Item = &'a str>, suffix: &str, size: usize) -> Bytes {
+    let mut out = String::with_capacity(size + prefix.len() + suffix.len());
+    out.push_str(prefix);
+    for (index, item) in items.enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push_str(suffix);
+    Bytes::from(out)
+}
+
+/// The items parsed and written out without the `skip` keys.
+fn filtered(board: &Board, skip: &'static [&'static str]) -> Vec<u8> {
+    let values: Vec<Value> = board.postings.iter().map(Posting::value).collect();
+    let items: Vec<Without<'_>> = values.iter().map(|value| Without { value, skip }).collect();
+    serde_json::to_vec(&items).unwrap_or_default()
+}
+
+/// The body for `view`, from the fixture's bytes while they still apply, else built from the postings.
+pub(crate) fn body(board: &Board, token: &str, view: &View) -> Result<Bytes, Missing> {
+    if let Some(raw) = &board.raw {
+        let verbatim = match view {
+            View::GreenhouseList { content } => raw.with_content == *content,
+            View::Lever { skip, limit } => *skip == 0 && limit.is_none(),
+            View::Ashby { compensation } => *compensation || !raw.with_compensation,
+            View::Careers => true,
+            View::GreenhouseJob { .. } => false,
+        };
+        if verbatim {
+            return Ok(raw.body.clone());
+        }
+    }
+    let size: usize = board.postings.iter().map(|posting| posting.json.len() + 1).sum();
+    let items = || board.postings.iter().map(|posting| posting.json.as_str());
+    let total = board.postings.len();
+    Ok(match view {
+        View::GreenhouseList { content: true } => {
+            join("{\"jobs\":[", items(), &format!("],\"meta\":{{\"total\":{total}}}}}"), size)
+        }
+        View::GreenhouseList { content: false } => {
+            let jobs = String::from_utf8(filtered(board, GREENHOUSE_CONTENT_ONLY)).unwrap_or_default();
+            Bytes::from(format!("{{\"jobs\":{jobs},\"meta\":{{\"total\":{total}}}}}"))
+        }
+        View::GreenhouseJob { id } => {
+            let posting = board.postings.iter().find(|posting| posting.id == *id).ok_or(Missing::Posting)?;
+            Bytes::from(posting.json.clone())
+        }
+        View::Lever { skip, limit } => join("[", items().skip(*skip).take(limit.unwrap_or(usize::MAX)), "]", size),
+        View::Ashby { compensation: true } => join("{\"apiVersion\":\"1\",\"jobs\":[", items(), "]}", size),
+        View::Ashby { compensation: false } => {
+            let jobs = String::from_utf8(filtered(board, ASHBY_COMPENSATION_ONLY)).unwrap_or_default();
+            Bytes::from(format!("{{\"apiVersion\":\"1\",\"jobs\":{jobs}}}"))
+        }
+        View::Careers => {
+            let scripts: String = items().map(ld_json_script).collect();
+            let titles: Vec<String> = board.postings.iter().map(|posting| jsonld_title(&posting.value())).collect();
+            Bytes::from(careers_page(token, &scripts, &titles))
+        }
+    })
+}
+
+/// One `<script type="application/ld+json">` element; `</` is written `<\/` so HTML in strings cannot end it.
+pub(crate) fn ld_json_script(json: &str) -> String {
+    let json = json.replace("</", "<\\/");
+    format!("<script type=\"application/ld+json\">\n{json}\n</script>\n")
+}
+
+pub(crate) fn jsonld_title(value: &Value) -> String {
+    ["title", "name"].iter().find_map(|key| value.get(*key).and_then(Value::as_str)).unwrap_or_default().to_owned()
+}
+
+pub(crate) fn careers_page(token: &str, scripts: &str, titles: &[String]) -> String {
+    let company = text::escape_html(&text::company_name(token));
+    let items: String = titles.iter().map(|title| format!("<li>{}</li>\n", text::escape_html(title))).collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Careers at {company}</title>\n\
+         {scripts}</head>\n<body>\n<h1>Open positions at {company}</h1>\n<ul>\n{items}</ul>\n</body>\n</html>\n"
+    )
+}
+
+/// The first half of `text`, cut on a character boundary.
+fn first_half(text: &str) -> &str {
+    let mut cut = text.len() / 2;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.get(..cut).unwrap_or_default()
+}
+
+/// A 200 body that does not parse: JSON cut in half, or a careers page whose ld+json is cut in half.
+pub(crate) fn malformed(kind: Kind, body: &Bytes) -> Bytes {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return body.slice(..body.len() / 2);
+    };
+    if kind != Kind::Jsonld {
+        return Bytes::from(first_half(text).to_owned());
+    }
+    let spans = crate::fixtures::ld_json_spans(text);
+    if spans.is_empty() {
+        let broken = "<script type=\"application/ld+json\">\n{\"@context\": \"https://schema.org\", \"@type\": \"JobPosting\",\n</script>\n";
+        return Bytes::from(text.replacen("</head>", &format!("{broken}</head>"), 1));
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        out.push_str(text.get(at..span.start).unwrap_or_default());
+        out.push_str(first_half(text.get(span.clone()).unwrap_or_default()));
+        out.push('\n');
+        at = span.end;
+    }
+    out.push_str(text.get(at..).unwrap_or_default());
+    Bytes::from(out)
+}
+
+/// Content type of a board's answers.
+pub(crate) fn content_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Jsonld => "text/html; charset=utf-8",
+        _ => "application/json; charset=utf-8",
+    }
+}
+
+/// The body each service sends with a 404.
+pub(crate) fn not_found(kind: Kind, missing: Missing) -> String {
+    match (kind, missing) {
+        (Kind::Greenhouse, Missing::Posting) => json!({ "status": 404, "error": "Job not found" }).to_string(),
+        (Kind::Greenhouse, Missing::Board) => json!({ "status": 404, "error": "Job board not found" }).to_string(),
+        (Kind::Lever, _) => json!({ "ok": false, "error": "Document not found" }).to_string(),
+        (Kind::Ashby, _) => json!({ "success": false, "error": "Job board not found" }).to_string(),
+        (Kind::Jsonld, _) => page_error("404 Not Found"),
+    }
+}
+
+pub(crate) fn server_error(kind: Kind) -> String {
+    match kind {
+        Kind::Greenhouse => json!({ "status": 500, "error": "Internal Server Error" }).to_string(),
+        Kind::Lever => json!({ "ok": false, "error": "Internal Server Error" }).to_string(),
+        Kind::Ashby => json!({ "success": false, "error": "Internal Server Error" }).to_string(),
+        Kind::Jsonld => page_error("500 Internal Server Error"),
+    }
+}
+
+fn page_error(status: &str) -> String {
+    format!("<!DOCTYPE html>\n<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>\n")
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_json_does_not_parse() {
+        for body in ["[]", "{\"jobs\":[],\"meta\":{\"total\":0}}", "[{\"t\":\"é\"}]"] {
+            let cut = malformed(Kind::Lever, &Bytes::from(body));
+            assert!(serde_json::from_slice::<Value>(&cut).is_err(), "{body} -> {cut:?}");
+            assert!(std::str::from_utf8(&cut).is_ok());
+        }
+    }
+
+    #[test]
+    fn malformed_pages_keep_their_scripts_but_not_valid_json() {
+        let empty = careers_page("x", "", &[]);
+        let page = careers_page("x", &ld_json_script(r#"{"@type": "JobPosting", "title": "A</script>"}"#), &[]);
+        for page in [empty, page] {
+            let cut = malformed(Kind::Jsonld, &Bytes::from(page));
+            let cut = std::str::from_utf8(&cut).unwrap();
+            let blocks = crate::fixtures::ld_json_blocks(cut);
+            assert_eq!(blocks.len(), 1, "{cut}");
+            assert!(serde_json::from_str::<Value>(blocks[0]).is_err(), "{cut}");
+        }
+    }
+}

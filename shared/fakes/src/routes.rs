@@ -1,0 +1,146 @@
+//! The routes the real services answer on.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::render::{self, Missing, View};
+use crate::{Failure, FakeAts, HANG, Kind};
+
+#[derive(Clone)]
+pub(crate) struct App {
+    pub fake: FakeAts,
+    /// Turns true when the server handle is dropped, so waiting requests give up.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl App {
+    /// Sleeps unless the server shuts down first; false if it did.
+    async fn wait(&self, duration: Duration) -> bool {
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            () = tokio::time::sleep(duration) => true,
+            _ = shutdown.wait_for(|stop| *stop) => false,
+        }
+    }
+}
+
+pub(crate) fn router(fake: FakeAts, shutdown: watch::Receiver<bool>) -> Router {
+    let app = App { fake, shutdown };
+    Router::new()
+        .route("/v1/boards/{token}/jobs", get(greenhouse_list))
+        .route("/v1/boards/{token}/jobs/{id}", get(greenhouse_job))
+        .route("/v0/postings/{token}", get(lever))
+        .route("/posting-api/job-board/{token}", get(ashby))
+        .route("/careers/{token}", get(careers))
+        .merge(crate::control::routes())
+        .fallback(no_route)
+        .layer(middleware::from_fn_with_state(app.clone(), count_request))
+        .with_state(app)
+}
+
+async fn count_request(State(app): State<App>, request: Request, next: Next) -> Response {
+    app.fake.state.record_request(request.uri().path());
+    next.run(request).await
+}
+
+async fn no_route(request: Request) -> Response {
+    let message = format!("no route for {} {}", request.method(), request.uri().path());
+    (StatusCode::NOT_FOUND, axum::Json(json!({ "error": message }))).into_response()
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn flag(params: &HashMap<String, String>, name: &str) -> bool {
+    params.get(name).is_some_and(|value| value.eq_ignore_ascii_case("true"))
+}
+
+async fn greenhouse_list(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {
+    respond(&app, &token, View::GreenhouseList { content: flag(&params, "content") }).await
+}
+
+async fn greenhouse_job(State(app): State<App>, Path((token, id)): Path<(String, String)>) -> Response {
+    respond(&app, &token, View::GreenhouseJob { id }).await
+}
+
+async fn lever(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {
+    if params.get("mode").is_some_and(|mode| mode != "json") {
+        return reply(
+            Kind::Lever,
+            StatusCode::BAD_REQUEST,
+            json!({ "ok": false, "error": "Only mode=json is faked" }).to_string(),
+        );
+    }
+    let number = |name: &str| params.get(name).map(|value| value.parse::<usize>());
+    let skip = match number("skip") {
+        None => 0,
+        Some(Ok(skip)) => skip,
+        Some(Err(_)) => return bad_number("skip"),
+    };
+    let limit = match number("limit") {
+        None => None,
+        Some(Ok(limit)) => Some(limit),
+        Some(Err(_)) => return bad_number("limit"),
+    };
+    respond(&app, &token, View::Lever { skip, limit }).await
+}
+
+fn bad_number(name: &str) -> Response {
+    let error = format!("Invalid `{name}`: expected a non-negative integer");
+    reply(Kind::Lever, StatusCode::BAD_REQUEST, json!({ "ok": false, "error": error }).to_string())
+}
+
+async fn ashby(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {
+    respond(&app, &token, View::Ashby { compensation: flag(&params, "includeCompensation") }).await
+}
+
+async fn careers(State(app): State<App>, Path(token): Path<String>) -> Response {
+    respond(&app, &token, View::Careers).await
+}
+
+fn reply(kind: Kind, status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    if let Ok(value) = header::HeaderValue::from_str(render::content_type(kind)) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+fn shutting_down(kind: Kind) -> Response {
+    reply(kind, StatusCode::SERVICE_UNAVAILABLE, render::server_error(kind))
+}
+
+/// Applies the board's delay and failure, then answers from the board.
+async fn respond(app: &App, token: &str, view: View) -> Response {
+    let kind = view.kind();
+    let settings = app.fake.state.settings(kind, token);
+    if view.is_list() && !settings.delay.is_zero() && !app.wait(settings.delay).await {
+        return shutting_down(kind);
+    }
+    match settings.failure {
+        Some(Failure::NotFound) => {
+            return reply(kind, StatusCode::NOT_FOUND, render::not_found(kind, Missing::Board));
+        }
+        Some(Failure::ServerError) => {
+            return reply(kind, StatusCode::INTERNAL_SERVER_ERROR, render::server_error(kind));
+        }
+        Some(Failure::Hang) if !app.wait(HANG).await => return shutting_down(kind),
+        _ => {}
+    }
+    let malformed = settings.failure == Some(Failure::Malformed);
+    match app.fake.state.answer(token, &view) {
+        Ok(body) if malformed => reply(kind, StatusCode::OK, render::malformed(kind, &body)),
+        Ok(body) => reply(kind, StatusCode::OK, body),
+        Err(missing) => reply(kind, StatusCode::NOT_FOUND, render::not_found(kind, missing)),
+    }
+}

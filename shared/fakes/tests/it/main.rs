@@ -1,0 +1,8 @@
+//! Integration tests of the fake ATS over HTTP.
+
+mod binary;
+mod common;
+mod control;
+mod failures;
+mod mutations;
+mod routes;
