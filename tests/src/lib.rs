@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod db;
+pub mod lambda_runtime;
 pub mod sqs;
 
 /// Installs quiet logging for tests; `TEST_LOG=1` shows everything.
