@@ -163,3 +163,26 @@ async fn a_run_failing_on_its_last_delivery_is_marked_failed() -> anyhow::Result
     app.start_run("alice").await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    // The message is lost: taken and deleted without being handled.
+    let taken = app.queue.sqs.receive(&app.queue.url, 10, Duration::from_secs(2)).await?;
+    assert_eq!(taken.len(), 1);
+    app.queue.sqs.delete(&app.queue.url, taken.into_iter().filter_map(|m| m.receipt_handle).collect()).await?;
+    app.db.scalar(&format!("WITH u AS (UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}' RETURNING 1) SELECT count(*) FROM u")).await?;
+
+    let (pool, sqs, url) = (app.db.pool.clone(), app.queue.sqs.clone(), app.queue.url.clone());
+    let sweep = || bw_ingestion::sweeper::requeue_stale(&pool, &sqs, &url, Database::Primary, 300);
+    assert_eq!(sweep().await?, 1);
+    assert_eq!(sweep().await?, 0, "a re-enqueued run is left alone for another period");
+    app.start_runner();
+    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
+    assert_eq!(sweep().await?, 0, "ended runs are never re-enqueued");
+    let events = app.event_messages("alice", &run_id).await?;
+    assert!(events.first().is_some_and(|e| e.starts_with("run re-enqueued")), "{events:?}");
+    Ok(())
+}

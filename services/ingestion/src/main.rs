@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bw_config::{optional, parse_or, required};
 use bw_extract::HttpBoards;
-use bw_ingestion::{Ingestion, Settings, config::board_urls_from_env};
+use bw_ingestion::{Ingestion, Settings, config::board_urls_from_env, sweeper};
+use bw_messages::Database;
 use bw_queue::definitions::{RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
 
@@ -26,13 +27,21 @@ async fn main() -> anyhow::Result<()> {
     )
     .context("failed to build the board HTTP client")?;
     let concurrency = settings.record_concurrency;
+    let mut pools = vec![(Database::Primary, primary.clone())];
+    pools.extend(test.clone().map(|pool| (Database::Test, pool)));
     let handler = Arc::new(Ingestion { primary, test, boards, settings });
     if bw_queue::in_lambda() {
         return bw_queue::lambda::run(handler, concurrency).await.map_err(|e| anyhow::anyhow!(e));
     }
     let queue = bw_queue::SqsQueue::from_env().await;
     let url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
-    let config = RunnerConfig::from_env(RunnerConfig { batch_size: 1, concurrency, ..RunnerConfig::default() })?;
-    runner::run(&queue, &url, &*handler, &config, runner::shutdown_signal()).await;
+    let defaults =
+        RunnerConfig { batch_size: 1, concurrency, wait: std::time::Duration::from_secs(5), ..RunnerConfig::default() };
+    let config = RunnerConfig::from_env(defaults)?;
+    let shutdown = runner::shutdown_signal();
+    let stale_secs = parse_or("STALE_RUN_SECS", 300)?;
+    let every = std::time::Duration::from_secs(parse_or("STALE_SWEEP_SECS", 60)?);
+    let sweeper = sweeper::run(pools, &queue, &url, stale_secs, every, shutdown.clone());
+    tokio::join!(runner::run(&queue, &url, &*handler, &config, shutdown), sweeper);
     Ok(())
 }

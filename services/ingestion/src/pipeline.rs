@@ -72,10 +72,10 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
         }
     };
     let result = drive(ctx, run).await;
-    if result.is_err() {
-        if let Ok(mut conn) = pool::conn(ctx.pool).await {
-            let _ = runs::release(&mut conn, ctx.run_id, ctx.owner).await;
-        }
+    if result.is_err()
+        && let Ok(mut conn) = pool::conn(ctx.pool).await
+    {
+        let _ = runs::release(&mut conn, ctx.run_id, ctx.owner).await;
     }
     result
 }

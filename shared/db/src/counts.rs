@@ -97,10 +97,10 @@ pub async fn load(
 /// The run's counts: the stored snapshot once it has ended, else the live view from its checkpoints and the working
 /// figures kept in `runs.counts` while it runs.
 pub async fn for_run(conn: &mut AsyncPgConnection, run: &crate::models::Run) -> anyhow::Result<RunCounts> {
-    if run.is_terminal() {
-        if let Ok(counts) = serde_json::from_value::<RunCounts>(run.counts.clone()) {
-            return Ok(counts);
-        }
+    if run.is_terminal()
+        && let Ok(counts) = serde_json::from_value::<RunCounts>(run.counts.clone())
+    {
+        return Ok(counts);
     }
     let figure = |key: &str| run.counts.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
     load(conn, run.id, figure("companies_total"), figure("removed_company_postings_expired")).await

@@ -34,6 +34,32 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Creates the database named in `url` when it does not exist, connecting to the server's `postgres` database.
+/// Returns whether it created it.
+pub async fn create_database_if_missing(url: &str) -> anyhow::Result<bool> {
+    let (server, name) = url.rsplit_once('/').with_context(|| format!("{} has no database name", redact(url)))?;
+    let name = name.split('?').next().unwrap_or_default();
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "database name {name:?} must be letters, digits and underscores"
+    );
+    let admin = format!("{server}/postgres");
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("PostgreSQL is not reachable at {}", redact(&admin)))?;
+    let task = tokio::spawn(connection);
+    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+    if !exists {
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .with_context(|| format!("failed to create {name}"))?;
+    }
+    drop(client);
+    let _ = task.await;
+    Ok(!exists)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

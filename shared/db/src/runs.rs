@@ -324,3 +324,14 @@ pub async fn merge_counts(
         .await?;
     Ok(())
 }
+
+/// Marks an active run as just re-enqueued, so the stale-run sweep leaves it alone for another period.
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> anyhow::Result<()> {
+    diesel::update(r::runs)
+        .filter(r::id.eq(id))
+        .filter(r::status.eq_any(status::ACTIVE))
+        .set(r::updated_at.eq(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
