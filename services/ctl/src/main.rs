@@ -16,6 +16,9 @@ enum Command {
     Migrate {
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+        /// Create the database first when it does not exist.
+        #[arg(long)]
+        create: bool,
     },
     /// Queue administration.
     Queues {
@@ -37,7 +40,10 @@ enum QueuesCommand {
 async fn main() -> anyhow::Result<()> {
     bw_telemetry::init(bw_telemetry::Format::Text);
     match Cli::parse().command {
-        Command::Migrate { database_url } => {
+        Command::Migrate { database_url, create } => {
+            if create && bw_db::migrate::create_database_if_missing(&database_url).await? {
+                println!("created database {}", bw_db::migrate::redact(&database_url));
+            }
             let applied = bw_db::migrate::run_pending(&database_url).await?;
             println!(
                 "migrations applied: {}",

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The main job, end to end on local defaults: brings up LocalStack and PostgreSQL (bootstrap.sh), serves sample
+# career boards from the fake ATS (built on the real payloads in tests/fixtures), starts the ingestion service and
+# the API, adds sample companies, starts a run, shows its progress and log, and prints its summary.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+API_PORT="${DEMO_API_PORT:-8080}"
+ATS_PORT="${DEMO_ATS_PORT:-8089}"
+API="http://127.0.0.1:$API_PORT"
+ATS="http://127.0.0.1:$ATS_PORT"
+TOKEN="demo-token-0001"
+LOGS="$STATE_DIR/demo"
+mkdir -p "$LOGS"
+
+"$ROOT/scripts/bootstrap.sh"
+load_env
+command -v curl >/dev/null || die "curl is required"
+command -v python3 >/dev/null || die "python3 is required (it formats the output)"
+
+log "building the services"
+cargo build --quiet -p bw-api -p bw-ingestion -p bw-fakes --bins
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+log "starting the fake ATS on $ATS (sample boards); log in .local/demo/fake-ats.log"
+./target/debug/fake-ats --listen "127.0.0.1:$ATS_PORT" --sample >"$LOGS/fake-ats.log" 2>&1 &
+pids+=($!)
+wait_for 30 curl -sf "$ATS/_fake/boards" || die "the fake ATS did not start; see $LOGS/fake-ats.log"
+
+export ATS_BASE_URL="$ATS" API_TOKENS="$TOKEN=demo" API_LISTEN="127.0.0.1:$API_PORT" LOG_FORMAT=json
+log "starting the ingestion service (local event-source runner on bw-runs); JSON log in .local/demo/ingestion.log"
+./target/debug/ingestion >"$LOGS/ingestion.log" 2>&1 &
+pids+=($!)
+log "starting the API on $API; log in .local/demo/api.log"
+./target/debug/api >"$LOGS/api.log" 2>&1 &
+pids+=($!)
+wait_for 30 curl -sf "$API/healthz" || die "the API did not start; see $LOGS/api.log"
+
+call() { # METHOD PATH [JSON]
+  curl -s -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' ${3:+--data "$3"} "$API$2"
+}
+
+log "adding sample companies (already present ones are kept)"
+add() { call POST /api/companies "{\"name\":\"$1\",\"board_kind\":\"$2\",\"board_token\":\"$3\"}" >/dev/null; }
+add "Airbnb" greenhouse airbnb
+add "Plaid" lever plaid
+add "Linear" ashby linear
+add "Lamp" jsonld "$ATS/careers/lamp"
+add "Acme" greenhouse acme
+add "Globex" lever globex
+add "Initech" ashby initech
+add "Umbrella" jsonld "$ATS/careers/umbrella"
+
+log "dry run: what a run would find"
+call POST /api/ingestion/dry-run | python3 -c "$(cat <<'PY'
+import json, sys
+d = json.load(sys.stdin)
+for c in d["companies"]:
+    note = "" if c["ok"] else "  ERROR " + c["error"]
+    print(f"   {c['name']:<10} {c['board_kind']:<10} {c['found']:>4} postings{note}")
+print(f"   total {d['total_found']:>20}")
+PY
+)"
+
+log "starting a run"
+answer="$(call POST /api/ingestion/runs)"
+run_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("id") or d["error"]["details"]["run_id"])' "$answer")"
+log "run $run_id queued; following it"
+
+after=0
+while :; do
+  run="$(call GET "/api/ingestion/runs/$run_id")"
+  events="$(call GET "/api/ingestion/runs/$run_id/events?after=$after")"
+  after="$(python3 - "$events" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+for e in d["events"]:
+    print(f"   [{e['at'][11:23]}] {e['level']:<5} {(e['stage'] or '-'):<8} {e['message']}", file=sys.stderr)
+print(d["next_after"])
+PY
+)"
+  status="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$run")"
+  case "$status" in finished|failed|aborted) break ;; esac
+  sleep 0.5
+done
+
+python3 - "$run" <<'PY'
+import json, sys
+run = json.loads(sys.argv[1])
+c = run["counts"]
+cols = ["found", "inserted", "updated", "unchanged", "expired", "ready", "failed"]
+print()
+print(f"Run {run['id']}: {run['status'].upper()}" + (f" ({run['error']})" if run.get("error") else ""))
+print(f"{'company':<12}{'board':<12}" + "".join(f"{k:>10}" for k in cols) + "  note")
+for co in c["companies"]:
+    note = "" if co["extract_status"] == "ok" else "board failed: " + (co["error"] or "")[:60]
+    print(f"{co['name']:<12}{co['board_kind']:<12}" + "".join(f"{co[k]:>10}" for k in cols) + "  " + note)
+print(f"{'total':<24}" + "".join(f"{c['total'][k]:>10}" for k in cols))
+print(f"boards failed: {c['boards_failed']}   postings of removed companies expired: {c['removed_company_postings_expired']}")
+PY
+echo
+log "API: $API (Authorization: Bearer $TOKEN); logs in .local/demo/. LocalStack keeps running for the next demo."
+[[ "$status" == finished ]]
