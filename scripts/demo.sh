@@ -35,6 +35,9 @@ pids+=($!)
 wait_for 30 curl -sf "$ATS/_fake/boards" || die "the fake ATS did not start; see $LOGS/fake-ats.log"
 
 export ATS_BASE_URL="$ATS" API_TOKENS="$TOKEN=demo" API_LISTEN="127.0.0.1:$API_PORT" LOG_FORMAT=json
+# A long poll left open in LocalStack by a previous demo's killed consumer can swallow the next run message (it
+# then stays invisible for the queue's visibility timeout); a tight stale-run sweep re-sends it within seconds.
+export STALE_RUN_SECS="${STALE_RUN_SECS:-10}" STALE_SWEEP_SECS="${STALE_SWEEP_SECS:-3}"
 log "starting the ingestion service (local event-source runner on bw-runs); JSON log in .local/demo/ingestion.log"
 ./target/debug/ingestion >"$LOGS/ingestion.log" 2>&1 &
 pids+=($!)
