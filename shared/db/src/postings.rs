@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Bytea, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Bytea, Int4, Int8, Json, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -56,7 +56,7 @@ const UPSERT_SQL: &str = "\
 INSERT INTO postings AS p (user_id, company_id, external_id, run_id, status, content_hash, title, url, raw,
                           first_seen_at, last_seen_at, content_changed_at)
 SELECT $1, $2, t.external_id, $3, 'pending', t.content_hash, t.title, t.url, t.raw, $4, $4, $4
-FROM UNNEST($5::text[], $6::bytea[], $7::text[], $8::text[], $9::jsonb[]) AS t(external_id, content_hash, title, url, raw)
+FROM UNNEST($5::text[], $6::bytea[], $7::text[], $8::text[], $9::json[]) AS t(external_id, content_hash, title, url, raw)
 ON CONFLICT (company_id, external_id) DO UPDATE SET
     run_id = excluded.run_id, status = 'pending', content_hash = excluded.content_hash, title = excluded.title,
     url = excluded.url, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
@@ -84,7 +84,7 @@ pub async fn upsert(
             .bind::<Array<Bytea>, _>(chunk.iter().map(|p| p.content_hash.as_slice()).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(chunk.iter().map(|p| p.title.as_str()).collect::<Vec<_>>())
             .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(|p| p.url.as_deref()).collect::<Vec<_>>())
-            .bind::<Array<Jsonb>, _>(chunk.iter().map(|p| &p.raw).collect::<Vec<_>>())
+            .bind::<Array<Json>, _>(chunk.iter().map(|p| &p.raw).collect::<Vec<_>>())
             .load(conn)
             .await?;
         outcome.statements += 1;
@@ -203,7 +203,7 @@ pub struct PendingPosting {
     pub board_token: String,
     #[diesel(sql_type = Text)]
     pub external_id: String,
-    #[diesel(sql_type = Jsonb)]
+    #[diesel(sql_type = Json)]
     pub raw: serde_json::Value,
 }
 

@@ -72,7 +72,7 @@ diesel::table! {
         content_hash -> Bytea,
         title -> Text,
         url -> Nullable<Text>,
-        raw -> Jsonb,
+        raw -> Json,
         location -> Nullable<Text>,
         remote -> Nullable<Bool>,
         department -> Nullable<Text>,

@@ -49,12 +49,19 @@ impl RunMessage {
 /// Why a body could not be read; the text names the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum MessageError {
+    /// The serde error is part of the message, not a `source`, so error chains do not print it twice.
     #[error("message body is not a valid run message: {0}")]
-    Invalid(#[from] serde_json::Error),
+    Invalid(serde_json::Error),
     #[error("message version {found} is not supported (this consumer reads version {VERSION})")]
     Version { found: u8 },
     #[error("message field user_id is empty")]
     EmptyUser,
+}
+
+impl From<serde_json::Error> for MessageError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Invalid(e)
+    }
 }
 
 /// Parses and checks a `runs` message body.
