@@ -2,6 +2,7 @@
 //! per test, the fake ATS on an ephemeral port, the API on port 0, and the ingestion runner in a task.
 
 pub mod app;
+pub mod bench;
 pub mod db;
 pub mod lambda_runtime;
 pub mod sqs;

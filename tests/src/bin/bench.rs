@@ -1,1 +1,16 @@
-fn main() {}
+//! `bench ingestion [COMPANIES] [POSTINGS_PER_COMPANY]`: prints `key: value` figures. See `scripts/bench.sh`.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize, default: usize| -> anyhow::Result<usize> {
+        args.get(i)
+            .map_or(Ok(default), |v| v.parse().map_err(|e| anyhow::anyhow!("argument {i} ({v:?}) is not a count: {e}")))
+    };
+    match args.first().map(String::as_str) {
+        Some("ingestion") => bw_tests::bench::ingestion::run(number(1, 100)?, number(2, 500)?, number(3, 5_000)?).await,
+        other => anyhow::bail!(
+            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE]"
+        ),
+    }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Benchmarks that print `key: value` figures (they are measurements, not pass/fail tests).
+#   scripts/bench.sh ingestion [COMPANIES=100] [POSTINGS_PER_COMPANY=500] [ROW_BY_ROW_SAMPLE=5000]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion [COMPANIES] [POSTINGS_PER_COMPANY] [ROW_BY_ROW_SAMPLE]"
+"$ROOT/scripts/bootstrap.sh" >&2
+load_env
+log "building the benchmark (release)"
+cargo build --release --quiet -p bw-tests --bin bench
+exec ./target/release/bench "$@"
