@@ -92,5 +92,6 @@ CREATE TABLE postings (
     UNIQUE (company_id, external_id)
 ) WITH (fillfactor = 85);
 -- Free space on each page lets the `last_seen_at` bump of an unchanged posting be a HOT update (no index writes).
-CREATE INDEX postings_user_status ON postings (user_id, status);
+-- The ingest stage pages through a user's pending postings in id order; ready ones leave this index.
+CREATE INDEX postings_pending ON postings (user_id, id) WHERE status = 'pending';
 CREATE INDEX postings_run ON postings (run_id);

@@ -4,8 +4,28 @@ use anyhow::Context as _;
 use bw_db::PgPool;
 use tokio_postgres::NoTls;
 
-/// The template every test database is cloned from.
-const TEMPLATE: &str = "bw_test_template";
+/// Prefix of the template databases every test database is cloned from.
+const TEMPLATE_PREFIX: &str = "bw_tpl_";
+
+/// The template's name: the prefix and a hash of the migration files, so a changed migration gets a new template
+/// (a migration edited in place keeps its version, and `run_pending` would not notice).
+fn template_name() -> anyhow::Result<String> {
+    use sha2::{Digest as _, Sha256};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(&root).with_context(|| format!("cannot read {}", root.display()))? {
+        for file in std::fs::read_dir(dir?.path())? {
+            files.push(file?.path());
+        }
+    }
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.to_string_lossy().rsplit("migrations").next().unwrap_or_default().as_bytes());
+        hash.update(std::fs::read(&file)?);
+    }
+    Ok(format!("{TEMPLATE_PREFIX}{}", &hex::encode(hash.finalize())[..12]))
+}
 /// Advisory lock serialising template migration and cloning across test processes.
 const LOCK_KEY: i64 = 0x6277_7465_7374;
 
@@ -49,17 +69,26 @@ impl TestDb {
     }
 
     async fn clone_template(client: &tokio_postgres::Client, admin: &str) -> anyhow::Result<String> {
-        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&TEMPLATE]).await?.is_some();
+        let template = template_name()?;
+        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&template]).await?.is_some();
         if !exists {
-            client.batch_execute(&format!("CREATE DATABASE {TEMPLATE}")).await?;
+            let stale = client
+                .query("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", &[&TEMPLATE_PREFIX])
+                .await?;
+            for row in stale {
+                let name: String = row.try_get(0)?;
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await;
+            }
+            client.batch_execute(&format!("CREATE DATABASE {template}")).await?;
+            // The migration connection closes before cloning.
+            if let Err(error) = bw_db::migrate::run_pending(&url_for(admin, &template)).await {
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {template}")).await;
+                return Err(error.context("failed to migrate the template database"));
+            }
         }
-        // Applies migrations added since the template was made; the connection closes before cloning.
-        bw_db::migrate::run_pending(&url_for(admin, TEMPLATE))
-            .await
-            .context("failed to migrate the template database")?;
         let name = format!("bwt_{}", uuid::Uuid::new_v4().simple());
         client
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .context("failed to clone the template")?;
         Ok(name)

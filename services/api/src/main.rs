@@ -23,12 +23,13 @@ async fn main() -> anyhow::Result<()> {
     };
     let queue = bw_queue::SqsQueue::from_env().await;
     let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
-    let urls = match bw_config::optional("ATS_BASE_URL") {
-        Some(base) => BoardUrls::all(base.trim_end_matches('/')),
-        None => BoardUrls::public(),
-    };
-    let boards = HttpBoards::new(urls, std::time::Duration::from_secs(5), std::time::Duration::from_secs(20), 32 << 20)
-        .context("failed to build the board HTTP client")?;
+    let boards = HttpBoards::new(
+        BoardUrls::from_env(),
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(20),
+        32 << 20,
+    )
+    .context("failed to build the board HTTP client")?;
     let state = AppState { pool, queue, runs_queue_url, database, boards, tokens: Arc::new(tokens) };
     let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;

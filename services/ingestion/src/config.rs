@@ -59,17 +59,3 @@ impl Settings {
         })
     }
 }
-
-/// Board API base URLs: `ATS_BASE_URL` for all three (a fake server), else `GREENHOUSE_API_URL`, `LEVER_API_URL`,
-/// `ASHBY_API_URL` each over the public defaults.
-pub fn board_urls_from_env() -> bw_extract::BoardUrls {
-    if let Some(base) = bw_config::optional("ATS_BASE_URL") {
-        return bw_extract::BoardUrls::all(base.trim_end_matches('/'));
-    }
-    let public = bw_extract::BoardUrls::public();
-    bw_extract::BoardUrls {
-        greenhouse: bw_config::optional("GREENHOUSE_API_URL").unwrap_or(public.greenhouse),
-        lever: bw_config::optional("LEVER_API_URL").unwrap_or(public.lever),
-        ashby: bw_config::optional("ASHBY_API_URL").unwrap_or(public.ashby),
-    }
-}

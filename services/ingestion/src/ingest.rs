@@ -44,7 +44,8 @@ async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyh
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         let (ready, failed) = postings::apply_ingested(conn, ctx.run_id, results).await?;
         let level = if failed > 0 { Level::Warn } else { Level::Info };
-        let reasons: Vec<&str> = results.iter().filter_map(|r| r.error.as_deref()).take(5).collect();
+        let reasons: Vec<&str> =
+            results.iter().filter_map(|r| r.outcome.as_ref().err().map(String::as_str)).take(5).collect();
         let message = format!("ingested {} postings: {ready} ready, {failed} failed", results.len());
         let data = json!({ "ready": ready, "failed": failed, "first_errors": reasons });
         event(conn, ctx.run_id, level, stage::INGEST, &message, Some(data)).await
@@ -54,22 +55,7 @@ async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyh
 
 /// Fetches details if needed and normalises one posting; a failure becomes the posting's recorded error.
 async fn ingest_one<S: BoardSource>(boards: &S, posting: PendingPosting) -> Ingested {
-    match normalise(boards, &posting).await {
-        Ok(n) => Ingested {
-            id: posting.id,
-            error: None,
-            title: Some(n.title),
-            location: n.location,
-            remote: n.remote,
-            department: n.department,
-            employment_type: n.employment_type,
-            compensation: n.compensation,
-            description: n.description,
-            posted_at: n.posted_at,
-            source_updated_at: n.updated_at,
-        },
-        Err(error) => Ingested { id: posting.id, error: Some(error), ..Default::default() },
-    }
+    Ingested { id: posting.id, outcome: normalise(boards, &posting).await }
 }
 
 async fn normalise<S: BoardSource>(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bw_config::{optional, parse_or, required};
 use bw_extract::HttpBoards;
-use bw_ingestion::{Ingestion, Settings, config::board_urls_from_env, sweeper};
+use bw_ingestion::{Ingestion, Settings, sweeper};
 use bw_messages::Database;
 use bw_queue::definitions::{RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
         bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL of the primary database")?, pool_size)?;
     let test = optional("TEST_DATABASE_URL").map(|url| bw_db::pool::build(&url, pool_size)).transpose()?;
     let boards = HttpBoards::new(
-        board_urls_from_env(),
+        bw_extract::BoardUrls::from_env(),
         settings.connect_timeout,
         settings.request_timeout,
         settings.max_body_bytes,

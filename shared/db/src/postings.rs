@@ -228,19 +228,10 @@ pub async fn pending_after(
 }
 
 /// The outcome of ingesting one posting: its normalised fields, or the reason it failed.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Ingested {
     pub id: i64,
-    pub error: Option<String>,
-    pub title: Option<String>,
-    pub location: Option<String>,
-    pub remote: Option<bool>,
-    pub department: Option<String>,
-    pub employment_type: Option<String>,
-    pub compensation: Option<String>,
-    pub description: Option<String>,
-    pub posted_at: Option<DateTime<Utc>>,
-    pub source_updated_at: Option<DateTime<Utc>>,
+    pub outcome: Result<bw_extract::NormalizedPosting, String>,
 }
 
 #[derive(QueryableByName)]
@@ -264,6 +255,10 @@ FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text
 WHERE p.id = t.id AND p.status = 'pending'
 RETURNING p.company_id, p.status";
 
+fn ok(r: &Ingested) -> Option<&bw_extract::NormalizedPosting> {
+    r.outcome.as_ref().ok()
+}
+
 /// Stores ingestion results (only for postings still `pending`) and adds them to the run's per-company counts, in
 /// one transaction the caller holds. Returns (ready, failed) as written.
 pub async fn apply_ingested(
@@ -271,19 +266,24 @@ pub async fn apply_ingested(
     run_id: Uuid,
     results: &[Ingested],
 ) -> anyhow::Result<(i64, i64)> {
-    let col = |f: fn(&Ingested) -> Option<String>| results.iter().map(f).collect::<Vec<_>>();
+    let text = |f: fn(&bw_extract::NormalizedPosting) -> Option<&str>| {
+        results.iter().map(|r| ok(r).and_then(f)).collect::<Vec<_>>()
+    };
+    let time = |f: fn(&bw_extract::NormalizedPosting) -> Option<DateTime<Utc>>| {
+        results.iter().map(|r| ok(r).and_then(f)).collect::<Vec<_>>()
+    };
     let rows: Vec<IngestedRow> = diesel::sql_query(INGEST_SQL)
         .bind::<Array<Int8>, _>(results.iter().map(|r| r.id).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(col(|r| r.error.clone()))
-        .bind::<Array<Nullable<Text>>, _>(col(|r| r.title.clone()))
-        .bind::<Array<Nullable<Text>>, _>(col(|r| r.location.clone()))
-        .bind::<Array<Nullable<Bool>>, _>(results.iter().map(|r| r.remote).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(col(|r| r.department.clone()))
-        .bind::<Array<Nullable<Text>>, _>(col(|r| r.employment_type.clone()))
-        .bind::<Array<Nullable<Text>>, _>(col(|r| r.compensation.clone()))
-        .bind::<Array<Nullable<Text>>, _>(col(|r| r.description.clone()))
-        .bind::<Array<Nullable<Timestamptz>>, _>(results.iter().map(|r| r.posted_at).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Timestamptz>>, _>(results.iter().map(|r| r.source_updated_at).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(results.iter().map(|r| r.outcome.as_ref().err()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(text(|n| Some(n.title.as_str())))
+        .bind::<Array<Nullable<Text>>, _>(text(|n| n.location.as_deref()))
+        .bind::<Array<Nullable<Bool>>, _>(results.iter().map(|r| ok(r).and_then(|n| n.remote)).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(text(|n| n.department.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(text(|n| n.employment_type.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(text(|n| n.compensation.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(text(|n| n.description.as_deref()))
+        .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.posted_at))
+        .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.updated_at))
         .load(conn)
         .await?;
     let mut per_company: std::collections::BTreeMap<Uuid, (i32, i32)> = Default::default();

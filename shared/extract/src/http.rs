@@ -37,6 +37,22 @@ impl BoardUrls {
         let base = base.trim_end_matches('/').to_owned();
         Self { greenhouse: base.clone(), lever: base.clone(), ashby: base }
     }
+
+    /// `ATS_BASE_URL` for all three when set (a fake server); else `GREENHOUSE_API_URL`, `LEVER_API_URL` and
+    /// `ASHBY_API_URL` each over the public endpoints.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(base) = var("ATS_BASE_URL") {
+            return Self::all(&base);
+        }
+        let public = Self::public();
+        let or = |name: &str, default: String| var(name).map_or(default, |v| v.trim_end_matches('/').to_owned());
+        Self {
+            greenhouse: or("GREENHOUSE_API_URL", public.greenhouse),
+            lever: or("LEVER_API_URL", public.lever),
+            ashby: or("ASHBY_API_URL", public.ashby),
+        }
+    }
 }
 
 /// Reads boards over HTTP with reqwest: one GET per listing, bounded in time and size.
