@@ -35,6 +35,8 @@ pids+=($!)
 wait_for 30 curl -sf "$ATS/_fake/boards" || die "the fake ATS did not start; see $LOGS/fake-ats.log"
 
 export ATS_BASE_URL="$ATS" API_TOKENS="$TOKEN=demo" API_LISTEN="127.0.0.1:$API_PORT" LOG_FORMAT=json
+# The sample careers pages are served by the fake ATS on 127.0.0.1, a private address.
+export ALLOW_PRIVATE_CAREERS_URLS=true
 # A long poll left open in LocalStack by a previous demo's killed consumer can swallow the next run message (it
 # then stays invisible for the queue's visibility timeout); a tight stale-run sweep re-sends it within seconds.
 export STALE_RUN_SECS="${STALE_RUN_SECS:-10}" STALE_SWEEP_SECS="${STALE_SWEEP_SECS:-3}"

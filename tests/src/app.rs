@@ -64,7 +64,8 @@ impl TestApp {
             settings.connect_timeout,
             settings.request_timeout,
             settings.max_body_bytes,
-        )?;
+        )?
+        .with_private_careers_pages();
         let tokens: HashMap<String, String> = USERS.iter().map(|(u, t)| ((*t).to_owned(), (*u).to_owned())).collect();
         let state = AppState {
             pool: db.pool.clone(),

@@ -30,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
         32 << 20,
     )
     .context("failed to build the board HTTP client")?;
+    // Careers-page URLs come from users: private addresses only when explicitly allowed (local development).
+    let boards =
+        if parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)? { boards.with_private_careers_pages() } else { boards };
     let state = AppState { pool, queue, runs_queue_url, database, boards, tokens: Arc::new(tokens) };
     let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;

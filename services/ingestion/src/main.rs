@@ -26,6 +26,9 @@ async fn main() -> anyhow::Result<()> {
         settings.max_body_bytes,
     )
     .context("failed to build the board HTTP client")?;
+    // Careers-page URLs come from users: private addresses only when explicitly allowed (local development).
+    let boards =
+        if parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)? { boards.with_private_careers_pages() } else { boards };
     let concurrency = settings.record_concurrency;
     let mut pools = vec![(Database::Primary, primary.clone())];
     pools.extend(test.clone().map(|pool| (Database::Test, pool)));

@@ -58,7 +58,11 @@ impl BoardUrls {
 /// Reads boards over HTTP with reqwest: one GET per listing, bounded in time and size.
 #[derive(Clone, Debug)]
 pub struct HttpBoards {
+    /// For the ATS APIs, whose base URLs operators set.
     client: reqwest::Client,
+    /// For careers pages, whose URLs users give: public addresses only unless allowed (see [`crate::guard`]).
+    pages: reqwest::Client,
+    guard_pages: bool,
     urls: BoardUrls,
     max_body_bytes: usize,
 }
@@ -71,16 +75,29 @@ impl HttpBoards {
         total_timeout: Duration,
         max_body_bytes: usize,
     ) -> Result<Self, ExtractError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .timeout(total_timeout)
-            .user_agent(USER_AGENT)
-            .build()
-            .map_err(|e| ExtractError::Transport {
+        let builder = || {
+            reqwest::Client::builder().connect_timeout(connect_timeout).timeout(total_timeout).user_agent(USER_AGENT)
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build().map_err(|e| ExtractError::Transport {
                 url: "(none)".to_owned(),
                 reason: format!("cannot build HTTP client: {}", chain(&e)),
-            })?;
-        Ok(Self { client, urls, max_body_bytes })
+            })
+        };
+        let client = built(builder())?;
+        let pages = built(
+            builder()
+                .dns_resolver(std::sync::Arc::new(crate::guard::PublicOnly))
+                .redirect(crate::guard::redirect_policy()),
+        )?;
+        Ok(Self { client, pages, guard_pages: true, urls, max_body_bytes })
+    }
+
+    /// Lets careers pages be fetched from private addresses too (local development against the fake boards).
+    pub fn with_private_careers_pages(mut self) -> Self {
+        self.pages = self.client.clone();
+        self.guard_pages = false;
+        self
     }
 
     /// The URL listing `board`'s postings.
@@ -97,6 +114,11 @@ impl HttpBoards {
     /// GETs `url` and returns its body: non-2xx is [`ExtractError::Status`], a body past the cap
     /// [`ExtractError::TooLarge`].
     async fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, ExtractError> {
+        self.get_with(&self.client, url, accept).await
+    }
+
+    /// GETs `url` with `client`; see [`Self::get`].
+    async fn get_with(&self, client: &reqwest::Client, url: &str, accept: &str) -> Result<Vec<u8>, ExtractError> {
         let started = Instant::now();
         let transport = |e: reqwest::Error| {
             if e.is_timeout() {
@@ -106,7 +128,7 @@ impl HttpBoards {
             }
         };
         let too_large = || ExtractError::TooLarge { url: url.to_owned(), limit_bytes: self.max_body_bytes };
-        let mut response = self.client.get(url).header(ACCEPT, accept).send().await.map_err(transport)?;
+        let mut response = client.get(url).header(ACCEPT, accept).send().await.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             tracing::debug!(
@@ -148,11 +170,16 @@ impl BoardSource for HttpBoards {
     async fn list(&self, board: &Board) -> Result<Vec<ListedPosting>, ExtractError> {
         revalidate(board)?;
         let url = self.list_url(board);
-        let accept = match board.kind {
-            BoardKind::Jsonld => "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
-            _ => "application/json",
+        let body = match board.kind {
+            BoardKind::Jsonld => {
+                let refused = reqwest::Url::parse(&url).ok().and_then(|u| crate::guard::literal_refusal(&u));
+                if let Some(reason) = refused.filter(|_| self.guard_pages) {
+                    return Err(ExtractError::Transport { url, reason });
+                }
+                self.get_with(&self.pages, &url, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8").await?
+            }
+            _ => self.get(&url, "application/json").await?,
         };
-        let body = self.get(&url, accept).await?;
         crate::parse_listing(board.kind, &body).map_err(|e| match e {
             ExtractError::Malformed { what, reason } => {
                 ExtractError::Malformed { what: format!("{what} from {url}"), reason }

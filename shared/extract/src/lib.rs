@@ -27,6 +27,7 @@ mod normalized;
 
 use std::future::Future;
 
+pub mod guard;
 pub use board::{Board, BoardKind, InvalidBoard, UnknownBoardKind};
 pub use error::ExtractError;
 pub use html::html_to_text;

@@ -107,6 +107,7 @@ async fn answer(mut socket: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io:
 
 fn boards(base: &str, total: Duration) -> Result<HttpBoards, ExtractError> {
     HttpBoards::new(BoardUrls::all(&format!("{base}/")), Duration::from_secs(2), total, MAX_BODY)
+        .map(HttpBoards::with_private_careers_pages)
 }
 
 fn board(kind: BoardKind, token: &str) -> Result<Board, bw_extract::InvalidBoard> {
@@ -239,5 +240,17 @@ fn urls() -> TestResult {
     );
     assert_eq!(http.list_url(&board(BoardKind::Jsonld, "https://x.test/jobs")?), "https://x.test/jobs");
     assert_eq!(BoardUrls::all("http://127.0.0.1:1/").lever, "http://127.0.0.1:1");
+    Ok(())
+}
+
+#[tokio::test]
+async fn careers_pages_on_private_addresses_are_refused_unless_allowed() -> Result<(), Box<dyn std::error::Error>> {
+    let guarded = HttpBoards::new(BoardUrls::public(), Duration::from_secs(1), Duration::from_secs(2), MAX_BODY)?;
+    for url in ["http://127.0.0.1:9/careers", "http://169.254.169.254/latest/meta-data/", "http://localhost:9/careers"]
+    {
+        let error =
+            guarded.list(&board(BoardKind::Jsonld, url)?).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("is not public") && error.contains("ALLOW_PRIVATE_CAREERS_URLS"), "{url}: {error}");
+    }
     Ok(())
 }

@@ -31,7 +31,8 @@ pub async fn run(companies: usize, per_company: usize, row_by_row_sample: usize)
         Duration::from_secs(5),
         Duration::from_secs(60),
         64 << 20,
-    )?;
+    )?
+    .with_private_careers_pages();
     let mut conn = bw_db::pool::conn(&db.pool).await?;
     let mut board_list = Vec::new();
     for i in 0..companies {
