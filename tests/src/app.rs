@@ -100,11 +100,13 @@ impl TestApp {
         let handler = Arc::clone(&self.ingestion);
         let sqs = self.queue.sqs.clone();
         let url = self.queue.url.clone();
+        // As the ingestion service runs: one run per batch, several batches at once.
         let config = RunnerConfig {
-            batch_size: 5,
+            batch_size: 1,
             batching_window: Duration::from_millis(200),
             wait: Duration::from_secs(1),
-            concurrency: 2,
+            concurrency: 1,
+            max_batches: 4,
         };
         let task = tokio::spawn(async move { runner::run(&sqs, &url, &*handler, &config, rx).await });
         self.runner = Some((tx, task));

@@ -102,6 +102,13 @@ impl TestDb {
         Ok(row.try_get(0)?)
     }
 
+    /// Runs statements that return nothing (DDL, updates), for test setup.
+    pub async fn exec(&self, sql: &str) -> anyhow::Result<()> {
+        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute(sql).await.with_context(|| format!("statement failed: {sql}"))
+    }
+
     /// Runs SQL and returns the rows as JSON objects (one `row_to_json` column), for assertions.
     pub async fn rows(&self, sql: &str) -> anyhow::Result<Vec<serde_json::Value>> {
         let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;

@@ -153,3 +153,20 @@ async fn dry_run_reports_per_company_and_writes_nothing() -> anyhow::Result<()> 
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_a_run_whose_worker_died_ends_it_at_once() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let run = app.start_run("alice").await?;
+    // A worker took the run and died: its lease has expired.
+    app.db
+        .exec(&format!(
+            "UPDATE runs SET status = 'ingesting', lease_owner = gen_random_uuid(), lease_until = now() - interval '1 minute' WHERE id = '{run}'"
+        ))
+        .await?;
+    let (status, body) = app.call("alice", Method::POST, &format!("/api/ingestion/runs/{run}/abort"), None).await?;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "aborted", "{body}");
+    app.start_run("alice").await?;
+    Ok(())
+}

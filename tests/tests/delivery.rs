@@ -141,29 +141,76 @@ async fn a_poison_message_reaches_the_dlq_after_max_receive_count_and_its_neighb
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_failing_on_its_last_delivery_is_marked_failed() -> anyhow::Result<()> {
+async fn a_run_failing_on_its_last_delivery_is_marked_failed_unless_another_worker_owns_it() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     boards(&app).await?;
     let run_id = app.start_run("alice").await?;
-    // Another worker holds the lease (and never lets go): every delivery finds the run busy.
-    app.db.scalar(&format!(
-        "WITH u AS (UPDATE runs SET lease_owner = gen_random_uuid(), lease_until = now() + interval '1 hour' WHERE id = '{run_id}' RETURNING 1) SELECT count(*) FROM u"
-    )).await?;
     let body = run_body(&run_id)?;
+
+    // Another worker holds a live lease: even the last delivery leaves the run to that worker.
+    let set_lease = |until: &str| {
+        format!(
+            "WITH u AS (UPDATE runs SET lease_owner = gen_random_uuid(), lease_until = {until} WHERE id = '{run_id}' RETURNING 1) SELECT count(*) FROM u"
+        )
+    };
+    app.db.scalar(&set_lease("now() + interval '1 hour'")).await?;
+    let busy = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
+    assert_eq!(busy.batch_item_failures.len(), 1);
+    assert_eq!(app.run("alice", &run_id).await?["status"], "pending");
+
+    // A database error that repeats on every delivery: the run is failed on the last one, with the reason.
+    app.db.scalar(&set_lease("NULL")).await?;
+    app.db.exec("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$").await?;
+    app.db.exec("CREATE TRIGGER refuse BEFORE INSERT ON postings FOR EACH ROW EXECUTE FUNCTION refuse()").await?;
     let early = process_event(&*app.ingestion, event(vec![record("m", &body, 1)]), 1).await;
     assert_eq!(early.batch_item_failures.len(), 1);
-    assert_eq!(app.run("alice", &run_id).await?["status"], "pending", "an early failure leaves the run to be retried");
-
+    assert_eq!(
+        app.run("alice", &run_id).await?["status"],
+        "initializing",
+        "an early failure leaves the run to be retried"
+    );
     let last = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
     assert_eq!(last.batch_item_failures.len(), 1, "the message still fails, so SQS moves it to the DLQ");
     let run = app.run("alice", &run_id).await?;
     assert_eq!(run["status"], "failed", "{run}");
-    assert!(run["error"].as_str().is_some_and(|e| e.contains("another worker")), "{run}");
+    assert!(run["error"].as_str().is_some_and(|e| e.contains("disk full (simulated)")), "{run}");
     // The user is not blocked: a new run starts.
     app.start_run("alice").await?;
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_delivered_too_many_times_is_given_up() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    let max = app.ingestion.settings.max_attempts;
+    app.db.exec(&format!("UPDATE runs SET attempts = {max} WHERE id = '{run_id}'")).await?;
+    let response = process_event(&*app.ingestion, event(vec![record("m", &run_body(&run_id)?, 1)]), 1).await;
+    assert!(response.batch_item_failures.is_empty(), "the message is acknowledged");
+    let run = app.run("alice", &run_id).await?;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().is_some_and(|e| e.contains("gave up after")), "{run}");
+    assert_eq!(app.db.scalar("SELECT count(*) FROM postings").await?, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_lease_was_taken_over_cannot_write() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let run_id: uuid::Uuid = app.start_run("alice").await?.parse()?;
+    let mut conn = bw_db::pool::conn(&app.db.pool).await?;
+    let (old, new) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    assert!(matches!(bw_db::runs::claim(&mut conn, "alice", run_id, old, 30).await?, bw_db::runs::Claim::Claimed(_)));
+    assert!(matches!(bw_db::runs::claim(&mut conn, "alice", run_id, new, 30).await?, bw_db::runs::Claim::Busy(_)));
+    app.db.exec(&format!("UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = '{run_id}'")).await?;
+    assert!(matches!(bw_db::runs::claim(&mut conn, "alice", run_id, new, 30).await?, bw_db::runs::Claim::Claimed(_)));
+
+    let fenced = bw_ingestion::pipeline::fence(&mut conn, run_id, old, 30).await;
+    assert!(fenced.is_err_and(|e| e.downcast_ref::<bw_ingestion::pipeline::LeaseLost>().is_some()));
+    assert!(bw_ingestion::pipeline::fence(&mut conn, run_id, new, 30).await.is_ok());
+    Ok(())
+}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;

@@ -131,3 +131,45 @@ async fn on_shutdown_the_runner_finishes_the_batch_in_hand() -> anyhow::Result<(
     assert_eq!(app.queue.depth(&app.queue.url).await?, 0, "and its message deleted");
     Ok(())
 }
+
+/// The real boards, except that the first posting's title carries NUL characters and its id is far too long for an
+/// index key, as bad boards do.
+struct HostileListing {
+    inner: HttpBoards,
+}
+
+impl BoardSource for HostileListing {
+    async fn list(&self, board: &Board) -> Result<Vec<ListedPosting>, ExtractError> {
+        let mut listed = self.inner.list(board).await?;
+        if let Some(first) = listed.first_mut() {
+            first.title = "Engineer\u{0}\u{0} (night shift)".to_owned();
+            first.external_id = "x".repeat(5_000);
+        }
+        Ok(listed)
+    }
+
+    async fn detail(&self, board: &Board, external_id: &str) -> Result<serde_json::Value, ExtractError> {
+        self.inner.detail(board, external_id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_and_overlong_ids_do_not_fail_the_run() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.ats.generate_board(Kind::Lever, "globex", 5, 2);
+    app.add_company("alice", "Globex", "lever", "globex").await?;
+    let handler = Ingestion {
+        primary: app.db.pool.clone(),
+        test: None,
+        boards: HostileListing { inner: app.ingestion.boards.clone() },
+        settings: test_settings(),
+    };
+    let run_id = app.start_run("alice").await?;
+    let message = RunMessage::new(run_id.parse()?, "alice", Database::Primary);
+    assert_eq!(handler.handle_run(&message, 1).await.ok(), Some(Outcome::Finished));
+    assert_eq!(app.run("alice", &run_id).await?["counts"]["total"]["inserted"], 5);
+    let stored = "SELECT count(*) FROM postings WHERE external_id LIKE 'sha256:%' AND status = 'ready'";
+    assert_eq!(app.db.scalar(stored).await?, 1);
+    assert_eq!(app.db.scalar("SELECT count(*) FROM postings WHERE status = 'ready'").await?, 5);
+    Ok(())
+}

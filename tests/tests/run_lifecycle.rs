@@ -208,3 +208,29 @@ async fn abort_mid_run_stops_before_the_next_stage() -> anyhow::Result<()> {
     assert_eq!(app.wait_for_end("alice", &next, LONG).await?["status"], "finished");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_users_slow_run_does_not_hold_up_anothers() -> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    app.ats.generate_board(Kind::Greenhouse, "slowco", 5, 1);
+    app.ats.set_delay(Kind::Greenhouse, "slowco", Duration::from_secs(3));
+    app.add_company("alice", "SlowCo", "greenhouse", "slowco").await?;
+    app.ats.generate_board(Kind::Lever, "fastco", 5, 2);
+    app.add_company("bob", "FastCo", "lever", "fastco").await?;
+    app.start_runner();
+
+    let slow = app.start_run("alice").await?;
+    bw_tests::sqs::TestQueue::wait_until(LONG, "alice's run to start", || async {
+        Ok(app.run("alice", &slow).await?["status"] == "initializing")
+    })
+    .await?;
+    let fast = app.start_run("bob").await?;
+    assert_eq!(app.wait_for_end("bob", &fast, LONG).await?["status"], "finished");
+    assert_eq!(
+        app.run("alice", &slow).await?["status"],
+        "initializing",
+        "bob's run finished while alice's was still going"
+    );
+    assert_eq!(app.wait_for_end("alice", &slow, LONG).await?["status"], "finished");
+    Ok(())
+}

@@ -20,6 +20,9 @@ pub struct Settings {
     pub max_receive_count: u32,
     /// Records of one SQS batch handled at once.
     pub record_concurrency: usize,
+    /// Deliveries after which a run that never ends is given up (`failed`), so a crash that repeats on every
+    /// delivery cannot keep a run, and so its user, busy forever.
+    pub max_attempts: i32,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
@@ -34,6 +37,7 @@ impl Default for Settings {
             ingest_chunk: 500,
             max_receive_count: 5,
             record_concurrency: 2,
+            max_attempts: 10,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 32 * 1024 * 1024,
@@ -43,19 +47,42 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads `RUN_LEASE_SECS`, `EXTRACT_CONCURRENCY`, `INGEST_CONCURRENCY`, `INGEST_CHUNK`, `RUNS_MAX_RECEIVE_COUNT`,
-    /// `RECORD_CONCURRENCY`, `BOARD_CONNECT_TIMEOUT_SECS`, `BOARD_TIMEOUT_SECS`, `BOARD_MAX_BODY_BYTES`.
+    /// `RECORD_CONCURRENCY`, `MAX_RUN_ATTEMPTS`, `BOARD_CONNECT_TIMEOUT_SECS`, `BOARD_TIMEOUT_SECS`,
+    /// `BOARD_MAX_BODY_BYTES`, and checks them.
     pub fn from_env() -> Result<Self, ConfigError> {
         let d = Self::default();
-        Ok(Self {
+        let settings = Self {
             lease_secs: parse_or("RUN_LEASE_SECS", d.lease_secs)?,
             extract_concurrency: parse_or("EXTRACT_CONCURRENCY", d.extract_concurrency)?,
             ingest_concurrency: parse_or("INGEST_CONCURRENCY", d.ingest_concurrency)?,
             ingest_chunk: parse_or("INGEST_CHUNK", d.ingest_chunk)?,
             max_receive_count: parse_or("RUNS_MAX_RECEIVE_COUNT", d.max_receive_count)?,
             record_concurrency: parse_or("RECORD_CONCURRENCY", d.record_concurrency)?,
+            max_attempts: parse_or("MAX_RUN_ATTEMPTS", d.max_attempts)?,
             connect_timeout: Duration::from_secs(parse_or("BOARD_CONNECT_TIMEOUT_SECS", 5)?),
             request_timeout: Duration::from_secs(parse_or("BOARD_TIMEOUT_SECS", 30)?),
             max_body_bytes: parse_or("BOARD_MAX_BODY_BYTES", d.max_body_bytes)?,
-        })
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses values that would make every run misbehave, naming the variable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid =
+            |name: &str, reason: &str| Err(ConfigError::Invalid { name: name.to_owned(), reason: reason.to_owned() });
+        if self.lease_secs < 10 {
+            return invalid("RUN_LEASE_SECS", "must be at least 10");
+        }
+        if self.ingest_chunk < 1 || self.ingest_chunk > 10_000 {
+            return invalid("INGEST_CHUNK", "must be between 1 and 10000");
+        }
+        if self.extract_concurrency == 0 || self.ingest_concurrency == 0 || self.record_concurrency == 0 {
+            return invalid("EXTRACT_CONCURRENCY/INGEST_CONCURRENCY/RECORD_CONCURRENCY", "must be at least 1");
+        }
+        if self.max_receive_count == 0 || self.max_attempts < 1 {
+            return invalid("RUNS_MAX_RECEIVE_COUNT/MAX_RUN_ATTEMPTS", "must be at least 1");
+        }
+        Ok(())
     }
 }

@@ -17,7 +17,7 @@ use futures::StreamExt as _;
 use serde_json::json;
 
 use crate::log::event;
-use crate::pipeline::{RunCtx, Step, checkpoint, transient};
+use crate::pipeline::{RunCtx, Step, checkpoint, classify, fence, transient};
 
 /// Runs the stage from the companies not yet checkpointed, and moves the run to `ingesting`.
 pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
@@ -42,15 +42,15 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
             return Ok(Step::AbortRequested);
         }
         match listed {
-            Ok(listed) => store(ctx, &company, listed).await.map_err(transient)?,
-            Err(error) => record_failure(ctx, &company, &error).await.map_err(transient)?,
+            Ok(listed) => store(ctx, &company, listed).await.map_err(classify)?,
+            Err(error) => record_failure(ctx, &company, &error).await.map_err(classify)?,
         }
     }
     drop(fetches);
     if let Step::AbortRequested = checkpoint(ctx).await? {
         return Ok(Step::AbortRequested);
     }
-    expire_removed_and_advance(ctx).await.map_err(transient)?;
+    expire_removed_and_advance(ctx).await.map_err(classify)?;
     Ok(Step::Done)
 }
 
@@ -63,18 +63,16 @@ async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<Vec<List
 async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: Vec<ListedPosting>) -> anyhow::Result<()> {
     let mut rows: Vec<NewPosting> = listed
         .into_iter()
-        .map(|l| NewPosting {
-            content_hash: l.content_hash().to_vec(),
-            external_id: l.external_id,
-            title: l.title,
-            url: l.url,
-            raw: l.raw,
+        .map(|l| {
+            let content_hash = l.content_hash().to_vec();
+            NewPosting { content_hash, external_id: l.external_id, title: l.title, url: l.url, raw: l.raw }.storable()
         })
         .collect();
     let duplicates = postings::dedup(&mut rows);
     let listing = Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now() };
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
         let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
         let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
         let expired = postings::expire_missing(conn, company.id, &ids, listing.seen_at).await.context("failed to expire postings")?;
@@ -97,7 +95,10 @@ async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: Vec<List
 async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason: &str) -> anyhow::Result<()> {
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        postings::checkpoint_company(conn, ctx.run_id, company.id, Some(reason), &Tally::default()).await?;
+        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        if !postings::checkpoint_company(conn, ctx.run_id, company.id, Some(reason), &Tally::default()).await? {
+            return Ok(());
+        }
         let message =
             format!("{} ({}): board failed, none of its postings expired: {reason}", company.name, company.board_kind);
         event(
@@ -116,6 +117,7 @@ async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason:
 async fn expire_removed_and_advance<S: Sync>(ctx: &RunCtx<'_, S>) -> anyhow::Result<()> {
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
         let expired = postings::expire_removed_companies(conn, ctx.user_id, Utc::now()).await?;
         runs::merge_counts(conn, ctx.run_id, ctx.owner, &json!({ "removed_company_postings_expired": expired }))
             .await?;

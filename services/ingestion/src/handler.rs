@@ -47,9 +47,11 @@ impl<S: BoardSource> Ingestion<S> {
         };
         let result = execute(&ctx).await;
         if let Err(failure) = &result {
+            // Give the run up when its message will not be delivered again (or can never succeed), unless another
+            // worker owns it: that worker will end it.
             let last = deliveries >= self.settings.max_receive_count || !failure.retryable();
-            if last {
-                fail_run(pool, message.run_id, failure).await;
+            if last && !matches!(failure, Failure::Busy(_)) {
+                fail_run(pool, &message.user_id, message.run_id, failure).await;
             }
         }
         result
@@ -57,10 +59,10 @@ impl<S: BoardSource> Ingestion<S> {
 }
 
 /// Marks the run failed with the reason, best effort (the message is on its way to the DLQ either way).
-async fn fail_run(pool: &PgPool, run_id: Uuid, failure: &Failure) {
+async fn fail_run(pool: &PgPool, user_id: &str, run_id: Uuid, failure: &Failure) {
     let reason = format!("{failure}");
     match pool::conn(pool).await {
-        Ok(mut conn) => match runs::fail_unleased(&mut conn, run_id, &reason).await {
+        Ok(mut conn) => match runs::fail_unleased(&mut conn, user_id, run_id, &reason).await {
             Ok(true) => {
                 tracing::error!(error = %reason, "run failed; its message goes to the DLQ");
                 let _ = bw_db::events::record(

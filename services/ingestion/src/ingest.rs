@@ -13,7 +13,7 @@ use futures::StreamExt as _;
 use serde_json::json;
 
 use crate::log::event;
-use crate::pipeline::{RunCtx, Step, checkpoint, transient};
+use crate::pipeline::{RunCtx, Step, checkpoint, classify, fence, transient};
 
 /// Ingests every pending posting of the user, chunk by chunk.
 pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
@@ -35,13 +35,14 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
             .buffer_unordered(ctx.settings.ingest_concurrency.max(1))
             .collect()
             .await;
-        write_chunk(ctx, &results).await.map_err(transient)?;
+        write_chunk(ctx, &results).await.map_err(classify)?;
     }
 }
 
 async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyhow::Result<()> {
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
         let (ready, failed) = postings::apply_ingested(conn, ctx.run_id, results).await?;
         let level = if failed > 0 { Level::Warn } else { Level::Info };
         let reasons: Vec<&str> =
@@ -55,7 +56,23 @@ async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyh
 
 /// Fetches details if needed and normalises one posting; a failure becomes the posting's recorded error.
 async fn ingest_one<S: BoardSource>(boards: &S, posting: PendingPosting) -> Ingested {
-    Ingested { id: posting.id, outcome: normalise(boards, &posting).await }
+    let outcome = normalise(boards, &posting).await.map(storable);
+    Ingested { id: posting.id, outcome: outcome.map_err(postings::storable) }
+}
+
+/// The posting with NULs removed from its text (PostgreSQL `text` cannot hold them).
+fn storable(n: bw_extract::NormalizedPosting) -> bw_extract::NormalizedPosting {
+    let opt = |v: Option<String>| v.map(postings::storable);
+    bw_extract::NormalizedPosting {
+        title: postings::storable(n.title),
+        url: opt(n.url),
+        location: opt(n.location),
+        department: opt(n.department),
+        employment_type: opt(n.employment_type),
+        compensation: opt(n.compensation),
+        description: opt(n.description),
+        ..n
+    }
 }
 
 async fn normalise<S: BoardSource>(

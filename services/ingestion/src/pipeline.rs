@@ -20,6 +20,32 @@ pub enum Outcome {
     Aborted,
     /// The run had already ended; the message is acknowledged.
     AlreadyEnded(String),
+    /// The run was delivered more than `MAX_RUN_ATTEMPTS` times without ending: it is marked failed.
+    GaveUp,
+}
+
+/// A write found the run's lease held by another worker (ours expired): that worker owns the run now.
+#[derive(Debug, thiserror::Error)]
+#[error("lost the run's lease: another worker has taken the run over")]
+pub struct LeaseLost;
+
+/// Maps a stage's error to a failure: a lost lease means another worker owns the run.
+pub(crate) fn classify(e: anyhow::Error) -> Failure {
+    if e.downcast_ref::<LeaseLost>().is_some() { Failure::Busy(e) } else { Failure::Transient(e) }
+}
+
+/// First statement of every write transaction: extends the lease and fails the transaction when the lease is no
+/// longer ours, so a worker whose lease expired can never write over the one that took the run over.
+pub async fn fence(
+    conn: &mut diesel_async::AsyncPgConnection,
+    run_id: Uuid,
+    owner: Uuid,
+    lease_secs: i64,
+) -> anyhow::Result<()> {
+    match runs::heartbeat(conn, run_id, owner, lease_secs).await? {
+        Heartbeat::LeaseLost => Err(LeaseLost.into()),
+        Heartbeat::Continue | Heartbeat::AbortRequested => Ok(()),
+    }
 }
 
 /// Everything a stage needs.
@@ -71,7 +97,12 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
             }
         }
     };
+    if run.attempts > ctx.settings.max_attempts {
+        return give_up(ctx, run.attempts).await;
+    }
+    let renewal = tokio::spawn(renew_lease(ctx.pool.clone(), ctx.run_id, ctx.owner, ctx.settings.lease_secs));
     let result = drive(ctx, run).await;
+    renewal.abort();
     if result.is_err()
         && let Ok(mut conn) = pool::conn(ctx.pool).await
     {
@@ -117,7 +148,7 @@ pub async fn checkpoint<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
     match runs::heartbeat(&mut conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await.map_err(transient)? {
         Heartbeat::Continue => Ok(Step::Done),
         Heartbeat::AbortRequested => Ok(Step::AbortRequested),
-        Heartbeat::LeaseLost => Err(transient(anyhow::anyhow!("lost the run's lease (it expired or the run ended)"))),
+        Heartbeat::LeaseLost => Err(Failure::Busy(LeaseLost.into())),
     }
 }
 
@@ -144,8 +175,36 @@ async fn finish<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Failure> {
 async fn abort<S: Sync>(ctx: &RunCtx<'_, S>, during: &str) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
     let counts = snapshot(&mut conn, ctx.run_id, ctx.user_id).await.map_err(transient)?;
-    runs::end(&mut conn, ctx.run_id, ctx.owner, status::ABORTED, &counts, None).await.map_err(transient)?;
+    if !runs::end(&mut conn, ctx.run_id, ctx.owner, status::ABORTED, &counts, None).await.map_err(transient)? {
+        return Err(Failure::Busy(LeaseLost.into()));
+    }
     let message = format!("run aborted on request while {during}; no later stage ran");
     event(&mut conn, ctx.run_id, Level::Warn, stage::SUMMARY, &message, None).await.map_err(transient)?;
     Ok(Outcome::Aborted)
+}
+
+/// Renews the lease every third of its length for as long as the delivery works (a chunk of slow detail fetches can
+/// outlast the lease); stops when the lease is no longer ours. Aborts are still honoured only at boundaries.
+async fn renew_lease(pool: PgPool, run_id: Uuid, owner: Uuid, lease_secs: i64) {
+    let every = std::time::Duration::from_secs(u64::try_from(lease_secs / 3).unwrap_or(10).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let Ok(mut conn) = pool::conn(&pool).await else { continue };
+        if let Ok(Heartbeat::LeaseLost) = runs::heartbeat(&mut conn, run_id, owner, lease_secs).await {
+            return;
+        }
+    }
+}
+
+/// Ends a run that was delivered too many times without ending, so it cannot keep its user busy forever.
+async fn give_up<S: Sync>(ctx: &RunCtx<'_, S>, attempts: i32) -> Result<Outcome, Failure> {
+    let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
+    let counts = snapshot(&mut conn, ctx.run_id, ctx.user_id).await.map_err(transient)?;
+    let reason = format!("gave up after {attempts} deliveries without finishing (MAX_RUN_ATTEMPTS)");
+    if runs::end(&mut conn, ctx.run_id, ctx.owner, status::FAILED, &counts, Some(&reason)).await.map_err(transient)? {
+        event(&mut conn, ctx.run_id, Level::Error, stage::SUMMARY, &format!("run failed: {reason}"), None)
+            .await
+            .map_err(transient)?;
+    }
+    Ok(Outcome::GaveUp)
 }

@@ -113,6 +113,29 @@ pub async fn upsert(
     Ok(outcome)
 }
 
+/// Longest external id stored as is; a longer one is stored as `sha256:<hex>` (a btree key must stay small).
+pub const MAX_EXTERNAL_ID_LEN: usize = 512;
+
+/// `text` PostgreSQL can store: NUL characters (which boards do send) removed.
+pub fn storable(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "") } else { text }
+}
+
+impl NewPosting {
+    /// Makes the posting storable: NULs removed from its text, an overlong external id replaced by its hash. Bad
+    /// data in one posting must not fail the whole company, or every run after it.
+    pub fn storable(self) -> Self {
+        use sha2::{Digest as _, Sha256};
+        let id = storable(self.external_id);
+        let external_id = if id.len() > MAX_EXTERNAL_ID_LEN {
+            format!("sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
+        } else {
+            id
+        };
+        Self { external_id, title: storable(self.title), url: self.url.map(storable), ..self }
+    }
+}
+
 /// Drops repeated external ids (a board can list one posting twice), keeping the first; returns how many it dropped.
 pub fn dedup(postings: &mut Vec<NewPosting>) -> usize {
     let before = postings.len();

@@ -159,6 +159,7 @@ pub async fn transition(
         .filter(r::id.eq(id))
         .filter(r::lease_owner.eq(owner))
         .filter(r::status.eq(from))
+        .filter(r::abort_requested_at.is_null())
         .set((
             r::status.eq(to),
             r::stage.eq(stage),
@@ -210,12 +211,14 @@ pub async fn end(
     Ok(n == 1)
 }
 
-/// Fails an active run regardless of its lease: used when its message is about to go to the DLQ, or its enqueue
-/// failed. `false` when the run had already ended.
-pub async fn fail_unleased(conn: &mut AsyncPgConnection, id: Uuid, error: &str) -> anyhow::Result<bool> {
+/// Fails the user's active run when no worker holds a live lease on it: used on the last delivery of a message that
+/// keeps failing, and when the run's enqueue failed. `false` when the run had ended or a worker is working on it.
+pub async fn fail_unleased(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid, error: &str) -> anyhow::Result<bool> {
     let n = diesel::update(r::runs)
         .filter(r::id.eq(id))
+        .filter(r::user_id.eq(user_id))
         .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
         .set((
             r::status.eq(status::FAILED),
             r::error.eq(error),
@@ -242,7 +245,7 @@ pub async fn release(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid) -> any
 
 /// What an abort request came to.
 pub enum Abort {
-    /// The run had not started: it is aborted now.
+    /// No worker held the run (not started, or its worker died): it is aborted now.
     AbortedNow(Run),
     /// The worker will stop at its next boundary.
     Requested(Run),
@@ -251,18 +254,22 @@ pub enum Abort {
     Missing,
 }
 
-/// Requests an abort of the user's run. A pending run is aborted at once; a running one at its next boundary.
+/// Requests an abort of the user's run. A run no worker holds is aborted at once; one being worked stops at its
+/// worker's next boundary.
 pub async fn request_abort(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyhow::Result<Abort> {
+    // A run no worker holds (not started yet, or its worker died) is aborted at once.
     let pending_aborted: Option<Run> = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::user_id.eq(user_id))
-        .filter(r::status.eq(status::PENDING))
+        .filter(r::status.eq_any(status::ACTIVE))
         .filter(r::lease_owner.is_null().or(r::lease_until.lt(now)))
         .set((
             r::status.eq(status::ABORTED),
             r::abort_requested_at.eq(now),
             r::finished_at.eq(now),
             r::updated_at.eq(now),
+            r::lease_owner.eq(None::<Uuid>),
+            r::lease_until.eq(None::<DateTime<Utc>>),
         ))
         .returning(Run::as_returning())
         .get_result(conn)

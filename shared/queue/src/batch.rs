@@ -10,9 +10,13 @@ use tracing::Instrument as _;
 /// whether a retry can help.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
-    /// The cause may pass (a database or network error, another worker holding the lease).
+    /// The cause may pass (a database or network error).
     #[error("{0:#}")]
     Transient(anyhow::Error),
+    /// Another worker owns the work right now (it holds the lease); a later delivery finds it done or free. Never a
+    /// reason to give the work up.
+    #[error("{0:#}")]
+    Busy(anyhow::Error),
     /// The message can never succeed as it is (a malformed body, an unknown run); it is bound for the DLQ.
     #[error("{0:#}")]
     Permanent(anyhow::Error),
@@ -20,7 +24,7 @@ pub enum Failure {
 
 impl Failure {
     pub fn retryable(&self) -> bool {
-        matches!(self, Self::Transient(_))
+        matches!(self, Self::Transient(_) | Self::Busy(_))
     }
 }
 

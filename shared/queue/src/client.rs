@@ -46,9 +46,15 @@ impl SqsQueue {
         Self { client }
     }
 
-    /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+    /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`), with explicit timeouts:
+    /// a long poll waits at most 20 s, so an attempt may take 25 s, and a call with its retries 60 s.
     pub async fn from_env() -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(25))
+            .operation_timeout(Duration::from_secs(60))
+            .build();
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
         Self::new(aws_sdk_sqs::Client::new(&config))
     }
 

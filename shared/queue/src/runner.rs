@@ -22,6 +22,8 @@ pub struct RunnerConfig {
     pub wait: Duration,
     /// Records of one batch handled at once.
     pub concurrency: usize,
+    /// Batches handled at once, like concurrent invocations of a Lambda (`MaximumConcurrency` of a mapping).
+    pub max_batches: usize,
 }
 
 impl Default for RunnerConfig {
@@ -31,6 +33,7 @@ impl Default for RunnerConfig {
             batching_window: Duration::from_millis(500),
             wait: Duration::from_secs(10),
             concurrency: 4,
+            max_batches: 4,
         }
     }
 }
@@ -43,7 +46,9 @@ pub struct RunnerStats {
     pub failed: u64,
 }
 
-/// Polls `queue_url` and feeds `handler` until `shutdown` turns true.
+/// Polls `queue_url` and feeds `handler` until `shutdown` turns true, with up to `max_batches` batches in hand.
+/// A receive under way is never abandoned for a finishing batch (an abandoned long poll can still take a message,
+/// which then stays invisible for the visibility timeout); on shutdown the batches in hand are finished.
 pub async fn run<Q: Queue, H: RecordHandler>(
     queue: &Q,
     queue_url: &str,
@@ -51,27 +56,54 @@ pub async fn run<Q: Queue, H: RecordHandler>(
     config: &RunnerConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> RunnerStats {
+    use futures::StreamExt as _;
     let mut stats = RunnerStats::default();
-    tracing::info!(queue.url = queue_url, batch_size = config.batch_size, "local event-source runner started");
-    while !*shutdown.borrow() {
-        let batch = tokio::select! {
-            batch = gather(queue, queue_url, config) => batch,
-            _ = shutdown.changed() => break,
-        };
-        let records = match batch {
-            Ok(records) if records.is_empty() => continue,
-            Ok(records) => records,
-            Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "receive failed; retrying in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+    let mut in_hand = futures::stream::FuturesUnordered::new();
+    let mut receiving = None;
+    tracing::info!(
+        queue.url = queue_url,
+        batch_size = config.batch_size,
+        max_batches = config.max_batches,
+        "local event-source runner started"
+    );
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if receiving.is_none() && in_hand.len() < config.max_batches.max(1) {
+            receiving = Some(Box::pin(gather(queue, queue_url, config)));
+        }
+        tokio::select! {
+            batch = async { receiving.as_mut()?.await.into() }, if receiving.is_some() => {
+                receiving = None;
+                match batch {
+                    Some(Ok(records)) if !records.is_empty() => {
+                        in_hand.push(handle_batch(queue, queue_url, handler, config, records));
+                    }
+                    Some(Ok(_)) | None => {}
+                    Some(Err(error)) => {
+                        tracing::warn!(error = %format!("{error:#}"), "receive failed; retrying in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
             }
-        };
-        // The batch in hand is finished even when shutdown arrives meanwhile.
-        handle_batch(queue, queue_url, handler, config, records, &mut stats).await;
+            Some(done) = in_hand.next(), if !in_hand.is_empty() => stats.add(done),
+            _ = shutdown.changed() => break,
+        }
+    }
+    while let Some(done) = in_hand.next().await {
+        stats.add(done);
     }
     tracing::info!(batches = stats.batches, succeeded = stats.succeeded, failed = stats.failed, "runner stopped");
     stats
+}
+
+impl RunnerStats {
+    fn add(&mut self, other: RunnerStats) {
+        self.batches += other.batches;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+    }
 }
 
 async fn handle_batch<Q: Queue, H: RecordHandler>(
@@ -80,8 +112,7 @@ async fn handle_batch<Q: Queue, H: RecordHandler>(
     handler: &H,
     config: &RunnerConfig,
     records: Vec<aws_lambda_events::sqs::SqsMessage>,
-    stats: &mut RunnerStats,
-) {
+) -> RunnerStats {
     let receipts: Vec<(String, String)> = records
         .iter()
         .map(|r| (r.message_id.clone().unwrap_or_default(), r.receipt_handle.clone().unwrap_or_default()))
@@ -93,19 +124,20 @@ async fn handle_batch<Q: Queue, H: RecordHandler>(
         response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     let done: Vec<String> =
         receipts.iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, receipt)| receipt.clone()).collect();
-    stats.batches += 1;
-    stats.failed += failed.len() as u64;
-    stats.succeeded += done.len() as u64;
+    let stats = RunnerStats { batches: 1, failed: failed.len() as u64, succeeded: done.len() as u64 };
     match queue.delete(queue_url, done).await {
         Ok(undeleted) if undeleted.is_empty() => {}
-        Ok(undeleted) => tracing::warn!(
-            count = undeleted.len(),
-            "some handled messages could not be deleted; they will be redelivered"
-        ),
+        Ok(undeleted) => {
+            tracing::warn!(
+                count = undeleted.len(),
+                "some handled messages could not be deleted; they will be redelivered"
+            )
+        }
         Err(error) => {
             tracing::warn!(error = %format!("{error:#}"), "delete failed; handled messages will be redelivered")
         }
     }
+    stats
 }
 
 /// Receives until the batch is full or the batching window after the first record has passed.
@@ -158,7 +190,8 @@ pub fn shutdown_signal() -> watch::Receiver<bool> {
 }
 
 impl RunnerConfig {
-    /// Reads `RUNNER_BATCH_SIZE`, `RUNNER_BATCHING_WINDOW_MS`, `RUNNER_WAIT_SECS`, `RUNNER_CONCURRENCY` over `base`.
+    /// Reads `RUNNER_BATCH_SIZE`, `RUNNER_BATCHING_WINDOW_MS`, `RUNNER_WAIT_SECS`, `RUNNER_CONCURRENCY`,
+    /// `RUNNER_MAX_BATCHES` over `base`.
     pub fn from_env(base: Self) -> Result<Self, bw_config::ConfigError> {
         use bw_config::parse_or;
         Ok(Self {
@@ -169,6 +202,7 @@ impl RunnerConfig {
             )?),
             wait: Duration::from_secs(parse_or("RUNNER_WAIT_SECS", base.wait.as_secs())?),
             concurrency: parse_or("RUNNER_CONCURRENCY", base.concurrency)?,
+            max_batches: parse_or("RUNNER_MAX_BATCHES", base.max_batches)?,
         })
     }
 }

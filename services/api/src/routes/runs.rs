@@ -54,7 +54,10 @@ pub async fn start(
     User(user): User,
 ) -> Result<(StatusCode, axum::Json<RunView>), ApiError> {
     let mut conn = pool::conn(&state.pool).await?;
-    let run = match runs::create(&mut conn, &user).await? {
+    let created = runs::create(&mut conn, &user).await?;
+    // No pooled connection is held across the send: a slow queue must not drain the pool.
+    drop(conn);
+    let run = match created {
         Created::Run(run) => run,
         Created::ActiveExists(active) => {
             return Err(ApiError::Conflict {
@@ -75,9 +78,11 @@ pub async fn start(
         ],
         delay_seconds: None,
     };
-    if let Err(error) = state.queue.send(&state.runs_queue_url, outgoing).await {
+    let sent = state.queue.send(&state.runs_queue_url, outgoing).await;
+    let mut conn = pool::conn(&state.pool).await?;
+    if let Err(error) = sent {
         tracing::error!(run.id = %run.id, error = %format!("{error:#}"), "could not enqueue run; marking it failed");
-        runs::fail_unleased(&mut conn, run.id, "the run could not be queued; start a new one").await?;
+        runs::fail_unleased(&mut conn, &user, run.id, "the run could not be queued; start a new one").await?;
         return Err(ApiError::Unavailable(
             "the run queue is unavailable; the run was marked failed, try again later".to_owned(),
         ));
@@ -141,7 +146,8 @@ pub async fn abort(
         Abort::Missing => return Err(not_found(id)),
     };
     if run.is_terminal() {
-        events::record(&mut conn, run.id, events::Level::Warn, None, "run aborted before it started", None).await?;
+        let message = "run aborted on request; no worker was holding it";
+        events::record(&mut conn, run.id, events::Level::Warn, None, message, None).await?;
     }
     Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, run).await?)))
 }
