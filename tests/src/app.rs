@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use bw_api::AppState;
 use bw_extract::{BoardUrls, HttpBoards};
 use bw_fakes::{FakeAts, FakeAtsServer};
-use bw_ingestion::{Ingestion, Settings};
+use bw_ingestion::{Continuation, Ingestion, Settings};
 use bw_messages::Database;
 use bw_queue::runner::{self, RunnerConfig};
 use serde_json::{Value, json};
@@ -80,7 +80,8 @@ impl TestApp {
         let api_task = tokio::spawn(async move {
             let _ = axum::serve(listener, bw_api::router(state)).await;
         });
-        let ingestion = Arc::new(Ingestion { primary: db.pool.clone(), test: None, boards, settings });
+        let continuation = Some(Continuation { queue: queue.sqs.clone(), queue_url: queue.url.clone() });
+        let ingestion = Arc::new(Ingestion { primary: db.pool.clone(), test: None, boards, settings, continuation });
         Ok(Self {
             db,
             queue,

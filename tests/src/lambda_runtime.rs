@@ -129,7 +129,8 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     };
     let headers = [
         ("Lambda-Runtime-Aws-Request-Id", id.clone()),
-        ("Lambda-Runtime-Deadline-Ms", deadline_ms(Duration::from_secs(60)).to_string()),
+        // The ingestion function's timeout in AWS.
+        ("Lambda-Runtime-Deadline-Ms", deadline_ms(Duration::from_secs(900)).to_string()),
         ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN.to_owned()),
         ("Lambda-Runtime-Trace-Id", trace_id()),
     ];

@@ -233,3 +233,36 @@ async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::R
     assert!(events.first().is_some_and(|e| e.starts_with("run re-enqueued")), "{events:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_nearing_its_invocation_deadline_yields_and_continues_through_a_new_message() -> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    // Take the API's message away, so only the continuation can drive the run on.
+    let taken = app.queue.sqs.receive(&app.queue.url, 10, Duration::from_secs(2)).await?;
+    app.queue.sqs.delete(&app.queue.url, taken.into_iter().filter_map(|m| m.receipt_handle).collect()).await?;
+
+    let message = RunMessage::new(run_id.parse()?, "alice", Database::Primary);
+    let deadline_passed = Some(std::time::Instant::now());
+    let outcome = app.ingestion.handle_run_until(&message, 1, deadline_passed).await;
+    assert_eq!(outcome.ok(), Some(bw_ingestion::pipeline::Outcome::Yielded));
+    let run = app.run("alice", &run_id).await?;
+    assert_eq!(run["status"], "initializing", "{run}");
+    assert_eq!(
+        app.db.scalar(&format!("SELECT count(*) FROM runs WHERE id = '{run_id}' AND lease_owner IS NULL")).await?,
+        1
+    );
+    assert_eq!(app.queue.depth(&app.queue.url).await?, 1, "the continuation message");
+
+    app.start_runner();
+    let run = app.wait_for_end("alice", &run_id, LONG).await?;
+    assert_eq!(run["status"], "finished", "{run}");
+    assert_eq!(
+        (run["counts"]["total"]["inserted"].as_i64(), run["counts"]["total"]["ready"].as_i64()),
+        (Some(40), Some(40))
+    );
+    let events = app.event_messages("alice", &run_id).await?;
+    assert!(events.iter().any(|e| e.starts_with("invocation deadline near")), "{events:?}");
+    Ok(())
+}

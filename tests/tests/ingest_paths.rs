@@ -55,6 +55,7 @@ async fn details_are_fetched_where_the_listing_lacks_them_and_a_failing_posting_
         test: None,
         boards: ListingsWithoutContent { inner: app.ingestion.boards.clone(), failing: failing.clone() },
         settings: test_settings(),
+        continuation: None,
     };
     let run_id = app.start_run("alice").await?;
     let outcome = handler.handle_run(&RunMessage::new(run_id.parse()?, "alice", Database::Primary), 1).await;
@@ -97,6 +98,7 @@ async fn a_test_database_message_runs_against_test_database_url() -> anyhow::Res
         test: Some(app.db.pool.clone()),
         boards: app.ingestion.boards.clone(),
         settings: test_settings(),
+        continuation: None,
     };
     assert_eq!(handler.handle_run(&message, 1).await.ok(), Some(Outcome::Finished));
     assert_eq!(app.run("alice", &run_id).await?["counts"]["total"]["ready"], 6);
@@ -163,6 +165,7 @@ async fn nul_characters_and_overlong_ids_do_not_fail_the_run() -> anyhow::Result
         test: None,
         boards: HostileListing { inner: app.ingestion.boards.clone() },
         settings: test_settings(),
+        continuation: None,
     };
     let run_id = app.start_run("alice").await?;
     let message = RunMessage::new(run_id.parse()?, "alice", Database::Primary);

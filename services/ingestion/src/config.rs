@@ -23,6 +23,8 @@ pub struct Settings {
     /// Deliveries after which a run that never ends is given up (`failed`), so a crash that repeats on every
     /// delivery cannot keep a run, and so its user, busy forever.
     pub max_attempts: i32,
+    /// How long before the invocation's deadline a run stops at a boundary and continues in a new invocation.
+    pub yield_margin: Duration,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
@@ -38,6 +40,7 @@ impl Default for Settings {
             max_receive_count: 5,
             record_concurrency: 2,
             max_attempts: 10,
+            yield_margin: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 32 * 1024 * 1024,
@@ -59,6 +62,7 @@ impl Settings {
             max_receive_count: parse_or("RUNS_MAX_RECEIVE_COUNT", d.max_receive_count)?,
             record_concurrency: parse_or("RECORD_CONCURRENCY", d.record_concurrency)?,
             max_attempts: parse_or("MAX_RUN_ATTEMPTS", d.max_attempts)?,
+            yield_margin: Duration::from_secs(parse_or("YIELD_MARGIN_SECS", 60)?),
             connect_timeout: Duration::from_secs(parse_or("BOARD_CONNECT_TIMEOUT_SECS", 5)?),
             request_timeout: Duration::from_secs(parse_or("BOARD_TIMEOUT_SECS", 30)?),
             max_body_bytes: parse_or("BOARD_MAX_BODY_BYTES", d.max_body_bytes)?,

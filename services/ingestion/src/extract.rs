@@ -38,8 +38,8 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
         })
         .buffer_unordered(ctx.settings.extract_concurrency.max(1));
     while let Some((company, listed)) = fetches.next().await {
-        if let Step::AbortRequested = checkpoint(ctx).await? {
-            return Ok(Step::AbortRequested);
+        if let stop @ (Step::AbortRequested | Step::Yield) = checkpoint(ctx).await? {
+            return Ok(stop);
         }
         match listed {
             Ok(listed) => store(ctx, &company, listed).await.map_err(classify)?,
@@ -47,8 +47,8 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
         }
     }
     drop(fetches);
-    if let Step::AbortRequested = checkpoint(ctx).await? {
-        return Ok(Step::AbortRequested);
+    if let stop @ (Step::AbortRequested | Step::Yield) = checkpoint(ctx).await? {
+        return Ok(stop);
     }
     expire_removed_and_advance(ctx).await.map_err(classify)?;
     Ok(Step::Done)

@@ -6,7 +6,7 @@ use bw_db::{PgPool, pool, runs};
 use bw_extract::BoardSource;
 use bw_messages::{Database, RunMessage, parse_run_message};
 use bw_queue::batch::receive_count;
-use bw_queue::{Failure, RecordHandler, SqsMessage};
+use bw_queue::{Failure, Invocation, Outgoing, Queue as _, RecordHandler, SqsMessage, SqsQueue};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
@@ -20,6 +20,16 @@ pub struct Ingestion<S> {
     pub test: Option<PgPool>,
     pub boards: S,
     pub settings: Settings,
+    /// Where a run that yields before its invocation's deadline sends its continuation message (the `runs` queue).
+    /// Without it, a yielded run waits for SQS to redeliver its message.
+    pub continuation: Option<Continuation>,
+}
+
+/// The queue a yielded run continues through.
+#[derive(Clone, Debug)]
+pub struct Continuation {
+    pub queue: SqsQueue,
+    pub queue_url: String,
 }
 
 impl<S: BoardSource> Ingestion<S> {
@@ -34,8 +44,19 @@ impl<S: BoardSource> Ingestion<S> {
         }
     }
 
-    /// Handles one run message (already parsed).
+    /// Handles one run message (already parsed), with no deadline.
     pub async fn handle_run(&self, message: &RunMessage, deliveries: u32) -> Result<Outcome, Failure> {
+        self.handle_run_until(message, deliveries, None).await
+    }
+
+    /// Handles one run message, stopping at a boundary once `yield_at` has passed and continuing through a new
+    /// message.
+    pub async fn handle_run_until(
+        &self,
+        message: &RunMessage,
+        deliveries: u32,
+        yield_at: Option<std::time::Instant>,
+    ) -> Result<Outcome, Failure> {
         let pool = self.pool_for(message.database)?;
         let ctx = RunCtx {
             pool,
@@ -44,8 +65,12 @@ impl<S: BoardSource> Ingestion<S> {
             run_id: message.run_id,
             user_id: &message.user_id,
             owner: Uuid::new_v4(),
+            yield_at,
         };
         let result = execute(&ctx).await;
+        if let Ok(Outcome::Yielded) = result {
+            self.continue_run(message).await?;
+        }
         if let Err(failure) = &result {
             // Give the run up when its message will not be delivered again (or can never succeed), unless another
             // worker owns it: that worker will end it.
@@ -55,6 +80,23 @@ impl<S: BoardSource> Ingestion<S> {
             }
         }
         result
+    }
+}
+
+impl<S> Ingestion<S> {
+    /// Sends the run's message again so a new invocation continues it from its checkpoints.
+    async fn continue_run(&self, message: &RunMessage) -> Result<(), Failure> {
+        let Some(continuation) = &self.continuation else {
+            return Err(Failure::Transient(anyhow::anyhow!("yielded before the deadline; SQS will redeliver the run")));
+        };
+        let outgoing = Outgoing {
+            body: bw_messages::to_body(message),
+            attributes: vec![(bw_messages::attributes::RUN_ID.to_owned(), message.run_id.to_string())],
+            delay_seconds: None,
+        };
+        continuation.queue.send(&continuation.queue_url, outgoing).await.map_err(Failure::Transient)?;
+        tracing::info!("run yielded before the invocation deadline; continuation message sent");
+        Ok(())
     }
 }
 
@@ -83,7 +125,7 @@ async fn fail_run(pool: &PgPool, user_id: &str, run_id: Uuid, failure: &Failure)
 }
 
 impl<S: BoardSource> RecordHandler for Ingestion<S> {
-    async fn handle(&self, record: &SqsMessage) -> Result<(), Failure> {
+    async fn handle(&self, record: &SqsMessage, invocation: &Invocation) -> Result<(), Failure> {
         let body = record.body.as_deref().unwrap_or_default();
         let message = parse_run_message(body).map_err(|e| Failure::Permanent(e.into()))?;
         let trace_id =
@@ -92,7 +134,11 @@ impl<S: BoardSource> RecordHandler for Ingestion<S> {
             "run", run.id = %message.run_id, user.id = %message.user_id, database = message.database.as_str(),
             trace.id = trace_id.as_deref().unwrap_or("")
         );
-        let outcome = self.handle_run(&message, receive_count(record)).instrument(span.clone()).await?;
+        let yield_at = invocation.deadline.map(|deadline| {
+            let left = deadline.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+            std::time::Instant::now() + left.saturating_sub(self.settings.yield_margin)
+        });
+        let outcome = self.handle_run_until(&message, receive_count(record), yield_at).instrument(span.clone()).await?;
         span.in_scope(|| tracing::info!(outcome = ?outcome, "run message handled"));
         Ok(())
     }

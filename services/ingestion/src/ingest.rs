@@ -19,8 +19,8 @@ use crate::pipeline::{RunCtx, Step, checkpoint, classify, fence, transient};
 pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
     let mut after_id = 0;
     loop {
-        if let Step::AbortRequested = checkpoint(ctx).await? {
-            return Ok(Step::AbortRequested);
+        if let stop @ (Step::AbortRequested | Step::Yield) = checkpoint(ctx).await? {
+            return Ok(stop);
         }
         let chunk = {
             let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;

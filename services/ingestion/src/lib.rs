@@ -15,4 +15,4 @@ pub mod pipeline;
 pub mod sweeper;
 
 pub use config::Settings;
-pub use handler::Ingestion;
+pub use handler::{Continuation, Ingestion};

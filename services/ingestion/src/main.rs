@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bw_config::{optional, parse_or, required};
 use bw_extract::HttpBoards;
-use bw_ingestion::{Ingestion, Settings, sweeper};
+use bw_ingestion::{Continuation, Ingestion, Settings, sweeper};
 use bw_messages::Database;
 use bw_queue::definitions::{RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
@@ -32,12 +32,19 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = settings.record_concurrency;
     let mut pools = vec![(Database::Primary, primary.clone())];
     pools.extend(test.clone().map(|pool| (Database::Test, pool)));
-    let handler = Arc::new(Ingestion { primary, test, boards, settings });
+    let queue = bw_queue::SqsQueue::from_env().await;
     if bw_queue::in_lambda() {
+        // A run nearing the Lambda deadline continues through a new message on RUNS_QUEUE_URL.
+        let continuation = optional("RUNS_QUEUE_URL").map(|queue_url| Continuation { queue, queue_url });
+        if continuation.is_none() {
+            tracing::warn!("RUNS_QUEUE_URL is not set: a run nearing the deadline will wait for SQS to redeliver it");
+        }
+        let handler = Arc::new(Ingestion { primary, test, boards, settings, continuation });
         return bw_queue::lambda::run(handler, concurrency).await.map_err(|e| anyhow::anyhow!(e));
     }
-    let queue = bw_queue::SqsQueue::from_env().await;
     let url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
+    let continuation = Some(Continuation { queue: queue.clone(), queue_url: url.clone() });
+    let handler = Arc::new(Ingestion { primary, test, boards, settings, continuation });
     let defaults =
         RunnerConfig { batch_size: 1, concurrency, wait: std::time::Duration::from_secs(5), ..RunnerConfig::default() };
     let config = RunnerConfig::from_env(defaults)?;

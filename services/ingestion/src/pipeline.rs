@@ -22,6 +22,9 @@ pub enum Outcome {
     AlreadyEnded(String),
     /// The run was delivered more than `MAX_RUN_ATTEMPTS` times without ending: it is marked failed.
     GaveUp,
+    /// The invocation's deadline came near: the run stopped at a boundary, its lease released, to continue in a
+    /// new invocation.
+    Yielded,
 }
 
 /// A write found the run's lease held by another worker (ours expired): that worker owns the run now.
@@ -57,12 +60,16 @@ pub struct RunCtx<'a, S> {
     pub user_id: &'a str,
     /// This delivery's lease identity.
     pub owner: Uuid,
+    /// Stop at the next boundary after this instant (the invocation's deadline less a margin).
+    pub yield_at: Option<std::time::Instant>,
 }
 
 /// A stage ran to its end, or stopped because an abort was requested.
 pub enum Step {
     Done,
     AbortRequested,
+    /// The invocation's deadline is near: stop here and continue in a new invocation.
+    Yield,
 }
 
 pub(crate) fn transient(e: anyhow::Error) -> Failure {
@@ -103,6 +110,13 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
     let renewal = tokio::spawn(renew_lease(ctx.pool.clone(), ctx.run_id, ctx.owner, ctx.settings.lease_secs));
     let result = drive(ctx, run).await;
     renewal.abort();
+    if matches!(result, Ok(Outcome::Yielded))
+        && let Ok(mut conn) = pool::conn(ctx.pool).await
+    {
+        let message = "invocation deadline near: stopped at a boundary, continuing in a new invocation";
+        let _ = event(&mut conn, ctx.run_id, Level::Info, stage::EXTRACT, message, None).await;
+        let _ = runs::release(&mut conn, ctx.run_id, ctx.owner).await;
+    }
     if result.is_err()
         && let Ok(mut conn) = pool::conn(ctx.pool).await
     {
@@ -128,14 +142,18 @@ async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome,
         current = status::INITIALIZING.to_owned();
     }
     if current == status::INITIALIZING {
-        if let Step::AbortRequested = crate::extract::run_stage(ctx).await? {
-            return abort(ctx, &current).await;
+        match crate::extract::run_stage(ctx).await? {
+            Step::Done => {}
+            Step::AbortRequested => return abort(ctx, &current).await,
+            Step::Yield => return Ok(Outcome::Yielded),
         }
         current = status::INGESTING.to_owned();
     }
     if current == status::INGESTING {
-        if let Step::AbortRequested = crate::ingest::run_stage(ctx).await? {
-            return abort(ctx, &current).await;
+        match crate::ingest::run_stage(ctx).await? {
+            Step::Done => {}
+            Step::AbortRequested => return abort(ctx, &current).await,
+            Step::Yield => return Ok(Outcome::Yielded),
         }
         return finish(ctx).await;
     }
@@ -146,6 +164,7 @@ async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome,
 pub async fn checkpoint<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
     match runs::heartbeat(&mut conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await.map_err(transient)? {
+        Heartbeat::Continue if ctx.yield_at.is_some_and(|at| std::time::Instant::now() >= at) => Ok(Step::Yield),
         Heartbeat::Continue => Ok(Step::Done),
         Heartbeat::AbortRequested => Ok(Step::AbortRequested),
         Heartbeat::LeaseLost => Err(Failure::Busy(LeaseLost.into())),

@@ -28,9 +28,16 @@ impl Failure {
     }
 }
 
+/// What a handler knows of the invocation it runs in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Invocation {
+    /// When the invocation is cut off (a Lambda's deadline); `None` for the local runner, which has none.
+    pub deadline: Option<std::time::SystemTime>,
+}
+
 /// Handles one record. Implementations must be idempotent: SQS delivers at least once.
 pub trait RecordHandler: Send + Sync {
-    fn handle(&self, record: &SqsMessage) -> impl Future<Output = Result<(), Failure>> + Send;
+    fn handle(&self, record: &SqsMessage, invocation: &Invocation) -> impl Future<Output = Result<(), Failure>> + Send;
 }
 
 /// How many times SQS has delivered this record (1 on the first delivery).
@@ -40,11 +47,21 @@ pub fn receive_count(record: &SqsMessage) -> u32 {
 
 /// Handles every record of `event`, at most `concurrency` at a time, and returns the failed ids.
 pub async fn process_event<H: RecordHandler>(handler: &H, event: SqsEvent, concurrency: usize) -> SqsBatchResponse {
+    process_event_in(handler, event, concurrency, &Invocation::default()).await
+}
+
+/// [`process_event`] within an invocation that has a deadline.
+pub async fn process_event_in<H: RecordHandler>(
+    handler: &H,
+    event: SqsEvent,
+    concurrency: usize,
+    invocation: &Invocation,
+) -> SqsBatchResponse {
     let results = futures::stream::iter(event.records)
         .map(|record| async move {
             let id = record.message_id.clone().unwrap_or_default();
             let span = tracing::info_span!("sqs_record", message.id = %id, receive_count = receive_count(&record));
-            let outcome = handler.handle(&record).instrument(span.clone()).await;
+            let outcome = handler.handle(&record, invocation).instrument(span.clone()).await;
             if let Err(failure) = &outcome {
                 span.in_scope(|| {
                     tracing::warn!(error = %failure, retryable = failure.retryable(), "record failed; SQS will redeliver it");

@@ -8,7 +8,7 @@ pub mod lambda;
 pub mod runner;
 
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-pub use batch::{Failure, RecordHandler, process_event};
+pub use batch::{Failure, Invocation, RecordHandler, process_event, process_event_in};
 pub use client::{Outgoing, Queue, SqsQueue};
 
 /// True when this process is running inside AWS Lambda (the runtime API address is set).

@@ -48,8 +48,13 @@ pub async fn run(companies: usize, per_company: usize, row_by_row_sample: usize)
     figure("postings_per_company", per_company);
     figure("postings_total", total);
 
-    let handler =
-        Ingestion { primary: db.pool.clone(), test: None, boards: boards.clone(), settings: Settings::default() };
+    let handler = Ingestion {
+        primary: db.pool.clone(),
+        test: None,
+        boards: boards.clone(),
+        settings: Settings::default(),
+        continuation: None,
+    };
     let first = timed_run(&db, &handler).await?;
     figure("first_run_s", format!("{:.2}", first.as_secs_f64()));
     stage_figures(&db, "first_run").await?;
