@@ -89,9 +89,82 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    llm_jobs (id) {
+        id -> Uuid,
+        user_id -> Text,
+        name -> Text,
+        model -> Text,
+        instructions -> Text,
+        mode -> Text,
+        status -> Text,
+        items_total -> Int4,
+        items_pending -> Int4,
+        items_submitted -> Int4,
+        items_completed -> Int4,
+        items_failed -> Int4,
+        items_cancelled -> Int4,
+        items_expired -> Int4,
+        flags_applied -> Int4,
+        input_file_id -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
+        next_poll_at -> Timestamptz,
+        lease_owner -> Nullable<Uuid>,
+        lease_until -> Nullable<Timestamptz>,
+        cancel_requested_at -> Nullable<Timestamptz>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    llm_job_items (job_id, item_id) {
+        job_id -> Uuid,
+        item_id -> Int4,
+        entity_kind -> Text,
+        entity_id -> Int8,
+        status -> Text,
+        response_id -> Nullable<Text>,
+        attempts -> Int4,
+        submitted_at -> Nullable<Timestamptz>,
+        last_polled_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        output_text -> Nullable<Text>,
+        decision -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    entity_flags (entity_kind, entity_id, job_id) {
+        entity_kind -> Text,
+        entity_id -> Int8,
+        job_id -> Uuid,
+        user_id -> Text,
+        flag -> Bool,
+        label -> Text,
+        reason -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(run_events -> runs (run_id));
 diesel::joinable!(run_companies -> runs (run_id));
 diesel::joinable!(run_companies -> companies (company_id));
 diesel::joinable!(postings -> companies (company_id));
 
-diesel::allow_tables_to_appear_in_same_query!(companies, runs, run_events, run_companies, postings);
+diesel::joinable!(llm_job_items -> llm_jobs (job_id));
+diesel::joinable!(entity_flags -> llm_jobs (job_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    companies,
+    runs,
+    run_events,
+    run_companies,
+    postings,
+    llm_jobs,
+    llm_job_items,
+    entity_flags
+);
