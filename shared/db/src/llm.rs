@@ -500,3 +500,41 @@ pub async fn request_cancel(conn: &mut AsyncPgConnection, user_id: &str, id: Uui
     }
     Ok(get(conn, user_id, id).await?.map(|_| false))
 }
+
+#[derive(QueryableByName)]
+struct PostingText {
+    #[diesel(sql_type = Int8)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    text: String,
+}
+
+/// The text an LLM is asked about for each posting: its normalised fields and description (at most `max_chars`).
+pub async fn posting_texts(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    max_chars: i32,
+) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+    let rows: Vec<PostingText> = diesel::sql_query(
+        "SELECT p.id, concat_ws(E'\\n', 'Title: ' || p.title, 'Company: ' || c.name, 'Location: ' || p.location, \
+                'Remote: ' || p.remote::text, 'Department: ' || p.department, 'Employment type: ' || p.employment_type, \
+                'Compensation: ' || p.compensation, '', left(p.description, $2)) AS text \
+         FROM postings p JOIN companies c ON c.id = p.company_id WHERE p.id = ANY($1)",
+    )
+    .bind::<Array<Int8>, _>(ids)
+    .bind::<Int4, _>(max_chars)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+}
+
+/// Postpones jobs' next poll (dispatch sent their messages; the worker sets the real next time).
+pub async fn postpone(conn: &mut AsyncPgConnection, ids: &[Uuid], secs: i64) -> anyhow::Result<()> {
+    let at = Utc::now() + chrono::Duration::seconds(secs);
+    diesel::update(llm_jobs::table)
+        .filter(llm_jobs::id.eq_any(ids))
+        .set(llm_jobs::next_poll_at.eq(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

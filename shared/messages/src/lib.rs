@@ -11,6 +11,7 @@ pub const VERSION: u8 = 1;
 pub mod attributes {
     pub const RUN_ID: &str = "run_id";
     pub const TRACE_ID: &str = "trace_id";
+    pub const JOB_ID: &str = "job_id";
 }
 
 /// Which database a message's work belongs to: `primary` (`DATABASE_URL`) or `test` (`TEST_DATABASE_URL`).
@@ -56,6 +57,8 @@ pub enum MessageError {
     Version { found: u8 },
     #[error("message field user_id is empty")]
     EmptyUser,
+    #[error("message body is not a valid llm-jobs message: {0}")]
+    InvalidJob(serde_json::Error),
 }
 
 impl From<serde_json::Error> for MessageError {
@@ -81,6 +84,33 @@ pub fn to_body(message: &RunMessage) -> String {
     serde_json::to_string(message).unwrap_or_default()
 }
 
+/// Body of a message on the `llm-jobs` queue: poll job `job_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmJobMessage {
+    pub v: u8,
+    pub job_id: Uuid,
+}
+
+impl LlmJobMessage {
+    pub fn new(job_id: Uuid) -> Self {
+        Self { v: VERSION, job_id }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Parses and checks an `llm-jobs` message body.
+pub fn parse_llm_job_message(body: &str) -> Result<LlmJobMessage, MessageError> {
+    let message: LlmJobMessage = serde_json::from_str(body).map_err(MessageError::InvalidJob)?;
+    if message.v != VERSION {
+        return Err(MessageError::Version { found: message.v });
+    }
+    Ok(message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +123,15 @@ mod tests {
         assert_eq!(parsed.user_id, "alice");
         assert_eq!(parsed.database, Database::Test);
         assert_eq!(parse_run_message(&to_body(&parsed))?, parsed);
+        Ok(())
+    }
+
+    #[test]
+    fn llm_job_messages_round_trip_and_bad_ones_are_named() -> Result<(), MessageError> {
+        let message = LlmJobMessage::new(Uuid::nil());
+        assert_eq!(parse_llm_job_message(&message.body())?, message);
+        let bad = parse_llm_job_message(r#"{"v":1}"#).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(bad.contains("missing field `job_id`"), "{bad}");
         Ok(())
     }
 

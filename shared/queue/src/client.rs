@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+};
 
 /// A message to send.
 #[derive(Clone, Debug, Default)]
@@ -20,6 +22,12 @@ pub struct Outgoing {
 pub trait Queue: Send + Sync {
     /// Sends one message; returns its id.
     fn send(&self, queue_url: &str, message: Outgoing) -> impl Future<Output = anyhow::Result<String>> + Send;
+    /// Sends messages in batches of ten (SendMessageBatch); returns how many could not be sent.
+    fn send_batch(
+        &self,
+        queue_url: &str,
+        messages: Vec<Outgoing>,
+    ) -> impl Future<Output = anyhow::Result<usize>> + Send;
     /// Long-polls for up to `max` (at most 10) messages, waiting at most `wait`.
     fn receive(
         &self,
@@ -91,6 +99,38 @@ impl Queue for SqsQueue {
         }
         let out = request.send().await.with_context(|| format!("failed to send a message to {queue_url}"))?;
         Ok(out.message_id.unwrap_or_default())
+    }
+
+    async fn send_batch(&self, queue_url: &str, messages: Vec<Outgoing>) -> anyhow::Result<usize> {
+        let mut failed = 0;
+        for chunk in messages.chunks(10) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, message) in chunk.iter().enumerate() {
+                let mut entry = SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(&message.body);
+                for (name, value) in &message.attributes {
+                    let attr = MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(value)
+                        .build()
+                        .context("failed to build a message attribute")?;
+                    entry = entry.message_attributes(name, attr);
+                }
+                if let Some(delay) = message.delay_seconds {
+                    entry = entry.delay_seconds(delay);
+                }
+                entries.push(entry.build().context("failed to build a batch entry")?);
+            }
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .with_context(|| format!("failed to send a batch of messages to {queue_url}"))?;
+            failed += out.failed.len();
+        }
+        Ok(failed)
     }
 
     async fn receive(&self, queue_url: &str, max: i32, wait: Duration) -> anyhow::Result<Vec<SqsMessage>> {

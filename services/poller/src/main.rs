@@ -1,0 +1,62 @@
+//! Entry point: `poller worker` consumes `llm-jobs`; `poller dispatch` sends the due jobs (in Lambda on each
+//! scheduled event, locally every `DISPATCH_EVERY_SECS`).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use bw_config::{parse_or, required};
+use bw_poller::{Settings, Worker, dispatch};
+use bw_queue::definitions::{LLM_JOBS, resolve_url};
+use bw_queue::runner::{self, RunnerConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bw_telemetry::init(bw_telemetry::Format::from_env());
+    let role = std::env::args().nth(1).or_else(|| bw_config::optional("POLLER_ROLE")).unwrap_or_default();
+    let settings = Settings::from_env()?;
+    let pool =
+        bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL")?, parse_or("DATABASE_POOL_SIZE", 8)?)?;
+    let queue = bw_queue::SqsQueue::from_env().await;
+    let url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
+    match role.as_str() {
+        "worker" => {
+            let config = bw_openai::OpenAiConfig::from_env(&bw_openai::NoSecretSource).await?;
+            let openai = bw_openai::OpenAi::new(config).context("failed to build the OpenAI client")?;
+            let worker = Arc::new(Worker { pool, openai, queue: queue.clone(), queue_url: url.clone(), settings });
+            if bw_queue::in_lambda() {
+                return bw_queue::lambda::run(worker, 4).await.map_err(|e| anyhow::anyhow!(e));
+            }
+            let config = RunnerConfig::from_env(RunnerConfig { batch_size: 1, ..RunnerConfig::default() })?;
+            runner::run(&queue, &url, &*worker, &config, runner::shutdown_signal()).await;
+            Ok(())
+        }
+        "dispatch" => run_dispatch(pool, queue, url, settings.dispatch_limit).await,
+        other => anyhow::bail!("unknown role {other:?}: run `poller worker` or `poller dispatch` (or set POLLER_ROLE)"),
+    }
+}
+
+async fn run_dispatch(pool: bw_db::PgPool, queue: bw_queue::SqsQueue, url: String, limit: i64) -> anyhow::Result<()> {
+    if bw_queue::in_lambda() {
+        let handler = lambda_runtime::service_fn(|_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let (pool, queue, url) = (pool.clone(), queue.clone(), url.clone());
+            async move {
+                let stats = dispatch::dispatch(&pool, &queue, &url, limit).await?;
+                Ok::<_, lambda_runtime::Error>(serde_json::to_value(stats)?)
+            }
+        });
+        return lambda_runtime::run(handler).await.map_err(|e| anyhow::anyhow!(e));
+    }
+    let every = std::time::Duration::from_secs(parse_or("DISPATCH_EVERY_SECS", 60)?);
+    let mut shutdown = runner::shutdown_signal();
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(e) = dispatch::dispatch(&pool, &queue, &url, limit).await {
+                    tracing::warn!(error = %format!("{e:#}"), "dispatch failed; trying again next tick");
+                }
+            }
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}

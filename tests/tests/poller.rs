@@ -1,0 +1,243 @@
+//! The poller against the fake OpenAI (real HTTP, the real wire format), LocalStack SQS and PostgreSQL.
+
+use std::time::Duration;
+
+use bw_db::llm::{self, NewJob};
+use bw_fake_openai::{FakeConfig, FakeOpenAi, FakeOpenAiServer};
+use bw_fakes::Kind;
+use bw_messages::{Database, LlmJobMessage, RunMessage};
+use bw_openai::{OpenAi, OpenAiConfig};
+use bw_poller::{Settings, Worker, dispatch};
+use bw_queue::runner::{self, RunnerConfig};
+use bw_queue::{Outgoing, Queue as _, SqsQueue};
+use bw_tests::app::TestApp;
+use bw_tests::sqs::TestQueue;
+use serde_json::Value;
+use uuid::Uuid;
+
+struct Screening {
+    app: TestApp,
+    llm_queue: TestQueue,
+    fake: FakeOpenAi,
+    _server: FakeOpenAiServer,
+    worker: Worker<SqsQueue>,
+}
+
+/// Alice's run of 12 ready postings, an `llm-jobs` queue, the fake OpenAI, and a worker wired to them.
+async fn screening(config: FakeConfig) -> anyhow::Result<Screening> {
+    let app = TestApp::spawn().await?;
+    app.ats.generate_board(Kind::Greenhouse, "acme", 12, 1);
+    app.add_company("alice", "Acme", "greenhouse", "acme").await?;
+    let run_id = app.start_run("alice").await?;
+    app.ingestion
+        .handle_run(&RunMessage::new(run_id.parse()?, "alice", Database::Primary), 1)
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    let llm_queue = TestQueue::new("llm", 2, 3).await?;
+    let fake = FakeOpenAi::new(config);
+    let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
+    let mut openai = OpenAiConfig::new(bw_config::Secret::new("sk-test"));
+    openai.base_url = server.base_url.clone();
+    openai.initial_backoff = Duration::from_millis(50);
+    openai.max_backoff = Duration::from_secs(2);
+    let settings = Settings { budget: Duration::from_secs(20), ..Settings::default() };
+    let worker = Worker {
+        pool: app.db.pool.clone(),
+        openai: OpenAi::new(openai)?,
+        queue: llm_queue.sqs.clone(),
+        queue_url: llm_queue.url.clone(),
+        settings,
+    };
+    Ok(Screening { app, llm_queue, fake, _server: server, worker })
+}
+
+impl Screening {
+    async fn create_job(&self, mode: &str) -> anyhow::Result<Uuid> {
+        let mut conn = bw_db::pool::conn(&self.app.db.pool).await?;
+        let ids: Vec<i64> = self
+            .app
+            .db
+            .rows("SELECT id FROM postings WHERE status = 'ready' ORDER BY id")
+            .await?
+            .iter()
+            .filter_map(|r| r["id"].as_i64())
+            .collect();
+        anyhow::ensure!(ids.len() == 12, "expected 12 ready postings, got {}", ids.len());
+        let job = NewJob {
+            user_id: "alice",
+            name: "remote?",
+            model: "gpt-4.1-nano",
+            instructions: "Is this job remote?",
+            mode,
+        };
+        Ok(llm::create(&mut conn, job, &ids).await?.id)
+    }
+
+    async fn job(&self, id: Uuid) -> anyhow::Result<Value> {
+        let rows = self.app.db.rows(&format!("SELECT * FROM llm_jobs WHERE id = '{id}'")).await?;
+        rows.into_iter().next().ok_or_else(|| anyhow::anyhow!("job {id} missing"))
+    }
+
+    /// Polls the job the way its messages would, until it resolves.
+    async fn poll_until_resolved(&self, id: Uuid) -> anyhow::Result<Value> {
+        for _ in 0..40 {
+            self.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
+            let job = self.job(id).await?;
+            if job["resolved_at"].is_string() {
+                return Ok(job);
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        anyhow::bail!("job {id} did not resolve: {}", self.job(id).await?)
+    }
+}
+
+fn count(job: &Value, key: &str) -> i64 {
+    job[key].as_i64().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<()> {
+    let s = screening(FakeConfig::default()).await?;
+    let id = s.create_job("background").await?;
+    let first = s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
+    assert_eq!(first.jobs_polled, 1);
+    let job = s.job(id).await?;
+    assert_eq!((job["status"].as_str(), count(&job, "items_submitted")), (Some("running"), 12), "{job}");
+
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        (count(&job, "items_completed"), count(&job, "items_pending"), count(&job, "flags_applied")),
+        (12, 0, 12)
+    );
+    assert_eq!(s.app.db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{id}'")).await?, 12);
+    assert_eq!(s.fake.stats().responses_created, 12, "one submission per item");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_due_jobs() -> anyhow::Result<()> {
+    let s = screening(FakeConfig::default()).await?;
+    let id = s.create_job("background").await?;
+    let sent = dispatch::dispatch(&s.app.db.pool, &s.llm_queue.sqs, &s.llm_queue.url, 100).await?;
+    assert_eq!((sent.due, sent.sent), (1, 1));
+    let again = dispatch::dispatch(&s.app.db.pool, &s.llm_queue.sqs, &s.llm_queue.url, 100).await?;
+    assert_eq!(again.due, 0, "a dispatched job is not sent again at once");
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let config = RunnerConfig { batch_size: 1, wait: Duration::from_secs(1), ..RunnerConfig::default() };
+    let worker = &s.worker;
+    let (url, sqs) = (s.llm_queue.url.clone(), s.llm_queue.sqs.clone());
+    let runner = async move { runner::run(&sqs, &url, worker, &config, rx).await };
+    let waiter = async {
+        let result = TestQueue::wait_until(Duration::from_secs(60), "the job to resolve", || async {
+            Ok(s.job(id).await?["resolved_at"].is_string())
+        })
+        .await;
+        let _ = tx.send(true);
+        result
+    };
+    let (stats, resolved) = tokio::join!(runner, waiter);
+    resolved?;
+    assert!(stats.succeeded >= 2, "at least the first poll and one delayed re-enqueue: {stats:?}");
+    assert_eq!(s.job(id).await?["status"], "completed");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_messages_for_one_job_at_once_one_polls_one_skips() -> anyhow::Result<()> {
+    let s = screening(FakeConfig::default()).await?;
+    let id = s.create_job("background").await?;
+    let (a, b) = tokio::join!(s.worker.poll_job(id, None), s.worker.poll_job(id, None));
+    let polled: Vec<u64> = [a, b].into_iter().map(|r| r.map(|st| st.jobs_polled).unwrap_or(99)).collect();
+    assert!(polled == [1, 0] || polled == [0, 1] || polled == [1, 1], "{polled:?}");
+    assert_eq!(s.fake.stats().responses_created, 12, "no item was submitted twice");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_submitting_and_recording_costs_one_submission_and_no_second_decision() -> anyhow::Result<()> {
+    let s = screening(FakeConfig::default()).await?;
+    let id = s.create_job("background").await?;
+    // A worker created item 1's response at OpenAI, then died before recording it: the item is still pending.
+    let orphan = s
+        .worker
+        .openai
+        .create_background_response("gpt-4.1-nano", "Is this job remote?", "x", &Default::default())
+        .await?;
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!(job["status"], "completed");
+    assert_eq!(s.fake.stats().responses_created, 13, "one extra submission");
+    assert_eq!(s.app.db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{id}'")).await?, 12);
+    let recorded =
+        s.app.db.scalar(&format!("SELECT count(*) FROM llm_job_items WHERE response_id = '{}'", orphan.id)).await?;
+    assert_eq!(recorded, 0, "the orphaned response is never read");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_answers_fail_their_items_with_the_reason_and_the_job_goes_on() -> anyhow::Result<()> {
+    let s = screening(FakeConfig { malformed_rate: 1.0, ..FakeConfig::default() }).await?;
+    let id = s.create_job("background").await?;
+    let job = s.poll_until_resolved(id).await?;
+    // Some of the fake's malformed shapes (a code fence, extra keys) are read on purpose; the rest fail their item.
+    let (done, failed) = (count(&job, "items_completed"), count(&job, "items_failed"));
+    assert!(failed > 0 && done + failed == 12, "{job}");
+    assert_eq!(count(&job, "flags_applied"), done, "only readable decisions are applied");
+    let reasons = s
+        .app
+        .db
+        .scalar(&format!(
+            "SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND error LIKE 'malformed answer:%'"
+        ))
+        .await?;
+    assert_eq!(reasons, failed, "each failed item says why");
+    assert!(job["resolved_at"].is_string(), "the job went on to resolve: {job}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
+    let s = screening(FakeConfig { complete_after_ms: bw_fake_openai::Timing::ms(60_000), ..FakeConfig::default() })
+        .await?;
+    let id = s.create_job("background").await?;
+    s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
+    let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
+    assert_eq!(llm::request_cancel(&mut conn, "alice", id).await?, Some(true));
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!(job["status"], "cancelled", "{job}");
+    assert_eq!(count(&job, "items_cancelled"), 12);
+    let cancelled_at_openai = s
+        .fake
+        .response_ids()
+        .iter()
+        .filter(|r| s.fake.response_status(r).is_some_and(|st| format!("{st:?}").to_lowercase().contains("cancel")))
+        .count();
+    assert_eq!(cancelled_at_openai, 12);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
+    let s = screening(FakeConfig::default()).await?;
+    let id = s.create_job("background").await?;
+    let bad = LlmJobMessage::new(Uuid::new_v4()).body();
+    s.llm_queue.sqs.send(&s.llm_queue.url, Outgoing { body: bad, ..Outgoing::default() }).await?;
+    let mut event = bw_queue::SqsEvent::default();
+    for (n, body) in ["{nope".to_owned(), LlmJobMessage::new(id).body(), LlmJobMessage::new(Uuid::new_v4()).body()]
+        .into_iter()
+        .enumerate()
+    {
+        let mut record = bw_queue::SqsMessage::default();
+        record.message_id = Some(format!("m{n}"));
+        record.body = Some(body);
+        event.records.push(record);
+    }
+    let response = bw_queue::process_event(&s.worker, event, 3).await;
+    let mut failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    failed.sort_unstable();
+    assert_eq!(failed, ["m0", "m2"], "a malformed body and an unknown job fail; the good one is polled");
+    assert_eq!(s.job(id).await?["status"], "running");
+    Ok(())
+}
