@@ -25,6 +25,8 @@ pub const USERS: [(&str, &str); 2] = [("alice", "alice-token-000001"), ("bob", "
 pub struct TestApp {
     pub db: TestDb,
     pub queue: TestQueue,
+    /// The `llm-jobs` queue the API sends new jobs to.
+    pub llm_queue: TestQueue,
     pub ats: FakeAts,
     pub ats_server: FakeAtsServer,
     pub api_url: String,
@@ -57,6 +59,7 @@ impl TestApp {
         crate::init_logging();
         let db = TestDb::new().await?;
         let queue = TestQueue::new("runs", 2, settings.max_receive_count).await?;
+        let llm_queue = TestQueue::new("llm", 2, 3).await?;
         let ats = FakeAts::new();
         let ats_server = ats.serve(([127, 0, 0, 1], 0).into()).await?;
         let boards = HttpBoards::new(
@@ -70,7 +73,8 @@ impl TestApp {
         let state = AppState {
             pool: db.pool.clone(),
             queue: queue.sqs.clone(),
-            runs_queue_url: api_queue_url.unwrap_or_else(|| queue.url.clone()),
+            runs_queue_url: api_queue_url.clone().unwrap_or_else(|| queue.url.clone()),
+            llm_jobs_queue_url: llm_queue.url.clone(),
             database: Database::Primary,
             boards: boards.clone(),
             tokens: Arc::new(tokens),
@@ -85,6 +89,7 @@ impl TestApp {
         Ok(Self {
             db,
             queue,
+            llm_queue,
             ats,
             ats_server,
             api_url,

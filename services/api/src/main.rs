@@ -7,7 +7,7 @@ use bw_api::{AppState, router, state::parse_tokens};
 use bw_config::{parse_or, required};
 use bw_extract::{BoardUrls, HttpBoards};
 use bw_messages::Database;
-use bw_queue::definitions::{RUNS, resolve_url};
+use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let queue = bw_queue::SqsQueue::from_env().await;
     let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
+    let llm_jobs_queue_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
     let boards = HttpBoards::new(
         BoardUrls::from_env(),
         std::time::Duration::from_secs(5),
@@ -33,7 +34,8 @@ async fn main() -> anyhow::Result<()> {
     // Careers-page URLs come from users: private addresses only when explicitly allowed (local development).
     let boards =
         if parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)? { boards.with_private_careers_pages() } else { boards };
-    let state = AppState { pool, queue, runs_queue_url, database, boards, tokens: Arc::new(tokens) };
+    let state =
+        AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, tokens: Arc::new(tokens) };
     let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;
     tracing::info!(%addr, "api listening");

@@ -14,6 +14,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub queue: SqsQueue,
     pub runs_queue_url: String,
+    /// The `llm-jobs` queue, where a new or cancelled job's first message goes.
+    pub llm_jobs_queue_url: String,
     /// Which database runs started here live in; carried in every run message.
     pub database: Database,
     pub boards: HttpBoards,

@@ -538,3 +538,59 @@ pub async fn postpone(conn: &mut AsyncPgConnection, ids: &[Uuid], secs: i64) -> 
         .await?;
     Ok(())
 }
+
+/// The user's postings in `status`, optionally of one company, in id order (at most `limit`).
+pub async fn postings_matching(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    status: &str,
+    company_id: Option<Uuid>,
+    limit: i64,
+) -> anyhow::Result<Vec<i64>> {
+    use crate::schema::postings::dsl as p;
+    let mut query = p::postings.filter(p::user_id.eq(user_id)).filter(p::status.eq(status.to_owned())).into_boxed();
+    if let Some(company) = company_id {
+        query = query.filter(p::company_id.eq(company));
+    }
+    Ok(query.select(p::id).order(p::id).limit(limit).load(conn).await?)
+}
+
+/// A flagged posting with the decision that flagged it.
+#[derive(Clone, Debug, QueryableByName, Serialize)]
+pub struct FlaggedPosting {
+    #[diesel(sql_type = Int8)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub url: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub company: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub job_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub label: String,
+    #[diesel(sql_type = Text)]
+    pub reason: String,
+}
+
+/// The user's postings flagged (`flag = true`) with `label` (any label when `None`), newest flag first.
+pub async fn flagged_postings(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    label: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Vec<FlaggedPosting>> {
+    Ok(diesel::sql_query(
+        "SELECT p.id, p.title, p.url, c.name AS company, f.job_id, f.label, f.reason \
+         FROM entity_flags f JOIN postings p ON p.id = f.entity_id AND f.entity_kind = 'posting' \
+         JOIN companies c ON c.id = p.company_id \
+         WHERE f.user_id = $1 AND p.user_id = $1 AND f.flag AND ($2::text IS NULL OR f.label = $2) \
+         ORDER BY f.created_at DESC, p.id LIMIT $3",
+    )
+    .bind::<Text, _>(user_id)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(label)
+    .bind::<Int8, _>(limit)
+    .load(conn)
+    .await?)
+}

@@ -7,6 +7,7 @@ use crate::state::AppState;
 
 pub mod companies;
 pub mod dry_run;
+pub mod llm_jobs;
 pub mod runs;
 
 /// Every route of the API.
@@ -20,4 +21,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/ingestion/runs/{id}/abort", post(runs::abort))
         .route("/api/ingestion/runs/{id}/events", get(runs::events))
         .route("/api/ingestion/dry-run", post(dry_run::dry_run))
+        .route("/api/llm-jobs", get(llm_jobs::list).post(llm_jobs::create))
+        .route("/api/llm-jobs/{id}", get(llm_jobs::show))
+        .route("/api/llm-jobs/{id}/items", get(llm_jobs::items))
+        .route("/api/llm-jobs/{id}/cancel", post(llm_jobs::cancel))
+        .route("/api/postings", get(llm_jobs::flagged))
 }

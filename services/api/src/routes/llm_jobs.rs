@@ -1,0 +1,278 @@
+//! LLM jobs: create (over posting ids, a run's ready postings, or a filter), list, show, items, cancel; and the
+//! postings their decisions flagged.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use bw_db::llm::{self, LlmJob, NewJob};
+use bw_db::pool;
+use bw_messages::{LlmJobMessage, attributes};
+use bw_queue::{Outgoing, Queue as _};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::error::ApiError;
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+/// Most items one job may have.
+pub const MAX_ITEMS: usize = 50_000;
+
+/// Body of `POST /api/llm-jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLlmJob {
+    pub name: String,
+    pub model: String,
+    pub instructions: String,
+    /// `background` (one response per item, polled) or `batch` (one OpenAI batch, half the price).
+    pub mode: String,
+    pub entities: Entities,
+}
+
+/// Which postings a job asks about: exactly one of the three.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entities {
+    pub posting_ids: Option<Vec<i64>>,
+    /// The ready postings last written by this run.
+    pub run_id: Option<Uuid>,
+    pub filter: Option<Filter>,
+}
+
+/// Postings by status (default `ready`) and optionally company.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub company_id: Option<Uuid>,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(message.into())
+}
+
+impl NewLlmJob {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
+            return Err(bad("name must be 1-200 characters"));
+        }
+        let model_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':');
+        if self.model.is_empty() || self.model.len() > 100 || !self.model.chars().all(model_ok) {
+            return Err(bad("model must be a model name such as gpt-4.1-mini"));
+        }
+        if self.instructions.trim().is_empty() || self.instructions.chars().count() > 20_000 {
+            return Err(bad("instructions must be 1-20000 characters"));
+        }
+        if !matches!(self.mode.as_str(), "background" | "batch") {
+            return Err(bad(format!("mode must be background or batch, not {:?}", self.mode)));
+        }
+        let given =
+            [self.entities.posting_ids.is_some(), self.entities.run_id.is_some(), self.entities.filter.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(bad("entities must name exactly one of posting_ids, run_id or filter"));
+        }
+        Ok(())
+    }
+}
+
+/// The postings the job covers, checked to be the caller's.
+async fn resolve_entities(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: &str,
+    entities: &Entities,
+) -> Result<Vec<i64>, ApiError> {
+    let limit = i64::try_from(MAX_ITEMS).unwrap_or(i64::MAX) + 1;
+    let ids = if let Some(ids) = &entities.posting_ids {
+        let mut wanted = ids.clone();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let owned = llm::owned_postings(conn, user, &wanted).await?;
+        let unknown: Vec<String> =
+            wanted.iter().filter(|id| owned.binary_search(id).is_err()).take(10).map(ToString::to_string).collect();
+        if !unknown.is_empty() {
+            return Err(bad(format!("entities.posting_ids: unknown postings {}", unknown.join(", "))));
+        }
+        owned
+    } else if let Some(run_id) = entities.run_id {
+        bw_db::runs::get(conn, user, run_id)
+            .await?
+            .ok_or_else(|| bad(format!("entities.run_id: run {run_id} not found")))?;
+        llm::ready_postings_of_run(conn, user, run_id).await?
+    } else {
+        let filter = entities.filter.as_ref().ok_or_else(|| bad("entities: nothing given"))?;
+        let status = filter.status.as_deref().unwrap_or("ready");
+        if !matches!(status, "pending" | "ready" | "failed" | "expired") {
+            return Err(bad(format!(
+                "entities.filter.status must be pending, ready, failed or expired, not {status:?}"
+            )));
+        }
+        llm::postings_matching(conn, user, status, filter.company_id, limit).await?
+    };
+    if ids.is_empty() {
+        return Err(bad("entities: no postings match"));
+    }
+    if ids.len() > MAX_ITEMS {
+        return Err(bad(format!("entities: at most {MAX_ITEMS} postings per job")));
+    }
+    Ok(ids)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    User(user): User,
+    Json(input): Json<NewLlmJob>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    input.validate()?;
+    let job = {
+        let mut conn = pool::conn(&state.pool).await?;
+        let ids = resolve_entities(&mut conn, &user, &input.entities).await?;
+        let new = NewJob {
+            user_id: &user,
+            name: input.name.trim(),
+            model: &input.model,
+            instructions: &input.instructions,
+            mode: &input.mode,
+        };
+        use diesel_async::AsyncConnection as _;
+        conn.transaction::<_, anyhow::Error, _>(async |c| llm::create(c, new, &ids).await).await?
+    };
+    enqueue(&state, job.id).await;
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&job))))
+}
+
+/// Sends the job's first message. A failure is not the user's problem: the job is due now, and dispatch sends it.
+async fn enqueue(state: &AppState, job_id: Uuid) {
+    let outgoing = Outgoing {
+        body: LlmJobMessage::new(job_id).body(),
+        attributes: vec![(attributes::JOB_ID.to_owned(), job_id.to_string())],
+        delay_seconds: None,
+    };
+    if let Err(error) = state.queue.send(&state.llm_jobs_queue_url, outgoing).await {
+        tracing::warn!(job.id = %job_id, error = %format!("{error:#}"), "could not enqueue the job; dispatch will send it");
+    }
+}
+
+fn view(job: &LlmJob) -> Value {
+    let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
+    let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
+    let mut value = serde_json::to_value(job).unwrap_or(Value::Null);
+    value["progress"] = json!(progress);
+    value
+}
+
+/// Query of list routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    User(user): User,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(bad("limit must be between 1 and 100"));
+    }
+    let mut conn = pool::conn(&state.pool).await?;
+    let jobs: Vec<Value> = llm::list(&mut conn, &user, limit).await?.iter().map(view).collect();
+    Ok(axum::Json(json!({ "jobs": jobs })))
+}
+
+async fn owned(conn: &mut diesel_async::AsyncPgConnection, user: &str, id: Uuid) -> Result<LlmJob, ApiError> {
+    llm::get(conn, user, id).await?.ok_or_else(|| ApiError::NotFound(format!("LLM job {id} not found")))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = pool::conn(&state.pool).await?;
+    Ok(axum::Json(view(&owned(&mut conn, &user, id).await?)))
+}
+
+/// Query of `GET /api/llm-jobs/{id}/items`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsQuery {
+    pub status: Option<String>,
+    /// Only items after this item id (pass back `next_after`).
+    pub after: Option<i32>,
+    pub limit: Option<i64>,
+}
+
+pub async fn items(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+    Query(q): Query<ItemsQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(bad("limit must be between 1 and 1000"));
+    }
+    if let Some(status) = &q.status
+        && !["pending", "submitted", "completed", "failed", "cancelled", "expired"].contains(&status.as_str())
+    {
+        return Err(bad(format!(
+            "status must be pending, submitted, completed, failed, cancelled or expired, not {status:?}"
+        )));
+    }
+    let mut conn = pool::conn(&state.pool).await?;
+    owned(&mut conn, &user, id).await?;
+    let page = llm::items(&mut conn, id, q.status.as_deref(), q.after.unwrap_or(0), limit).await?;
+    let next_after = page.last().map(|i| i.item_id);
+    Ok(axum::Json(json!({ "items": page, "next_after": next_after })))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let job = {
+        let mut conn = pool::conn(&state.pool).await?;
+        match llm::request_cancel(&mut conn, &user, id).await? {
+            None => return Err(ApiError::NotFound(format!("LLM job {id} not found"))),
+            Some(false) => {
+                let job = owned(&mut conn, &user, id).await?;
+                return Err(ApiError::Conflict {
+                    message: format!("LLM job {id} has already resolved ({})", job.status),
+                    details: json!({ "status": job.status }),
+                });
+            }
+            Some(true) => owned(&mut conn, &user, id).await?,
+        }
+    };
+    // The worker cancels the items, at OpenAI too, at its next poll; this message makes that poll now.
+    enqueue(&state, id).await;
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&job))))
+}
+
+/// Query of `GET /api/postings`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlaggedQuery {
+    /// Only postings flagged with this label.
+    pub flag: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn flagged(
+    State(state): State<AppState>,
+    User(user): User,
+    Query(q): Query<FlaggedQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(bad("limit must be between 1 and 1000"));
+    }
+    let mut conn = pool::conn(&state.pool).await?;
+    let postings = llm::flagged_postings(&mut conn, &user, q.flag.as_deref(), limit).await?;
+    Ok(axum::Json(json!({ "postings": postings })))
+}
