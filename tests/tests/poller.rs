@@ -241,3 +241,34 @@ async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
     assert_eq!(s.job(id).await?["status"], "running");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_job_goes_through_its_whole_lifecycle_in_a_few_requests() -> anyhow::Result<()> {
+    let s = screening(FakeConfig::default()).await?;
+    let id = s.create_job("batch").await?;
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!((count(&job, "items_completed"), count(&job, "flags_applied")), (12, 12));
+    assert!(job["batch_id"].is_string() && job["input_file_id"].is_string(), "{job}");
+    let stats = s.fake.stats();
+    assert_eq!(stats.responses_created, 0, "no background responses in batch mode");
+    assert_eq!(stats.by_route.get("POST /v1/batches").copied(), Some(1), "one batch: {:?}", stats.by_route);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_and_refused_batch_lines_are_counted_with_their_reasons() -> anyhow::Result<()> {
+    let config = FakeConfig { batch_expired_rate: 0.3, batch_http_error_rate: 0.3, seed: 7, ..FakeConfig::default() };
+    let s = screening(config).await?;
+    let id = s.create_job("batch").await?;
+    let job = s.poll_until_resolved(id).await?;
+    let (done, failed, expired) =
+        (count(&job, "items_completed"), count(&job, "items_failed"), count(&job, "items_expired"));
+    assert_eq!(done + failed + expired, 12, "{job}");
+    assert!(failed > 0 && expired > 0, "the seed gives both kinds: {job}");
+    assert_eq!(count(&job, "flags_applied"), done);
+    let q = |cond: &str| format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND {cond}");
+    assert_eq!(s.app.db.scalar(&q("status = 'failed' AND error LIKE 'OpenAI answered 400%'")).await?, failed);
+    assert_eq!(s.app.db.scalar(&q("status = 'expired' AND error IS NOT NULL")).await?, expired);
+    Ok(())
+}

@@ -3,6 +3,7 @@
 //! records results, applies decisions once, keeps the aggregates, resolves the job, or re-enqueues it with a delay
 //! chosen from its progress.
 
+pub mod batch;
 pub mod delay;
 pub mod dispatch;
 pub mod settings;

@@ -87,6 +87,9 @@ impl<Q: Queue> Worker<Q> {
         if job.cancel_requested_at.is_some() {
             return self.cancel(job, openai, cap, stats).await;
         }
+        if job.mode == "batch" {
+            return self.work_batch(job, openai, stats).await;
+        }
         let submitted = self.submit_pending(job, openai, cap, stats).await?;
         self.poll_submitted(job, openai, (cap - submitted).max(0), stats).await
     }
@@ -206,8 +209,13 @@ impl<Q: Queue> Worker<Q> {
         Ok(())
     }
 
-    /// Cancels up to `cap` open items: at OpenAI too for submitted ones (best effort), then here.
+    /// Cancels up to `cap` open items: at OpenAI too (the batch, or each submitted response; best effort), then here.
     async fn cancel(&self, job: &LlmJob, openai: &OpenAi, cap: i64, stats: &mut Stats) -> anyhow::Result<()> {
+        if let Some(batch_id) = &job.batch_id
+            && let Err(e) = openai.cancel_batch(batch_id).await
+        {
+            tracing::warn!(batch.id = %batch_id, error = %e, "cancel of the batch at OpenAI failed; cancelling here anyway");
+        }
         let mut items = {
             let mut conn = pool::conn(&self.pool).await?;
             let mut open = llm::open_items(&mut conn, job.id, ItemStatus::Submitted, cap).await?;
@@ -220,7 +228,7 @@ impl<Q: Queue> Worker<Q> {
             .map(|item| {
                 let cancelled = cancelled.clone();
                 async move {
-                    if let Some(id) = &item.response_id
+                    if let Some(id) = item.response_id.as_ref().filter(|_| job.batch_id.is_none())
                         && let Err(e) = openai.cancel_response(id).await
                     {
                         tracing::warn!(item.id = item.item_id, error = %e, "cancel at OpenAI failed; cancelling here anyway");
@@ -236,7 +244,7 @@ impl<Q: Queue> Worker<Q> {
     }
 
     /// Ends one item in its own transaction.
-    async fn end(&self, job: &LlmJob, item_id: i32, end: &ItemEnd) -> Step {
+    pub(crate) async fn end(&self, job: &LlmJob, item_id: i32, end: &ItemEnd) -> Step {
         let done = async {
             let mut conn = pool::conn(&self.pool).await?;
             conn.transaction::<_, anyhow::Error, _>(async |c| {
@@ -253,7 +261,7 @@ impl<Q: Queue> Worker<Q> {
 }
 
 /// What happened to one item in this invocation.
-enum Step {
+pub(crate) enum Step {
     Submitted,
     Ended,
     Running,
@@ -263,6 +271,16 @@ enum Step {
 impl Stats {
     fn tally(&mut self, steps: &[Step]) {
         for step in steps {
+            self.tally_one_ref(step);
+        }
+    }
+
+    pub(crate) fn tally_one(&mut self, step: Step) {
+        self.tally_one_ref(&step);
+    }
+
+    fn tally_one_ref(&mut self, step: &Step) {
+        {
             match step {
                 Step::Ended => self.items_updated += 1,
                 Step::Error(reason) => {
@@ -275,7 +293,7 @@ impl Stats {
     }
 }
 
-fn failed(reason: &str) -> ItemEnd {
+pub(crate) fn failed(reason: &str) -> ItemEnd {
     ItemEnd { status: ItemStatus::Failed, output_text: None, decision: None, error: Some(reason.to_owned()) }
 }
 

@@ -594,3 +594,36 @@ pub async fn flagged_postings(
     .load(conn)
     .await?)
 }
+
+/// Records a job's OpenAI batch: every pending item becomes submitted (the batch carries them all), the aggregates
+/// move, and the job runs. The caller holds a transaction. Returns how many items the batch covers.
+pub async fn record_batch(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    input_file_id: &str,
+    batch_id: &str,
+) -> anyhow::Result<i32> {
+    let n = diesel::update(llm_job_items::table)
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::status.eq("pending"))
+        .set((
+            llm_job_items::status.eq("submitted"),
+            llm_job_items::submitted_at.eq(now),
+            llm_job_items::attempts.eq(llm_job_items::attempts + 1),
+        ))
+        .execute(conn)
+        .await?;
+    let n = i32::try_from(n)?;
+    shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, n).await?;
+    diesel::update(llm_jobs::table)
+        .filter(llm_jobs::id.eq(job_id))
+        .set((
+            llm_jobs::input_file_id.eq(input_file_id),
+            llm_jobs::batch_id.eq(batch_id),
+            llm_jobs::status.eq("running"),
+            llm_jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n)
+}
