@@ -80,7 +80,8 @@ impl Screening {
 
     /// Polls the job the way its messages would, until it resolves.
     async fn poll_until_resolved(&self, id: Uuid) -> anyhow::Result<Value> {
-        for _ in 0..40 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
             self.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
             let job = self.job(id).await?;
             if job["resolved_at"].is_string() {
@@ -270,5 +271,25 @@ async fn expired_and_refused_batch_lines_are_counted_with_their_reasons() -> any
     let q = |cond: &str| format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND {cond}");
     assert_eq!(s.app.db.scalar(&q("status = 'failed' AND error LIKE 'OpenAI answered 400%'")).await?, failed);
     assert_eq!(s.app.db.scalar(&q("status = 'expired' AND error IS NOT NULL")).await?, expired);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<()> {
+    // 30 requests a minute: the job's burst of creates and polls runs into the limit.
+    let mut s = screening(FakeConfig { rate_limit_per_minute: Some(30), ..FakeConfig::default() }).await?;
+    let mut config = OpenAiConfig::new(bw_config::Secret::new("sk-test"));
+    config.base_url = s.worker.openai.config().base_url.clone();
+    config.max_backoff = Duration::from_secs(5);
+    config.max_retries = 8;
+    s.worker.openai = OpenAi::new(config)?;
+    let id = s.create_job("background").await?;
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(count(&job, "items_completed"), 12);
+    let stats = s.fake.stats();
+    assert!(stats.rate_limited > 0, "the limit was hit: {stats:?}");
+    assert_eq!(s.worker.openai.rate_limited_responses(), stats.rate_limited, "every 429 was seen and retried");
+    assert_eq!(stats.responses_created, 12, "a refused create is not a duplicate");
     Ok(())
 }

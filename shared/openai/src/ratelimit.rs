@@ -42,11 +42,22 @@ impl RateLimits {
         (limits != Self::default()).then_some(limits)
     }
 
-    /// How long to hold the next request: the reset time of each budget that is used up (`remaining` 0), the longer
-    /// of the two; `None` when neither is used up or the reset time is unknown.
+    /// How long to hold the next request when a budget is used up (`remaining` 0); `None` when neither is, or the
+    /// reset time is unknown. OpenAI's reset headers give the time until the budget is *fully* restored, and the
+    /// budget refills continuously, so one more request is allowed after `reset / limit`; a request needs many
+    /// tokens, so the token wait assumes about 1,000 of them. Both are capped by the full reset time.
     pub fn exhausted_wait(&self) -> Option<Duration> {
-        let requests = (self.remaining_requests == Some(0)).then_some(self.reset_requests).flatten();
-        let tokens = (self.remaining_tokens == Some(0)).then_some(self.reset_tokens).flatten();
+        let share = |reset: Option<Duration>, limit: Option<u64>, units: u64| {
+            let reset = reset?;
+            Some(match limit.filter(|l| *l > 0) {
+                Some(limit) => reset.mul_f64((units as f64 / limit as f64).min(1.0)),
+                None => reset,
+            })
+        };
+        let requests =
+            (self.remaining_requests == Some(0)).then(|| share(self.reset_requests, self.limit_requests, 1)).flatten();
+        let tokens =
+            (self.remaining_tokens == Some(0)).then(|| share(self.reset_tokens, self.limit_tokens, 1_000)).flatten();
         requests.max(tokens)
     }
 }
@@ -100,6 +111,29 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_used_up_budget_waits_for_one_request_to_refill_not_for_the_whole_window() {
+        let limits = RateLimits {
+            limit_requests: Some(30),
+            remaining_requests: Some(0),
+            reset_requests: Some(Duration::from_secs(60)),
+            ..RateLimits::default()
+        };
+        assert_eq!(limits.exhausted_wait(), Some(Duration::from_secs(2)));
+        let unknown_limit = RateLimits { limit_requests: None, ..limits };
+        assert_eq!(unknown_limit.exhausted_wait(), Some(Duration::from_secs(60)), "without the limit, the full reset");
+        let tokens = RateLimits {
+            limit_tokens: Some(10_000),
+            remaining_tokens: Some(0),
+            reset_tokens: Some(Duration::from_secs(60)),
+            ..RateLimits::default()
+        };
+        assert_eq!(tokens.exhausted_wait(), Some(Duration::from_secs(6)), "about 1,000 tokens' worth");
+        assert_eq!(RateLimits { remaining_requests: Some(3), ..limits }.exhausted_wait(), None);
+    }
+
     use super::*;
     use reqwest::header::{HeaderName, HeaderValue};
 
