@@ -134,7 +134,6 @@ mod tests {
         assert_eq!(RateLimits { remaining_requests: Some(3), ..limits }.exhausted_wait(), None);
     }
 
-    use super::*;
     use reqwest::header::{HeaderName, HeaderValue};
 
     fn ms(n: u64) -> Option<Duration> {
