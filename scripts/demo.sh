@@ -20,7 +20,7 @@ command -v curl >/dev/null || die "curl is required"
 command -v python3 >/dev/null || die "python3 is required (it formats the output)"
 
 log "building the services"
-cargo build --quiet -p bw-api -p bw-ingestion -p bw-fakes --bins
+cargo build --quiet -p bw-api -p bw-ingestion -p bw-poller -p bw-fakes -p bw-fake-openai --bins
 
 pids=()
 cleanup() {
@@ -110,6 +110,54 @@ for co in c["companies"]:
 print(f"{'total':<24}" + "".join(f"{c['total'][k]:>10}" for k in cols))
 print(f"boards failed: {c['boards_failed']}   postings of removed companies expired: {c['removed_company_postings_expired']}")
 PY
+[[ "$status" == finished ]] || die "the run ended $status"
+
+# --- Screening: an LLM job over the ready postings --------------------------------------------------------------
+OPENAI_PORT="${DEMO_OPENAI_PORT:-8090}"
+if [[ -z "${OPENAI_API_KEY:-}" ]]; then
+  log "OPENAI_API_KEY is not set: screening with the fake OpenAI on 127.0.0.1:$OPENAI_PORT (same wire format)"
+  ./target/debug/fake-openai --listen "127.0.0.1:$OPENAI_PORT" --complete-after-ms 800 \
+    --config '{"decision": {"keywords": ["remote: true"], "hash_flag_rate": 0.0, "clear_label": "not_remote"}}' \
+    >"$LOGS/fake-openai.log" 2>&1 &
+  pids+=($!)
+  export OPENAI_API_KEY="sk-demo-fake" OPENAI_BASE_URL="http://127.0.0.1:$OPENAI_PORT/v1"
+  wait_for 30 curl -sf "http://127.0.0.1:$OPENAI_PORT/_fake/stats" || die "the fake OpenAI did not start"
+else
+  log "OPENAI_API_KEY is set: screening with the real OpenAI API"
+fi
+log "starting the poller worker (consumer of bw-llm-jobs) and dispatch (every 5 s)"
+POLL_MAX_ITEMS="${POLL_MAX_ITEMS:-100}" ./target/debug/poller worker >"$LOGS/poller-worker.log" 2>&1 &
+pids+=($!)
+DISPATCH_EVERY_SECS=5 ./target/debug/poller dispatch >"$LOGS/poller-dispatch.log" 2>&1 &
+pids+=($!)
+
+instructions='Decide whether this job posting is for a remote role. Answer flag=true with label "remote" if it is, otherwise flag=false with label "not_remote". Give a one-sentence reason.'
+job="$(call POST /api/llm-jobs "$(python3 -c 'import json,sys; print(json.dumps({"name": "Remote roles", "model": "gpt-4.1-nano", "instructions": sys.argv[1], "mode": "background", "entities": {"filter": {"status": "ready"}}}))' "$instructions")")"
+job_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("id") or sys.exit("could not start the screening job: " + json.dumps(d)))' "$job")"
+log "screening job $job_id started; following it"
+while :; do
+  job="$(call GET "/api/llm-jobs/$job_id")"
+  line="$(python3 - "$job" <<'PY'
+import json, sys
+j = json.loads(sys.argv[1])
+done = j["items_completed"] + j["items_failed"] + j["items_cancelled"] + j["items_expired"]
+bar = "#" * int(30 * j["progress"]) + "." * (30 - int(30 * j["progress"]))
+print(f"{j['status']}|   [{bar}] {done}/{j['items_total']}  completed {j['items_completed']}  failed {j['items_failed']}  flags {j['flags_applied']}")
+PY
+)"
+  printf '\r%s' "${line#*|}" >&2
+  case "${line%%|*}" in completed|failed|cancelled) echo >&2; break ;; esac
+  sleep 1
+done
+
+call GET "/api/postings?job_id=$job_id&limit=1000" | python3 -c "$(cat <<'PY'
+import json, sys
+d = json.load(sys.stdin)["postings"]
+print()
+print(f"Postings this screening flagged: {len(d)} (first 15 shown)")
+for p in d[:15]:
+    print(f"  {p['company']:<10} {p['title'][:52]:<52}  [{p['label']}] {p['reason'][:50]}")
+PY
+)"
 echo
 log "API: $API (Authorization: Bearer $TOKEN); logs in .local/demo/. LocalStack keeps running for the next demo."
-[[ "$status" == finished ]]

@@ -131,6 +131,11 @@ async fn a_job_is_created_paged_scoped_cancelled_and_its_flags_listed() -> anyho
     let (_, flagged) = app.call("alice", Method::GET, "/api/postings?flag=match", None).await?;
     assert_eq!(flagged["postings"].as_array().map(Vec::len), Some(12), "{flagged}");
     assert_eq!(flagged["postings"][0]["label"], "match");
+    let (_, of_job) = app.call("alice", Method::GET, &format!("/api/postings?job_id={id}"), None).await?;
+    assert_eq!(of_job["postings"].as_array().map(Vec::len), Some(12));
+    let (_, other_job) =
+        app.call("alice", Method::GET, &format!("/api/postings?job_id={}", uuid::Uuid::new_v4()), None).await?;
+    assert_eq!(other_job["postings"], json!([]));
     let (_, none) = app.call("alice", Method::GET, "/api/postings?flag=remote", None).await?;
     assert_eq!(none["postings"], json!([]));
     let (_, bobs) = app.call("bob", Method::GET, "/api/postings", None).await?;

@@ -574,11 +574,13 @@ pub struct FlaggedPosting {
     pub reason: String,
 }
 
-/// The user's postings flagged (`flag = true`) with `label` (any label when `None`), newest flag first.
+/// The user's postings flagged (`flag = true`) with `label` (any label when `None`), by job `job_id` (any when
+/// `None`), newest flag first.
 pub async fn flagged_postings(
     conn: &mut AsyncPgConnection,
     user_id: &str,
     label: Option<&str>,
+    job_id: Option<Uuid>,
     limit: i64,
 ) -> anyhow::Result<Vec<FlaggedPosting>> {
     Ok(diesel::sql_query(
@@ -586,11 +588,13 @@ pub async fn flagged_postings(
          FROM entity_flags f JOIN postings p ON p.id = f.entity_id AND f.entity_kind = 'posting' \
          JOIN companies c ON c.id = p.company_id \
          WHERE f.user_id = $1 AND p.user_id = $1 AND f.flag AND ($2::text IS NULL OR f.label = $2) \
+           AND ($4::uuid IS NULL OR f.job_id = $4) \
          ORDER BY f.created_at DESC, p.id LIMIT $3",
     )
     .bind::<Text, _>(user_id)
     .bind::<diesel::sql_types::Nullable<Text>, _>(label)
     .bind::<Int8, _>(limit)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(job_id)
     .load(conn)
     .await?)
 }

@@ -260,6 +260,8 @@ pub async fn cancel(
 pub struct FlaggedQuery {
     /// Only postings flagged with this label.
     pub flag: Option<String>,
+    /// Only flags applied by this job.
+    pub job_id: Option<Uuid>,
     pub limit: Option<i64>,
 }
 
@@ -273,6 +275,6 @@ pub async fn flagged(
         return Err(bad("limit must be between 1 and 1000"));
     }
     let mut conn = pool::conn(&state.pool).await?;
-    let postings = llm::flagged_postings(&mut conn, &user, q.flag.as_deref(), limit).await?;
+    let postings = llm::flagged_postings(&mut conn, &user, q.flag.as_deref(), q.job_id, limit).await?;
     Ok(axum::Json(json!({ "postings": postings })))
 }
