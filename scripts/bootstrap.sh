@@ -13,7 +13,9 @@ DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/boardwatch}"
 PRIVATE_PG_PORT="${PRIVATE_PG_PORT:-54329}"
 
 localstack_healthy() {
-  curl -sf "$AWS_ENDPOINT_URL/_localstack/health" | grep -Eq '"sqs": "(available|running)"'
+  local health
+  health="$(curl -sf "$AWS_ENDPOINT_URL/_localstack/health")" || return 1
+  grep -Eq '"sqs": "(available|running)"' <<<"$health" && grep -Eq '"secretsmanager": "(available|running)"' <<<"$health"
 }
 
 install_localstack() {
@@ -32,9 +34,18 @@ install_localstack() {
 
 start_localstack() {
   if localstack_healthy; then log "LocalStack is up at $AWS_ENDPOINT_URL"; return; fi
+  if curl -sf "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null; then
+    # A LocalStack without the services we need: restart ours, or say what to do about someone else's.
+    if [[ -f "$STATE_DIR/localstack.pid" ]] && kill "$(cat "$STATE_DIR/localstack.pid")" 2>/dev/null; then
+      log "restarting LocalStack with the services this project needs"
+      wait_for 30 bash -c "! curl -sf $AWS_ENDPOINT_URL/_localstack/health" || die "LocalStack did not stop"
+    else
+      die "a LocalStack at $AWS_ENDPOINT_URL runs without SQS or Secrets Manager; stop it and run this again"
+    fi
+  fi
   install_localstack
   log "starting LocalStack (host mode) on 127.0.0.1:$LOCALSTACK_PORT; log in .local/localstack.log"
-  GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" SERVICES=sqs,lambda,logs,events,cloudformation,iam,sts \
+  GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" SERVICES=sqs,lambda,logs,events,cloudformation,iam,sts,secretsmanager \
     LOCALSTACK_VOLUME_DIR="$STATE_DIR/localstack-volume" SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 \
     nohup setsid "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main >"$STATE_DIR/localstack.log" 2>&1 &
   echo $! >"$STATE_DIR/localstack.pid"

@@ -293,3 +293,24 @@ async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<
     assert_eq!(stats.responses_created, 12, "a refused create is not a duplicate");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openai_key_comes_from_secrets_manager_or_a_clear_error() -> anyhow::Result<()> {
+    let secrets = bw_poller::secrets::AwsSecrets::from_env().await;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let name = format!("t-{}-openai", Uuid::new_v4().simple());
+    client.create_secret().name(&name).secret_string("sk-from-secrets-manager").send().await?;
+    let env =
+        |secret: Option<String>| move |var: &str| (var == "OPENAI_API_KEY_SECRET").then(|| secret.clone()).flatten();
+    let from_secret = OpenAiConfig::from_lookup(env(Some(name.clone())), &secrets).await?;
+    assert_eq!(from_secret.api_key.expose(), "sk-from-secrets-manager");
+
+    let missing = OpenAiConfig::from_lookup(env(Some(format!("{name}-gone"))), &secrets).await;
+    let text = missing.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(text.contains("OPENAI_API_KEY_SECRET") || text.contains("Secrets Manager"), "{text}");
+    let none = OpenAiConfig::from_lookup(env(None), &secrets).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(none.contains("OPENAI_API_KEY is not set (nor OPENAI_API_KEY_SECRET)"), "{none}");
+    client.delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await?;
+    Ok(())
+}

@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod delay;
 pub mod dispatch;
+pub mod secrets;
 pub mod settings;
 pub mod stats;
 pub mod worker;

@@ -20,7 +20,8 @@ async fn main() -> anyhow::Result<()> {
     let url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
     match role.as_str() {
         "worker" => {
-            let config = bw_openai::OpenAiConfig::from_env(&bw_openai::NoSecretSource).await?;
+            let secrets = bw_poller::secrets::AwsSecrets::from_env().await;
+            let config = bw_openai::OpenAiConfig::from_env(&secrets).await?;
             let openai = bw_openai::OpenAi::new(config).context("failed to build the OpenAI client")?;
             let worker = Arc::new(Worker { pool, openai, queue: queue.clone(), queue_url: url.clone(), settings });
             if bw_queue::in_lambda() {

@@ -631,3 +631,8 @@ pub async fn record_batch(
         .await?;
     Ok(n)
 }
+
+/// How many jobs are not resolved yet (for benchmarks and operators).
+pub async fn due_count_unresolved(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
+    Ok(llm_jobs::table.filter(llm_jobs::status.eq_any(UNRESOLVED)).count().get_result(conn).await?)
+}

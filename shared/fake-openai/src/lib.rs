@@ -138,6 +138,12 @@ impl FakeOpenAi {
         self.state.lock().batches.get(id).map(|record| record.status(now_ms))
     }
 
+    /// When the last background response finished (its done time), in milliseconds on the fake's clock
+    /// ([`Clock::now_ms`]); `None` when there is none. For benchmarks: how long after this did the client notice?
+    pub fn last_response_done_ms(&self) -> Option<u64> {
+        self.state.lock().responses.values().filter(|r| r.background).map(|r| r.done_ms).max()
+    }
+
     /// Ids of every response created, in no particular order.
     pub fn response_ids(&self) -> Vec<String> {
         self.state.lock().responses.keys().cloned().collect()

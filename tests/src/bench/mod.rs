@@ -1,6 +1,7 @@
 //! Benchmarks that print `key: value` figures (not timed tests). Run through `scripts/bench.sh`.
 
 pub mod ingestion;
+pub mod poller;
 
 /// Peak resident set size of this process so far, in MiB (Linux; 0 elsewhere).
 pub fn peak_rss_mb() -> u64 {

@@ -9,8 +9,12 @@ async fn main() -> anyhow::Result<()> {
     };
     match args.first().map(String::as_str) {
         Some("ingestion") => bw_tests::bench::ingestion::run(number(1, 100)?, number(2, 500)?, number(3, 5_000)?).await,
+        Some("poller") => {
+            let rpm = u32::try_from(number(3, 60_000)?).map_err(|e| anyhow::anyhow!("rate limit: {e}"))?;
+            bw_tests::bench::poller::run(number(1, 200)?, number(2, 100)?, rpm).await
+        }
         other => anyhow::bail!(
-            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE]"
+            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM]"
         ),
     }
 }

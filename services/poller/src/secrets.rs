@@ -1,0 +1,34 @@
+//! The OpenAI key from AWS Secrets Manager, when `OPENAI_API_KEY_SECRET` names a secret instead of the key being in
+//! `OPENAI_API_KEY` (as in the SAM stack).
+
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+
+/// Reads secrets from AWS Secrets Manager (or LocalStack, through `AWS_ENDPOINT_URL`).
+#[derive(Clone, Debug)]
+pub struct AwsSecrets {
+    client: aws_sdk_secretsmanager::Client,
+}
+
+impl AwsSecrets {
+    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+        Self { client }
+    }
+
+    /// A client configured from the environment.
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(aws_sdk_secretsmanager::Client::new(&config))
+    }
+}
+
+impl bw_openai::SecretSource for AwsSecrets {
+    type Error = String;
+
+    async fn get(&self, name: &str) -> Result<String, String> {
+        let out =
+            self.client.get_secret_value().secret_id(name).send().await.map_err(|e| {
+                format!("cannot read secret {name:?} from Secrets Manager: {}", DisplayErrorContext(&e))
+            })?;
+        out.secret_string.ok_or_else(|| format!("secret {name:?} holds no string"))
+    }
+}
