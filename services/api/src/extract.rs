@@ -62,3 +62,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .map_err(|e: QueryRejection| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))
     }
 }
+
+/// A page size from a query: `default` when absent, an error naming the bounds when outside 1..=`max`.
+pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::BadRequest(format!("limit must be between 1 and {max}")))
+    }
+}

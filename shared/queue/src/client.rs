@@ -87,11 +87,7 @@ impl Queue for SqsQueue {
     async fn send(&self, queue_url: &str, message: Outgoing) -> anyhow::Result<String> {
         let mut request = self.client.send_message().queue_url(queue_url).message_body(message.body);
         for (name, value) in message.attributes {
-            let attr = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(value)
-                .build()
-                .context("failed to build a message attribute")?;
+            let attr = string_attribute(value)?;
             request = request.message_attributes(name, attr);
         }
         if let Some(delay) = message.delay_seconds {
@@ -108,11 +104,7 @@ impl Queue for SqsQueue {
             for (i, message) in chunk.iter().enumerate() {
                 let mut entry = SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(&message.body);
                 for (name, value) in &message.attributes {
-                    let attr = MessageAttributeValue::builder()
-                        .data_type("String")
-                        .string_value(value)
-                        .build()
-                        .context("failed to build a message attribute")?;
+                    let attr = string_attribute(value)?;
                     entry = entry.message_attributes(name, attr);
                 }
                 if let Some(delay) = message.delay_seconds {
@@ -175,6 +167,15 @@ impl Queue for SqsQueue {
         }
         Ok(failed)
     }
+}
+
+/// A string message attribute.
+fn string_attribute(value: impl Into<String>) -> anyhow::Result<MessageAttributeValue> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .context("failed to build a message attribute")
 }
 
 /// An SQS API message as the Lambda event source mapping would present it.

@@ -174,10 +174,7 @@ pub async fn list(
     User(user): User,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(bad("limit must be between 1 and 100"));
-    }
+    let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;
     let jobs: Vec<Value> = llm::list(&mut conn, &user, limit).await?.iter().map(view).collect();
     Ok(axum::Json(json!({ "jobs": jobs })))
@@ -212,10 +209,7 @@ pub async fn items(
     Path(id): Path<Uuid>,
     Query(q): Query<ItemsQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(bad("limit must be between 1 and 1000"));
-    }
+    let limit = crate::extract::page_limit(q.limit, 100, 1000)?;
     if let Some(status) = &q.status
         && !["pending", "submitted", "completed", "failed", "cancelled", "expired"].contains(&status.as_str())
     {
@@ -270,10 +264,7 @@ pub async fn flagged(
     User(user): User,
     Query(q): Query<FlaggedQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(bad("limit must be between 1 and 1000"));
-    }
+    let limit = crate::extract::page_limit(q.limit, 100, 1000)?;
     let mut conn = pool::conn(&state.pool).await?;
     let postings = llm::flagged_postings(&mut conn, &user, q.flag.as_deref(), q.job_id, limit).await?;
     Ok(axum::Json(json!({ "postings": postings })))

@@ -103,10 +103,7 @@ pub async fn list(
     User(user): User,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be between 1 and 100".to_owned()));
-    }
+    let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;
     let mut views = Vec::new();
     for run in runs::list(&mut conn, &user, limit).await? {
@@ -167,10 +164,7 @@ pub async fn events(
     Path(id): Path<Uuid>,
     Query(q): Query<EventsQuery>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let limit = q.limit.unwrap_or(200);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be between 1 and 1000".to_owned()));
-    }
+    let limit = crate::extract::page_limit(q.limit, 200, 1000)?;
     let mut conn = pool::conn(&state.pool).await?;
     runs::get(&mut conn, &user, id).await?.ok_or_else(|| not_found(id))?;
     let after = q.after.unwrap_or(0);
