@@ -22,6 +22,8 @@ CREATE TABLE llm_jobs (
     input_file_id       TEXT,
     batch_id            TEXT,
     next_poll_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    -- Background mode: submitted items the next poll asks about, from what the last poll found finished.
+    poll_budget         INTEGER NOT NULL DEFAULT 0,
     lease_owner         UUID,
     lease_until         TIMESTAMPTZ,
     cancel_requested_at TIMESTAMPTZ,

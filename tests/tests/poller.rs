@@ -276,8 +276,9 @@ async fn expired_and_refused_batch_lines_are_counted_with_their_reasons() -> any
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<()> {
-    // 30 requests a minute: the job's burst of creates and polls runs into the limit.
-    let mut s = screening(FakeConfig { rate_limit_per_minute: Some(30), ..FakeConfig::default() }).await?;
+    // 300 requests a minute, at most 4 at once: the job's burst of twelve creates runs into the limit.
+    let limits = FakeConfig { rate_limit_per_minute: Some(300), rate_limit_burst: Some(4), ..FakeConfig::default() };
+    let mut s = screening(limits).await?;
     let mut config = OpenAiConfig::new(bw_config::Secret::new("sk-test"));
     config.base_url = s.worker.openai.config().base_url.clone();
     config.max_backoff = Duration::from_secs(5);

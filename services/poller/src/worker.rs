@@ -19,7 +19,7 @@ use futures::StreamExt as _;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::delay::next_delay;
+use crate::delay::{next_delay, poll_budget};
 use crate::settings::Settings;
 use crate::stats::Stats;
 
@@ -102,8 +102,7 @@ impl<Q: Queue> Worker<Q> {
             stats.jobs_resolved += 1;
             return llm::release(&mut conn, job.id, owner, Utc::now()).await;
         }
-        let pending = llm::load(&mut conn, job.id).await?.map_or(0, |j| j.items_pending);
-        let delay = next_delay(&job.mode, usize::try_from(stats.items_updated).unwrap_or(1), pending);
+        let delay = next_delay(&job.mode);
         llm::release(&mut conn, job.id, owner, Utc::now() + chrono::Duration::seconds(i64::from(delay))).await?;
         drop(conn);
         let outgoing = Outgoing {
@@ -171,8 +170,11 @@ impl<Q: Queue> Worker<Q> {
         }
     }
 
-    /// Polls up to `cap` submitted items and records the ones that ended.
+    /// Polls the job's budget of submitted items (at most `cap`), least recently polled first, records the ones that
+    /// ended, and sets the next budget from how many did.
     async fn poll_submitted(&self, job: &LlmJob, openai: &OpenAi, cap: i64, stats: &mut Stats) -> anyhow::Result<()> {
+        let budget = if job.poll_budget > 0 { job.poll_budget } else { poll_budget(job.items_total, 0) };
+        let cap = cap.min(i64::from(budget));
         if cap == 0 {
             return Ok(());
         }
@@ -180,6 +182,9 @@ impl<Q: Queue> Worker<Q> {
             let mut conn = pool::conn(&self.pool).await?;
             llm::open_items(&mut conn, job.id, ItemStatus::Submitted, cap).await?
         };
+        if items.is_empty() {
+            return Ok(());
+        }
         stats.items_polled += u64::try_from(items.len())?;
         let outcomes: Vec<(i32, Step)> = futures::stream::iter(items)
             .map(|item| async move {
@@ -205,6 +210,9 @@ impl<Q: Queue> Worker<Q> {
             let mut conn = pool::conn(&self.pool).await?;
             llm::touch_polled(&mut conn, job.id, &running).await?;
         }
+        let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended)).count();
+        let mut conn = pool::conn(&self.pool).await?;
+        llm::set_poll_budget(&mut conn, job.id, poll_budget(job.items_total, i32::try_from(found)?)).await?;
         stats.tally(&outcomes.into_iter().map(|(_, s)| s).collect::<Vec<_>>());
         Ok(())
     }

@@ -36,6 +36,8 @@ pub struct LlmJob {
     pub batch_id: Option<String>,
     pub next_poll_at: DateTime<Utc>,
     #[serde(skip)]
+    pub poll_budget: i32,
+    #[serde(skip)]
     pub lease_owner: Option<Uuid>,
     #[serde(skip)]
     pub lease_until: Option<DateTime<Utc>>,
@@ -635,4 +637,14 @@ pub async fn record_batch(
 /// How many jobs are not resolved yet (for benchmarks and operators).
 pub async fn due_count_unresolved(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
     Ok(llm_jobs::table.filter(llm_jobs::status.eq_any(UNRESOLVED)).count().get_result(conn).await?)
+}
+
+/// Sets how many submitted items the job's next poll asks about.
+pub async fn set_poll_budget(conn: &mut AsyncPgConnection, job_id: Uuid, budget: i32) -> anyhow::Result<()> {
+    diesel::update(llm_jobs::table)
+        .filter(llm_jobs::id.eq(job_id))
+        .set(llm_jobs::poll_budget.eq(budget))
+        .execute(conn)
+        .await?;
+    Ok(())
 }

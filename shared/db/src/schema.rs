@@ -109,6 +109,7 @@ diesel::table! {
         input_file_id -> Nullable<Text>,
         batch_id -> Nullable<Text>,
         next_poll_at -> Timestamptz,
+        poll_budget -> Int4,
         lease_owner -> Nullable<Uuid>,
         lease_until -> Nullable<Timestamptz>,
         cancel_requested_at -> Nullable<Timestamptz>,

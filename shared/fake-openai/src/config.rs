@@ -105,6 +105,9 @@ pub struct FakeConfig {
     pub batch_http_error_rate: f64,
     /// Requests per minute before 429 `rate_limit_exceeded`; `None` never limits (headers report 30000).
     pub rate_limit_per_minute: Option<u32>,
+    /// Most requests allowed at once (the bucket's size); the per-minute limit when unset. A small burst makes a
+    /// 429 storm that clears within seconds.
+    pub rate_limit_burst: Option<u32>,
     /// Tokens per minute reported in the `x-ratelimit-*-tokens` headers (reported, never enforced).
     pub tokens_per_minute: u64,
     /// Answer every API request with 429 `insufficient_quota`.
@@ -136,6 +139,7 @@ impl Default for FakeConfig {
             batch_expired_rate: 0.0,
             batch_http_error_rate: 0.0,
             rate_limit_per_minute: None,
+            rate_limit_burst: None,
             tokens_per_minute: 150_000_000,
             quota_exhausted: false,
             server_error_rate: 0.0,

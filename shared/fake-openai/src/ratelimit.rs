@@ -4,10 +4,12 @@
 /// Requests per minute reported while no limit is configured.
 pub(crate) const UNLIMITED_REQUESTS: u32 = 30_000;
 
-/// A bucket of `capacity` units refilled at `capacity` per minute.
+/// A bucket of `capacity` units refilled at `per_minute` units a minute (the capacity is the per-minute limit unless a
+/// smaller burst is configured).
 #[derive(Clone, Debug)]
 pub(crate) struct Bucket {
     capacity: f64,
+    per_minute: f64,
     level: f64,
     updated_ms: u64,
 }
@@ -23,8 +25,13 @@ pub(crate) struct Snapshot {
 
 impl Bucket {
     pub(crate) fn new(capacity: u64, now_ms: u64) -> Self {
-        let capacity = capacity.max(1) as f64;
-        Self { capacity, level: capacity, updated_ms: now_ms }
+        Self::with_burst(capacity, capacity, now_ms)
+    }
+
+    /// A bucket holding at most `burst` units, refilled at `per_minute` a minute.
+    pub(crate) fn with_burst(per_minute: u64, burst: u64, now_ms: u64) -> Self {
+        let capacity = burst.max(1) as f64;
+        Self { capacity, per_minute: per_minute.max(1) as f64, level: capacity, updated_ms: now_ms }
     }
 
     /// Changes the capacity (a new limit), keeping the fraction used.
@@ -34,11 +41,12 @@ impl Bucket {
             self.refill(now_ms);
             self.level = (self.level / self.capacity * capacity).min(capacity);
             self.capacity = capacity;
+            self.per_minute = capacity;
         }
     }
 
     fn per_ms(&self) -> f64 {
-        self.capacity / 60_000.0
+        self.per_minute / 60_000.0
     }
 
     fn refill(&mut self, now_ms: u64) {
@@ -68,7 +76,7 @@ impl Bucket {
         self.refill(now_ms);
         let missing = (self.capacity - self.level).max(0.0);
         Snapshot {
-            limit: self.capacity as u64,
+            limit: self.per_minute as u64,
             remaining: (self.level + 1e-9).floor() as u64,
             reset_ms: (missing / self.per_ms()).ceil() as u64,
         }

@@ -45,7 +45,7 @@ impl State {
         let inner = Inner {
             rng: StdRng::seed_from_u64(config.seed),
             fault_rng: StdRng::seed_from_u64(config.seed ^ FAULT_SALT),
-            requests: Bucket::new(u64::from(config.rate_limit_per_minute.unwrap_or(UNLIMITED_REQUESTS)), now),
+            requests: requests_bucket(&config, now),
             tokens: Bucket::new(config.tokens_per_minute, now),
             config,
             responses: HashMap::new(),
@@ -77,14 +77,20 @@ impl Inner {
             self.rng = StdRng::seed_from_u64(config.seed);
             self.fault_rng = StdRng::seed_from_u64(config.seed ^ FAULT_SALT);
         }
-        let requests = u64::from(config.rate_limit_per_minute.unwrap_or(UNLIMITED_REQUESTS));
-        if config.rate_limit_per_minute != self.config.rate_limit_per_minute {
+        if config.rate_limit_per_minute != self.config.rate_limit_per_minute
+            || config.rate_limit_burst != self.config.rate_limit_burst
+        {
             // A new limit starts a fresh window, as a changed account tier would.
-            self.requests = Bucket::new(requests, now_ms);
-        } else {
-            self.requests.resize(requests, now_ms);
+            self.requests = requests_bucket(&config, now_ms);
         }
         self.tokens.resize(config.tokens_per_minute, now_ms);
         self.config = config;
     }
+}
+
+/// The request bucket a config asks for.
+fn requests_bucket(config: &FakeConfig, now_ms: u64) -> Bucket {
+    let per_minute = u64::from(config.rate_limit_per_minute.unwrap_or(UNLIMITED_REQUESTS));
+    let burst = config.rate_limit_burst.map_or(per_minute, |b| u64::from(b).min(per_minute));
+    Bucket::with_burst(per_minute, burst, now_ms)
 }
