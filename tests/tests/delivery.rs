@@ -223,7 +223,7 @@ async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::R
     app.db.scalar(&format!("WITH u AS (UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}' RETURNING 1) SELECT count(*) FROM u")).await?;
 
     let (pool, sqs, url) = (app.db.pool.clone(), app.queue.sqs.clone(), app.queue.url.clone());
-    let sweep = || bw_ingestion::sweeper::requeue_stale(&pool, &sqs, &url, Database::Primary, 300);
+    let sweep = || bw_maintenance::stale_runs::requeue_stale(&pool, &sqs, &url, Database::Primary, 300);
     assert_eq!(sweep().await?, 1);
     assert_eq!(sweep().await?, 0, "a re-enqueued run is left alone for another period");
     app.start_runner();

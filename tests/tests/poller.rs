@@ -315,3 +315,21 @@ async fn the_openai_key_comes_from_secrets_manager_or_a_clear_error() -> anyhow:
     client.delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_dispatch_also_re_enqueues_runs_whose_message_was_lost() -> anyhow::Result<()> {
+    let s = screening(FakeConfig::default()).await?;
+    let run_id = s.app.start_run("alice").await?;
+    s.app.db.exec(&format!("UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}'")).await?;
+    let targets = dispatch::Targets {
+        llm_jobs_url: s.llm_queue.url.clone(),
+        runs_url: s.app.queue.url.clone(),
+        limit: 100,
+        stale_run_secs: 300,
+    };
+    let before = s.app.queue.depth(&s.app.queue.url).await?;
+    let report = dispatch::dispatch_all(&s.app.db.pool, &s.llm_queue.sqs, &targets).await?;
+    assert_eq!(report.stale_runs_requeued, 1, "{report:?}");
+    assert_eq!(s.app.queue.depth(&s.app.queue.url).await?, before + 1, "the run's message was sent again");
+    Ok(())
+}

@@ -12,7 +12,6 @@ pub mod handler;
 pub mod ingest;
 pub mod log;
 pub mod pipeline;
-pub mod sweeper;
 
 pub use config::Settings;
 pub use handler::{Continuation, Ingestion};

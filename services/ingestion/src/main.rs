@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bw_config::{optional, parse_or, required};
 use bw_extract::HttpBoards;
-use bw_ingestion::{Continuation, Ingestion, Settings, sweeper};
+use bw_ingestion::{Continuation, Ingestion, Settings};
+use bw_maintenance::stale_runs;
 use bw_messages::Database;
 use bw_queue::definitions::{RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
@@ -51,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = runner::shutdown_signal();
     let stale_secs = parse_or("STALE_RUN_SECS", 300)?;
     let every = std::time::Duration::from_secs(parse_or("STALE_SWEEP_SECS", 60)?);
-    let sweeper = sweeper::run(pools, &queue, &url, stale_secs, every, shutdown.clone());
+    let sweeper = stale_runs::run(pools, &queue, &url, stale_secs, every, shutdown.clone());
     tokio::join!(runner::run(&queue, &url, &*handler, &config, shutdown), sweeper);
     Ok(())
 }

@@ -45,3 +45,37 @@ pub async fn dispatch<Q: Queue>(
     tracing::info!(due = stats.due, sent = stats.sent, failed = stats.failed, "dispatch done");
     Ok(stats)
 }
+
+/// What one scheduled dispatch did: the due LLM jobs it sent, and the stale ingestion runs it re-enqueued.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub jobs: DispatchStats,
+    pub stale_runs_requeued: usize,
+}
+
+/// Where and how one scheduled dispatch works.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    /// The `llm-jobs` queue.
+    pub llm_jobs_url: String,
+    /// The `runs` queue, for stale runs.
+    pub runs_url: String,
+    /// Jobs sent per dispatch at most.
+    pub limit: i64,
+    /// An active run idle this long, with no live lease, gets its message sent again.
+    pub stale_run_secs: i64,
+}
+
+/// One scheduled dispatch: the due LLM jobs, then the ingestion runs whose message was lost.
+pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets) -> anyhow::Result<Report> {
+    let jobs = dispatch(pool, queue, &targets.llm_jobs_url, targets.limit).await?;
+    let stale_runs_requeued = bw_maintenance::stale_runs::requeue_stale(
+        pool,
+        queue,
+        &targets.runs_url,
+        bw_messages::Database::Primary,
+        targets.stale_run_secs,
+    )
+    .await?;
+    Ok(Report { jobs, stale_runs_requeued })
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bw_config::{parse_or, required};
 use bw_poller::{Settings, Worker, dispatch};
-use bw_queue::definitions::{LLM_JOBS, resolve_url};
+use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
 
 #[tokio::main]
@@ -31,18 +31,30 @@ async fn main() -> anyhow::Result<()> {
             runner::run(&queue, &url, &*worker, &config, runner::shutdown_signal()).await;
             Ok(())
         }
-        "dispatch" => run_dispatch(pool, queue, url, settings.dispatch_limit).await,
+        "dispatch" => {
+            let targets = dispatch::Targets {
+                llm_jobs_url: url,
+                runs_url: resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?,
+                limit: settings.dispatch_limit,
+                stale_run_secs: parse_or("STALE_RUN_SECS", 300)?,
+            };
+            run_dispatch(pool, queue, targets).await
+        }
         other => anyhow::bail!("unknown role {other:?}: run `poller worker` or `poller dispatch` (or set POLLER_ROLE)"),
     }
 }
 
-async fn run_dispatch(pool: bw_db::PgPool, queue: bw_queue::SqsQueue, url: String, limit: i64) -> anyhow::Result<()> {
+async fn run_dispatch(
+    pool: bw_db::PgPool,
+    queue: bw_queue::SqsQueue,
+    targets: dispatch::Targets,
+) -> anyhow::Result<()> {
     if bw_queue::in_lambda() {
         let handler = lambda_runtime::service_fn(|_: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let (pool, queue, url) = (pool.clone(), queue.clone(), url.clone());
+            let (pool, queue, targets) = (pool.clone(), queue.clone(), targets.clone());
             async move {
-                let stats = dispatch::dispatch(&pool, &queue, &url, limit).await?;
-                Ok::<_, lambda_runtime::Error>(serde_json::to_value(stats)?)
+                let report = dispatch::dispatch_all(&pool, &queue, &targets).await?;
+                Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
             }
         });
         return lambda_runtime::run(handler).await.map_err(|e| anyhow::anyhow!(e));
@@ -53,7 +65,7 @@ async fn run_dispatch(pool: bw_db::PgPool, queue: bw_queue::SqsQueue, url: Strin
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                if let Err(e) = dispatch::dispatch(&pool, &queue, &url, limit).await {
+                if let Err(e) = dispatch::dispatch_all(&pool, &queue, &targets).await {
                     tracing::warn!(error = %format!("{e:#}"), "dispatch failed; trying again next tick");
                 }
             }

@@ -1,7 +1,7 @@
 //! The safety net for lost messages: an active run that nobody holds and that has not moved for a while gets its
 //! message sent again. A duplicate is harmless (the lease and checkpoints make handling idempotent), a lost message
-//! is not: it would leave the run active forever. In AWS the scheduled dispatch does this; locally the ingestion
-//! process runs it on a timer.
+//! is not: it would leave the run active forever. In AWS the poller's scheduled dispatch does this; locally the
+//! ingestion process runs it on a timer.
 
 use std::time::Duration;
 
