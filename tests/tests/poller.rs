@@ -8,8 +8,8 @@ use bw_fakes::Kind;
 use bw_messages::{Database, LlmJobMessage, RunMessage};
 use bw_openai::{OpenAi, OpenAiConfig};
 use bw_poller::{Settings, Worker, dispatch};
+use bw_queue::SqsQueue;
 use bw_queue::runner::{self, RunnerConfig};
-use bw_queue::{Outgoing, Queue as _, SqsQueue};
 use bw_tests::app::TestApp;
 use bw_tests::sqs::TestQueue;
 use serde_json::Value;
@@ -150,6 +150,16 @@ async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_
 async fn two_messages_for_one_job_at_once_one_polls_one_skips() -> anyhow::Result<()> {
     let s = screening(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
+    // While another worker holds the lease, a message for the job is skipped without a word to OpenAI.
+    let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
+    let other = Uuid::new_v4();
+    assert!(llm::claim(&mut conn, id, other, 60).await?.is_some());
+    let skipped = s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
+    assert_eq!(skipped.jobs_polled, 0);
+    assert_eq!(s.fake.stats().total_requests, 0);
+    llm::release(&mut conn, id, other, 0).await?;
+
+    // Two at the same moment: however they interleave, no item is submitted twice.
     let (a, b) = tokio::join!(s.worker.poll_job(id, None), s.worker.poll_job(id, None));
     let polled: Vec<u64> = [a, b].into_iter().map(|r| r.map(|st| st.jobs_polled).unwrap_or(99)).collect();
     assert!(polled == [1, 0] || polled == [0, 1] || polled == [1, 1], "{polled:?}");
@@ -223,8 +233,6 @@ async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
 async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
     let s = screening(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
-    let bad = LlmJobMessage::new(Uuid::new_v4()).body();
-    s.llm_queue.sqs.send(&s.llm_queue.url, Outgoing { body: bad, ..Outgoing::default() }).await?;
     let mut event = bw_queue::SqsEvent::default();
     for (n, body) in ["{nope".to_owned(), LlmJobMessage::new(id).body(), LlmJobMessage::new(Uuid::new_v4()).body()]
         .into_iter()

@@ -89,11 +89,7 @@ impl<S> Ingestion<S> {
         let Some(continuation) = &self.continuation else {
             return Err(Failure::Transient(anyhow::anyhow!("yielded before the deadline; SQS will redeliver the run")));
         };
-        let outgoing = Outgoing {
-            body: bw_messages::to_body(message),
-            attributes: vec![(bw_messages::attributes::RUN_ID.to_owned(), message.run_id.to_string())],
-            delay_seconds: None,
-        };
+        let outgoing = Outgoing::run(message, None);
         continuation.queue.send(&continuation.queue_url, outgoing).await.map_err(Failure::Transient)?;
         tracing::info!("run yielded before the invocation deadline; continuation message sent");
         Ok(())
@@ -134,10 +130,7 @@ impl<S: BoardSource> RecordHandler for Ingestion<S> {
             "run", run.id = %message.run_id, user.id = %message.user_id, database = message.database.as_str(),
             trace.id = trace_id.as_deref().unwrap_or("")
         );
-        let yield_at = invocation.deadline.map(|deadline| {
-            let left = deadline.duration_since(std::time::SystemTime::now()).unwrap_or_default();
-            std::time::Instant::now() + left.saturating_sub(self.settings.yield_margin)
-        });
+        let yield_at = invocation.deadline_less(self.settings.yield_margin);
         let outcome = self.handle_run_until(&message, receive_count(record), yield_at).instrument(span.clone()).await?;
         span.in_scope(|| tracing::info!(outcome = ?outcome, "run message handled"));
         Ok(())

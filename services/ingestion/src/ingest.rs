@@ -56,23 +56,7 @@ async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyh
 
 /// Fetches details if needed and normalises one posting; a failure becomes the posting's recorded error.
 async fn ingest_one<S: BoardSource>(boards: &S, posting: PendingPosting) -> Ingested {
-    let outcome = normalise(boards, &posting).await.map(storable);
-    Ingested { id: posting.id, outcome: outcome.map_err(postings::storable) }
-}
-
-/// The posting with NULs removed from its text (PostgreSQL `text` cannot hold them).
-fn storable(n: bw_extract::NormalizedPosting) -> bw_extract::NormalizedPosting {
-    let opt = |v: Option<String>| v.map(postings::storable);
-    bw_extract::NormalizedPosting {
-        title: postings::storable(n.title),
-        url: opt(n.url),
-        location: opt(n.location),
-        department: opt(n.department),
-        employment_type: opt(n.employment_type),
-        compensation: opt(n.compensation),
-        description: opt(n.description),
-        ..n
-    }
+    Ingested { id: posting.id, outcome: normalise(boards, &posting).await }
 }
 
 async fn normalise<S: BoardSource>(

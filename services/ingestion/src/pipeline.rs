@@ -97,7 +97,7 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
                 return Ok(Outcome::AlreadyEnded(run.status));
             }
             Claim::Busy(run) => {
-                return Err(transient(anyhow::anyhow!(
+                return Err(Failure::Busy(anyhow::anyhow!(
                     "run is being processed by another worker (lease until {:?}); retrying later",
                     run.lease_until
                 )));
@@ -110,14 +110,8 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
     let renewal = tokio::spawn(renew_lease(ctx.pool.clone(), ctx.run_id, ctx.owner, ctx.settings.lease_secs));
     let result = drive(ctx, run).await;
     renewal.abort();
-    if matches!(result, Ok(Outcome::Yielded))
-        && let Ok(mut conn) = pool::conn(ctx.pool).await
-    {
-        let message = "invocation deadline near: stopped at a boundary, continuing in a new invocation";
-        let _ = event(&mut conn, ctx.run_id, Level::Info, stage::EXTRACT, message, None).await;
-        let _ = runs::release(&mut conn, ctx.run_id, ctx.owner).await;
-    }
-    if result.is_err()
+    // A delivery that stops without ending the run gives its lease back, so the next one need not wait it out.
+    if matches!(result, Ok(Outcome::Yielded) | Err(_))
         && let Ok(mut conn) = pool::conn(ctx.pool).await
     {
         let _ = runs::release(&mut conn, ctx.run_id, ctx.owner).await;
@@ -145,7 +139,7 @@ async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome,
         match crate::extract::run_stage(ctx).await? {
             Step::Done => {}
             Step::AbortRequested => return abort(ctx, &current).await,
-            Step::Yield => return Ok(Outcome::Yielded),
+            Step::Yield => return yielded(ctx, stage::EXTRACT).await,
         }
         current = status::INGESTING.to_owned();
     }
@@ -153,7 +147,7 @@ async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome,
         match crate::ingest::run_stage(ctx).await? {
             Step::Done => {}
             Step::AbortRequested => return abort(ctx, &current).await,
-            Step::Yield => return Ok(Outcome::Yielded),
+            Step::Yield => return yielded(ctx, stage::INGEST).await,
         }
         return finish(ctx).await;
     }
@@ -180,12 +174,24 @@ async fn snapshot(
     Ok(serde_json::to_value(counts::for_run(conn, &run).await?)?)
 }
 
+/// Ends the leased run with `to` (and `error`), storing its counts snapshot; returns the snapshot, or `None` when the
+/// run was no longer ours to end.
+async fn conclude<S: Sync>(
+    ctx: &RunCtx<'_, S>,
+    conn: &mut diesel_async::AsyncPgConnection,
+    to: &str,
+    error: Option<&str>,
+) -> Result<Option<serde_json::Value>, Failure> {
+    let counts = snapshot(conn, ctx.run_id, ctx.user_id).await.map_err(transient)?;
+    let ended = runs::end(conn, ctx.run_id, ctx.owner, to, &counts, error).await.map_err(transient)?;
+    Ok(ended.then_some(counts))
+}
+
 async fn finish<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-    let counts = snapshot(&mut conn, ctx.run_id, ctx.user_id).await.map_err(transient)?;
-    if !runs::end(&mut conn, ctx.run_id, ctx.owner, status::FINISHED, &counts, None).await.map_err(transient)? {
+    let Some(counts) = conclude(ctx, &mut conn, status::FINISHED, None).await? else {
         return Err(transient(anyhow::anyhow!("run changed under us while finishing")));
-    }
+    };
     let total = counts.get("total").cloned();
     event(&mut conn, ctx.run_id, Level::Info, stage::SUMMARY, "run finished", total).await.map_err(transient)?;
     Ok(Outcome::Finished)
@@ -193,13 +199,20 @@ async fn finish<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Failure> {
 
 async fn abort<S: Sync>(ctx: &RunCtx<'_, S>, during: &str) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-    let counts = snapshot(&mut conn, ctx.run_id, ctx.user_id).await.map_err(transient)?;
-    if !runs::end(&mut conn, ctx.run_id, ctx.owner, status::ABORTED, &counts, None).await.map_err(transient)? {
+    if conclude(ctx, &mut conn, status::ABORTED, None).await?.is_none() {
         return Err(Failure::Busy(LeaseLost.into()));
     }
     let message = format!("run aborted on request while {during}; no later stage ran");
     event(&mut conn, ctx.run_id, Level::Warn, stage::SUMMARY, &message, None).await.map_err(transient)?;
     Ok(Outcome::Aborted)
+}
+
+/// Records that the run stopped at a boundary of `stage` before the invocation's deadline.
+async fn yielded<S: Sync>(ctx: &RunCtx<'_, S>, stage: &str) -> Result<Outcome, Failure> {
+    let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
+    let message = "invocation deadline near: stopped at a boundary, continuing in a new invocation";
+    event(&mut conn, ctx.run_id, Level::Info, stage, message, None).await.map_err(transient)?;
+    Ok(Outcome::Yielded)
 }
 
 /// Renews the lease every third of its length for as long as the delivery works (a chunk of slow detail fetches can
@@ -218,9 +231,8 @@ async fn renew_lease(pool: PgPool, run_id: Uuid, owner: Uuid, lease_secs: i64) {
 /// Ends a run that was delivered too many times without ending, so it cannot keep its user busy forever.
 async fn give_up<S: Sync>(ctx: &RunCtx<'_, S>, attempts: i32) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-    let counts = snapshot(&mut conn, ctx.run_id, ctx.user_id).await.map_err(transient)?;
     let reason = format!("gave up after {attempts} deliveries without finishing (MAX_RUN_ATTEMPTS)");
-    if runs::end(&mut conn, ctx.run_id, ctx.owner, status::FAILED, &counts, Some(&reason)).await.map_err(transient)? {
+    if conclude(ctx, &mut conn, status::FAILED, Some(&reason)).await?.is_some() {
         event(&mut conn, ctx.run_id, Level::Error, stage::SUMMARY, &format!("run failed: {reason}"), None)
             .await
             .map_err(transient)?;

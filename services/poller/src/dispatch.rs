@@ -2,7 +2,6 @@
 //! resolved), sent with SendMessageBatch. It is the safety net for a re-enqueue message that was lost.
 
 use bw_db::{PgPool, llm, pool};
-use bw_messages::{LlmJobMessage, attributes};
 use bw_queue::{Outgoing, Queue};
 use serde::Serialize;
 
@@ -32,14 +31,7 @@ pub async fn dispatch<Q: Queue>(
     // Postponed before sending, so a worker that runs at once sets the next poll time last.
     llm::postpone(&mut conn, &due, REDISPATCH_SECS).await?;
     drop(conn);
-    let messages = due
-        .iter()
-        .map(|id| Outgoing {
-            body: LlmJobMessage::new(*id).body(),
-            attributes: vec![(attributes::JOB_ID.to_owned(), id.to_string())],
-            delay_seconds: None,
-        })
-        .collect();
+    let messages = due.iter().map(|id| Outgoing::llm_job(*id, None)).collect();
     let failed = queue.send_batch(queue_url, messages).await?;
     let stats = DispatchStats { due: due.len(), sent: due.len() - failed, failed };
     tracing::info!(due = stats.due, sent = stats.sent, failed = stats.failed, "dispatch done");

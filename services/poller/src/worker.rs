@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use bw_db::llm::{self, Decision, ItemEnd, ItemStatus, LlmJob, LlmJobItem};
 use bw_db::{PgPool, pool};
-use bw_messages::{LlmJobMessage, attributes, parse_llm_job_message};
+use bw_messages::parse_llm_job_message;
 use bw_openai::{OpenAi, OpenAiError, Response, ResponseStatus};
 use bw_queue::{Failure, Invocation, Outgoing, Queue, RecordHandler, SqsMessage};
-use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 use tracing::Instrument as _;
@@ -41,12 +40,7 @@ impl<Q: Queue> RecordHandler for Worker<Q> {
     async fn handle(&self, record: &SqsMessage, invocation: &Invocation) -> Result<(), Failure> {
         let body = record.body.as_deref().unwrap_or_default();
         let message = parse_llm_job_message(body).map_err(|e| Failure::Permanent(e.into()))?;
-        let deadline = invocation.deadline.map(|d| {
-            Instant::now()
-                + d.duration_since(std::time::SystemTime::now())
-                    .unwrap_or_default()
-                    .saturating_sub(Duration::from_secs(10))
-        });
+        let deadline = invocation.deadline_less(Duration::from_secs(10));
         let span = tracing::info_span!("llm_job", job.id = %message.job_id);
         let stats = self.poll_job(message.job_id, deadline).instrument(span).await?;
         stats.report("worker");
@@ -100,17 +94,12 @@ impl<Q: Queue> Worker<Q> {
         if let Some(status) = llm::resolve_if_done(&mut conn, job.id).await? {
             tracing::info!(%status, "job resolved");
             stats.jobs_resolved += 1;
-            return llm::release(&mut conn, job.id, owner, Utc::now()).await;
+            return llm::release(&mut conn, job.id, owner, 0).await;
         }
         let delay = next_delay(&job.mode);
-        llm::release(&mut conn, job.id, owner, Utc::now() + chrono::Duration::seconds(i64::from(delay))).await?;
+        llm::release(&mut conn, job.id, owner, i64::from(delay)).await?;
         drop(conn);
-        let outgoing = Outgoing {
-            body: LlmJobMessage::new(job.id).body(),
-            attributes: vec![(attributes::JOB_ID.to_owned(), job.id.to_string())],
-            delay_seconds: Some(delay),
-        };
-        self.queue.send(&self.queue_url, outgoing).await?;
+        self.queue.send(&self.queue_url, Outgoing::llm_job(job.id, Some(delay))).await?;
         tracing::info!(delay_secs = delay, "job re-enqueued");
         Ok(())
     }

@@ -251,7 +251,7 @@ pub async fn claim(
     owner: Uuid,
     lease_secs: i64,
 ) -> anyhow::Result<Option<LlmJob>> {
-    let until = Utc::now() + chrono::Duration::seconds(lease_secs);
+    let until = crate::db_now_plus::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(lease_secs);
     Ok(diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(id))
         .filter(llm_jobs::status.eq_any(UNRESOLVED))
@@ -263,20 +263,15 @@ pub async fn claim(
         .optional()?)
 }
 
-/// Gives the lease back and sets when the job is next due.
-pub async fn release(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    owner: Uuid,
-    next_poll_at: DateTime<Utc>,
-) -> anyhow::Result<()> {
+/// Gives the lease back and sets the job due again in `next_poll_secs`.
+pub async fn release(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid, next_poll_secs: i64) -> anyhow::Result<()> {
     diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(id))
         .filter(llm_jobs::lease_owner.eq(owner))
         .set((
             llm_jobs::lease_owner.eq(None::<Uuid>),
             llm_jobs::lease_until.eq(None::<DateTime<Utc>>),
-            llm_jobs::next_poll_at.eq(next_poll_at),
+            llm_jobs::next_poll_at.eq(crate::db_now_plus::<diesel::sql_types::Timestamptz>(next_poll_secs)),
             llm_jobs::updated_at.eq(now),
         ))
         .execute(conn)
@@ -340,14 +335,20 @@ pub async fn mark_submitted(
         .await?;
     if n == 1 {
         shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, 1).await?;
-        diesel::update(llm_jobs::table)
-            .filter(llm_jobs::id.eq(job_id))
-            .filter(llm_jobs::status.eq_any(["queued", "submitting"]))
-            .set(llm_jobs::status.eq("running"))
-            .execute(conn)
-            .await?;
+        set_running(conn, job_id).await?;
     }
     Ok(n == 1)
+}
+
+/// A job whose items went out is `running` (from `queued` or `submitting`; never back from a resolved status).
+async fn set_running(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<()> {
+    diesel::update(llm_jobs::table)
+        .filter(llm_jobs::id.eq(job_id))
+        .filter(llm_jobs::status.eq_any(["queued", "submitting"]))
+        .set((llm_jobs::status.eq("running"), llm_jobs::updated_at.eq(now)))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Notes that a submitted item was polled and is still running.
@@ -532,10 +533,9 @@ pub async fn posting_texts(
 
 /// Postpones jobs' next poll (dispatch sent their messages; the worker sets the real next time).
 pub async fn postpone(conn: &mut AsyncPgConnection, ids: &[Uuid], secs: i64) -> anyhow::Result<()> {
-    let at = Utc::now() + chrono::Duration::seconds(secs);
     diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq_any(ids))
-        .set(llm_jobs::next_poll_at.eq(at))
+        .set(llm_jobs::next_poll_at.eq(crate::db_now_plus::<diesel::sql_types::Timestamptz>(secs)))
         .execute(conn)
         .await?;
     Ok(())
@@ -623,19 +623,15 @@ pub async fn record_batch(
     shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, n).await?;
     diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(job_id))
-        .set((
-            llm_jobs::input_file_id.eq(input_file_id),
-            llm_jobs::batch_id.eq(batch_id),
-            llm_jobs::status.eq("running"),
-            llm_jobs::updated_at.eq(now),
-        ))
+        .set((llm_jobs::input_file_id.eq(input_file_id), llm_jobs::batch_id.eq(batch_id)))
         .execute(conn)
         .await?;
+    set_running(conn, job_id).await?;
     Ok(n)
 }
 
 /// How many jobs are not resolved yet (for benchmarks and operators).
-pub async fn due_count_unresolved(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
+pub async fn unresolved_count(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
     Ok(llm_jobs::table.filter(llm_jobs::status.eq_any(UNRESOLVED)).count().get_result(conn).await?)
 }
 

@@ -282,22 +282,25 @@ fn ok(r: &Ingested) -> Option<&bw_extract::NormalizedPosting> {
     r.outcome.as_ref().ok()
 }
 
-/// Stores ingestion results (only for postings still `pending`) and adds them to the run's per-company counts, in
+/// Stores ingestion results (only for postings still `pending`, their text made storable) and adds them to the run's per-company counts, in
 /// one transaction the caller holds. Returns (ready, failed) as written.
 pub async fn apply_ingested(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     results: &[Ingested],
 ) -> anyhow::Result<(i64, i64)> {
+    // Text as PostgreSQL can store it: boards do send NUL characters.
     let text = |f: fn(&bw_extract::NormalizedPosting) -> Option<&str>| {
-        results.iter().map(|r| ok(r).and_then(f)).collect::<Vec<_>>()
+        results.iter().map(|r| ok(r).and_then(f).map(|t| storable(t.to_owned()))).collect::<Vec<_>>()
     };
     let time = |f: fn(&bw_extract::NormalizedPosting) -> Option<DateTime<Utc>>| {
         results.iter().map(|r| ok(r).and_then(f)).collect::<Vec<_>>()
     };
     let rows: Vec<IngestedRow> = diesel::sql_query(INGEST_SQL)
         .bind::<Array<Int8>, _>(results.iter().map(|r| r.id).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(results.iter().map(|r| r.outcome.as_ref().err()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            results.iter().map(|r| r.outcome.as_ref().err().map(|e| storable(e.clone()))).collect::<Vec<_>>(),
+        )
         .bind::<Array<Nullable<Text>>, _>(text(|n| Some(n.title.as_str())))
         .bind::<Array<Nullable<Text>>, _>(text(|n| n.location.as_deref()))
         .bind::<Array<Nullable<Bool>>, _>(results.iter().map(|r| ok(r).and_then(|n| n.remote)).collect::<Vec<_>>())

@@ -108,8 +108,11 @@ pub async fn claim(
     })
 }
 
-fn lease_deadline(lease_secs: i64) -> DateTime<Utc> {
-    Utc::now() + chrono::Duration::seconds(lease_secs)
+/// The lease's end, on the database's clock (the same clock every lease check reads).
+fn lease_deadline(
+    lease_secs: i64,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>> {
+    crate::db_now_plus(lease_secs)
 }
 
 /// What a heartbeat learned.
@@ -170,17 +173,6 @@ pub async fn transition(
         .execute(conn)
         .await?;
     Ok(n == 1)
-}
-
-/// Records the stage a leased run is in (its status unchanged).
-pub async fn set_stage(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid, stage: &str) -> anyhow::Result<()> {
-    diesel::update(r::runs)
-        .filter(r::id.eq(id))
-        .filter(r::lease_owner.eq(owner))
-        .set((r::stage.eq(stage), r::updated_at.eq(now)))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Ends a leased, active run with `to` (finished, failed or aborted), its counts, and an optional error.
@@ -303,10 +295,9 @@ pub async fn request_abort(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid
 
 /// Active runs not updated for `stale_secs` and holding no live lease: their message was probably lost.
 pub async fn stale(conn: &mut AsyncPgConnection, stale_secs: i64, limit: i64) -> anyhow::Result<Vec<Run>> {
-    let cutoff = Utc::now() - chrono::Duration::seconds(stale_secs);
     Ok(r::runs
         .filter(r::status.eq_any(status::ACTIVE))
-        .filter(r::updated_at.lt(cutoff))
+        .filter(r::updated_at.lt(crate::db_now_plus::<diesel::sql_types::Timestamptz>(-stale_secs)))
         .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
         .order(r::updated_at.asc())
         .limit(limit)

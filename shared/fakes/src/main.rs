@@ -21,10 +21,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    bw_telemetry::init(bw_telemetry::Format::from_env());
     let args = Args::parse();
     let fake = FakeAts::new();
     if args.sample {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bw_db::events::Level;
 use bw_db::{PgPool, events, pool, runs};
-use bw_messages::{Database, RunMessage, attributes};
+use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue};
 use tokio::sync::watch;
 
@@ -22,9 +22,7 @@ pub async fn requeue_stale<Q: Queue>(
     let mut conn = pool::conn(pool).await?;
     let stale = runs::stale(&mut conn, stale_secs, 100).await?;
     for run in &stale {
-        let body = bw_messages::to_body(&RunMessage::new(run.id, &run.user_id, database));
-        let attrs = vec![(attributes::RUN_ID.to_owned(), run.id.to_string())];
-        queue.send(queue_url, Outgoing { body, attributes: attrs, delay_seconds: None }).await?;
+        queue.send(queue_url, Outgoing::run(&RunMessage::new(run.id, &run.user_id, database), None)).await?;
         runs::touch(&mut conn, run.id).await?;
         let message = format!("run re-enqueued: no progress for {stale_secs} s and no worker holds it");
         events::record(&mut conn, run.id, Level::Warn, run.stage.as_deref(), &message, None).await?;

@@ -35,6 +35,14 @@ pub struct Invocation {
     pub deadline: Option<std::time::SystemTime>,
 }
 
+impl Invocation {
+    /// The deadline less `margin`, as an `Instant` (what timers and clients take); `None` without a deadline.
+    pub fn deadline_less(&self, margin: std::time::Duration) -> Option<std::time::Instant> {
+        let left = |d: std::time::SystemTime| d.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        self.deadline.map(|d| std::time::Instant::now() + left(d).saturating_sub(margin))
+    }
+}
+
 /// Handles one record. Implementations must be idempotent: SQS delivers at least once.
 pub trait RecordHandler: Send + Sync {
     fn handle(&self, record: &SqsMessage, invocation: &Invocation) -> impl Future<Output = Result<(), Failure>> + Send;

@@ -18,6 +18,24 @@ pub struct Outgoing {
     pub delay_seconds: Option<i32>,
 }
 
+impl Outgoing {
+    /// A `runs` message for `message`, with its run id (and the trace id, when there is one) as attributes.
+    pub fn run(message: &bw_messages::RunMessage, trace_id: Option<&str>) -> Self {
+        let mut attributes = vec![(bw_messages::attributes::RUN_ID.to_owned(), message.run_id.to_string())];
+        attributes.extend(trace_id.map(|t| (bw_messages::attributes::TRACE_ID.to_owned(), t.to_owned())));
+        Self { body: bw_messages::to_body(message), attributes, delay_seconds: None }
+    }
+
+    /// An `llm-jobs` message for job `job_id`, delivered after `delay_seconds`.
+    pub fn llm_job(job_id: uuid::Uuid, delay_seconds: Option<i32>) -> Self {
+        Self {
+            body: bw_messages::LlmJobMessage::new(job_id).body(),
+            attributes: vec![(bw_messages::attributes::JOB_ID.to_owned(), job_id.to_string())],
+            delay_seconds,
+        }
+    }
+}
+
 /// What the services need of a queue.
 pub trait Queue: Send + Sync {
     /// Sends one message; returns its id.

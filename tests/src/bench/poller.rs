@@ -191,7 +191,7 @@ async fn wait_resolved(pool: &bw_db::PgPool, fake: &FakeOpenAi) -> anyhow::Resul
     let deadline = Instant::now() + Duration::from_secs(1_800);
     loop {
         let mut conn = bw_db::pool::conn(pool).await?;
-        let open = llm::due_count_unresolved(&mut conn).await?;
+        let open = llm::unresolved_count(&mut conn).await?;
         if open == 0 {
             return Ok(fake.clock().now_ms());
         }

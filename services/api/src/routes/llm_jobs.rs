@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bw_db::llm::{self, LlmJob, NewJob};
 use bw_db::pool;
-use bw_messages::{LlmJobMessage, attributes};
 use bw_queue::{Outgoing, Queue as _};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -144,12 +143,7 @@ pub async fn create(
 
 /// Sends the job's first message. A failure is not the user's problem: the job is due now, and dispatch sends it.
 async fn enqueue(state: &AppState, job_id: Uuid) {
-    let outgoing = Outgoing {
-        body: LlmJobMessage::new(job_id).body(),
-        attributes: vec![(attributes::JOB_ID.to_owned(), job_id.to_string())],
-        delay_seconds: None,
-    };
-    if let Err(error) = state.queue.send(&state.llm_jobs_queue_url, outgoing).await {
+    if let Err(error) = state.queue.send(&state.llm_jobs_queue_url, Outgoing::llm_job(job_id, None)).await {
         tracing::warn!(job.id = %job_id, error = %format!("{error:#}"), "could not enqueue the job; dispatch will send it");
     }
 }

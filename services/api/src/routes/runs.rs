@@ -6,7 +6,7 @@ use bw_db::counts::{self, RunCounts};
 use bw_db::models::{Run, RunEvent};
 use bw_db::runs::{self, Abort, Created};
 use bw_db::{events, pool};
-use bw_messages::{RunMessage, attributes};
+use bw_messages::RunMessage;
 use bw_queue::{Outgoing, Queue as _};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,14 +70,7 @@ pub async fn start(
         }
     };
     let message = RunMessage::new(run.id, &user, state.database);
-    let outgoing = Outgoing {
-        body: bw_messages::to_body(&message),
-        attributes: vec![
-            (attributes::RUN_ID.to_owned(), run.id.to_string()),
-            (attributes::TRACE_ID.to_owned(), Uuid::new_v4().simple().to_string()),
-        ],
-        delay_seconds: None,
-    };
+    let outgoing = Outgoing::run(&message, Some(&Uuid::new_v4().simple().to_string()));
     let sent = state.queue.send(&state.runs_queue_url, outgoing).await;
     let mut conn = pool::conn(&state.pool).await?;
     if let Err(error) = sent {
