@@ -12,6 +12,7 @@ log "cargo fmt --check"
 cargo fmt --all --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+"$ROOT/scripts/cfn-lint.sh"
 log "building binaries (the Lambda-mode tests run them)"
 cargo build --workspace --bins --quiet
 
