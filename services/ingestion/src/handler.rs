@@ -135,4 +135,8 @@ impl<S: BoardSource> RecordHandler for Ingestion<S> {
         span.in_scope(|| tracing::info!(outcome = ?outcome, "run message handled"));
         Ok(())
     }
+
+    async fn on_failure(&self, record: &SqsMessage, failure: &Failure) {
+        bw_maintenance::failures::record(&self.primary, record, failure).await;
+    }
 }

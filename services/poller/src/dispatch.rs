@@ -58,7 +58,8 @@ pub struct Targets {
     pub stale_run_secs: i64,
 }
 
-/// One scheduled dispatch: the due LLM jobs, then the ingestion runs whose message was lost.
+/// One scheduled dispatch: the due LLM jobs, then the ingestion runs whose message was lost, then the pruning of
+/// message failure reasons older than a DLQ keeps messages.
 pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets) -> anyhow::Result<Report> {
     let jobs = dispatch(pool, queue, &targets.llm_jobs_url, targets.limit).await?;
     let stale_runs_requeued = bw_maintenance::stale_runs::requeue_stale(
@@ -69,5 +70,11 @@ pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets)
         targets.stale_run_secs,
     )
     .await?;
+    // Failure reasons are kept as long as a DLQ keeps messages; a failed prune only delays it to the next dispatch.
+    match bw_maintenance::failures::prune(pool).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "pruned old message failure reasons"),
+        Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not prune old message failure reasons"),
+    }
     Ok(Report { jobs, stale_runs_requeued })
 }

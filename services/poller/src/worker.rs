@@ -46,6 +46,10 @@ impl<Q: Queue> RecordHandler for Worker<Q> {
         stats.report("worker");
         Ok(())
     }
+
+    async fn on_failure(&self, record: &SqsMessage, failure: &Failure) {
+        bw_maintenance::failures::record(&self.pool, record, failure).await;
+    }
 }
 
 impl<Q: Queue> Worker<Q> {

@@ -4,6 +4,7 @@
 pub mod companies;
 pub mod counts;
 pub mod events;
+pub mod failures;
 pub mod llm;
 pub mod migrate;
 pub mod models;

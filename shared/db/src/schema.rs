@@ -151,6 +151,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    message_failures (message_id) {
+        message_id -> Text,
+        queue -> Text,
+        receive_count -> Int4,
+        retryable -> Bool,
+        reason -> Text,
+        first_failed_at -> Timestamptz,
+        last_failed_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(run_events -> runs (run_id));
 diesel::joinable!(run_companies -> runs (run_id));
 diesel::joinable!(run_companies -> companies (company_id));
@@ -167,5 +179,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     postings,
     llm_jobs,
     llm_job_items,
-    entity_flags
+    entity_flags,
+    message_failures
 );

@@ -46,6 +46,23 @@ impl Invocation {
 /// Handles one record. Implementations must be idempotent: SQS delivers at least once.
 pub trait RecordHandler: Send + Sync {
     fn handle(&self, record: &SqsMessage, invocation: &Invocation) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// Called after `handle` failed, to keep the reason where operators look for it (`ctl dlq peek`). Best effort:
+    /// it must not fail, and the default keeps nothing.
+    fn on_failure(&self, record: &SqsMessage, failure: &Failure) -> impl Future<Output = ()> + Send {
+        let _ = (record, failure);
+        async {}
+    }
+}
+
+/// The name of the queue a record came from: the last part of its `eventSourceARN`, or `unknown`.
+pub fn queue_name(record: &SqsMessage) -> &str {
+    record
+        .event_source_arn
+        .as_deref()
+        .and_then(|arn| arn.rsplit(':').next())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("unknown")
 }
 
 /// How many times SQS has delivered this record (1 on the first delivery).
@@ -74,6 +91,7 @@ pub async fn process_event_in<H: RecordHandler>(
                 span.in_scope(|| {
                     tracing::warn!(error = %failure, retryable = failure.retryable(), "record failed; SQS will redeliver it");
                 });
+                handler.on_failure(&record, failure).instrument(span).await;
             }
             (id, outcome.is_ok())
         })

@@ -59,6 +59,16 @@ pub trait Queue: Send + Sync {
         queue_url: &str,
         receipts: Vec<String>,
     ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
+    /// The queue's ARN, which an event source mapping puts on every record (`eventSourceARN`).
+    fn arn(&self, queue_url: &str) -> impl Future<Output = anyhow::Result<String>> + Send {
+        let _ = queue_url;
+        async { anyhow::bail!("this queue has no ARN") }
+    }
+    /// Whether an operator paused the queue's consumers (see [`crate::pause`]).
+    fn paused(&self, queue_url: &str) -> impl Future<Output = anyhow::Result<bool>> + Send {
+        let _ = queue_url;
+        async { Ok(false) }
+    }
 }
 
 /// Amazon SQS (or LocalStack, through `AWS_ENDPOINT_URL`).
@@ -184,6 +194,14 @@ impl Queue for SqsQueue {
             }
         }
         Ok(failed)
+    }
+
+    async fn arn(&self, queue_url: &str) -> anyhow::Result<String> {
+        crate::definitions::arn_of(&self.client, queue_url).await
+    }
+
+    async fn paused(&self, queue_url: &str) -> anyhow::Result<bool> {
+        crate::pause::is_paused(&self.client, queue_url).await
     }
 }
 

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod client;
 pub mod definitions;
 pub mod lambda;
+pub mod pause;
 pub mod runner;
 
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};

@@ -24,6 +24,8 @@ pub struct RunnerConfig {
     pub concurrency: usize,
     /// Batches handled at once, like concurrent invocations of a Lambda (`MaximumConcurrency` of a mapping).
     pub max_batches: usize,
+    /// How often the runner re-reads whether an operator paused the queue's consumers (`ctl consumers pause`).
+    pub pause_check: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -34,6 +36,7 @@ impl Default for RunnerConfig {
             wait: Duration::from_secs(10),
             concurrency: 4,
             max_batches: 4,
+            pause_check: Duration::from_secs(5),
         }
     }
 }
@@ -60,6 +63,15 @@ pub async fn run<Q: Queue, H: RecordHandler>(
     let mut stats = RunnerStats::default();
     let mut in_hand = futures::stream::FuturesUnordered::new();
     let mut receiving = None;
+    let mut pause = PauseState::default();
+    // Records carry the queue's ARN as an event source mapping's do (consumers name the queue in what they record).
+    let arn = match queue.arn(queue_url).await {
+        Ok(arn) => Some(arn),
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "could not read the queue's ARN; records will carry none");
+            None
+        }
+    };
     tracing::info!(
         queue.url = queue_url,
         batch_size = config.batch_size,
@@ -70,14 +82,18 @@ pub async fn run<Q: Queue, H: RecordHandler>(
         if *shutdown.borrow() {
             break;
         }
-        if receiving.is_none() && in_hand.len() < config.max_batches.max(1) {
+        let paused = pause.check(queue, queue_url, config.pause_check).await;
+        if !paused && receiving.is_none() && in_hand.len() < config.max_batches.max(1) {
             receiving = Some(Box::pin(gather(queue, queue_url, config)));
         }
         tokio::select! {
             batch = async { receiving.as_mut()?.await.into() }, if receiving.is_some() => {
                 receiving = None;
                 match batch {
-                    Some(Ok(records)) if !records.is_empty() => {
+                    Some(Ok(mut records)) if !records.is_empty() => {
+                        for record in &mut records {
+                            record.event_source_arn.clone_from(&arn);
+                        }
                         in_hand.push(handle_batch(queue, queue_url, handler, config, records));
                     }
                     Some(Ok(_)) | None => {}
@@ -88,6 +104,7 @@ pub async fn run<Q: Queue, H: RecordHandler>(
                 }
             }
             Some(done) = in_hand.next(), if !in_hand.is_empty() => stats.add(done),
+            () = tokio::time::sleep(config.pause_check), if paused && receiving.is_none() => {}
             _ = shutdown.changed() => break,
         }
     }
@@ -96,6 +113,39 @@ pub async fn run<Q: Queue, H: RecordHandler>(
     }
     tracing::info!(batches = stats.batches, succeeded = stats.succeeded, failed = stats.failed, "runner stopped");
     stats
+}
+
+/// What the runner last read of the operators' pause tag, and when.
+#[derive(Default)]
+struct PauseState {
+    paused: bool,
+    checked: Option<Instant>,
+}
+
+impl PauseState {
+    /// Whether the consumers are paused, re-read at most every `every`. A failed read keeps the last state: a
+    /// flaky tag read must neither pause the consumers nor resume paused ones.
+    async fn check<Q: Queue>(&mut self, queue: &Q, queue_url: &str, every: Duration) -> bool {
+        if self.checked.is_some_and(|at| at.elapsed() < every) {
+            return self.paused;
+        }
+        self.checked = Some(Instant::now());
+        match queue.paused(queue_url).await {
+            Ok(paused) if paused != self.paused => {
+                self.paused = paused;
+                if paused {
+                    tracing::warn!(queue.url = queue_url, "consumers paused by an operator: taking no new messages");
+                } else {
+                    tracing::info!(queue.url = queue_url, "consumers resumed by an operator");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), paused = self.paused, "could not read the pause tag; keeping the last state")
+            }
+        }
+        self.paused
+    }
 }
 
 impl RunnerStats {
@@ -191,7 +241,7 @@ pub fn shutdown_signal() -> watch::Receiver<bool> {
 
 impl RunnerConfig {
     /// Reads `RUNNER_BATCH_SIZE`, `RUNNER_BATCHING_WINDOW_MS`, `RUNNER_WAIT_SECS`, `RUNNER_CONCURRENCY`,
-    /// `RUNNER_MAX_BATCHES` over `base`.
+    /// `RUNNER_MAX_BATCHES`, `RUNNER_PAUSE_CHECK_MS` over `base`.
     pub fn from_env(base: Self) -> Result<Self, bw_config::ConfigError> {
         use bw_config::parse_or;
         Ok(Self {
@@ -203,6 +253,10 @@ impl RunnerConfig {
             wait: Duration::from_secs(parse_or("RUNNER_WAIT_SECS", base.wait.as_secs())?),
             concurrency: parse_or("RUNNER_CONCURRENCY", base.concurrency)?,
             max_batches: parse_or("RUNNER_MAX_BATCHES", base.max_batches)?,
+            pause_check: Duration::from_millis(parse_or(
+                "RUNNER_PAUSE_CHECK_MS",
+                u64::try_from(base.pause_check.as_millis()).unwrap_or(5_000),
+            )?),
         })
     }
 }

@@ -21,7 +21,12 @@ impl Format {
 
 /// Installs the global subscriber, writing to stderr. Safe to call twice (the second call does nothing).
 pub fn init(format: Format) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with(format, "info");
+}
+
+/// [`init`] with another level than `info` when `RUST_LOG` is unset (a command line wants only warnings).
+pub fn init_with(format: Format, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _already_set = match format {
         Format::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),

@@ -1,0 +1,33 @@
+//! Keeping why messages failed (for `ctl dlq peek`), and forgetting it once SQS would have dropped the message.
+
+use bw_db::failures::{self, NewFailure};
+use bw_db::{PgPool, pool};
+use bw_queue::SqsMessage;
+use bw_queue::batch::{Failure, queue_name, receive_count};
+
+/// Records why `record` failed. Best effort: a failure to record is logged, never raised (the record has already
+/// failed, and its reason is in the logs either way).
+pub async fn record(pool: &PgPool, record: &SqsMessage, failure: &Failure) {
+    let Some(message_id) = record.message_id.as_deref() else { return };
+    let reason = failure.to_string();
+    let failure = NewFailure {
+        message_id,
+        queue: queue_name(record),
+        receive_count: receive_count(record),
+        retryable: failure.retryable(),
+        reason: &reason,
+    };
+    let written = async {
+        let mut conn = pool::conn(pool).await?;
+        failures::record(&mut conn, &failure).await
+    };
+    if let Err(error) = written.await {
+        tracing::warn!(error = %format!("{error:#}"), "could not record why the message failed");
+    }
+}
+
+/// Deletes failures SQS no longer keeps messages for; returns how many.
+pub async fn prune(pool: &PgPool) -> anyhow::Result<usize> {
+    let mut conn = pool::conn(pool).await?;
+    failures::prune(&mut conn).await
+}
