@@ -1,11 +1,23 @@
-//! `ctl`: the operators' and developers' command line.
+//! `ctl`: the operators' and developers' command line. Parses arguments, calls `bw_ctl`, prints.
+
+use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use bw_ctl::filter::Filter;
+use bw_ctl::target::{Aws, QueueRef, dlq_of, resolve};
+use bw_ctl::{consumers, dlq, peek, queues, redrive, render};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 
 #[derive(Parser)]
-#[command(name = "ctl", about = "Operate the job-postings system: migrations and queues")]
+#[command(name = "ctl", about = "Operate the job-postings system: migrations, queues and DLQs, consumers")]
 struct Cli {
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Prefix of the queues' real names (`runs` is `{prefix}runs`).
+    #[arg(long, global = true, env = "QUEUE_PREFIX", default_value = "bw-")]
+    prefix: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,45 +32,286 @@ enum Command {
         #[arg(long)]
         create: bool,
     },
-    /// Queue administration.
+    /// Every queue with its visible, in-flight and delayed messages, the age of its oldest, and its DLQ's depth.
     Queues {
         #[command(subcommand)]
-        command: QueuesCommand,
+        command: Option<QueuesCommand>,
+    },
+    /// Dead-letter queues: look at what failed, and put it back once the cause is fixed.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Pause or resume a queue's consumers (Lambda event source mappings, and local runners).
+    Consumers {
+        #[command(subcommand)]
+        command: ConsumersCommand,
     },
 }
 
 #[derive(Subcommand)]
 enum QueuesCommand {
-    /// Create (or update) every queue and its DLQ with its redrive policy, from the shared definitions.
-    Create {
-        #[arg(long, env = "QUEUE_PREFIX", default_value = "bw-")]
-        prefix: String,
+    /// Create (or update) every queue and its DLQ with its redrive policy, from the definitions in
+    /// infra/template.yaml.
+    Create,
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Show messages without consuming them (they stay in the DLQ): body, attributes, receive count, first-receive
+    /// time, and the failure reason where the consumer recorded one (needs DATABASE_URL).
+    Peek {
+        /// A DLQ, or a queue whose DLQ to peek at (name or URL).
+        queue: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// Move messages back. A dry run unless --yes. The whole DLQ moves with an SQS message move task; with --filter
+    /// or --max, ctl moves message by message (send, then delete).
+    Redrive(RedriveArgs),
+    /// Message move tasks of a DLQ (of every DLQ of the system without QUEUE).
+    Status { queue: Option<String> },
+    /// Cancel the running message move task of a DLQ.
+    Cancel { queue: String },
+    /// Delete every message of a DLQ (asks for the queue's name unless --yes).
+    Purge {
+        queue: String,
+        #[arg(long)]
+        yes: bool,
     },
 }
 
+#[derive(Args)]
+struct RedriveArgs {
+    /// A DLQ, or a queue whose DLQ to redrive (name or URL).
+    queue: String,
+    /// Destination; default: the queue each message came from. Must be the DLQ's source unless --force.
+    #[arg(long)]
+    to: Option<String>,
+    /// Only messages where KEY=VALUE, KEY!=VALUE or KEY~TEXT holds; KEY is id, body, body.FIELD, attr.NAME or
+    /// reason. Repeat to require several.
+    #[arg(long = "filter", value_name = "EXPR")]
+    filters: Vec<String>,
+    /// Move at most N messages.
+    #[arg(long)]
+    max: Option<usize>,
+    /// At most N messages a second (`5` or `5/s`).
+    #[arg(long, value_parser = parse_rate)]
+    rate: Option<u32>,
+    /// Do it (without it, only say what would move).
+    #[arg(long)]
+    yes: bool,
+    /// Allow a destination that is not the DLQ's source queue.
+    #[arg(long)]
+    force: bool,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ConsumersCommand {
+    /// The consumers of every work queue (or of QUEUE): local pause state and event source mappings.
+    List { queue: Option<String> },
+    /// Stop taking new messages from QUEUE (or every work queue with --all); nothing in the queue is lost.
+    Pause(ConsumersTarget),
+    /// Take messages again.
+    Resume(ConsumersTarget),
+}
+
+#[derive(Args)]
+struct ConsumersTarget {
+    #[arg(required_unless_present = "all")]
+    queue: Option<String>,
+    #[arg(long, conflicts_with = "queue")]
+    all: bool,
+}
+
+fn parse_rate(s: &str) -> Result<u32, String> {
+    let n = s.trim().trim_end_matches("/s");
+    match n.parse::<u32>() {
+        Ok(rate) if rate > 0 => Ok(rate),
+        _ => Err(format!("{s:?} is not a rate: write a whole number of messages a second, like 5 or 5/s")),
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    bw_telemetry::init(bw_telemetry::Format::Text);
-    match Cli::parse().command {
+async fn main() -> std::process::ExitCode {
+    bw_telemetry::init_with(bw_telemetry::Format::Text, "warn");
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The whole chain on one line, without a backtrace: an operator's error, not a crash.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
+    match cli.command {
         Command::Migrate { database_url, create } => {
             if create && bw_db::migrate::create_database_if_missing(&database_url).await? {
-                println!("created database {}", bw_db::migrate::redact(&database_url));
+                eprintln!("created database {}", bw_db::migrate::redact(&database_url));
             }
             let applied = bw_db::migrate::run_pending(&database_url).await?;
-            println!(
-                "migrations applied: {}",
-                if applied.is_empty() { "none (up to date)".to_owned() } else { applied.join(", ") }
-            );
+            print(json, &applied, || {
+                let applied = if applied.is_empty() { "none (up to date)".to_owned() } else { applied.join(", ") };
+                format!("migrations applied: {applied}\n")
+            })
         }
-        Command::Queues { command: QueuesCommand::Create { prefix } } => {
-            let queue = bw_queue::SqsQueue::from_env().await;
+        Command::Queues { command: Some(QueuesCommand::Create) } => {
+            let aws = Aws::from_env(cli.prefix.clone()).await;
+            let mut created = Vec::new();
             for def in bw_queue::definitions::ALL {
-                let created = bw_queue::definitions::ensure(queue.client(), &prefix, &def)
+                let name = format!("{}{}", cli.prefix, def.name);
+                let queue = bw_queue::definitions::ensure(&aws.sqs, &cli.prefix, &def)
                     .await
-                    .with_context(|| format!("failed to create queue {prefix}{}", def.name))?;
-                println!("{prefix}{}: {} (dlq {})", def.name, created.url, created.dlq_url);
+                    .with_context(|| format!("failed to create queue {name}"))?;
+                created.push(serde_json::json!({ "name": name, "url": queue.url, "dlq_url": queue.dlq_url }));
             }
+            print(json, &created, || {
+                created.iter().map(|q| format!("{}: {} (dlq {})\n", q["name"], q["url"], q["dlq_url"])).collect()
+            })
         }
+        Command::Queues { command: None } => {
+            let aws = Aws::from_env(cli.prefix).await;
+            let rows = queues::list(&aws).await?;
+            print(json, &rows, || render::queues(&rows))
+        }
+        Command::Dlq { command } => run_dlq(&Aws::from_env(cli.prefix).await, command, json).await,
+        Command::Consumers { command } => run_consumers(&Aws::from_env(cli.prefix).await, command, json).await,
+    }
+}
+
+async fn run_dlq(aws: &Aws, command: DlqCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        DlqCommand::Peek { queue, limit, database_url } => {
+            anyhow::ensure!(limit > 0, "--limit must be at least 1");
+            let dlq = dlq_of(aws, &resolve(aws, &queue).await?).await?;
+            let messages = peek::peek(aws, &dlq.url, limit, database_url.as_deref()).await?;
+            print(json, &messages, || render::peeked(&dlq.name, &messages))
+        }
+        DlqCommand::Redrive(args) => {
+            let filters = args.filters.iter().map(|f| Filter::parse(f)).collect::<Result<Vec<_>, _>>()?;
+            anyhow::ensure!(args.max != Some(0), "--max must be at least 1");
+            let dlq = dlq_of(aws, &resolve(aws, &args.queue).await?).await?;
+            let to = match &args.to {
+                Some(to) => Some(resolve(aws, to).await?),
+                None => None,
+            };
+            let request = redrive::Request {
+                to,
+                filters,
+                max: args.max,
+                rate: args.rate,
+                execute: args.yes,
+                force: args.force,
+                database_url: args.database_url,
+                progress: !json && std::io::stderr().is_terminal(),
+            };
+            let summary = redrive::redrive(aws, &dlq, &request).await?;
+            print(json, &summary, || render::redrive(&summary))
+        }
+        DlqCommand::Status { queue } => {
+            let dlqs = match queue {
+                Some(queue) => vec![dlq_of(aws, &resolve(aws, &queue).await?).await?],
+                None => system_dlqs(aws).await?,
+            };
+            let mut all = Vec::new();
+            for dlq in &dlqs {
+                all.extend(dlq::tasks(aws, dlq, 10).await?);
+            }
+            print(json, &all, || render::tasks(&all))
+        }
+        DlqCommand::Cancel { queue } => {
+            let dlq = dlq_of(aws, &resolve(aws, &queue).await?).await?;
+            let task = dlq::cancel(aws, &dlq).await?;
+            print(json, &task, || format!("cancelling the move task on {} after {} message(s)\n", dlq.name, task.moved))
+        }
+        DlqCommand::Purge { queue, yes } => {
+            let dlq = dlq_of(aws, &resolve(aws, &queue).await?).await?;
+            if !yes {
+                confirm_purge(aws, &dlq).await?;
+            }
+            let purged = dlq::purge(aws, &dlq).await?;
+            let out = serde_json::json!({ "queue": dlq.name, "purged": purged });
+            print(json, &out, || format!("purged {} (about {purged} message(s))\n", dlq.name))
+        }
+    }
+}
+
+/// Asks the operator to type the queue's name; refuses without a terminal to ask on.
+async fn confirm_purge(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "refusing to purge {} without --yes: there is no terminal to confirm on",
+        dlq.name
+    );
+    let depth = queues::depth(aws, &dlq.url).await?;
+    eprint!(
+        "This deletes every message of {} (about {}) for good. Type the queue's name to go on: ",
+        dlq.name,
+        depth.visible + depth.in_flight + depth.delayed
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    anyhow::ensure!(answer.trim() == dlq.name, "not confirmed: nothing was purged");
+    Ok(())
+}
+
+async fn run_consumers(aws: &Aws, command: ConsumersCommand, json: bool) -> anyhow::Result<()> {
+    let (targets, paused) = match command {
+        ConsumersCommand::List { queue } => {
+            let queues = work_queues(aws, queue.as_deref()).await?;
+            let mut all = Vec::new();
+            for queue in &queues {
+                all.push(consumers::list(aws, queue).await?);
+            }
+            return print(json, &all, || render::consumers(&all));
+        }
+        ConsumersCommand::Pause(target) => (target, true),
+        ConsumersCommand::Resume(target) => (target, false),
+    };
+    let queues = work_queues(aws, if targets.all { None } else { targets.queue.as_deref() }).await?;
+    let mut all = Vec::new();
+    for queue in &queues {
+        all.push(consumers::set(aws, queue, paused).await?);
+    }
+    print(json, &all, || render::consumers(&all))
+}
+
+/// The named queue, or every work queue of the system.
+async fn work_queues(aws: &Aws, queue: Option<&str>) -> anyhow::Result<Vec<QueueRef>> {
+    if let Some(queue) = queue {
+        return Ok(vec![resolve(aws, queue).await?]);
+    }
+    let mut all = Vec::new();
+    for def in bw_queue::definitions::ALL {
+        all.push(resolve(aws, &format!("{}{}", aws.prefix, def.name)).await?);
+    }
+    Ok(all)
+}
+
+async fn system_dlqs(aws: &Aws) -> anyhow::Result<Vec<QueueRef>> {
+    let mut all = Vec::new();
+    for queue in work_queues(aws, None).await? {
+        all.push(dlq_of(aws, &queue).await?);
+    }
+    Ok(all)
+}
+
+/// Prints `value` as JSON, or the text `human` makes.
+fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(human().as_bytes())?;
     }
     Ok(())
 }
