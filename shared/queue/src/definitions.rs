@@ -1,5 +1,6 @@
-//! The queues of the system and their DLQs, defined once: `ctl queues create` (and so `scripts/bootstrap.sh`) makes
-//! them locally from these definitions.
+//! The queues of the system and their DLQs, defined once, in `infra/template.yaml`: `build.rs` reads the queues'
+//! settings from the template into [`RUNS`], [`LLM_JOBS`], [`ALL`] and [`DLQ_RETENTION_SECS`], and `ctl queues create`
+//! (and so `scripts/bootstrap.sh`) makes the local queues from them, so local queues and the stack's cannot drift.
 
 use std::collections::HashMap;
 
@@ -19,16 +20,8 @@ pub struct QueueDef {
     pub retention_secs: u32,
 }
 
-/// The `runs` queue, consumed by the ingestion service (function timeout 900 s).
-pub const RUNS: QueueDef =
-    QueueDef { name: "runs", visibility_timeout_secs: 5_400, max_receive_count: 5, retention_secs: 345_600 };
-/// The `llm-jobs` queue, consumed by the poller worker (function timeout 120 s).
-pub const LLM_JOBS: QueueDef =
-    QueueDef { name: "llm-jobs", visibility_timeout_secs: 720, max_receive_count: 5, retention_secs: 345_600 };
-/// Every queue of the system.
-pub const ALL: [QueueDef; 2] = [RUNS, LLM_JOBS];
-/// How long a DLQ keeps messages: the SQS maximum.
-pub const DLQ_RETENTION_SECS: u32 = 1_209_600;
+// `RUNS`, `LLM_JOBS`, `ALL` and `DLQ_RETENTION_SECS`, generated from infra/template.yaml by build.rs.
+include!(concat!(env!("OUT_DIR"), "/queue_definitions.rs"));
 
 /// URLs of a created queue and its DLQ.
 #[derive(Clone, Debug)]
@@ -108,4 +101,29 @@ pub async fn resolve_url(queue: &crate::SqsQueue, env_var: &str, def: &QueueDef)
 /// The queue name prefix, `QUEUE_PREFIX` (default `bw-`).
 pub fn prefix() -> String {
     bw_config::optional("QUEUE_PREFIX").unwrap_or_else(|| "bw-".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_defines_every_queue_the_services_use_once() {
+        let names: Vec<_> = ALL.iter().map(|def| def.name).collect();
+        assert!(names.contains(&RUNS.name) && names.contains(&LLM_JOBS.name), "{names:?}");
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+    }
+
+    #[test]
+    fn a_dlq_outlives_its_queue() {
+        // SQS keeps a message's original enqueue time when it moves to the DLQ: a shorter DLQ retention would drop it
+        // early.
+        for def in ALL {
+            assert!(def.retention_secs <= DLQ_RETENTION_SECS, "{def:?}");
+            assert!(def.visibility_timeout_secs > 0 && def.max_receive_count > 0, "{def:?}");
+        }
+    }
 }
