@@ -15,7 +15,10 @@ PRIVATE_PG_PORT="${PRIVATE_PG_PORT:-54329}"
 localstack_healthy() {
   local health
   health="$(curl -sf "$AWS_ENDPOINT_URL/_localstack/health")" || return 1
-  grep -Eq '"sqs": "(available|running)"' <<<"$health" && grep -Eq '"secretsmanager": "(available|running)"' <<<"$health"
+  local service
+  for service in sqs secretsmanager lambda cloudwatch; do
+    grep -Eq "\"$service\": \"(available|running)\"" <<<"$health" || return 1
+  done
 }
 
 install_localstack() {
@@ -40,13 +43,14 @@ start_localstack() {
       log "restarting LocalStack with the services this project needs"
       wait_for 30 bash -c "! curl -sf $AWS_ENDPOINT_URL/_localstack/health" || die "LocalStack did not stop"
     else
-      die "a LocalStack at $AWS_ENDPOINT_URL runs without SQS or Secrets Manager; stop it and run this again"
+      die "a LocalStack at $AWS_ENDPOINT_URL runs without SQS, Secrets Manager, Lambda or CloudWatch; stop it and run this again"
     fi
   fi
   install_localstack
   log "starting LocalStack (host mode) on 127.0.0.1:$LOCALSTACK_PORT; log in .local/localstack.log"
-  GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" SERVICES=sqs,lambda,logs,events,cloudformation,iam,sts,secretsmanager \
+  GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" SERVICES=sqs,lambda,logs,events,cloudformation,iam,sts,secretsmanager,cloudwatch \
     LOCALSTACK_VOLUME_DIR="$STATE_DIR/localstack-volume" SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 \
+    SQS_DISABLE_CLOUDWATCH_METRICS=1 \
     nohup setsid "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main >"$STATE_DIR/localstack.log" 2>&1 &
   echo $! >"$STATE_DIR/localstack.pid"
   wait_for 120 localstack_healthy || die "LocalStack did not become healthy in 120 s; see .local/localstack.log"

@@ -102,8 +102,13 @@ impl TestApp {
 
     /// Starts the local event-source runner over the test queue.
     pub fn start_runner(&mut self) {
+        self.start_runner_with(Arc::clone(&self.ingestion));
+    }
+
+    /// Starts the local event-source runner over the test queue with another handler (a service restarted with
+    /// other settings).
+    pub fn start_runner_with(&mut self, handler: Arc<Ingestion<HttpBoards>>) {
         let (tx, rx) = watch::channel(false);
-        let handler = Arc::clone(&self.ingestion);
         let sqs = self.queue.sqs.clone();
         let url = self.queue.url.clone();
         // As the ingestion service runs: one run per batch, several batches at once.
@@ -113,9 +118,22 @@ impl TestApp {
             wait: Duration::from_secs(1),
             concurrency: 1,
             max_batches: 4,
+            pause_check: Duration::from_millis(200),
         };
         let task = tokio::spawn(async move { runner::run(&sqs, &url, &*handler, &config, rx).await });
         self.runner = Some((tx, task));
+    }
+
+    /// The ingestion handler as a service configured with `TEST_DATABASE_URL` would build it.
+    pub fn ingestion_with_test_database(&self, test: bw_db::PgPool) -> Arc<Ingestion<HttpBoards>> {
+        let i = &self.ingestion;
+        Arc::new(Ingestion {
+            primary: i.primary.clone(),
+            test: Some(test),
+            boards: i.boards.clone(),
+            settings: i.settings.clone(),
+            continuation: i.continuation.clone(),
+        })
     }
 
     /// Stops the runner after its batch in hand and returns its stats.

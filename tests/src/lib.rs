@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod ctl;
 pub mod db;
 pub mod lambda_runtime;
 pub mod sqs;

@@ -18,12 +18,16 @@ pub struct TestQueue {
 impl TestQueue {
     /// Creates `t{random}-{label}` with its DLQ.
     pub async fn new(label: &str, visibility_secs: u32, max_receive_count: u32) -> anyhow::Result<Self> {
+        Self::named(&format!("{}{label}", unique_prefix()), visibility_secs, max_receive_count).await
+    }
+
+    /// Creates the queue `name` with its DLQ `{name}-dlq`.
+    pub async fn named(name: &str, visibility_secs: u32, max_receive_count: u32) -> anyhow::Result<Self> {
         anyhow::ensure!(
             std::env::var_os("AWS_ENDPOINT_URL").is_some(),
             "AWS_ENDPOINT_URL is not set: run the tests through scripts/test.sh (it starts LocalStack)"
         );
         let sqs = SqsQueue::from_env().await;
-        let name = format!("t{}-{label}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let def = QueueDef {
             name: "test",
             visibility_timeout_secs: visibility_secs,
@@ -31,7 +35,7 @@ impl TestQueue {
             retention_secs: 3_600,
         };
         let created =
-            ensure_named(sqs.client(), &name, &def).await.context("is LocalStack running? (scripts/bootstrap.sh)")?;
+            ensure_named(sqs.client(), name, &def).await.context("is LocalStack running? (scripts/bootstrap.sh)")?;
         Ok(Self { sqs, url: created.url, dlq_url: created.dlq_url, max_receive_count })
     }
 
@@ -67,6 +71,11 @@ impl TestQueue {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A queue name prefix no other test uses: `t{12 hex}-`.
+pub fn unique_prefix() -> String {
+    format!("t{}-", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 impl Drop for TestQueue {

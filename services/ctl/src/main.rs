@@ -173,7 +173,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 created.push(serde_json::json!({ "name": name, "url": queue.url, "dlq_url": queue.dlq_url }));
             }
             print(json, &created, || {
-                created.iter().map(|q| format!("{}: {} (dlq {})\n", q["name"], q["url"], q["dlq_url"])).collect()
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+                created
+                    .iter()
+                    .map(|q| format!("{}: {} (dlq {})\n", text(&q["name"]), text(&q["url"]), text(&q["dlq_url"])))
+                    .collect()
             })
         }
         Command::Queues { command: None } => {
