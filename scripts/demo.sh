@@ -160,4 +160,7 @@ for p in d[:15]:
 PY
 )"
 echo
+log "the queues as an operator sees them (ctl queues; ctl dlq peek QUEUE shows what failed, see the README's runbook)"
+"$ROOT/target/debug/ctl" queues || true
+echo
 log "API: $API (Authorization: Bearer $TOKEN); logs in .local/demo/. LocalStack keeps running for the next demo."
