@@ -134,6 +134,10 @@ async fn move_task(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Resu
     if !request.execute {
         return Ok(summary);
     }
+    if depth.visible == 0 && depth.in_flight == 0 && depth.delayed == 0 {
+        summary.task_status = Some("NOTHING TO MOVE".to_owned());
+        return Ok(summary);
+    }
     let mut start = aws.sqs.start_message_move_task().source_arn(&dlq.arn);
     if let Some(to) = &request.to {
         start = start.destination_arn(&to.arn);

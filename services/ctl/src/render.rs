@@ -97,6 +97,7 @@ pub fn redrive(s: &Summary) -> String {
             "dry run: would move {} of {} scanned message(s){filters} from {} to {to}; add --yes to do it\n",
             s.matched, s.scanned, s.dlq
         ),
+        (false, Method::MessageMoveTask) if s.task_handle.is_none() => format!("{} is empty: nothing to move\n", s.dlq),
         (false, Method::MessageMoveTask) => format!(
             "moved {} message(s) from {} to {to} (message move task {}, {})\n",
             s.moved,
