@@ -39,7 +39,7 @@ pub async fn ensure(client: &aws_sdk_sqs::Client, prefix: &str, def: &QueueDef) 
 pub async fn ensure_named(client: &aws_sdk_sqs::Client, name: &str, def: &QueueDef) -> anyhow::Result<Created> {
     let dlq_name = format!("{name}-dlq");
     let dlq_attrs = HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())]);
-    let dlq_url = create(client, &dlq_name, dlq_attrs).await?;
+    let dlq_url = create_or_update(client, &dlq_name, dlq_attrs).await?;
     let dlq_arn = arn_of(client, &dlq_url).await?;
     let redrive =
         serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": def.max_receive_count.to_string() });
@@ -48,23 +48,32 @@ pub async fn ensure_named(client: &aws_sdk_sqs::Client, name: &str, def: &QueueD
         (QueueAttributeName::MessageRetentionPeriod, def.retention_secs.to_string()),
         (QueueAttributeName::RedrivePolicy, redrive.to_string()),
     ]);
-    let url = create(client, name, attrs.clone()).await?;
-    // create_queue does not change an existing queue's attributes; set them so a re-run applies new definitions.
-    client
-        .set_queue_attributes()
-        .queue_url(&url)
-        .set_attributes(Some(attrs))
-        .send()
-        .await
-        .with_context(|| format!("failed to set attributes of queue {name}"))?;
+    let url = create_or_update(client, name, attrs).await?;
     Ok(Created { url, dlq_url })
 }
 
-async fn create(
+/// The URL of queue `name`, created with `attrs`, or, when it exists, given `attrs`: CreateQueue refuses an existing
+/// queue whose attributes differ, and a changed definition must reach the queues already made.
+async fn create_or_update(
     client: &aws_sdk_sqs::Client,
     name: &str,
     attrs: HashMap<QueueAttributeName, String>,
 ) -> anyhow::Result<String> {
+    let existing = match client.get_queue_url().queue_name(name).send().await {
+        Ok(out) => out.queue_url,
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_queue_does_not_exist()) => None,
+        Err(e) => return Err(e).with_context(|| format!("failed to look up queue {name}")),
+    };
+    if let Some(url) = existing {
+        client
+            .set_queue_attributes()
+            .queue_url(&url)
+            .set_attributes(Some(attrs))
+            .send()
+            .await
+            .with_context(|| format!("failed to set attributes of queue {name}"))?;
+        return Ok(url);
+    }
     let out = client
         .create_queue()
         .queue_name(name)
