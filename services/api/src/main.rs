@@ -1,4 +1,5 @@
-//! Entry point: builds the pool, queue client and board client once, then serves the router.
+//! Entry point: builds the pool, queue client and board client once, then serves the router: through the Lambda
+//! Runtime API (API Gateway HTTP API events, payload v2) when `AWS_LAMBDA_RUNTIME_API` is set, else on `API_LISTEN`.
 
 use std::sync::Arc;
 
@@ -36,6 +37,9 @@ async fn main() -> anyhow::Result<()> {
         if parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)? { boards.with_private_careers_pages() } else { boards };
     let state =
         AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, tokens: Arc::new(tokens) };
+    if bw_queue::in_lambda() {
+        return lambda_http::run(router(state)).await.map_err(|e| anyhow::anyhow!(e));
+    }
     let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;
     tracing::info!(%addr, "api listening");
