@@ -1,11 +1,14 @@
 //! A fake Lambda Runtime API (version 2018-06-01) on an ephemeral port, to run a real binary in Lambda mode.
 //!
 //! `GET /runtime/invocation/next` hands out queued events one at a time and long-polls while none is queued;
-//! `POST /runtime/invocation/{id}/response`, `/{id}/error` and `/runtime/init/error` are recorded.
+//! `POST /runtime/invocation/{id}/response`, `/{id}/error` and `/runtime/init/error` are recorded. The moment of
+//! the first `next` is kept: the end of the function's cold start.
 
 use std::collections::HashMap;
+use std::path::Path as FsPath;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -15,11 +18,68 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// ARN reported in `Lambda-Runtime-Invoked-Function-Arn`.
-pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:ingestion";
+pub mod events;
+
+/// A function as Lambda presents it to its runtime: the name in its ARN and environment, its timeout (each
+/// invocation's deadline) and its memory size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Function {
+    pub name: &'static str,
+    pub timeout: Duration,
+    pub memory_mb: u32,
+}
+
+impl Function {
+    // As in infra/template.yaml.
+    /// The `runs` consumer: long runs, so Lambda's longest timeout.
+    pub const INGESTION: Self = Self { name: "ingestion", timeout: Duration::from_secs(900), memory_mb: 1024 };
+    /// The HTTP API behind API Gateway, which gives up on an integration after 30 s.
+    pub const API: Self = Self { name: "api", timeout: Duration::from_secs(29), memory_mb: 512 };
+    /// The `llm-jobs` consumer: a poll budget of 90 s within a 120 s timeout.
+    pub const POLLER_WORKER: Self = Self { name: "poller_worker", timeout: Duration::from_secs(120), memory_mb: 512 };
+    /// The scheduled dispatch.
+    pub const POLLER_DISPATCH: Self =
+        Self { name: "poller_dispatch", timeout: Duration::from_secs(60), memory_mb: 256 };
+
+    /// The function's ARN, reported in `Lambda-Runtime-Invoked-Function-Arn`.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:lambda:us-east-1:000000000000:function:{}", self.name)
+    }
+
+    /// `binary` started as Lambda starts a `provided.al2023` function: an empty environment but for what Lambda
+    /// sets (the Runtime API at `runtime_api`, the function's identity, region and credentials for LocalStack);
+    /// the caller adds the function's own configuration. Killed when dropped.
+    pub fn command(&self, binary: &FsPath, runtime_api: &str) -> Command {
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", self.name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.memory_mb.to_string())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]00000000000000000000000000000000")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_SESSION_TOKEN", "test")
+            .env("LAMBDA_TASK_ROOT", "/var/task")
+            .env("LAMBDA_RUNTIME_DIR", "/var/runtime")
+            .env("_HANDLER", "bootstrap")
+            .env("LANG", "en_US.UTF-8")
+            .env("TZ", ":UTC")
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+}
 
 /// What the runtime posted back for one invocation.
 #[derive(Debug, Clone)]
@@ -34,6 +94,9 @@ struct Shared {
     pending: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
     outcomes: watch::Sender<HashMap<String, Outcome>>,
     init_errors: Mutex<Vec<Value>>,
+    function: Function,
+    /// When the runtime first asked for an event: its initialisation was done.
+    first_next: watch::Sender<Option<Instant>>,
 }
 
 /// A running fake Runtime API; the server stops when this is dropped.
@@ -43,14 +106,17 @@ pub struct FakeRuntime {
 }
 
 impl FakeRuntime {
-    /// Serves on `127.0.0.1:0`; returns the runtime and its `host:port`, the value for `AWS_LAMBDA_RUNTIME_API`.
-    pub async fn start() -> anyhow::Result<(Self, String)> {
+    /// Serves `function` on `127.0.0.1:0`; returns the runtime and its `host:port`, the value for
+    /// `AWS_LAMBDA_RUNTIME_API`.
+    pub async fn start(function: Function) -> anyhow::Result<(Self, String)> {
         let (events, pending) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             events,
             pending: tokio::sync::Mutex::new(pending),
             outcomes: watch::Sender::new(HashMap::new()),
             init_errors: Mutex::new(Vec::new()),
+            function,
+            first_next: watch::Sender::new(None),
         });
         let router = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -90,6 +156,18 @@ impl FakeRuntime {
         }
     }
 
+    /// Waits for the runtime's first `GET /runtime/invocation/next` and returns its moment.
+    pub async fn first_next(&self, timeout: Duration) -> anyhow::Result<Instant> {
+        let mut first = self.shared.first_next.subscribe();
+        match tokio::time::timeout(timeout, first.wait_for(Option::is_some)).await {
+            Ok(Ok(at)) => at.context("first poll vanished"),
+            _ => anyhow::bail!(
+                "the runtime did not ask for an event within {timeout:?}; init errors: {:?}",
+                self.init_errors()
+            ),
+        }
+    }
+
     /// Bodies posted to `/runtime/init/error`.
     pub fn init_errors(&self) -> Vec<Value> {
         self.shared.init_errors.lock().map(|e| e.clone()).unwrap_or_default()
@@ -124,14 +202,14 @@ fn accepted() -> Response {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    shared.first_next.send_if_modified(|at| at.is_none() && at.replace(Instant::now()).is_none());
     let Some((id, event)) = shared.pending.lock().await.recv().await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let headers = [
         ("Lambda-Runtime-Aws-Request-Id", id.clone()),
-        // The ingestion function's timeout in AWS.
-        ("Lambda-Runtime-Deadline-Ms", deadline_ms(Duration::from_secs(900)).to_string()),
-        ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN.to_owned()),
+        ("Lambda-Runtime-Deadline-Ms", deadline_ms(shared.function.timeout).to_string()),
+        ("Lambda-Runtime-Invoked-Function-Arn", shared.function.arn()),
         ("Lambda-Runtime-Trace-Id", trace_id()),
     ];
     (StatusCode::OK, headers, axum::Json(event)).into_response()

@@ -1,65 +1,102 @@
-//! Lambda mode of the real `ingestion` binary: with `AWS_LAMBDA_RUNTIME_API` set it takes SQS events from the
-//! Runtime API (a fake here), works them, and answers with an `SqsBatchResponse` naming exactly the failed messages.
-//! Needs the binaries built first (`cargo build --bins`).
+//! Lambda mode of the real binaries: with `AWS_LAMBDA_RUNTIME_API` set each takes its events from the Runtime API
+//! (a fake here) and answers as Lambda expects: `ingestion` and `poller worker` an `SqsBatchResponse` naming
+//! exactly the failed messages, `poller dispatch` its report for a scheduled event, and `api` an HTTP API response.
+//! Each starts with only the environment Lambda sets plus its own configuration. Needs the binaries built first
+//! (`cargo build --bins`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use bw_db::llm::{self, NewJob};
+use bw_fake_openai::{FakeConfig, FakeOpenAi};
 use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
-use bw_tests::app::TestApp;
-use bw_tests::lambda_runtime::FakeRuntime;
+use bw_queue::Queue as _;
+use bw_tests::app::{TestApp, USERS};
+use bw_tests::lambda_runtime::events::{http_event, http_response, scheduled_event, sqs_event, sqs_record};
+use bw_tests::lambda_runtime::{FakeRuntime, Function};
 use serde_json::{Value, json};
-use tokio::process::Command;
+use tokio::process::Child;
+use uuid::Uuid;
 
 const LONG: Duration = Duration::from_secs(60);
 
-/// The `ingestion` binary in the cargo target directory (`CARGO_TARGET_DIR`, else the workspace's `target`).
-fn ingestion_binary() -> anyhow::Result<PathBuf> {
+/// The debug binary `name` in the cargo target directory (`CARGO_TARGET_DIR`, else the workspace's `target`).
+fn binary(name: &str) -> anyhow::Result<PathBuf> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), |d| workspace.join(d));
-    let binary = target.join("debug").join("ingestion");
+    let binary = target.join("debug").join(name);
     anyhow::ensure!(binary.is_file(), "{} is missing: run `cargo build --bins` before these tests", binary.display());
     Ok(binary)
 }
 
-/// The binary in Lambda mode with only the environment Lambda sets (no database yet), talking to `runtime_api`.
-fn lambda_command(runtime_api: &str) -> anyhow::Result<Command> {
-    let mut command = Command::new(ingestion_binary()?);
-    command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "ingestion")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    Ok(command)
+/// Waits for the answer to `request_id`, failing at once if the binary exits first.
+async fn answer(runtime: &FakeRuntime, child: &mut Child, request_id: &str) -> anyhow::Result<Value> {
+    tokio::select! {
+        answer = runtime.wait_response(request_id, LONG) => answer,
+        status = child.wait() => anyhow::bail!("the binary exited before answering: {}", status?),
+    }
 }
 
-/// One SQS record as the event source mapping delivers it.
-fn record(id: &str, body: &str) -> Value {
-    json!({
-        "messageId": id,
-        "receiptHandle": format!("handle-{id}"),
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": "1700000000000",
-            "SenderId": "000000000000",
-            "ApproximateFirstReceiveTimestamp": "1700000000001"
-        },
-        "messageAttributes": {},
-        "md5OfBody": "00000000000000000000000000000000",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:bw-runs",
-        "awsRegion": "us-east-1"
-    })
+/// After the last answer: nothing went wrong at init, and the binary is still waiting for its next event.
+async fn still_serving(runtime: &FakeRuntime, mut child: Child) -> anyhow::Result<()> {
+    assert!(runtime.init_errors().is_empty(), "{:?}", runtime.init_errors());
+    assert!(child.try_wait()?.is_none(), "the binary keeps polling for the next event");
+    child.kill().await?;
+    Ok(())
+}
+
+/// A test app whose user alice has 12 ready postings (one finished run), and a queued background LLM job over them.
+async fn app_with_job() -> anyhow::Result<(TestApp, Uuid)> {
+    let app = TestApp::spawn().await?;
+    app.ats.generate_board(Kind::Greenhouse, "acme", 12, 1);
+    app.add_company("alice", "Acme", "greenhouse", "acme").await?;
+    let run_id = app.start_run("alice").await?;
+    app.ingestion
+        .handle_run(&RunMessage::new(run_id.parse()?, "alice", Database::Primary), 1)
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    let ids: Vec<i64> = app
+        .db
+        .rows("SELECT id FROM postings WHERE status = 'ready'")
+        .await?
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    anyhow::ensure!(ids.len() == 12, "expected 12 ready postings, got {}", ids.len());
+    let job = NewJob {
+        user_id: "alice",
+        name: "remote?",
+        model: "gpt-4.1-nano",
+        instructions: "Is this job remote?",
+        mode: "background",
+    };
+    let mut conn = bw_db::pool::conn(&app.db.pool).await?;
+    let job_id = llm::create(&mut conn, job, &ids).await?.id;
+    Ok((app, job_id))
+}
+
+/// The job ids of the messages on the test app's `llm-jobs` queue, waiting up to `wait` for the first (a delayed
+/// message shows only after its delay).
+async fn receive_jobs(app: &TestApp, wait: Duration) -> anyhow::Result<Vec<Uuid>> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let messages = app.llm_queue.sqs.receive(&app.llm_queue.url, 10, Duration::from_secs(1)).await?;
+        if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(messages
+                .iter()
+                .filter_map(|m| bw_messages::parse_llm_job_message(m.body.as_deref()?).ok())
+                .map(|m| m.job_id)
+                .collect());
+        }
+    }
+}
+
+async fn job_row(app: &TestApp, id: Uuid) -> anyhow::Result<Value> {
+    let rows = app.db.rows(&format!("SELECT * FROM llm_jobs WHERE id = '{id}'")).await?;
+    rows.into_iter().next().with_context(|| format!("job {id} missing"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,33 +107,31 @@ async fn the_binary_in_lambda_mode_works_an_sqs_event_and_reports_only_the_bad_r
     let run_id = app.start_run("alice").await?;
     let good = bw_messages::to_body(&RunMessage::new(run_id.parse()?, "alice", Database::Primary));
 
-    let (runtime, runtime_api) = FakeRuntime::start().await?;
-    let request_id = runtime.push_event(json!({ "Records": [record("good-1", &good), record("bad-1", "{oops")] }));
+    let (runtime, runtime_api) = FakeRuntime::start(Function::INGESTION).await?;
+    let request_id = runtime
+        .push_event(sqs_event(vec![sqs_record("bw-runs", "good-1", &good), sqs_record("bw-runs", "bad-1", "{oops")]));
     // stdout and stderr are inherited: the test runner shows the binary's logs with a failure.
-    let mut child = lambda_command(&runtime_api)?
+    let mut child = Function::INGESTION
+        .command(&binary("ingestion")?, &runtime_api)
+        .env("RUST_LOG", "info")
         .env("DATABASE_URL", &app.db.url)
         .env("ATS_BASE_URL", &app.ats_server.base_url)
         .spawn()
         .context("failed to start the ingestion binary")?;
 
-    let answer = tokio::select! {
-        answer = runtime.wait_response(&request_id, LONG) => answer?,
-        status = child.wait() => anyhow::bail!("the binary exited before answering: {}", status?),
-    };
+    let answer = answer(&runtime, &mut child, &request_id).await?;
     assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "bad-1" }] }));
     let run = app.run("alice", &run_id).await?;
     assert_eq!(run["status"], "finished", "{run}");
     assert_eq!(run["counts"]["total"]["inserted"], 25, "{run}");
-    assert!(runtime.init_errors().is_empty(), "{:?}", runtime.init_errors());
-    assert!(child.try_wait()?.is_none(), "the binary keeps polling for the next event");
-    child.kill().await?;
-    Ok(())
+    still_serving(&runtime, child).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_in_lambda_mode_without_database_url_exits_with_a_config_error() -> anyhow::Result<()> {
-    let (_runtime, runtime_api) = FakeRuntime::start().await?;
-    let child = lambda_command(&runtime_api)?
+    let (_runtime, runtime_api) = FakeRuntime::start(Function::INGESTION).await?;
+    let child = Function::INGESTION
+        .command(&binary("ingestion")?, &runtime_api)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -109,4 +144,96 @@ async fn the_binary_in_lambda_mode_without_database_url_exits_with_a_config_erro
     assert!(stderr.contains("DATABASE_URL"), "stderr does not name DATABASE_URL: {stderr}");
     assert!(!stderr.contains("panicked"), "a config error, not a panic: {stderr}");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_worker_in_lambda_mode_submits_a_job_and_reports_only_the_bad_record() -> anyhow::Result<()> {
+    let (app, job_id) = app_with_job().await?;
+    let fake = FakeOpenAi::new(FakeConfig::default());
+    let openai = fake.serve(([127, 0, 0, 1], 0).into()).await?;
+    let good = bw_messages::LlmJobMessage::new(job_id).body();
+
+    let (runtime, runtime_api) = FakeRuntime::start(Function::POLLER_WORKER).await?;
+    let records = vec![sqs_record("bw-llm-jobs", "good-1", &good), sqs_record("bw-llm-jobs", "bad-1", "{oops")];
+    let request_id = runtime.push_event(sqs_event(records));
+    let mut child = Function::POLLER_WORKER
+        .command(&binary("poller")?, &runtime_api)
+        .env("RUST_LOG", "info")
+        .env("POLLER_ROLE", "worker")
+        .env("DATABASE_URL", &app.db.url)
+        .env("AWS_ENDPOINT_URL", bw_config::optional("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?)
+        .env("LLM_JOBS_QUEUE_URL", &app.llm_queue.url)
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("OPENAI_BASE_URL", &openai.base_url)
+        .spawn()
+        .context("failed to start the poller binary")?;
+
+    let answer = answer(&runtime, &mut child, &request_id).await?;
+    assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "bad-1" }] }));
+    let job = job_row(&app, job_id).await?;
+    assert_eq!((job["status"].as_str(), job["items_submitted"].as_i64()), (Some("running"), Some(12)), "{job}");
+    assert_eq!(fake.stats().responses_created, 12, "every item submitted once");
+    let requeued = receive_jobs(&app, Duration::from_secs(10)).await?;
+    assert_eq!(requeued, [job_id], "the running job is re-enqueued (with a delay) for its next poll");
+    still_serving(&runtime, child).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_dispatch_in_lambda_mode_sends_the_due_job_on_a_scheduled_event() -> anyhow::Result<()> {
+    let (app, job_id) = app_with_job().await?;
+    let (runtime, runtime_api) = FakeRuntime::start(Function::POLLER_DISPATCH).await?;
+    let request_id = runtime.push_event(scheduled_event("bw-poller-dispatch"));
+    let mut child = Function::POLLER_DISPATCH
+        .command(&binary("poller")?, &runtime_api)
+        .env("RUST_LOG", "info")
+        .env("POLLER_ROLE", "dispatch")
+        .env("DATABASE_URL", &app.db.url)
+        .env("AWS_ENDPOINT_URL", bw_config::optional("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?)
+        .env("LLM_JOBS_QUEUE_URL", &app.llm_queue.url)
+        .env("RUNS_QUEUE_URL", &app.queue.url)
+        .spawn()
+        .context("failed to start the poller binary")?;
+
+    let answer = answer(&runtime, &mut child, &request_id).await?;
+    assert_eq!(answer, json!({ "jobs": { "due": 1, "sent": 1, "failed": 0 }, "stale_runs_requeued": 0 }));
+    let jobs = receive_jobs(&app, Duration::from_secs(5)).await?;
+    assert_eq!(jobs, [job_id], "exactly the due job's message is on the queue");
+    still_serving(&runtime, child).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_in_lambda_mode_answers_http_api_events() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let (user, token) = USERS[0];
+    let (runtime, runtime_api) = FakeRuntime::start(Function::API).await?;
+    let company = json!({ "name": "Acme", "board_kind": "greenhouse", "board_token": "acme" });
+    let create = runtime.push_event(http_event("POST", "/api/companies", Some(token), Some(&company)));
+    let list = runtime.push_event(http_event("GET", "/api/companies", Some(token), None));
+    let anonymous = runtime.push_event(http_event("GET", "/api/companies", None, None));
+    let mut child = Function::API
+        .command(&binary("api")?, &runtime_api)
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", &app.db.url)
+        .env("API_TOKENS", format!("{token}={user}"))
+        .env("AWS_ENDPOINT_URL", bw_config::optional("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?)
+        .env("RUNS_QUEUE_URL", &app.queue.url)
+        .env("LLM_JOBS_QUEUE_URL", &app.llm_queue.url)
+        .spawn()
+        .context("failed to start the api binary")?;
+
+    let (status, created) = http_response(&answer(&runtime, &mut child, &create).await?);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!((created["name"].as_str(), created["board_kind"].as_str()), (Some("Acme"), Some("greenhouse")));
+    let response = answer(&runtime, &mut child, &list).await?;
+    assert_eq!(response["headers"]["content-type"], "application/json", "{response}");
+    let (status, listed) = http_response(&response);
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["companies"].as_array().map(|c| c.iter().map(|c| c["id"].clone()).collect()),
+        Some(vec![created["id"].clone()])
+    );
+    let (status, refused) = http_response(&answer(&runtime, &mut child, &anonymous).await?);
+    assert_eq!(status, 401, "{refused}");
+    assert!(refused["error"]["code"].is_string(), "an error body naming the problem: {refused}");
+    still_serving(&runtime, child).await
 }
