@@ -139,15 +139,16 @@ fn body(run: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_filtered_redrive_moves_only_matching_messages_and_keeps_their_attributes() -> anyhow::Result<()> {
     let queue = TestQueue::new("runs", 30, 5).await?;
-    dead_letters(&queue, &[body("a"), body("b"), body("c")]).await?;
+    let bodies: Vec<String> = ["a", "b", "c", "d", "e", "f", "g"].iter().map(|r| body(r)).collect();
+    dead_letters(&queue, &bodies).await?;
 
     let plan = ctl::json(&["dlq", "redrive", &queue.url, "--filter", "body.run_id=b"], None).await?;
     assert_eq!(
         (plan["dry_run"].as_bool(), plan["matched"].as_u64(), plan["scanned"].as_u64()),
-        (Some(true), Some(1), Some(3)),
+        (Some(true), Some(1), Some(7)),
         "{plan}"
     );
-    wait_visible(&queue, &queue.dlq_url, 3).await?;
+    wait_visible(&queue, &queue.dlq_url, 7).await?;
 
     let done = ctl::json(&["dlq", "redrive", &queue.url, "--filter", "body.run_id=b", "--yes"], None).await?;
     assert_eq!(
@@ -155,19 +156,21 @@ async fn a_filtered_redrive_moves_only_matching_messages_and_keeps_their_attribu
         (Some("receive-send-delete"), Some(1), Some(0)),
         "{done}"
     );
-    wait_visible(&queue, &queue.dlq_url, 2).await?;
+    wait_visible(&queue, &queue.dlq_url, 6).await?;
     let back = queue.sqs.receive(&queue.url, 10, Duration::from_secs(2)).await?;
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].body.as_deref(), Some(body("b").as_str()));
     assert_eq!(back[0].message_attributes.get("run_id").and_then(|a| a.string_value.as_deref()), Some("r-1"));
 
-    // A cap without a filter also goes message by message.
-    let capped = ctl::json(&["dlq", "redrive", &queue.dlq_url, "--max", "1", "--rate", "5/s", "--yes"], None).await?;
+    // A cap without a filter also goes message by message, here at 2 a second: 5 sends take at least 2 s.
+    let started = std::time::Instant::now();
+    let capped = ctl::json(&["dlq", "redrive", &queue.dlq_url, "--max", "5", "--rate", "2/s", "--yes"], None).await?;
     assert_eq!(
         (capped["moved"].as_u64(), capped["method"].as_str()),
-        (Some(1), Some("receive-send-delete")),
+        (Some(5), Some("receive-send-delete")),
         "{capped}"
     );
+    assert!(started.elapsed() >= Duration::from_millis(1_900), "--rate 2/s moved 5 in {:?}", started.elapsed());
     wait_visible(&queue, &queue.dlq_url, 1).await?;
     Ok(())
 }
@@ -200,6 +203,12 @@ async fn bad_operator_input_gets_a_clear_error() -> anyhow::Result<()> {
     assert!(no_dlq.contains("has no DLQ"), "{no_dlq}");
     let bad_filter = ctl::failing(&["dlq", "redrive", &queue.url, "--filter", "colour=red"], None).await?;
     assert!(bad_filter.contains("bad filter \"colour=red\"") && bad_filter.contains("unknown key"), "{bad_filter}");
+    let no_db = ctl::failing(&["dlq", "redrive", &queue.url, "--filter", "reason!=timeout", "--yes"], None).await?;
+    assert!(no_db.contains("needs DATABASE_URL"), "{no_db}");
+    let into_itself = ctl::failing(&["dlq", "redrive", &queue.url, "--to", &queue.dlq_url, "--force"], None).await?;
+    assert!(into_itself.contains("into itself"), "{into_itself}");
+    let too_fast = ctl::failing(&["dlq", "redrive", &queue.url, "--rate", "501"], None).await?;
+    assert!(too_fast.contains("from 1 to 500"), "{too_fast}");
     let purge = ctl::failing(&["dlq", "purge", &queue.url], None).await?;
     assert!(purge.contains("without --yes"), "{purge}");
     let cancel = ctl::failing(&["dlq", "cancel", &queue.url], None).await?;

@@ -131,8 +131,10 @@ struct ConsumersTarget {
 fn parse_rate(s: &str) -> Result<u32, String> {
     let n = s.trim().trim_end_matches("/s");
     match n.parse::<u32>() {
-        Ok(rate) if rate > 0 => Ok(rate),
-        _ => Err(format!("{s:?} is not a rate: write a whole number of messages a second, like 5 or 5/s")),
+        Ok(rate) if (1..=500).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "{s:?} is not a rate: write a whole number of messages a second from 1 to 500 (the SQS limit), like 5 or 5/s"
+        )),
     }
 }
 

@@ -92,7 +92,8 @@ pub async fn receive_distinct(aws: &Aws, url: &str, limit: usize, hold: Duration
         }
         for message in messages {
             let peeked = Peeked::from_message(message);
-            seen.entry(peeked.message_id.clone()).or_insert(peeked);
+            // The newest receipt handle is the one that can still change the message's visibility.
+            seen.insert(peeked.message_id.clone(), peeked);
         }
     }
     let mut messages: Vec<Peeked> = seen.into_values().collect();
@@ -115,13 +116,21 @@ pub async fn release(aws: &Aws, url: &str, messages: &[&Peeked]) -> anyhow::Resu
             })
             .collect::<Result<Vec<_>, _>>()
             .context("failed to build a visibility change")?;
-        aws.sqs
+        let out = aws
+            .sqs
             .change_message_visibility_batch()
             .queue_url(url)
             .set_entries(Some(entries))
             .send()
             .await
             .with_context(|| format!("failed to make peeked messages visible again on {url}"))?;
+        if !out.failed.is_empty() {
+            eprintln!(
+                "warning: {} message(s) could not be made visible again on {url}; they reappear after the hold ({})",
+                out.failed.len(),
+                out.failed.iter().map(|f| f.message.as_deref().unwrap_or(&f.code)).collect::<Vec<_>>().join("; ")
+            );
+        }
     }
     Ok(())
 }

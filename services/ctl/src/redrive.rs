@@ -3,7 +3,7 @@
 //! succeeded, so no message is lost (a failed delete leaves a duplicate, which the idempotent consumers absorb).
 //! Without `--yes` nothing moves: the plan says what would.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -75,7 +75,12 @@ pub async fn redrive(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Re
         "{} is not a dead-letter queue: no queue's redrive policy points at it, so there is nowhere to redrive to",
         dlq.name
     );
+    anyhow::ensure!(
+        !request.filters.iter().any(|f| matches!(f.key, crate::filter::Key::Reason)) || request.database_url.is_some(),
+        "a reason filter needs DATABASE_URL: the failure reasons are kept in the database"
+    );
     if let Some(to) = &request.to {
+        anyhow::ensure!(to.arn != dlq.arn, "refusing to redrive {} into itself", dlq.name);
         let is_source = sources.iter().any(|s| s.arn == to.arn);
         anyhow::ensure!(
             is_source || request.force,
@@ -145,23 +150,32 @@ async fn move_task(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Resu
     if let Some(rate) = request.rate {
         start = start.max_number_of_messages_per_second(i32::try_from(rate).unwrap_or(i32::MAX));
     }
+    // Our task is the one with our handle, or, once it ended (SQS then drops the handle), the newest task that
+    // started after we asked; a few seconds of slack cover clocks that disagree.
+    let asked_at = chrono::Utc::now() - chrono::Duration::seconds(5);
     let started = start.send().await.with_context(|| {
         format!("failed to start a message move task on {} (is one already running? see `ctl dlq status`)", dlq.name)
     })?;
     let handle = started.task_handle.context("SQS returned no task handle")?;
     summary.task_handle = Some(handle.clone());
     let progress = Progress::new(request.progress, summary.matched as u64, "moving");
+    let mut unlisted = 0;
     loop {
         // A task carries its handle only while it runs; once it ended, it is the most recent task (listed first).
         let tasks = crate::dlq::tasks(aws, dlq, 10).await?;
         let task = tasks
             .iter()
             .find(|t| t.task_handle.as_deref() == Some(handle.as_str()))
-            .or_else(|| tasks.first())
-            .cloned()
-            .context("the message move task vanished from ListMessageMoveTasks")?;
+            .or_else(|| tasks.first().filter(|t| t.started_at.is_some_and(|at| at >= asked_at)))
+            .cloned();
+        let Some(task) = task else {
+            unlisted += 1;
+            anyhow::ensure!(unlisted < 120, "the message move task {handle} does not show in ListMessageMoveTasks");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
         progress.set(u64::try_from(task.moved).unwrap_or(0), task.to_move.and_then(|n| u64::try_from(n).ok()));
-        if task.status != "RUNNING" {
+        if !matches!(task.status.as_str(), "RUNNING" | "CANCELLING") {
             summary.moved = usize::try_from(task.moved).unwrap_or(0);
             summary.task_status = Some(task.status.clone());
             progress.finish();
@@ -180,7 +194,8 @@ async fn move_task(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Resu
 /// How long a scanned message stays hidden: a scan that takes longer sees messages again (and skips them by id).
 const HOLD: Duration = Duration::from_secs(300);
 
-/// Matching messages, one by one: send to `destination`, then delete from the DLQ. The rest are released.
+/// Matching messages, one by one: send to `destination`, then delete from the DLQ. The rest are released, also
+/// when the scan stops on an error, so no message stays hidden for the hold.
 async fn receive_send_delete(
     aws: &Aws,
     dlq: &QueueRef,
@@ -188,8 +203,26 @@ async fn receive_send_delete(
     request: &Request,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::new(dlq, Some(destination), Method::ReceiveSendDelete, request);
+    let mut keep: HashMap<String, Peeked> = HashMap::new();
+    let scanned = scan(aws, dlq, destination, request, &mut summary, &mut keep).await;
+    let released = peek::release(aws, &dlq.url, &keep.values().collect::<Vec<_>>()).await;
+    scanned?;
+    released?;
+    Ok(summary)
+}
+
+async fn scan(
+    aws: &Aws,
+    dlq: &QueueRef,
+    destination: &QueueRef,
+    request: &Request,
+    summary: &mut Summary,
+    keep: &mut HashMap<String, Peeked>,
+) -> anyhow::Result<()> {
     let cap = request.max.unwrap_or(usize::MAX);
     let depth = crate::queues::depth(aws, &dlq.url).await?;
+    // Messages that arrive during the scan are left for the next one: a redrive never chases its own tail.
+    let scan_limit = usize::try_from(depth.visible + depth.in_flight).unwrap_or(0).saturating_mul(2).max(100);
     let estimate = u64::try_from(depth.visible).unwrap_or(0).min(cap as u64);
     let progress = Progress::new(request.progress, estimate, if request.execute { "moving" } else { "scanning" });
     let mut pace = request.rate.map(|rate| {
@@ -198,11 +231,19 @@ async fn receive_send_delete(
         every
     });
     let mut seen = HashSet::new();
-    let mut keep: Vec<Peeked> = Vec::new();
     let mut empty_in_a_row = 0;
-    while summary.matched < cap && empty_in_a_row < 2 {
+    while summary.matched < cap && summary.scanned < scan_limit && empty_in_a_row < 2 {
         let mut batch = peek::receive_distinct(aws, &dlq.url, 10, HOLD).await?;
-        batch.retain(|m| seen.insert(m.message_id.clone()));
+        // A message seen before is back because the scan outlived the hold: keep its newest receipt handle.
+        batch.retain_mut(|m| {
+            if seen.insert(m.message_id.clone()) {
+                return true;
+            }
+            if let Some(kept) = keep.get_mut(&m.message_id) {
+                kept.receipt_handle = std::mem::take(&mut m.receipt_handle);
+            }
+            false
+        });
         if batch.is_empty() {
             empty_in_a_row += 1;
             continue;
@@ -214,7 +255,7 @@ async fn receive_send_delete(
         for message in batch {
             summary.scanned += 1;
             if summary.matched >= cap || !all_match(&request.filters, &message) {
-                keep.push(message);
+                keep.insert(message.message_id.clone(), message);
                 continue;
             }
             summary.matched += 1;
@@ -222,7 +263,7 @@ async fn receive_send_delete(
                 summary.message_ids.push(message.message_id.clone());
             }
             if !request.execute {
-                keep.push(message);
+                keep.insert(message.message_id.clone(), message);
                 progress.inc();
                 continue;
             }
@@ -234,15 +275,14 @@ async fn receive_send_delete(
                 Moved::SentNotDeleted => summary.duplicated += 1,
                 Moved::No => {
                     summary.failed += 1;
-                    keep.push(message);
+                    keep.insert(message.message_id.clone(), message);
                 }
             }
             progress.inc();
         }
     }
     progress.finish();
-    peek::release(aws, &dlq.url, &keep.iter().collect::<Vec<_>>()).await?;
-    Ok(summary)
+    Ok(())
 }
 
 enum Moved {

@@ -55,6 +55,9 @@ pub trait RecordHandler: Send + Sync {
     }
 }
 
+/// How long [`RecordHandler::on_failure`] may take per failed record.
+pub const ON_FAILURE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The name of the queue a record came from: the last part of its `eventSourceARN`, or `unknown`.
 pub fn queue_name(record: &SqsMessage) -> &str {
     record
@@ -91,7 +94,11 @@ pub async fn process_event_in<H: RecordHandler>(
                 span.in_scope(|| {
                     tracing::warn!(error = %failure, retryable = failure.retryable(), "record failed; SQS will redeliver it");
                 });
-                handler.on_failure(&record, failure).instrument(span).await;
+                // Bounded: recording a reason must not eat into the invocation (the database may be what failed).
+                let recorded = tokio::time::timeout(ON_FAILURE_TIMEOUT, handler.on_failure(&record, failure));
+                if recorded.instrument(span.clone()).await.is_err() {
+                    span.in_scope(|| tracing::warn!("recording the failure reason timed out"));
+                }
             }
             (id, outcome.is_ok())
         })

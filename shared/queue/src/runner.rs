@@ -253,10 +253,11 @@ impl RunnerConfig {
             wait: Duration::from_secs(parse_or("RUNNER_WAIT_SECS", base.wait.as_secs())?),
             concurrency: parse_or("RUNNER_CONCURRENCY", base.concurrency)?,
             max_batches: parse_or("RUNNER_MAX_BATCHES", base.max_batches)?,
-            pause_check: Duration::from_millis(parse_or(
-                "RUNNER_PAUSE_CHECK_MS",
-                u64::try_from(base.pause_check.as_millis()).unwrap_or(5_000),
-            )?),
+            // At least 100 ms: a paused runner sleeps this long between tag reads.
+            pause_check: Duration::from_millis(
+                parse_or("RUNNER_PAUSE_CHECK_MS", u64::try_from(base.pause_check.as_millis()).unwrap_or(5_000))?
+                    .max(100),
+            ),
         })
     }
 }
