@@ -2,13 +2,21 @@
 # Benchmarks that print `key: value` figures (they are measurements, not pass/fail tests).
 #   scripts/bench.sh ingestion [COMPANIES=100] [POSTINGS_PER_COMPANY=500] [ROW_BY_ROW_SAMPLE=5000]
 #   scripts/bench.sh poller [JOBS=200] [ITEMS=100] [RATE_LIMIT_PER_MINUTE=60000]
+#   scripts/bench.sh lambda [ROUNDS=5] [POSTINGS_PER_RUN=500]
+#       each function's release binary in Lambda mode against a fake Runtime API: cold start and peak RSS
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller [ARGS...]"
+[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda [ARGS...]"
 "$ROOT/scripts/bootstrap.sh" >&2
 load_env
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 log "building the benchmark (release)"
-cargo build --release --quiet -p bw-tests --bin bench
-exec ./target/release/bench "$@"
+if [[ "$1" == lambda ]]; then
+  # The functions' binaries, beside `bench`, built as for Lambda but for this machine.
+  cargo build --release --quiet -p bw-tests -p bw-api -p bw-ingestion -p bw-poller --bins
+else
+  cargo build --release --quiet -p bw-tests --bin bench
+fi
+exec "$TARGET_DIR/release/bench" "$@"

@@ -1,16 +1,17 @@
 //! Benchmarks that print `key: value` figures (not timed tests). Run through `scripts/bench.sh`.
 
 pub mod ingestion;
+pub mod lambda;
 pub mod poller;
 
 /// Peak resident set size of this process so far, in MiB (Linux; 0 elsewhere).
 pub fn peak_rss_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
+    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| vm_hwm_kb(&s)).map_or(0, |kb| kb / 1024)
+}
+
+/// The `VmHWM` (peak resident set) line of a `/proc/PID/status`, in KiB.
+pub fn vm_hwm_kb(status: &str) -> Option<u64> {
+    status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
 }
 
 /// Prints one figure.

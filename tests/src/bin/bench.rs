@@ -1,4 +1,4 @@
-//! `bench ingestion [COMPANIES] [POSTINGS_PER_COMPANY]`: prints `key: value` figures. See `scripts/bench.sh`.
+//! `bench ingestion|poller|lambda …`: prints `key: value` figures. See `scripts/bench.sh`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,8 +13,9 @@ async fn main() -> anyhow::Result<()> {
             let rpm = u32::try_from(number(3, 60_000)?).map_err(|e| anyhow::anyhow!("rate limit: {e}"))?;
             bw_tests::bench::poller::run(number(1, 200)?, number(2, 100)?, rpm).await
         }
+        Some("lambda") => bw_tests::bench::lambda::run(number(1, 5)?.max(1), number(2, 500)?).await,
         other => anyhow::bail!(
-            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM]"
+            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] | bench lambda [ROUNDS] [POSTINGS]"
         ),
     }
 }
