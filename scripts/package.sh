@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds the Lambda packages for arm64 (provided.al2023) with cargo-lambda and zig, both from PyPI (pinned, in
+# .venv/cargo-lambda, installed with uv):
+#   target/lambda/<binary>/bootstrap       what infra/template.yaml's CodeUri points at (SAM zips the folder);
+#   target/lambda-zip/<binary>/bootstrap.zip the same binary zipped, ready to upload as is.
+# Then prints `zip_bytes_<function>: N` per function. The two poller functions (dispatch and worker) ship the same
+# `poller` binary and so the same zip; POLLER_ROLE tells them apart.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+CARGO_LAMBDA_VERSION="1.9.2"
+# cargo-zigbuild (inside cargo-lambda) supports zig up to 0.14 well; later releases change its command line.
+ZIGLANG_VERSION="0.14.1"
+CARGO_LAMBDA_VENV="$ROOT/.venv/cargo-lambda"
+TARGET_TRIPLE="aarch64-unknown-linux-gnu"
+BINARIES=(api ingestion poller)
+MAX_ZIP_BYTES=$((10 * 1024 * 1024))
+
+# uv as scripts/bootstrap.sh installs it: on PATH, else in Python's user base.
+find_uv() {
+  if ! command -v uv >/dev/null && [[ ! -x "$(python3 -m site --user-base)/bin/uv" ]]; then
+    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+  fi
+  command -v uv || echo "$(python3 -m site --user-base)/bin/uv"
+}
+
+install_cargo_lambda() {
+  if "$CARGO_LAMBDA_VENV/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q " $CARGO_LAMBDA_VERSION" &&
+    "$CARGO_LAMBDA_VENV/bin/python" -c "import ziglang" 2>/dev/null; then
+    return
+  fi
+  log "installing cargo-lambda $CARGO_LAMBDA_VERSION and ziglang $ZIGLANG_VERSION into .venv/cargo-lambda (one time)"
+  command -v python3 >/dev/null || die "python3 is required to install cargo-lambda"
+  local uv_bin
+  uv_bin="$(find_uv)"
+  [[ -x "$CARGO_LAMBDA_VENV/bin/python" ]] || "$uv_bin" venv --quiet --python 3.11 "$CARGO_LAMBDA_VENV"
+  VIRTUAL_ENV="$CARGO_LAMBDA_VENV" "$uv_bin" pip install --quiet \
+    "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
+}
+
+ensure_rust_target() {
+  if rustc --print sysroot >/dev/null && [[ -d "$(rustc --print sysroot)/lib/rustlib/$TARGET_TRIPLE" ]]; then return; fi
+  command -v rustup >/dev/null || die "the Rust standard library for $TARGET_TRIPLE is missing and rustup is not installed"
+  log "adding the Rust target $TARGET_TRIPLE (one time)"
+  rustup target add "$TARGET_TRIPLE"
+}
+
+# cargo lambda build FORMAT DIR: the three binaries for arm64 in release, into DIR/<binary>/.
+lambda_build() {
+  local bins=()
+  for bin in "${BINARIES[@]}"; do bins+=(--bin "$bin"); done
+  # The venv's bin comes first: cargo-lambda finds zig through `python3 -m ziglang` there.
+  PATH="$CARGO_LAMBDA_VENV/bin:$PATH" cargo lambda build --release --arm64 --output-format "$1" --lambda-dir "$2" \
+    "${bins[@]}"
+}
+
+install_cargo_lambda
+ensure_rust_target
+log "building ${BINARIES[*]} for $TARGET_TRIPLE (release; the first build takes several minutes)"
+lambda_build binary "$ROOT/target/lambda"
+lambda_build zip "$ROOT/target/lambda-zip"
+
+too_big=()
+for function in api ingestion poller_dispatch poller_worker; do
+  binary="${function%%_*}"
+  zip="$ROOT/target/lambda-zip/$binary/bootstrap.zip"
+  [[ -f "$zip" && -x "$ROOT/target/lambda/$binary/bootstrap" ]] || die "cargo lambda produced no package for $binary"
+  bytes="$(stat -c %s "$zip")"
+  echo "zip_bytes_$function: $bytes"
+  ((bytes <= MAX_ZIP_BYTES)) || too_big+=("$function")
+done
+((${#too_big[@]} == 0)) || warn "over the 10 MiB target: ${too_big[*]}"
