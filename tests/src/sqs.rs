@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use aws_sdk_sqs::types::QueueAttributeName;
 use bw_queue::SqsQueue;
 use bw_queue::definitions::{QueueDef, ensure_named};
 
@@ -41,19 +40,8 @@ impl TestQueue {
 
     /// Approximate number of visible plus in-flight messages on `url`.
     pub async fn depth(&self, url: &str) -> anyhow::Result<i64> {
-        let out = self
-            .sqs
-            .client()
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await?;
-        let attrs = out.attributes.unwrap_or_default();
-        let get = |k: &QueueAttributeName| attrs.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-        Ok(get(&QueueAttributeName::ApproximateNumberOfMessages)
-            + get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+        let depth = self.sqs.depth(url).await?;
+        Ok(depth.visible + depth.in_flight)
     }
 
     /// Waits until `check` holds, polling every 100 ms, for at most `timeout`.

@@ -21,19 +21,7 @@ const LONG: Duration = Duration::from_secs(60);
 
 /// Messages visible on `url`.
 async fn visible(queue: &TestQueue, url: &str) -> anyhow::Result<i64> {
-    let out = queue
-        .sqs
-        .client()
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await?;
-    Ok(out
-        .attributes
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages).cloned())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
+    Ok(queue.sqs.depth(url).await?.visible)
 }
 
 async fn wait_visible(queue: &TestQueue, url: &str, want: i64) -> anyhow::Result<()> {

@@ -25,7 +25,7 @@ pub struct Task {
 /// The DLQ's most recent message move tasks, newest first (SQS keeps those of the last 14 days).
 pub async fn tasks(aws: &Aws, dlq: &QueueRef, limit: i32) -> anyhow::Result<Vec<Task>> {
     let out = aws
-        .sqs
+        .sqs()
         .list_message_move_tasks()
         .source_arn(&dlq.arn)
         .max_results(limit.clamp(1, 10))
@@ -56,7 +56,7 @@ pub async fn cancel(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<Task> {
     let task = running.next().with_context(|| format!("no message move task is running on {}", dlq.name))?;
     let handle = task.task_handle.clone().context("the running task has no handle")?;
     let out = aws
-        .sqs
+        .sqs()
         .cancel_message_move_task()
         .task_handle(&handle)
         .send()
@@ -68,7 +68,7 @@ pub async fn cancel(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<Task> {
 /// Deletes every message of the DLQ. The caller has confirmed.
 pub async fn purge(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<i64> {
     let depth = crate::queues::depth(aws, &dlq.url).await?;
-    aws.sqs
+    aws.sqs()
         .purge_queue()
         .queue_url(&dlq.url)
         .send()

@@ -169,7 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut created = Vec::new();
             for def in bw_queue::definitions::ALL {
                 let name = format!("{}{}", cli.prefix, def.name);
-                let queue = bw_queue::definitions::ensure(&aws.sqs, &cli.prefix, &def)
+                let queue = bw_queue::definitions::ensure(aws.sqs(), &cli.prefix, &def)
                     .await
                     .with_context(|| format!("failed to create queue {name}"))?;
                 created.push(serde_json::json!({ "name": name, "url": queue.url, "dlq_url": queue.dlq_url }));

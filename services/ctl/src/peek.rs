@@ -70,28 +70,9 @@ pub async fn receive_distinct(aws: &Aws, url: &str, limit: usize, hold: Duration
     let mut seen = HashMap::new();
     let mut empty_in_a_row = 0;
     while seen.len() < limit && empty_in_a_row < 2 {
-        let want = i32::try_from((limit - seen.len()).min(10)).unwrap_or(10);
-        let out = aws
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(want)
-            .visibility_timeout(i32::try_from(hold.as_secs()).unwrap_or(60).max(1))
-            // A one-second long poll asks every SQS server, so an empty answer means the queue has no more.
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .with_context(|| format!("failed to receive messages from {url}"))?;
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            empty_in_a_row += 1;
-        } else {
-            empty_in_a_row = 0;
-        }
-        for message in messages {
-            let peeked = Peeked::from_message(message);
+        let batch = receive_batch(aws, url, limit - seen.len(), hold).await?;
+        empty_in_a_row = if batch.is_empty() { empty_in_a_row + 1 } else { 0 };
+        for peeked in batch {
             // The newest receipt handle is the one that can still change the message's visibility.
             seen.insert(peeked.message_id.clone(), peeked);
         }
@@ -99,6 +80,24 @@ pub async fn receive_distinct(aws: &Aws, url: &str, limit: usize, hold: Duration
     let mut messages: Vec<Peeked> = seen.into_values().collect();
     messages.sort_by(|a, b| a.sent_at.cmp(&b.sent_at).then_with(|| a.message_id.cmp(&b.message_id)));
     Ok(messages)
+}
+
+/// One receive of up to `max` (at most 10) messages, each hidden for `hold`. A one-second long poll asks every SQS
+/// server, so an empty answer means the queue has no more visible messages.
+pub async fn receive_batch(aws: &Aws, url: &str, max: usize, hold: Duration) -> anyhow::Result<Vec<Peeked>> {
+    let out = aws
+        .sqs()
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(i32::try_from(max.clamp(1, 10)).unwrap_or(10))
+        .visibility_timeout(i32::try_from(hold.as_secs()).unwrap_or(60).max(1))
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .with_context(|| format!("failed to receive messages from {url}"))?;
+    Ok(out.messages.unwrap_or_default().into_iter().map(Peeked::from_message).collect())
 }
 
 /// Makes these received messages visible again at once.
@@ -117,7 +116,7 @@ pub async fn release(aws: &Aws, url: &str, messages: &[&Peeked]) -> anyhow::Resu
             .collect::<Result<Vec<_>, _>>()
             .context("failed to build a visibility change")?;
         let out = aws
-            .sqs
+            .sqs()
             .change_message_visibility_batch()
             .queue_url(url)
             .set_entries(Some(entries))
@@ -140,24 +139,39 @@ pub async fn release(aws: &Aws, url: &str, messages: &[&Peeked]) -> anyhow::Resu
 pub async fn peek(aws: &Aws, url: &str, limit: usize, database_url: Option<&str>) -> anyhow::Result<Vec<Peeked>> {
     let mut messages = receive_distinct(aws, url, limit, Duration::from_secs(30)).await?;
     release(aws, url, &messages.iter().collect::<Vec<_>>()).await?;
-    attach_failures(&mut messages, database_url).await?;
+    if let Some(reasons) = Reasons::open(database_url)? {
+        reasons.attach(&mut messages).await?;
+    }
     Ok(messages)
 }
 
-/// Adds the recorded failure reasons to `messages`.
-pub async fn attach_failures(messages: &mut [Peeked], database_url: Option<&str>) -> anyhow::Result<()> {
-    let Some(database_url) = database_url else { return Ok(()) };
-    if messages.is_empty() {
-        return Ok(());
+/// Where consumers record failure reasons: one pool (it connects on first use), for every lookup of a command.
+pub struct Reasons {
+    pool: bw_db::PgPool,
+    url: String,
+}
+
+impl Reasons {
+    /// `None` without a database URL.
+    pub fn open(database_url: Option<&str>) -> anyhow::Result<Option<Self>> {
+        database_url
+            .map(|url| Ok(Self { pool: bw_db::pool::build(url, 1)?, url: bw_db::migrate::redact(url) }))
+            .transpose()
     }
-    let pool = bw_db::pool::build(database_url, 1)?;
-    let mut conn = bw_db::pool::conn(&pool)
-        .await
-        .with_context(|| format!("failed to reach {} for failure reasons", bw_db::migrate::redact(database_url)))?;
-    let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
-    let mut failures = bw_db::failures::lookup(&mut conn, &ids).await.context("failed to read failure reasons")?;
-    for message in messages {
-        message.failure = failures.remove(&message.message_id);
+
+    /// Adds the recorded failure reasons to `messages`.
+    pub async fn attach(&self, messages: &mut [Peeked]) -> anyhow::Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut conn = bw_db::pool::conn(&self.pool)
+            .await
+            .with_context(|| format!("failed to reach {} for failure reasons", self.url))?;
+        let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+        let mut failures = bw_db::failures::lookup(&mut conn, &ids).await.context("failed to read failure reasons")?;
+        for message in messages {
+            message.failure = failures.remove(&message.message_id);
+        }
+        Ok(())
     }
-    Ok(())
 }

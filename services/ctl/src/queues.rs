@@ -6,18 +6,10 @@
 //! consumer and no redrive policy of its own.
 
 use anyhow::Context as _;
-use aws_sdk_sqs::types::QueueAttributeName;
+use bw_queue::Depth;
 use serde::Serialize;
 
 use crate::target::{Aws, resolve};
-
-/// Messages on a queue, as SQS counts them (approximately).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Depth {
-    pub visible: i64,
-    pub in_flight: i64,
-    pub delayed: i64,
-}
 
 /// One queue's line of `ctl queues`.
 #[derive(Clone, Debug, Serialize)]
@@ -66,7 +58,7 @@ pub async fn list(aws: &Aws) -> anyhow::Result<Vec<QueueRow>> {
             oldest_age_from: oldest.map(|_| "cloudwatch"),
             dlq: Some(dlq.name.clone()),
             dlq_depth: Some(dlq_depth.0.visible),
-            consumers_paused: Some(bw_queue::pause::is_paused(&aws.sqs, &queue.url).await?),
+            consumers_paused: Some(bw_queue::pause::is_paused(aws.sqs(), &queue.url).await?),
         });
         rows.push(QueueRow {
             name: dlq.name.clone(),
@@ -97,23 +89,7 @@ async fn depth_of_dlq(aws: &Aws, url: &str) -> anyhow::Result<(Depth, Option<i64
 
 /// The queue's visible, in-flight and delayed messages.
 pub async fn depth(aws: &Aws, url: &str) -> anyhow::Result<Depth> {
-    let out = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .with_context(|| format!("failed to read the depth of {url}"))?;
-    let attrs = out.attributes.unwrap_or_default();
-    let get = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-    Ok(Depth {
-        visible: get(QueueAttributeName::ApproximateNumberOfMessages),
-        in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-    })
+    aws.queue.depth(url).await
 }
 
 /// The latest `ApproximateAgeOfOldestMessage` of the last 10 minutes; `None` when CloudWatch has none (or cannot

@@ -143,7 +143,7 @@ async fn move_task(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Resu
         summary.task_status = Some("NOTHING TO MOVE".to_owned());
         return Ok(summary);
     }
-    let mut start = aws.sqs.start_message_move_task().source_arn(&dlq.arn);
+    let mut start = aws.sqs().start_message_move_task().source_arn(&dlq.arn);
     if let Some(to) = &request.to {
         start = start.destination_arn(&to.arn);
     }
@@ -204,7 +204,12 @@ async fn receive_send_delete(
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::new(dlq, Some(destination), Method::ReceiveSendDelete, request);
     let mut keep: HashMap<String, Peeked> = HashMap::new();
-    let scanned = scan(aws, dlq, destination, request, &mut summary, &mut keep).await;
+    let reasons = if request.filters.iter().any(|f| matches!(f.key, crate::filter::Key::Reason)) {
+        peek::Reasons::open(request.database_url.as_deref())?
+    } else {
+        None
+    };
+    let scanned = scan(aws, dlq, destination, request, reasons.as_ref(), &mut summary, &mut keep).await;
     let released = peek::release(aws, &dlq.url, &keep.values().collect::<Vec<_>>()).await;
     scanned?;
     released?;
@@ -216,6 +221,7 @@ async fn scan(
     dlq: &QueueRef,
     destination: &QueueRef,
     request: &Request,
+    reasons: Option<&peek::Reasons>,
     summary: &mut Summary,
     keep: &mut HashMap<String, Peeked>,
 ) -> anyhow::Result<()> {
@@ -233,7 +239,7 @@ async fn scan(
     let mut seen = HashSet::new();
     let mut empty_in_a_row = 0;
     while summary.matched < cap && summary.scanned < scan_limit && empty_in_a_row < 2 {
-        let mut batch = peek::receive_distinct(aws, &dlq.url, 10, HOLD).await?;
+        let mut batch = peek::receive_batch(aws, &dlq.url, 10, HOLD).await?;
         // A message seen before is back because the scan outlived the hold: keep its newest receipt handle.
         batch.retain_mut(|m| {
             if seen.insert(m.message_id.clone()) {
@@ -249,8 +255,8 @@ async fn scan(
             continue;
         }
         empty_in_a_row = 0;
-        if request.filters.iter().any(|f| matches!(f.key, crate::filter::Key::Reason)) {
-            peek::attach_failures(&mut batch, request.database_url.as_deref()).await?;
+        if let Some(reasons) = reasons {
+            reasons.attach(&mut batch).await?;
         }
         for message in batch {
             summary.scanned += 1;
@@ -293,7 +299,7 @@ enum Moved {
 
 /// Sends `message` (same body and attributes) to `destination`, then deletes it from the DLQ.
 async fn move_one(aws: &Aws, dlq: &QueueRef, destination: &QueueRef, message: &Peeked) -> Moved {
-    let mut send = aws.sqs.send_message().queue_url(&destination.url).message_body(&message.body);
+    let mut send = aws.sqs().send_message().queue_url(&destination.url).message_body(&message.body);
     if let Some(attributes) = message.raw.as_ref().and_then(|m| m.message_attributes.clone()) {
         send = send.set_message_attributes(Some(attributes));
     }
@@ -301,7 +307,7 @@ async fn move_one(aws: &Aws, dlq: &QueueRef, destination: &QueueRef, message: &P
         eprintln!("could not send {} to {}: {}; it stays in {}", message.message_id, destination.name, error, dlq.name);
         return Moved::No;
     }
-    match aws.sqs.delete_message().queue_url(&dlq.url).receipt_handle(&message.receipt_handle).send().await {
+    match aws.sqs().delete_message().queue_url(&dlq.url).receipt_handle(&message.receipt_handle).send().await {
         Ok(_) => Moved::Yes,
         Err(error) => {
             eprintln!(

@@ -8,7 +8,8 @@ use serde::Serialize;
 /// The AWS clients `ctl` talks to, built from one configuration (`AWS_ENDPOINT_URL` points them at LocalStack).
 #[derive(Clone, Debug)]
 pub struct Aws {
-    pub sqs: aws_sdk_sqs::Client,
+    /// SQS through the services' queue type, for what it already does (depth, ARN, URL lookup).
+    pub queue: bw_queue::SqsQueue,
     pub lambda: aws_sdk_lambda::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// `QUEUE_PREFIX` (default `bw-`): the real name of queue `runs` is `{prefix}runs`.
@@ -17,17 +18,18 @@ pub struct Aws {
 
 impl Aws {
     pub async fn from_env(prefix: String) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .operation_timeout(std::time::Duration::from_secs(60))
-            .build();
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+        let config = bw_queue::aws_config().await;
         Self {
-            sqs: aws_sdk_sqs::Client::new(&config),
+            queue: bw_queue::SqsQueue::new(aws_sdk_sqs::Client::new(&config)),
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             prefix,
         }
+    }
+
+    /// The SQS client.
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.queue.client()
     }
 
     /// The real names of the system's queues: each work queue, then its DLQ.
@@ -56,7 +58,7 @@ pub async fn resolve(aws: &Aws, arg: &str) -> anyhow::Result<QueueRef> {
     } else {
         let mut found = None;
         for name in [arg.to_owned(), format!("{}{arg}", aws.prefix)] {
-            if let Ok(out) = aws.sqs.get_queue_url().queue_name(&name).send().await {
+            if let Ok(out) = aws.sqs().get_queue_url().queue_name(&name).send().await {
                 found = out.queue_url;
                 break;
             }
@@ -65,7 +67,7 @@ pub async fn resolve(aws: &Aws, arg: &str) -> anyhow::Result<QueueRef> {
             format!("unknown queue {arg:?}: the system's queues are {}", aws.known_names().join(", "))
         })?
     };
-    let arn = bw_queue::definitions::arn_of(&aws.sqs, &url)
+    let arn = bw_queue::definitions::arn_of(aws.sqs(), &url)
         .await
         .with_context(|| format!("unknown queue {arg:?}: no queue answers at {url}"))?;
     Ok(QueueRef { name: name_of_arn(&arn).to_owned(), url, arn })
@@ -85,7 +87,7 @@ pub async fn dlq_of(aws: &Aws, queue: &QueueRef) -> anyhow::Result<QueueRef> {
 /// The queues whose redrive policy sends failures to `dlq`.
 pub async fn sources_of(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<Vec<QueueRef>> {
     let out = aws
-        .sqs
+        .sqs()
         .list_dead_letter_source_queues()
         .queue_url(&dlq.url)
         .max_results(1_000)
@@ -94,7 +96,7 @@ pub async fn sources_of(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<Vec<QueueRe
         .with_context(|| format!("failed to list the source queues of {}", dlq.name))?;
     let mut sources = Vec::new();
     for url in out.queue_urls {
-        let arn = bw_queue::definitions::arn_of(&aws.sqs, &url).await?;
+        let arn = bw_queue::definitions::arn_of(aws.sqs(), &url).await?;
         sources.push(QueueRef { name: name_of_arn(&arn).to_owned(), url, arn });
     }
     Ok(sources)
@@ -103,7 +105,7 @@ pub async fn sources_of(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<Vec<QueueRe
 /// The name of the DLQ in the queue's redrive policy, when it has one.
 async fn redrive_target(aws: &Aws, url: &str) -> anyhow::Result<Option<String>> {
     let out = aws
-        .sqs
+        .sqs()
         .get_queue_attributes()
         .queue_url(url)
         .attribute_names(QueueAttributeName::RedrivePolicy)

@@ -14,10 +14,9 @@ impl AwsSecrets {
         Self { client }
     }
 
-    /// A client configured from the environment.
+    /// A client configured from the environment, with the system's timeouts ([`bw_queue::aws_config`]).
     pub async fn from_env() -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(aws_sdk_secretsmanager::Client::new(&config))
+        Self::new(aws_sdk_secretsmanager::Client::new(&bw_queue::aws_config().await))
     }
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 
 /// A message to send.
@@ -71,6 +72,26 @@ pub trait Queue: Send + Sync {
     }
 }
 
+/// The AWS SDK configuration every client of the system is built from: region, credentials and
+/// `AWS_ENDPOINT_URL` from the environment, with explicit timeouts. A long poll waits at most 20 s, so an attempt may
+/// take 25 s, and a call with its retries 60 s.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(25))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+}
+
+/// Messages on a queue, as SQS counts them (approximately).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Depth {
+    pub visible: i64,
+    pub in_flight: i64,
+    pub delayed: i64,
+}
+
 /// Amazon SQS (or LocalStack, through `AWS_ENDPOINT_URL`).
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
@@ -82,20 +103,34 @@ impl SqsQueue {
         Self { client }
     }
 
-    /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`), with explicit timeouts:
-    /// a long poll waits at most 20 s, so an attempt may take 25 s, and a call with its retries 60 s.
+    /// A client configured from the environment ([`aws_config`]).
     pub async fn from_env() -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(25))
-            .operation_timeout(Duration::from_secs(60))
-            .build();
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
-        Self::new(aws_sdk_sqs::Client::new(&config))
+        Self::new(aws_sdk_sqs::Client::new(&aws_config().await))
     }
 
     pub fn client(&self) -> &aws_sdk_sqs::Client {
         &self.client
+    }
+
+    /// The messages on the queue at `url`, as SQS counts them (approximately).
+    pub async fn depth(&self, url: &str) -> anyhow::Result<Depth> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .with_context(|| format!("failed to read the depth of {url}"))?;
+        let attrs = out.attributes.unwrap_or_default();
+        let get = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(Depth {
+            visible: get(QueueAttributeName::ApproximateNumberOfMessages),
+            in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+            delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        })
     }
 
     /// The URL of the queue called `name`.

@@ -10,7 +10,7 @@ pub mod runner;
 
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 pub use batch::{Failure, Invocation, RecordHandler, process_event, process_event_in};
-pub use client::{Outgoing, Queue, SqsQueue};
+pub use client::{Depth, Outgoing, Queue, SqsQueue, aws_config};
 
 /// True when this process is running inside AWS Lambda (the runtime API address is set).
 pub fn in_lambda() -> bool {
