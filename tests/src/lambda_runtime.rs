@@ -29,21 +29,50 @@ pub mod events;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Function {
     pub name: &'static str,
+    /// The resource in infra/template.yaml (`tests/tests/template.rs` checks these constants against it).
+    pub resource: &'static str,
     pub timeout: Duration,
     pub memory_mb: u32,
+    /// Records per event of its SQS event source mapping; `None` for a function not fed by SQS.
+    pub batch_size: Option<usize>,
 }
 
 impl Function {
     // As in infra/template.yaml.
     /// The `runs` consumer: long runs, so Lambda's longest timeout.
-    pub const INGESTION: Self = Self { name: "ingestion", timeout: Duration::from_secs(900), memory_mb: 1024 };
+    pub const INGESTION: Self = Self {
+        name: "ingestion",
+        resource: "IngestionFunction",
+        timeout: Duration::from_secs(900),
+        memory_mb: 1024,
+        batch_size: Some(1),
+    };
     /// The HTTP API behind API Gateway, which gives up on an integration after 30 s.
-    pub const API: Self = Self { name: "api", timeout: Duration::from_secs(29), memory_mb: 512 };
+    pub const API: Self = Self {
+        name: "api",
+        resource: "ApiFunction",
+        timeout: Duration::from_secs(29),
+        memory_mb: 512,
+        batch_size: None,
+    };
     /// The `llm-jobs` consumer: a poll budget of 90 s within a 120 s timeout.
-    pub const POLLER_WORKER: Self = Self { name: "poller_worker", timeout: Duration::from_secs(120), memory_mb: 512 };
+    pub const POLLER_WORKER: Self = Self {
+        name: "poller_worker",
+        resource: "PollerWorkerFunction",
+        timeout: Duration::from_secs(120),
+        memory_mb: 512,
+        batch_size: Some(4),
+    };
     /// The scheduled dispatch.
-    pub const POLLER_DISPATCH: Self =
-        Self { name: "poller_dispatch", timeout: Duration::from_secs(60), memory_mb: 256 };
+    pub const POLLER_DISPATCH: Self = Self {
+        name: "poller_dispatch",
+        resource: "PollerDispatchFunction",
+        timeout: Duration::from_secs(60),
+        memory_mb: 256,
+        batch_size: None,
+    };
+    /// Every function.
+    pub const ALL: [Self; 4] = [Self::API, Self::INGESTION, Self::POLLER_DISPATCH, Self::POLLER_WORKER];
 
     /// The function's ARN, reported in `Lambda-Runtime-Invoked-Function-Arn`.
     pub fn arn(&self) -> String {
@@ -51,7 +80,7 @@ impl Function {
     }
 
     /// `binary` started as Lambda starts a `provided.al2023` function: an empty environment but for what Lambda
-    /// sets (the Runtime API at `runtime_api`, the function's identity, region and credentials for LocalStack);
+    /// sets (the Runtime API at `runtime_api`, the function's identity, region, credentials and endpoint for LocalStack);
     /// the caller adds the function's own configuration. Killed when dropped.
     pub fn command(&self, binary: &FsPath, runtime_api: &str) -> Command {
         let mut command = Command::new(binary);
@@ -77,6 +106,10 @@ impl Function {
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        // The AWS endpoint those credentials are for (LocalStack), when the tests run against one.
+        if let Some(endpoint) = bw_config::optional("AWS_ENDPOINT_URL") {
+            command.env("AWS_ENDPOINT_URL", endpoint);
+        }
         command
     }
 }

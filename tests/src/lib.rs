@@ -6,6 +6,8 @@ pub mod bench;
 pub mod ctl;
 pub mod db;
 pub mod lambda_runtime;
+pub mod llm;
+pub mod secrets;
 pub mod sqs;
 
 /// Installs quiet logging for tests; `TEST_LOG=1` shows everything.

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bw_queue::SqsQueue;
 use bw_queue::definitions::{QueueDef, ensure_named};
+use bw_queue::{Queue as _, SqsEvent, SqsMessage, SqsQueue};
 
 /// A test's own queue and DLQ; deleted when dropped.
 pub struct TestQueue {
@@ -44,6 +44,28 @@ impl TestQueue {
         Ok(depth.visible + depth.in_flight)
     }
 
+    /// Messages visible on `url`.
+    pub async fn visible(&self, url: &str) -> anyhow::Result<i64> {
+        Ok(self.sqs.depth(url).await?.visible)
+    }
+
+    /// Waits up to a minute until `want` messages are visible on `url`.
+    pub async fn wait_visible(&self, url: &str, want: i64) -> anyhow::Result<()> {
+        Self::wait_until(Duration::from_secs(60), &format!("{want} visible message(s) on {url}"), || async {
+            Ok(self.visible(url).await? == want)
+        })
+        .await
+    }
+
+    /// Takes every message now visible on `url` (up to ten) away, deleting it unhandled: a lost message. Returns
+    /// how many.
+    pub async fn take_all(&self, url: &str) -> anyhow::Result<usize> {
+        let taken = self.sqs.receive(url, 10, Duration::from_secs(2)).await?;
+        let count = taken.len();
+        self.sqs.delete(url, taken.into_iter().filter_map(|m| m.receipt_handle).collect()).await?;
+        Ok(count)
+    }
+
     /// Waits until `check` holds, polling every 100 ms, for at most `timeout`.
     pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F) -> anyhow::Result<()>
     where
@@ -59,6 +81,22 @@ impl TestQueue {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// One SQS record as a consumer receives it, delivered for the `receive_count`th time.
+pub fn record(id: &str, body: &str, receive_count: u32) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(id.to_owned());
+    record.body = Some(body.to_owned());
+    record.attributes.insert("ApproximateReceiveCount".to_owned(), receive_count.to_string());
+    record
+}
+
+/// An SQS event of these records.
+pub fn event(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = records;
+    event
 }
 
 /// A queue name prefix no other test uses: `t{12 hex}-`.

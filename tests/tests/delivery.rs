@@ -5,25 +5,11 @@ use std::time::Duration;
 
 use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
-use bw_queue::{Outgoing, Queue as _, SqsEvent, SqsMessage, process_event};
+use bw_queue::{Outgoing, Queue as _, process_event};
 use bw_tests::app::TestApp;
-use bw_tests::sqs::TestQueue;
+use bw_tests::sqs::{TestQueue, event, record};
 
 const LONG: Duration = Duration::from_secs(60);
-
-fn record(id: &str, body: &str, receive_count: u32) -> SqsMessage {
-    let mut record = SqsMessage::default();
-    record.message_id = Some(id.to_owned());
-    record.body = Some(body.to_owned());
-    record.attributes.insert("ApproximateReceiveCount".to_owned(), receive_count.to_string());
-    record
-}
-
-fn event(records: Vec<SqsMessage>) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = records;
-    event
-}
 
 fn run_body(run_id: &str) -> anyhow::Result<String> {
     Ok(bw_messages::to_body(&RunMessage::new(run_id.parse()?, "alice", Database::Primary)))
@@ -149,17 +135,15 @@ async fn a_run_failing_on_its_last_delivery_is_marked_failed_unless_another_work
 
     // Another worker holds a live lease: even the last delivery leaves the run to that worker.
     let set_lease = |until: &str| {
-        format!(
-            "WITH u AS (UPDATE runs SET lease_owner = gen_random_uuid(), lease_until = {until} WHERE id = '{run_id}' RETURNING 1) SELECT count(*) FROM u"
-        )
+        format!("UPDATE runs SET lease_owner = gen_random_uuid(), lease_until = {until} WHERE id = '{run_id}'")
     };
-    app.db.scalar(&set_lease("now() + interval '1 hour'")).await?;
+    app.db.exec(&set_lease("now() + interval '1 hour'")).await?;
     let busy = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
     assert_eq!(busy.batch_item_failures.len(), 1);
     assert_eq!(app.run("alice", &run_id).await?["status"], "pending");
 
     // A database error that repeats on every delivery: the run is failed on the last one, with the reason.
-    app.db.scalar(&set_lease("NULL")).await?;
+    app.db.exec(&set_lease("NULL")).await?;
     app.db.exec("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$").await?;
     app.db.exec("CREATE TRIGGER refuse BEFORE INSERT ON postings FOR EACH ROW EXECUTE FUNCTION refuse()").await?;
     let early = process_event(&*app.ingestion, event(vec![record("m", &body, 1)]), 1).await;
@@ -217,10 +201,8 @@ async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::R
     boards(&app).await?;
     let run_id = app.start_run("alice").await?;
     // The message is lost: taken and deleted without being handled.
-    let taken = app.queue.sqs.receive(&app.queue.url, 10, Duration::from_secs(2)).await?;
-    assert_eq!(taken.len(), 1);
-    app.queue.sqs.delete(&app.queue.url, taken.into_iter().filter_map(|m| m.receipt_handle).collect()).await?;
-    app.db.scalar(&format!("WITH u AS (UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}' RETURNING 1) SELECT count(*) FROM u")).await?;
+    assert_eq!(app.queue.take_all(&app.queue.url).await?, 1);
+    app.db.exec(&format!("UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}'")).await?;
 
     let (pool, sqs, url) = (app.db.pool.clone(), app.queue.sqs.clone(), app.queue.url.clone());
     let sweep = || bw_maintenance::stale_runs::requeue_stale(&pool, &sqs, &url, Database::Primary, 300);
@@ -240,8 +222,7 @@ async fn a_run_nearing_its_invocation_deadline_yields_and_continues_through_a_ne
     boards(&app).await?;
     let run_id = app.start_run("alice").await?;
     // Take the API's message away, so only the continuation can drive the run on.
-    let taken = app.queue.sqs.receive(&app.queue.url, 10, Duration::from_secs(2)).await?;
-    app.queue.sqs.delete(&app.queue.url, taken.into_iter().filter_map(|m| m.receipt_handle).collect()).await?;
+    assert_eq!(app.queue.take_all(&app.queue.url).await?, 1);
 
     let message = RunMessage::new(run_id.parse()?, "alice", Database::Primary);
     let deadline_passed = Some(std::time::Instant::now());

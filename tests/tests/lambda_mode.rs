@@ -4,12 +4,10 @@
 //! Each starts with only the environment Lambda sets plus its own configuration. Needs the binaries built first
 //! (`cargo build --bins`).
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bw_db::llm::{self, NewJob};
 use bw_fake_openai::{FakeConfig, FakeOpenAi};
 use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
@@ -17,20 +15,12 @@ use bw_queue::Queue as _;
 use bw_tests::app::{TestApp, USERS};
 use bw_tests::lambda_runtime::events::{http_event, http_response, scheduled_event, sqs_event, sqs_record};
 use bw_tests::lambda_runtime::{FakeRuntime, Function};
+use bw_tests::llm as llm_harness;
 use serde_json::{Value, json};
 use tokio::process::Child;
 use uuid::Uuid;
 
 const LONG: Duration = Duration::from_secs(60);
-
-/// The debug binary `name` in the cargo target directory (`CARGO_TARGET_DIR`, else the workspace's `target`).
-fn binary(name: &str) -> anyhow::Result<PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), |d| workspace.join(d));
-    let binary = target.join("debug").join(name);
-    anyhow::ensure!(binary.is_file(), "{} is missing: run `cargo build --bins` before these tests", binary.display());
-    Ok(binary)
-}
 
 /// Waits for the answer to `request_id`, failing at once if the binary exits first.
 async fn answer(runtime: &FakeRuntime, child: &mut Child, request_id: &str) -> anyhow::Result<Value> {
@@ -50,31 +40,8 @@ async fn still_serving(runtime: &FakeRuntime, mut child: Child) -> anyhow::Resul
 
 /// A test app whose user alice has 12 ready postings (one finished run), and a queued background LLM job over them.
 async fn app_with_job() -> anyhow::Result<(TestApp, Uuid)> {
-    let app = TestApp::spawn().await?;
-    app.ats.generate_board(Kind::Greenhouse, "acme", 12, 1);
-    app.add_company("alice", "Acme", "greenhouse", "acme").await?;
-    let run_id = app.start_run("alice").await?;
-    app.ingestion
-        .handle_run(&RunMessage::new(run_id.parse()?, "alice", Database::Primary), 1)
-        .await
-        .map_err(|f| anyhow::anyhow!("{f}"))?;
-    let ids: Vec<i64> = app
-        .db
-        .rows("SELECT id FROM postings WHERE status = 'ready'")
-        .await?
-        .iter()
-        .filter_map(|r| r["id"].as_i64())
-        .collect();
-    anyhow::ensure!(ids.len() == 12, "expected 12 ready postings, got {}", ids.len());
-    let job = NewJob {
-        user_id: "alice",
-        name: "remote?",
-        model: "gpt-4.1-nano",
-        instructions: "Is this job remote?",
-        mode: "background",
-    };
-    let mut conn = bw_db::pool::conn(&app.db.pool).await?;
-    let job_id = llm::create(&mut conn, job, &ids).await?.id;
+    let (app, _run) = llm_harness::app_with_ready_postings(Kind::Greenhouse, "acme", 12).await?;
+    let job_id = llm_harness::create_job(&app, "background", 12).await?;
     Ok((app, job_id))
 }
 
@@ -94,11 +61,6 @@ async fn receive_jobs(app: &TestApp, wait: Duration) -> anyhow::Result<Vec<Uuid>
     }
 }
 
-async fn job_row(app: &TestApp, id: Uuid) -> anyhow::Result<Value> {
-    let rows = app.db.rows(&format!("SELECT * FROM llm_jobs WHERE id = '{id}'")).await?;
-    rows.into_iter().next().with_context(|| format!("job {id} missing"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_in_lambda_mode_works_an_sqs_event_and_reports_only_the_bad_record() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
@@ -112,7 +74,7 @@ async fn the_binary_in_lambda_mode_works_an_sqs_event_and_reports_only_the_bad_r
         .push_event(sqs_event(vec![sqs_record("bw-runs", "good-1", &good), sqs_record("bw-runs", "bad-1", "{oops")]));
     // stdout and stderr are inherited: the test runner shows the binary's logs with a failure.
     let mut child = Function::INGESTION
-        .command(&binary("ingestion")?, &runtime_api)
+        .command(&bw_tests::ctl::binary("ingestion")?, &runtime_api)
         .env("RUST_LOG", "info")
         .env("DATABASE_URL", &app.db.url)
         .env("ATS_BASE_URL", &app.ats_server.base_url)
@@ -131,7 +93,7 @@ async fn the_binary_in_lambda_mode_works_an_sqs_event_and_reports_only_the_bad_r
 async fn the_binary_in_lambda_mode_without_database_url_exits_with_a_config_error() -> anyhow::Result<()> {
     let (_runtime, runtime_api) = FakeRuntime::start(Function::INGESTION).await?;
     let child = Function::INGESTION
-        .command(&binary("ingestion")?, &runtime_api)
+        .command(&bw_tests::ctl::binary("ingestion")?, &runtime_api)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -157,11 +119,10 @@ async fn the_poller_worker_in_lambda_mode_submits_a_job_and_reports_only_the_bad
     let records = vec![sqs_record("bw-llm-jobs", "good-1", &good), sqs_record("bw-llm-jobs", "bad-1", "{oops")];
     let request_id = runtime.push_event(sqs_event(records));
     let mut child = Function::POLLER_WORKER
-        .command(&binary("poller")?, &runtime_api)
+        .command(&bw_tests::ctl::binary("poller")?, &runtime_api)
         .env("RUST_LOG", "info")
         .env("POLLER_ROLE", "worker")
         .env("DATABASE_URL", &app.db.url)
-        .env("AWS_ENDPOINT_URL", bw_config::optional("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?)
         .env("LLM_JOBS_QUEUE_URL", &app.llm_queue.url)
         .env("OPENAI_API_KEY", "sk-test")
         .env("OPENAI_BASE_URL", &openai.base_url)
@@ -170,7 +131,7 @@ async fn the_poller_worker_in_lambda_mode_submits_a_job_and_reports_only_the_bad
 
     let answer = answer(&runtime, &mut child, &request_id).await?;
     assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "bad-1" }] }));
-    let job = job_row(&app, job_id).await?;
+    let job = llm_harness::job_row(&app, job_id).await?;
     assert_eq!((job["status"].as_str(), job["items_submitted"].as_i64()), (Some("running"), Some(12)), "{job}");
     assert_eq!(fake.stats().responses_created, 12, "every item submitted once");
     let requeued = receive_jobs(&app, Duration::from_secs(10)).await?;
@@ -184,11 +145,10 @@ async fn the_poller_dispatch_in_lambda_mode_sends_the_due_job_on_a_scheduled_eve
     let (runtime, runtime_api) = FakeRuntime::start(Function::POLLER_DISPATCH).await?;
     let request_id = runtime.push_event(scheduled_event("bw-poller-dispatch"));
     let mut child = Function::POLLER_DISPATCH
-        .command(&binary("poller")?, &runtime_api)
+        .command(&bw_tests::ctl::binary("poller")?, &runtime_api)
         .env("RUST_LOG", "info")
         .env("POLLER_ROLE", "dispatch")
         .env("DATABASE_URL", &app.db.url)
-        .env("AWS_ENDPOINT_URL", bw_config::optional("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?)
         .env("LLM_JOBS_QUEUE_URL", &app.llm_queue.url)
         .env("RUNS_QUEUE_URL", &app.queue.url)
         .spawn()
@@ -211,11 +171,10 @@ async fn the_api_in_lambda_mode_answers_http_api_events() -> anyhow::Result<()> 
     let list = runtime.push_event(http_event("GET", "/api/companies", Some(token), None));
     let anonymous = runtime.push_event(http_event("GET", "/api/companies", None, None));
     let mut child = Function::API
-        .command(&binary("api")?, &runtime_api)
+        .command(&bw_tests::ctl::binary("api")?, &runtime_api)
         .env("RUST_LOG", "info")
         .env("DATABASE_URL", &app.db.url)
         .env("API_TOKENS", format!("{token}={user}"))
-        .env("AWS_ENDPOINT_URL", bw_config::optional("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?)
         .env("RUNS_QUEUE_URL", &app.queue.url)
         .env("LLM_JOBS_QUEUE_URL", &app.llm_queue.url)
         .spawn()

@@ -1,28 +1,22 @@
 //! The LLM-jobs API: bad input named, scoping, creation over a run's postings, items, cancel, and flagged postings
 //! after a worker resolved the job against the fake OpenAI.
 
-use std::time::Duration;
-
 use bw_fake_openai::{FakeConfig, FakeOpenAi};
 use bw_fakes::Kind;
-use bw_messages::{Database, RunMessage};
-use bw_openai::{OpenAi, OpenAiConfig};
-use bw_poller::{Settings, Worker};
 use bw_tests::app::TestApp;
+use bw_tests::llm as llm_harness;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// An app whose user alice has 12 ready postings from one run; returns the run id.
 async fn app_with_run() -> anyhow::Result<(TestApp, String)> {
-    let app = TestApp::spawn().await?;
-    app.ats.generate_board(Kind::Lever, "globex", 12, 2);
-    app.add_company("alice", "Globex", "lever", "globex").await?;
-    let run_id = app.start_run("alice").await?;
-    app.ingestion
-        .handle_run(&RunMessage::new(run_id.parse()?, "alice", Database::Primary), 1)
-        .await
-        .map_err(|f| anyhow::anyhow!("{f}"))?;
-    Ok((app, run_id))
+    llm_harness::app_with_ready_postings(Kind::Lever, "globex", 12).await
+}
+
+/// `body` with `key` set to `value`.
+fn with(mut body: Value, key: &str, value: Value) -> Value {
+    body[key] = value;
+    body
 }
 
 fn job_body(entities: Value) -> Value {
@@ -41,8 +35,8 @@ async fn bad_job_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()> {
             json!({ "name": "x", "model": "gpt-4.1-nano", "instructions": "q", "entities": { "run_id": run_id } }),
             "missing field `mode`",
         ),
-        (job_body(json!({ "run_id": run_id })).merge("mode", json!("stream")), "mode must be background or batch"),
-        (job_body(json!({ "run_id": run_id })).merge("model", json!("gpt 4; drop")), "model must be a model name"),
+        (with(job_body(json!({ "run_id": run_id })), "mode", json!("stream")), "mode must be background or batch"),
+        (with(job_body(json!({ "run_id": run_id })), "model", json!("gpt 4; drop")), "model must be a model name"),
         (job_body(json!({ "run_id": run_id, "posting_ids": [1] })), "exactly one of posting_ids, run_id or filter"),
         (job_body(json!({})), "exactly one of posting_ids, run_id or filter"),
         (job_body(json!({ "posting_ids": [999_999_991, 999_999_992] })), "unknown postings 999999991, 999999992"),
@@ -60,18 +54,8 @@ async fn bad_job_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()> {
     let (status, answer) =
         app.call("bob", Method::POST, "/api/llm-jobs", Some(job_body(json!({ "run_id": run_id })))).await?;
     assert_eq!(status, 400, "{answer}");
+    assert!(message(&answer).contains("entities.run_id"), "bob is told it is the run id: {answer}");
     Ok(())
-}
-
-trait Merge {
-    fn merge(self, key: &str, value: Value) -> Value;
-}
-
-impl Merge for Value {
-    fn merge(mut self, key: &str, value: Value) -> Value {
-        self[key] = value;
-        self
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,23 +90,8 @@ async fn a_job_is_created_paged_scoped_cancelled_and_its_flags_listed() -> anyho
         ..FakeConfig::default()
     });
     let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
-    let mut config = OpenAiConfig::new(bw_config::Secret::new("sk-test"));
-    config.base_url = server.base_url.clone();
-    let worker = Worker {
-        pool: app.db.pool.clone(),
-        openai: OpenAi::new(config)?,
-        queue: app.llm_queue.sqs.clone(),
-        queue_url: app.llm_queue.url.clone(),
-        settings: Settings { budget: Duration::from_secs(20), ..Settings::default() },
-    };
-    let job_id: uuid::Uuid = id.parse()?;
-    for _ in 0..40 {
-        worker.poll_job(job_id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
-        if app.call("alice", Method::GET, &format!("/api/llm-jobs/{id}"), None).await?.1["status"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    let worker = llm_harness::worker(&app, &server.base_url)?;
+    llm_harness::poll_until_resolved(&app, &worker, id.parse()?).await?;
     let (_, done) = app.call("alice", Method::GET, &format!("/api/llm-jobs/{id}"), None).await?;
     assert_eq!(
         (done["status"].as_str(), done["progress"].as_f64(), done["flags_applied"].as_i64()),

@@ -19,18 +19,6 @@ use serde_json::Value;
 
 const LONG: Duration = Duration::from_secs(60);
 
-/// Messages visible on `url`.
-async fn visible(queue: &TestQueue, url: &str) -> anyhow::Result<i64> {
-    Ok(queue.sqs.depth(url).await?.visible)
-}
-
-async fn wait_visible(queue: &TestQueue, url: &str, want: i64) -> anyhow::Result<()> {
-    TestQueue::wait_until(LONG, &format!("{want} visible message(s) on {url}"), || async {
-        Ok(visible(queue, url).await? == want)
-    })
-    .await
-}
-
 /// A run of alice's, with one company of 25 postings, in `db` (the `test` database of this scenario).
 async fn run_in(app: &TestApp, db: &TestDb) -> anyhow::Result<uuid::Uuid> {
     app.ats.generate_board(Kind::Greenhouse, "acme", 25, 1);
@@ -53,7 +41,7 @@ async fn a_poison_message_is_dead_lettered_peeked_and_after_the_fix_redriven_and
     app.queue.sqs.send(&app.queue.url, Outgoing::run(&message, Some("trace-42"))).await?;
 
     // 1. It fails on every delivery, then SQS moves it to the DLQ.
-    wait_visible(&app.queue, &app.queue.dlq_url, 1).await?;
+    app.queue.wait_visible(&app.queue.dlq_url, 1).await?;
     let db_url = app.db.url.clone();
     let db_url = Some(db_url.as_str());
 
@@ -73,7 +61,7 @@ async fn a_poison_message_is_dead_lettered_peeked_and_after_the_fix_redriven_and
     assert_eq!(m["failure"]["receive_count"].as_u64(), Some(u64::from(app.queue.max_receive_count)), "{m}");
     let text = ctl::run(&["dlq", "peek", &app.queue.dlq_url], db_url).await?;
     assert!(text.success && text.stdout.contains("TEST_DATABASE_URL is not set"), "{text:?}");
-    assert_eq!(visible(&app.queue, &app.queue.dlq_url).await?, 1, "peeking leaves the message in the DLQ");
+    assert_eq!(app.queue.visible(&app.queue.dlq_url).await?, 1, "peeking leaves the message in the DLQ");
 
     // 3. A redrive without --yes moves nothing and says what it would.
     let plan = ctl::json(&["dlq", "redrive", &app.queue.dlq_url], db_url).await?;
@@ -82,7 +70,7 @@ async fn a_poison_message_is_dead_lettered_peeked_and_after_the_fix_redriven_and
         (Some(true), Some(1), Some(0)),
         "{plan}"
     );
-    assert_eq!(visible(&app.queue, &app.queue.dlq_url).await?, 1, "a dry run moves nothing");
+    assert_eq!(app.queue.visible(&app.queue.dlq_url).await?, 1, "a dry run moves nothing");
 
     // 4. The fix: the service restarts with TEST_DATABASE_URL. Then the redrive, and the run is processed.
     app.stop_runner().await?;
@@ -106,7 +94,7 @@ async fn a_poison_message_is_dead_lettered_peeked_and_after_the_fix_redriven_and
     let run = bw_db::runs::get(&mut conn, "alice", run_id).await?.context("run vanished")?;
     let counts = bw_db::counts::for_run(&mut conn, &run).await?;
     assert_eq!(counts.total.inserted, 25, "the redriven run stored its company's postings");
-    assert_eq!(visible(&app.queue, &app.queue.dlq_url).await?, 0, "the DLQ is empty again");
+    assert_eq!(app.queue.visible(&app.queue.dlq_url).await?, 0, "the DLQ is empty again");
     Ok(())
 }
 
@@ -117,7 +105,7 @@ async fn dead_letters(queue: &TestQueue, bodies: &[String]) -> anyhow::Result<()
             Outgoing { body: body.clone(), attributes: vec![("run_id".into(), format!("r-{i}"))], delay_seconds: None };
         queue.sqs.send(&queue.dlq_url, message).await?;
     }
-    wait_visible(queue, &queue.dlq_url, i64::try_from(bodies.len())?).await
+    queue.wait_visible(&queue.dlq_url, i64::try_from(bodies.len())?).await
 }
 
 fn body(run: &str) -> String {
@@ -136,7 +124,7 @@ async fn a_filtered_redrive_moves_only_matching_messages_and_keeps_their_attribu
         (Some(true), Some(1), Some(7)),
         "{plan}"
     );
-    wait_visible(&queue, &queue.dlq_url, 7).await?;
+    queue.wait_visible(&queue.dlq_url, 7).await?;
 
     let done = ctl::json(&["dlq", "redrive", &queue.url, "--filter", "body.run_id=b", "--yes"], None).await?;
     assert_eq!(
@@ -144,7 +132,7 @@ async fn a_filtered_redrive_moves_only_matching_messages_and_keeps_their_attribu
         (Some("receive-send-delete"), Some(1), Some(0)),
         "{done}"
     );
-    wait_visible(&queue, &queue.dlq_url, 6).await?;
+    queue.wait_visible(&queue.dlq_url, 6).await?;
     let back = queue.sqs.receive(&queue.url, 10, Duration::from_secs(2)).await?;
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].body.as_deref(), Some(body("b").as_str()));
@@ -159,7 +147,7 @@ async fn a_filtered_redrive_moves_only_matching_messages_and_keeps_their_attribu
         "{capped}"
     );
     assert!(started.elapsed() >= Duration::from_millis(1_900), "--rate 2/s moved 5 in {:?}", started.elapsed());
-    wait_visible(&queue, &queue.dlq_url, 1).await?;
+    queue.wait_visible(&queue.dlq_url, 1).await?;
     Ok(())
 }
 
@@ -170,12 +158,12 @@ async fn redriving_into_a_queue_that_is_not_the_source_is_refused_unless_forced(
     dead_letters(&queue, &[body("a")]).await?;
     let refused = ctl::failing(&["dlq", "redrive", &queue.dlq_url, "--to", &other.url, "--yes"], None).await?;
     assert!(refused.contains("not the DLQ's source") && refused.contains("--force"), "{refused}");
-    assert_eq!(visible(&queue, &queue.dlq_url).await?, 1);
+    assert_eq!(queue.visible(&queue.dlq_url).await?, 1);
     let forced =
         ctl::json(&["dlq", "redrive", &queue.dlq_url, "--to", &other.url, "--force", "--max", "1", "--yes"], None)
             .await?;
     assert_eq!(forced["moved"].as_u64(), Some(1), "{forced}");
-    wait_visible(&other, &other.url, 1).await?;
+    other.wait_visible(&other.url, 1).await?;
     Ok(())
 }
 
@@ -232,12 +220,12 @@ async fn a_slow_move_task_shows_in_status_and_can_be_cancelled_and_a_dlq_purged(
         Ok(status[0]["status"] == "CANCELLED")
     })
     .await?;
-    let left = visible(&queue, &queue.dlq_url).await?;
+    let left = queue.visible(&queue.dlq_url).await?;
     assert!(left > 0, "a cancelled task leaves the rest in the DLQ");
 
     let purged = ctl::json(&["dlq", "purge", &queue.url, "--yes"], None).await?;
     assert_eq!(purged["purged"].as_i64(), Some(left), "{purged}");
-    wait_visible(&queue, &queue.dlq_url, 0).await?;
+    queue.wait_visible(&queue.dlq_url, 0).await?;
     Ok(())
 }
 
@@ -314,7 +302,7 @@ async fn a_paused_local_consumer_takes_no_new_messages_and_loses_none() -> anyho
     let run_id = app.start_run("alice").await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(app.run("alice", &run_id).await?["status"], "pending", "a paused consumer took the message");
-    assert_eq!(visible(&app.queue, &app.queue.url).await?, 1, "the message waits in the queue");
+    assert_eq!(app.queue.visible(&app.queue.url).await?, 1, "the message waits in the queue");
     let listed = ctl::json(&["consumers", "list", &app.queue.url], None).await?;
     assert_eq!(listed[0]["paused"], true, "{listed}");
 

@@ -2,94 +2,47 @@
 
 use std::time::Duration;
 
-use bw_db::llm::{self, NewJob};
-use bw_fake_openai::{FakeConfig, FakeOpenAi, FakeOpenAiServer};
+use bw_db::llm;
+use bw_fake_openai::{FakeConfig, FakeOpenAi, FakeOpenAiServer, ResponseStatus};
 use bw_fakes::Kind;
-use bw_messages::{Database, LlmJobMessage, RunMessage};
+use bw_messages::LlmJobMessage;
 use bw_openai::{OpenAi, OpenAiConfig};
-use bw_poller::{Settings, Worker, dispatch};
+use bw_poller::{Worker, dispatch};
 use bw_queue::SqsQueue;
 use bw_queue::runner::{self, RunnerConfig};
 use bw_tests::app::TestApp;
-use bw_tests::sqs::TestQueue;
+use bw_tests::llm as llm_harness;
+use bw_tests::sqs::{self, TestQueue};
 use serde_json::Value;
 use uuid::Uuid;
 
 struct Screening {
     app: TestApp,
-    llm_queue: TestQueue,
     fake: FakeOpenAi,
     _server: FakeOpenAiServer,
     worker: Worker<SqsQueue>,
 }
 
-/// Alice's run of 12 ready postings, an `llm-jobs` queue, the fake OpenAI, and a worker wired to them.
+/// Alice's run of 12 ready postings, the fake OpenAI, and a worker wired to them and the app's `llm-jobs` queue.
 async fn screening(config: FakeConfig) -> anyhow::Result<Screening> {
-    let app = TestApp::spawn().await?;
-    app.ats.generate_board(Kind::Greenhouse, "acme", 12, 1);
-    app.add_company("alice", "Acme", "greenhouse", "acme").await?;
-    let run_id = app.start_run("alice").await?;
-    app.ingestion
-        .handle_run(&RunMessage::new(run_id.parse()?, "alice", Database::Primary), 1)
-        .await
-        .map_err(|f| anyhow::anyhow!("{f}"))?;
-    let llm_queue = TestQueue::new("llm", 2, 3).await?;
+    let (app, _run) = llm_harness::app_with_ready_postings(Kind::Greenhouse, "acme", 12).await?;
     let fake = FakeOpenAi::new(config);
     let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
-    let mut openai = OpenAiConfig::new(bw_config::Secret::new("sk-test"));
-    openai.base_url = server.base_url.clone();
-    openai.initial_backoff = Duration::from_millis(50);
-    openai.max_backoff = Duration::from_secs(2);
-    let settings = Settings { budget: Duration::from_secs(20), ..Settings::default() };
-    let worker = Worker {
-        pool: app.db.pool.clone(),
-        openai: OpenAi::new(openai)?,
-        queue: llm_queue.sqs.clone(),
-        queue_url: llm_queue.url.clone(),
-        settings,
-    };
-    Ok(Screening { app, llm_queue, fake, _server: server, worker })
+    let worker = llm_harness::worker(&app, &server.base_url)?;
+    Ok(Screening { app, fake, _server: server, worker })
 }
 
 impl Screening {
     async fn create_job(&self, mode: &str) -> anyhow::Result<Uuid> {
-        let mut conn = bw_db::pool::conn(&self.app.db.pool).await?;
-        let ids: Vec<i64> = self
-            .app
-            .db
-            .rows("SELECT id FROM postings WHERE status = 'ready' ORDER BY id")
-            .await?
-            .iter()
-            .filter_map(|r| r["id"].as_i64())
-            .collect();
-        anyhow::ensure!(ids.len() == 12, "expected 12 ready postings, got {}", ids.len());
-        let job = NewJob {
-            user_id: "alice",
-            name: "remote?",
-            model: "gpt-4.1-nano",
-            instructions: "Is this job remote?",
-            mode,
-        };
-        Ok(llm::create(&mut conn, job, &ids).await?.id)
+        llm_harness::create_job(&self.app, mode, 12).await
     }
 
     async fn job(&self, id: Uuid) -> anyhow::Result<Value> {
-        let rows = self.app.db.rows(&format!("SELECT * FROM llm_jobs WHERE id = '{id}'")).await?;
-        rows.into_iter().next().ok_or_else(|| anyhow::anyhow!("job {id} missing"))
+        llm_harness::job_row(&self.app, id).await
     }
 
-    /// Polls the job the way its messages would, until it resolves.
     async fn poll_until_resolved(&self, id: Uuid) -> anyhow::Result<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while tokio::time::Instant::now() < deadline {
-            self.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
-            let job = self.job(id).await?;
-            if job["resolved_at"].is_string() {
-                return Ok(job);
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-        anyhow::bail!("job {id} did not resolve: {}", self.job(id).await?)
+        llm_harness::poll_until_resolved(&self.app, &self.worker, id).await
     }
 }
 
@@ -121,15 +74,15 @@ async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<(
 async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_due_jobs() -> anyhow::Result<()> {
     let s = screening(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
-    let sent = dispatch::dispatch(&s.app.db.pool, &s.llm_queue.sqs, &s.llm_queue.url, 100).await?;
+    let sent = dispatch::dispatch(&s.app.db.pool, &s.app.llm_queue.sqs, &s.app.llm_queue.url, 100).await?;
     assert_eq!((sent.due, sent.sent), (1, 1));
-    let again = dispatch::dispatch(&s.app.db.pool, &s.llm_queue.sqs, &s.llm_queue.url, 100).await?;
+    let again = dispatch::dispatch(&s.app.db.pool, &s.app.llm_queue.sqs, &s.app.llm_queue.url, 100).await?;
     assert_eq!(again.due, 0, "a dispatched job is not sent again at once");
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let config = RunnerConfig { batch_size: 1, wait: Duration::from_secs(1), ..RunnerConfig::default() };
     let worker = &s.worker;
-    let (url, sqs) = (s.llm_queue.url.clone(), s.llm_queue.sqs.clone());
+    let (url, sqs) = (s.app.llm_queue.url.clone(), s.app.llm_queue.sqs.clone());
     let runner = async move { runner::run(&sqs, &url, worker, &config, rx).await };
     let waiter = async {
         let result = TestQueue::wait_until(Duration::from_secs(60), "the job to resolve", || async {
@@ -219,12 +172,8 @@ async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
     let job = s.poll_until_resolved(id).await?;
     assert_eq!(job["status"], "cancelled", "{job}");
     assert_eq!(count(&job, "items_cancelled"), 12);
-    let cancelled_at_openai = s
-        .fake
-        .response_ids()
-        .iter()
-        .filter(|r| s.fake.response_status(r).is_some_and(|st| format!("{st:?}").to_lowercase().contains("cancel")))
-        .count();
+    let cancelled_at_openai =
+        s.fake.response_ids().iter().filter(|r| s.fake.response_status(r) == Some(ResponseStatus::Cancelled)).count();
     assert_eq!(cancelled_at_openai, 12);
     Ok(())
 }
@@ -233,16 +182,8 @@ async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
 async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
     let s = screening(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
-    let mut event = bw_queue::SqsEvent::default();
-    for (n, body) in ["{nope".to_owned(), LlmJobMessage::new(id).body(), LlmJobMessage::new(Uuid::new_v4()).body()]
-        .into_iter()
-        .enumerate()
-    {
-        let mut record = bw_queue::SqsMessage::default();
-        record.message_id = Some(format!("m{n}"));
-        record.body = Some(body);
-        event.records.push(record);
-    }
+    let bodies = ["{nope".to_owned(), LlmJobMessage::new(id).body(), LlmJobMessage::new(Uuid::new_v4()).body()];
+    let event = sqs::event(bodies.iter().enumerate().map(|(n, body)| sqs::record(&format!("m{n}"), body, 1)).collect());
     let response = bw_queue::process_event(&s.worker, event, 3).await;
     let mut failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     failed.sort_unstable();
@@ -306,10 +247,8 @@ async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_key_comes_from_secrets_manager_or_a_clear_error() -> anyhow::Result<()> {
     let secrets = bw_poller::secrets::AwsSecrets::from_env().await;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let client = aws_sdk_secretsmanager::Client::new(&config);
-    let name = format!("t-{}-openai", Uuid::new_v4().simple());
-    client.create_secret().name(&name).secret_string("sk-from-secrets-manager").send().await?;
+    let secret = bw_tests::secrets::TestSecret::create("t-openai", "sk-from-secrets-manager").await?;
+    let name = secret.name.clone();
     let env =
         |secret: Option<String>| move |var: &str| (var == "OPENAI_API_KEY_SECRET").then(|| secret.clone()).flatten();
     let from_secret = OpenAiConfig::from_lookup(env(Some(name.clone())), &secrets).await?;
@@ -320,7 +259,6 @@ async fn the_openai_key_comes_from_secrets_manager_or_a_clear_error() -> anyhow:
     assert!(text.contains("OPENAI_API_KEY_SECRET") || text.contains("Secrets Manager"), "{text}");
     let none = OpenAiConfig::from_lookup(env(None), &secrets).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(none.contains("OPENAI_API_KEY is not set (nor OPENAI_API_KEY_SECRET)"), "{none}");
-    client.delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await?;
     Ok(())
 }
 
@@ -330,13 +268,13 @@ async fn the_scheduled_dispatch_also_re_enqueues_runs_whose_message_was_lost() -
     let run_id = s.app.start_run("alice").await?;
     s.app.db.exec(&format!("UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}'")).await?;
     let targets = dispatch::Targets {
-        llm_jobs_url: s.llm_queue.url.clone(),
+        llm_jobs_url: s.app.llm_queue.url.clone(),
         runs_url: s.app.queue.url.clone(),
         limit: 100,
         stale_run_secs: 300,
     };
     let before = s.app.queue.depth(&s.app.queue.url).await?;
-    let report = dispatch::dispatch_all(&s.app.db.pool, &s.llm_queue.sqs, &targets).await?;
+    let report = dispatch::dispatch_all(&s.app.db.pool, &s.app.llm_queue.sqs, &targets).await?;
     assert_eq!(report.stale_runs_requeued, 1, "{report:?}");
     assert_eq!(s.app.queue.depth(&s.app.queue.url).await?, before + 1, "the run's message was sent again");
     Ok(())

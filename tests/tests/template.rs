@@ -471,3 +471,19 @@ fn local_queue_definitions_are_the_templates() -> anyhow::Result<()> {
     ensure!(local == from_template, "bw_queue::definitions::ALL {local:?} differs from the template {from_template:?}");
     Ok(())
 }
+
+#[test]
+fn the_lambda_tests_run_each_function_as_the_template_defines_it() -> anyhow::Result<()> {
+    let template = load()?;
+    for f in bw_tests::lambda_runtime::Function::ALL {
+        let defined = template.function(f.resource)?;
+        ensure!(defined.timeout()? == f.timeout.as_secs(), "{}: Timeout {} s", f.resource, defined.timeout()?);
+        let memory = defined.props.get("MemorySize").and_then(Value::as_u64);
+        ensure!(memory == Some(u64::from(f.memory_mb)), "{}: MemorySize {memory:?}", f.resource);
+        let batch_sizes: Vec<Option<u64>> =
+            defined.events_of_type("SQS").map(|e| e["Properties"]["BatchSize"].as_u64()).collect();
+        let expected: Vec<Option<u64>> = f.batch_size.map(|b| Some(b as u64)).into_iter().collect();
+        ensure!(batch_sizes == expected, "{}: SQS batch sizes {batch_sizes:?}", f.resource);
+    }
+    Ok(())
+}

@@ -117,16 +117,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_template_defines_every_queue_the_services_use_once() {
-        let names: Vec<_> = ALL.iter().map(|def| def.name).collect();
-        assert!(names.contains(&RUNS.name) && names.contains(&LLM_JOBS.name), "{names:?}");
-        let mut unique = names.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        assert_eq!(unique.len(), names.len(), "{names:?}");
-    }
-
-    #[test]
     fn a_dlq_outlives_its_queue() {
         // SQS keeps a message's original enqueue time when it moves to the DLQ: a shorter DLQ retention would drop it
         // early.

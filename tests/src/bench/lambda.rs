@@ -24,9 +24,10 @@ use crate::app::{TestApp, USERS};
 use crate::lambda_runtime::events::{http_event, scheduled_event, sqs_event, sqs_record};
 use crate::lambda_runtime::{FakeRuntime, Function};
 
-/// SQS events per consumer burst, and records in each (the event source mapping's batch size).
+/// SQS events per consumer burst; each carries the function's batch size in records, as its event source mapping
+/// delivers them (a heavier ten-record ingestion burst is measured too, labelled as such).
 const SQS_EVENTS: usize = 200;
-const RECORDS_PER_EVENT: usize = 10;
+const STRESS_RECORDS_PER_EVENT: usize = 10;
 const SCHEDULED_EVENTS: usize = 50;
 const HTTP_EVENTS: usize = 200;
 /// LLM jobs the worker polls in its burst, and jobs made due for the dispatch.
@@ -47,23 +48,23 @@ struct Target {
 pub async fn run(rounds: usize, postings: usize) -> anyhow::Result<()> {
     let bin_dir = release_dir()?;
     let app = TestApp::spawn().await?;
-    let aws_endpoint = bw_config::optional("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL is not set")?;
-    let common = [("DATABASE_URL", app.db.url.clone()), ("AWS_ENDPOINT_URL", aws_endpoint)];
+    anyhow::ensure!(bw_config::optional("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set (LocalStack)");
+    let common = [("DATABASE_URL", app.db.url.clone())];
     figure("cold_start_rounds", rounds);
 
-    let ingestion = ingestion_target(&app, ["bench-a", "bench-b"], postings, RECORDS_PER_EVENT).await?;
+    let batch = Function::INGESTION.batch_size.unwrap_or(1);
+    let ingestion = ingestion_target(&app, ["bench-a", "bench-b"], postings, batch).await?;
     measure(&bin_dir, with_env(ingestion, &common), rounds).await?;
-    let mut one_run_at_a_time = ingestion_target(&app, ["bench-c", "bench-d"], postings, 1).await?;
-    one_run_at_a_time.label.push_str("_batch_size_1");
-    measure(&bin_dir, with_env(one_run_at_a_time, &common), 0).await?;
+    let mut stress = ingestion_target(&app, ["bench-c", "bench-d"], postings, STRESS_RECORDS_PER_EVENT).await?;
+    stress.label.push_str(&format!("_batch_size_{STRESS_RECORDS_PER_EVENT}"));
+    measure(&bin_dir, with_env(stress, &common), 0).await?;
 
     let fake = FakeOpenAi::new(FakeConfig::default());
     let openai = fake.serve(([127, 0, 0, 1], 0).into()).await?;
-    let secret = OpenAiSecret::create().await?;
+    // The OpenAI key in Secrets Manager, as the stack keeps it: the worker reads it at start-up.
+    let secret = crate::secrets::TestSecret::create("bench-openai", "sk-bench").await?;
     let worker = worker_target(&app, &openai.base_url, &secret.name).await?;
-    let measured = measure(&bin_dir, with_env(worker, &common), rounds).await;
-    secret.delete().await;
-    measured?;
+    measure(&bin_dir, with_env(worker, &common), rounds).await?;
     figure("openai_requests_poller_worker", fake.stats().total_requests);
 
     measure(&bin_dir, with_env(dispatch_target(&app).await?, &common), rounds).await?;
@@ -107,11 +108,12 @@ async fn ingestion_target(
     Ok(Target { function: Function::INGESTION, label: "ingestion".to_owned(), binary: "ingestion", env, burst })
 }
 
-/// Background jobs over a user's postings; every event of the burst carries one message per job, so each event
-/// polls every job once (submitting, then polling its items).
+/// Background jobs over a user's postings; the burst's events carry the jobs' messages in turn, so the jobs are
+/// polled over and over (submitting, then polling their items).
 async fn worker_target(app: &TestApp, openai_url: &str, secret: &str) -> anyhow::Result<Target> {
     let jobs = create_jobs(app, "bench-a", WORKER_JOBS).await?;
-    let burst = sqs_burst("bw-llm-jobs", RECORDS_PER_EVENT, |i| LlmJobMessage::new(jobs[i % jobs.len()]).body());
+    let per_event = Function::POLLER_WORKER.batch_size.unwrap_or(1);
+    let burst = sqs_burst("bw-llm-jobs", per_event, |i| LlmJobMessage::new(jobs[i % jobs.len()]).body());
     let env = vec![
         ("POLLER_ROLE", "worker".to_owned()),
         ("LLM_JOBS_QUEUE_URL", app.llm_queue.url.clone()),
@@ -187,7 +189,9 @@ async fn create_jobs(app: &TestApp, user: &str, count: usize) -> anyhow::Result<
     anyhow::ensure!(ids.len() >= count, "{user} has {} ready postings, fewer than {count} jobs", ids.len());
     let mut conn = bw_db::pool::conn(&app.db.pool).await?;
     let mut jobs = Vec::new();
-    for chunk in ids.chunks(ids.len().div_ceil(count)) {
+    // Exactly `count` jobs, the postings dealt among them in turn.
+    let shares: Vec<Vec<i64>> = (0..count).map(|j| ids.iter().skip(j).step_by(count).copied().collect()).collect();
+    for chunk in &shares {
         let job = NewJob {
             user_id: user,
             name: "remote?",
@@ -198,32 +202,6 @@ async fn create_jobs(app: &TestApp, user: &str, count: usize) -> anyhow::Result<
         jobs.push(llm::create(&mut conn, job, chunk).await?.id);
     }
     Ok(jobs)
-}
-
-/// The OpenAI key in (LocalStack's) Secrets Manager, as the stack keeps it.
-struct OpenAiSecret {
-    client: aws_sdk_secretsmanager::Client,
-    name: String,
-}
-
-impl OpenAiSecret {
-    async fn create() -> anyhow::Result<Self> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = aws_sdk_secretsmanager::Client::new(&config);
-        let name = format!("bench-{}-openai", Uuid::new_v4().simple());
-        client
-            .create_secret()
-            .name(&name)
-            .secret_string("sk-bench")
-            .send()
-            .await
-            .context("cannot create the secret")?;
-        Ok(Self { client, name })
-    }
-
-    async fn delete(self) {
-        let _ = self.client.delete_secret().secret_id(&self.name).force_delete_without_recovery(true).send().await;
-    }
 }
 
 /// Cold starts, then the burst; prints the function's figures.
