@@ -245,5 +245,7 @@ async fn a_run_nearing_its_invocation_deadline_yields_and_continues_through_a_ne
     );
     let events = app.event_messages("alice", &run_id).await?;
     assert!(events.iter().any(|e| e.starts_with("invocation deadline near")), "{events:?}");
+    let attempts = app.db.scalar(&format!("SELECT attempts::bigint FROM runs WHERE id = '{run_id}'")).await?;
+    assert_eq!(attempts, 1, "a continued delivery gives its attempt back; only the one that finished counts");
     Ok(())
 }

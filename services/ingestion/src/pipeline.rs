@@ -111,10 +111,11 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
     let result = drive(ctx, run).await;
     renewal.abort();
     // A delivery that stops without ending the run gives its lease back, so the next one need not wait it out.
-    if matches!(result, Ok(Outcome::Yielded) | Err(_))
+    let continued = matches!(result, Ok(Outcome::Yielded));
+    if (continued || result.is_err())
         && let Ok(mut conn) = pool::conn(ctx.pool).await
     {
-        let _ = runs::release(&mut conn, ctx.run_id, ctx.owner).await;
+        let _ = runs::release(&mut conn, ctx.run_id, ctx.owner, continued).await;
     }
     result
 }

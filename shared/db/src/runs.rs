@@ -225,11 +225,18 @@ pub async fn fail_unleased(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid
 }
 
 /// Gives the lease back early so a redelivery need not wait for it to expire.
-pub async fn release(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid) -> anyhow::Result<()> {
+///
+/// A delivery that stopped on purpose to continue in a new one (`continued`) gives its attempt back: a long run
+/// continued over many invocations is not a run that keeps failing (`MAX_RUN_ATTEMPTS`).
+pub async fn release(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid, continued: bool) -> anyhow::Result<()> {
     diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::lease_owner.eq(owner))
-        .set((r::lease_owner.eq(None::<Uuid>), r::lease_until.eq(None::<DateTime<Utc>>)))
+        .set((
+            r::lease_owner.eq(None::<Uuid>),
+            r::lease_until.eq(None::<DateTime<Utc>>),
+            r::attempts.eq(r::attempts - i32::from(continued)),
+        ))
         .execute(conn)
         .await?;
     Ok(())
