@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bw_api::{AppState, router, state::parse_tokens};
 use bw_config::{parse_or, required};
-use bw_extract::{BoardUrls, HttpBoards};
+use bw_extract::HttpBoards;
 use bw_messages::Database;
 use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 
@@ -25,16 +25,7 @@ async fn main() -> anyhow::Result<()> {
     let queue = bw_queue::SqsQueue::from_env().await;
     let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
     let llm_jobs_queue_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
-    let boards = HttpBoards::new(
-        BoardUrls::from_env(),
-        std::time::Duration::from_secs(5),
-        std::time::Duration::from_secs(20),
-        32 << 20,
-    )
-    .context("failed to build the board HTTP client")?;
-    // Careers-page URLs come from users: private addresses only when explicitly allowed (local development).
-    let boards =
-        if parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)? { boards.with_private_careers_pages() } else { boards };
+    let boards = HttpBoards::from_env(std::time::Duration::from_secs(5), std::time::Duration::from_secs(20), 32 << 20)?;
     let state =
         AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, tokens: Arc::new(tokens) };
     if bw_queue::in_lambda() {

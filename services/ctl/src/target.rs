@@ -20,7 +20,7 @@ impl Aws {
     pub async fn from_env(prefix: String) -> Self {
         let config = bw_queue::aws_config().await;
         Self {
-            queue: bw_queue::SqsQueue::new(aws_sdk_sqs::Client::new(&config)),
+            queue: bw_queue::SqsQueue::from_config(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             prefix,

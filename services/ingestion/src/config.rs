@@ -37,7 +37,8 @@ impl Default for Settings {
             extract_concurrency: 8,
             ingest_concurrency: 16,
             ingest_chunk: 500,
-            max_receive_count: 5,
+            // The runs queue's own setting (infra/template.yaml), unless RUNS_MAX_RECEIVE_COUNT says otherwise.
+            max_receive_count: bw_queue::definitions::RUNS.max_receive_count,
             record_concurrency: 2,
             max_attempts: 10,
             yield_margin: Duration::from_secs(60),

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use bw_config::{optional, parse_or, required};
 use bw_extract::HttpBoards;
 use bw_ingestion::{Continuation, Ingestion, Settings};
@@ -20,16 +19,7 @@ async fn main() -> anyhow::Result<()> {
     let primary =
         bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL of the primary database")?, pool_size)?;
     let test = optional("TEST_DATABASE_URL").map(|url| bw_db::pool::build(&url, pool_size)).transpose()?;
-    let boards = HttpBoards::new(
-        bw_extract::BoardUrls::from_env(),
-        settings.connect_timeout,
-        settings.request_timeout,
-        settings.max_body_bytes,
-    )
-    .context("failed to build the board HTTP client")?;
-    // Careers-page URLs come from users: private addresses only when explicitly allowed (local development).
-    let boards =
-        if parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)? { boards.with_private_careers_pages() } else { boards };
+    let boards = HttpBoards::from_env(settings.connect_timeout, settings.request_timeout, settings.max_body_bytes)?;
     let concurrency = settings.record_concurrency;
     let mut pools = vec![(Database::Primary, primary.clone())];
     pools.extend(test.clone().map(|pool| (Database::Test, pool)));

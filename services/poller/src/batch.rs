@@ -25,8 +25,8 @@ fn item_of(custom_id: &str) -> Option<i32> {
     custom_id.strip_prefix("item-")?.parse().ok()
 }
 
-/// Most items read per page when building or settling a batch.
-const PAGE: i64 = 50_000;
+/// Every item of a job at once (a job has at most `MAX_ITEMS`): one batch carries them all.
+const PAGE: i64 = llm::MAX_ITEMS;
 
 impl<Q: Queue> Worker<Q> {
     /// Submits the job's batch, or polls it.
@@ -58,7 +58,7 @@ impl<Q: Queue> Worker<Q> {
                     ));
                     jsonl.push('\n');
                 }
-                None => stats.tally_one(self.end(job, item.item_id, &failed("the posting no longer exists")).await),
+                None => stats.tally([self.end(job, item.item_id, &failed("the posting no longer exists")).await]),
             }
         }
         if jsonl.is_empty() {
@@ -92,16 +92,16 @@ impl<Q: Queue> Worker<Q> {
                 tracing::warn!(custom_id = %result.custom_id, "batch line for no item of this job; ignored");
                 continue;
             };
-            stats.tally_one(self.end(job, item_id, &batch_line_end(result)).await);
+            stats.tally([self.end(job, item_id, &batch_line_end(result)).await]);
         }
         // Items the files do not mention end with the batch's own outcome.
         let left = {
             let mut conn = pool::conn(&self.pool).await?;
             llm::open_items(&mut conn, job.id, ItemStatus::Submitted, PAGE).await?
         };
-        let end = leftover_end(batch.status, &batch);
+        let end = leftover_end(&batch);
         for item in left {
-            stats.tally_one(self.end(job, item.item_id, &end).await);
+            stats.tally([self.end(job, item.item_id, &end).await]);
         }
         Ok(())
     }
@@ -127,8 +127,8 @@ fn batch_line_end(result: &BatchResult) -> ItemEnd {
 }
 
 /// How items missing from both files end, given how the batch ended.
-fn leftover_end(status: BatchStatus, batch: &bw_openai::Batch) -> ItemEnd {
-    match status {
+fn leftover_end(batch: &bw_openai::Batch) -> ItemEnd {
+    match batch.status {
         BatchStatus::Expired => ItemEnd {
             status: ItemStatus::Expired,
             output_text: None,

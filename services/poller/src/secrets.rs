@@ -16,7 +16,12 @@ impl AwsSecrets {
 
     /// A client configured from the environment, with the system's timeouts ([`bw_queue::aws_config`]).
     pub async fn from_env() -> Self {
-        Self::new(aws_sdk_secretsmanager::Client::new(&bw_queue::aws_config().await))
+        Self::from_config(&bw_queue::aws_config().await)
+    }
+
+    /// A client from a configuration already loaded.
+    pub fn from_config(config: &bw_queue::SdkConfig) -> Self {
+        Self::new(aws_sdk_secretsmanager::Client::new(config))
     }
 }
 

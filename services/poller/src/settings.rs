@@ -43,7 +43,7 @@ impl Settings {
             lease_secs: parse_or("JOB_LEASE_SECS", d.lease_secs)?,
             concurrency: parse_or("POLL_CONCURRENCY", d.concurrency)?.max(1),
             max_items_per_invocation: parse_or("POLL_MAX_ITEMS", d.max_items_per_invocation)?.max(1),
-            budget: Duration::from_secs(parse_or("POLL_BUDGET_SECS", 90)?),
+            budget: Duration::from_secs(parse_or("POLL_BUDGET_SECS", d.budget.as_secs())?),
             max_input_chars: parse_or("LLM_MAX_INPUT_CHARS", d.max_input_chars)?,
             dispatch_limit: parse_or("DISPATCH_LIMIT", d.dispatch_limit)?,
         })

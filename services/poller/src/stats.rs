@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::worker::Step;
+
 /// What one worker invocation (or one dispatch) did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -13,6 +15,21 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counts what happened to items in this invocation; an item that could not be advanced is logged (it stays
+    /// open for the next poll).
+    pub(crate) fn tally(&mut self, steps: impl IntoIterator<Item = Step>) {
+        for step in steps {
+            match step {
+                Step::Ended => self.items_updated += 1,
+                Step::Error(reason) => {
+                    self.errors += 1;
+                    tracing::warn!(error = %reason, "item not advanced; it stays open for the next poll");
+                }
+                Step::Submitted | Step::Running => {}
+            }
+        }
+    }
+
     pub fn add(&mut self, other: Stats) {
         self.jobs_polled += other.jobs_polled;
         self.items_polled += other.items_polled;

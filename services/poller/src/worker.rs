@@ -131,7 +131,7 @@ impl<Q: Queue> Worker<Q> {
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
-        stats.tally(&outcomes);
+        stats.tally(outcomes);
         Ok(tried)
     }
 
@@ -206,7 +206,7 @@ impl<Q: Queue> Worker<Q> {
         let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended)).count();
         let mut conn = pool::conn(&self.pool).await?;
         llm::set_poll_budget(&mut conn, job.id, poll_budget(job.items_total, i32::try_from(found)?)).await?;
-        stats.tally(&outcomes.into_iter().map(|(_, s)| s).collect::<Vec<_>>());
+        stats.tally(outcomes.into_iter().map(|(_, s)| s));
         Ok(())
     }
 
@@ -240,7 +240,7 @@ impl<Q: Queue> Worker<Q> {
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
-        stats.tally(&outcomes);
+        stats.tally(outcomes);
         Ok(())
     }
 
@@ -267,31 +267,6 @@ pub(crate) enum Step {
     Ended,
     Running,
     Error(String),
-}
-
-impl Stats {
-    fn tally(&mut self, steps: &[Step]) {
-        for step in steps {
-            self.tally_one_ref(step);
-        }
-    }
-
-    pub(crate) fn tally_one(&mut self, step: Step) {
-        self.tally_one_ref(&step);
-    }
-
-    fn tally_one_ref(&mut self, step: &Step) {
-        {
-            match step {
-                Step::Ended => self.items_updated += 1,
-                Step::Error(reason) => {
-                    self.errors += 1;
-                    tracing::warn!(error = %reason, "item not advanced; it stays open for the next poll");
-                }
-                Step::Submitted | Step::Running => {}
-            }
-        }
-    }
 }
 
 pub(crate) fn failed(reason: &str) -> ItemEnd {

@@ -11,9 +11,6 @@ use crate::schema::message_failures::dsl as f;
 /// A reason is cut to this many characters: enough for an error chain, bounded for a poison message's echo.
 pub const MAX_REASON_CHARS: usize = 2_000;
 
-/// How long a failure is kept: as long as a DLQ keeps its messages (14 days).
-pub const RETENTION_DAYS: i64 = 14;
-
 /// One recorded failure.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = crate::schema::message_failures)]
@@ -73,17 +70,17 @@ pub async fn lookup(conn: &mut AsyncPgConnection, ids: &[String]) -> anyhow::Res
     Ok(rows.into_iter().map(|r| (r.message_id.clone(), r)).collect())
 }
 
-/// Deletes failures older than [`RETENTION_DAYS`]; returns how many.
-pub async fn prune(conn: &mut AsyncPgConnection) -> anyhow::Result<usize> {
-    let cutoff =
-        diesel::dsl::sql::<diesel::sql_types::Timestamptz>(&format!("now() - make_interval(days => {RETENTION_DAYS})"));
+/// Deletes failures last seen more than `retention_secs` ago (as long as a DLQ keeps messages); returns how many.
+pub async fn prune(conn: &mut AsyncPgConnection, retention_secs: i64) -> anyhow::Result<usize> {
+    let cutoff = crate::db_now_plus::<diesel::sql_types::Timestamptz>(-retention_secs);
     Ok(diesel::delete(f::message_failures.filter(f::last_failed_at.lt(cutoff))).execute(conn).await?)
 }
 
 /// The reason as stored: no NUL (PostgreSQL text cannot hold it), at most [`MAX_REASON_CHARS`] characters.
 fn clean_reason(reason: &str) -> String {
-    let mut clean: String = reason.chars().filter(|c| *c != '\0').take(MAX_REASON_CHARS).collect();
-    if reason.chars().filter(|c| *c != '\0').nth(MAX_REASON_CHARS).is_some() {
+    let storable = crate::storable(reason.to_owned());
+    let mut clean: String = storable.chars().take(MAX_REASON_CHARS).collect();
+    if storable.chars().nth(MAX_REASON_CHARS).is_some() {
         clean.push('…');
     }
     clean

@@ -18,6 +18,11 @@ pub use pool::{PgConn, PgPool};
 /// PostgreSQL refuses statements with more than 32,767 bind parameters; bulk writes stay under this bound.
 pub const MAX_BIND_PARAMS: usize = 30_000;
 
+/// `text` PostgreSQL can store: NUL characters (which boards and error messages do carry) removed.
+pub(crate) fn storable(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "") } else { text }
+}
+
 /// `now() + secs` seconds, on the database's clock: leases and poll times are set and compared on one clock, so a
 /// service host whose clock drifts cannot make a lease live longer or shorter than intended.
 pub(crate) fn db_now_plus<ST: diesel::sql_types::SingleValue>(secs: i64) -> diesel::expression::SqlLiteral<ST> {

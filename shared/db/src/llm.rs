@@ -68,6 +68,9 @@ pub struct LlmJobItem {
     pub error: Option<String>,
 }
 
+/// Most items one job may have: the API refuses more, and a batch-mode job sends them all in one batch file.
+pub const MAX_ITEMS: i64 = 50_000;
+
 /// Job statuses that are not resolved yet.
 pub const UNRESOLVED: [&str; 3] = ["queued", "submitting", "running"];
 
@@ -106,10 +109,12 @@ impl ItemStatus {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Submitted, Self::Completed, Self::Failed, Self::Cancelled, Self::Expired]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 6] =
+        [Self::Pending, Self::Submitted, Self::Completed, Self::Failed, Self::Cancelled, Self::Expired];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
 
@@ -217,7 +222,7 @@ pub async fn list(conn: &mut AsyncPgConnection, user_id: &str, limit: i64) -> an
 pub async fn items(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
-    status: Option<&str>,
+    status: Option<ItemStatus>,
     after_item: i32,
     limit: i64,
 ) -> anyhow::Result<Vec<LlmJobItem>> {
@@ -226,7 +231,7 @@ pub async fn items(
         .filter(llm_job_items::item_id.gt(after_item))
         .into_boxed();
     if let Some(status) = status {
-        query = query.filter(llm_job_items::status.eq(status.to_owned()));
+        query = query.filter(llm_job_items::status.eq(status.as_str()));
     }
     Ok(query.order(llm_job_items::item_id).limit(limit).select(LlmJobItem::as_select()).load(conn).await?)
 }

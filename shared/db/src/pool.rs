@@ -14,7 +14,7 @@ pub type PgConn = Object<AsyncPgConnection>;
 
 /// How long to wait for a free connection, and for a new one to open, before failing (a transient failure the
 /// caller retries) instead of hanging while the database does not answer.
-pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds a pool of at most `max_size` connections to `url`; connections open lazily.
 pub fn build(url: &str, max_size: usize) -> anyhow::Result<PgPool> {

@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::counts::Tally;
+use crate::storable;
 
 /// Rows per UPSERT statement. Each statement binds one array per column (9 parameters), far under
 /// [`crate::MAX_BIND_PARAMS`]; the chunking bounds statement size and memory, not parameters.
@@ -114,12 +115,7 @@ pub async fn upsert(
 }
 
 /// Longest external id stored as is; a longer one is stored as `sha256:<hex>` (a btree key must stay small).
-pub const MAX_EXTERNAL_ID_LEN: usize = 512;
-
-/// `text` PostgreSQL can store: NUL characters (which boards do send) removed.
-pub fn storable(text: String) -> String {
-    if text.contains('\0') { text.replace('\0', "") } else { text }
-}
+const MAX_EXTERNAL_ID_LEN: usize = 512;
 
 impl NewPosting {
     /// Makes the posting storable: NULs removed from its text, an overlong external id replaced by its hash. Bad

@@ -90,7 +90,7 @@ pub async fn claim(
         .filter(r::lease_until.is_null().or(r::lease_until.lt(now)).or(r::lease_owner.eq(owner)))
         .set((
             r::lease_owner.eq(owner),
-            r::lease_until.eq(lease_deadline(lease_secs)),
+            r::lease_until.eq(crate::db_now_plus(lease_secs)),
             r::attempts.eq(r::attempts + 1),
             r::updated_at.eq(now),
         ))
@@ -106,13 +106,6 @@ pub async fn claim(
         Some(run) if run.is_terminal() => Claim::Terminal(run),
         Some(run) => Claim::Busy(run),
     })
-}
-
-/// The lease's end, on the database's clock (the same clock every lease check reads).
-fn lease_deadline(
-    lease_secs: i64,
-) -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>> {
-    crate::db_now_plus(lease_secs)
 }
 
 /// What a heartbeat learned.
@@ -137,7 +130,7 @@ pub async fn heartbeat(
         .filter(r::id.eq(id))
         .filter(r::lease_owner.eq(owner))
         .filter(r::status.eq_any(status::ACTIVE))
-        .set(r::lease_until.eq(lease_deadline(lease_secs)))
+        .set(r::lease_until.eq(crate::db_now_plus(lease_secs)))
         .returning(r::abort_requested_at)
         .get_result(conn)
         .await

@@ -41,7 +41,7 @@ impl BoardUrls {
     /// `ATS_BASE_URL` for all three when set (a fake server); else `GREENHOUSE_API_URL`, `LEVER_API_URL` and
     /// `ASHBY_API_URL` each over the public endpoints.
     pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = bw_config::optional;
         if let Some(base) = var("ATS_BASE_URL") {
             return Self::all(&base);
         }
@@ -56,6 +56,15 @@ impl BoardUrls {
 }
 
 /// Reads boards over HTTP with reqwest: one GET per listing, bounded in time and size.
+/// Why [`HttpBoards::from_env`] could not build the client.
+#[derive(Debug, thiserror::Error)]
+pub enum FromEnvError {
+    #[error(transparent)]
+    Config(#[from] bw_config::ConfigError),
+    #[error("failed to build the board HTTP client: {0}")]
+    Client(#[from] ExtractError),
+}
+
 #[derive(Clone, Debug)]
 pub struct HttpBoards {
     /// For the ATS APIs, whose base URLs operators set.
@@ -91,6 +100,18 @@ impl HttpBoards {
                 .redirect(crate::guard::redirect_policy()),
         )?;
         Ok(Self { client, pages, guard_pages: true, urls, max_body_bytes })
+    }
+
+    /// [`HttpBoards::new`] over [`BoardUrls::from_env`], with careers pages allowed to reach private addresses only
+    /// when `ALLOW_PRIVATE_CAREERS_URLS` is true: their URLs come from users (local development sets it).
+    pub fn from_env(
+        connect_timeout: Duration,
+        total_timeout: Duration,
+        max_body_bytes: usize,
+    ) -> Result<Self, FromEnvError> {
+        let boards = Self::new(BoardUrls::from_env(), connect_timeout, total_timeout, max_body_bytes)?;
+        let allow_private = bw_config::parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)?;
+        Ok(if allow_private { boards.with_private_careers_pages() } else { boards })
     }
 
     /// Lets careers pages be fetched from private addresses too (local development against the fake boards).

@@ -31,7 +31,7 @@ pub mod guard;
 pub use board::{Board, BoardKind, InvalidBoard, UnknownBoardKind};
 pub use error::ExtractError;
 pub use html::html_to_text;
-pub use http::{BoardUrls, HttpBoards};
+pub use http::{BoardUrls, FromEnvError, HttpBoards};
 pub use listing::ListedPosting;
 pub use normalized::NormalizedPosting;
 

@@ -58,8 +58,7 @@ async fn main() -> anyhow::Result<()> {
     if args.api_key.is_some() {
         config.api_key = args.api_key;
     }
-    config.validate()?;
-    let fake = FakeOpenAi::new(config);
+    let fake = FakeOpenAi::try_new(config, bw_fake_openai::Clock::system())?;
     let server = fake.serve(args.listen).await?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "fake-openai listening on {}", server.base_url)?;

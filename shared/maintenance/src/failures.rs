@@ -26,8 +26,8 @@ pub async fn record(pool: &PgPool, record: &SqsMessage, failure: &Failure) {
     }
 }
 
-/// Deletes failures SQS no longer keeps messages for; returns how many.
+/// Deletes failures SQS no longer keeps messages for (a DLQ's retention); returns how many.
 pub async fn prune(pool: &PgPool) -> anyhow::Result<usize> {
     let mut conn = pool::conn(pool).await?;
-    failures::prune(&mut conn).await
+    failures::prune(&mut conn, i64::from(bw_queue::definitions::DLQ_RETENTION_SECS)).await
 }

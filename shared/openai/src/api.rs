@@ -59,13 +59,18 @@ impl OpenAi {
     /// end in `.jsonl`) holding the batch input lines.
     pub async fn upload_batch_file(&self, jsonl: Vec<u8>, filename: &str) -> Result<FileObject, OpenAiError> {
         let url = self.url(&["files"])?;
+        // Shared, so each attempt's body is a new handle on the same bytes rather than a copy of a large file.
+        let jsonl = bytes::Bytes::from(jsonl);
+        let length = jsonl.len() as u64;
         let body = self
             .execute(Method::POST, url, |request| {
-                let part = Part::bytes(jsonl.clone()).file_name(filename.to_owned());
-                let part = match part.mime_str("application/octet-stream") {
-                    Ok(with_mime) => with_mime,
-                    Err(_) => Part::bytes(jsonl.clone()).file_name(filename.to_owned()),
-                };
+                let headers = reqwest::header::HeaderMap::from_iter([(
+                    reqwest::header::CONTENT_TYPE,
+                    reqwest::header::HeaderValue::from_static("application/octet-stream"),
+                )]);
+                let part = Part::stream_with_length(reqwest::Body::from(jsonl.clone()), length)
+                    .file_name(filename.to_owned())
+                    .headers(headers);
                 request.multipart(Form::new().text("purpose", "batch").part("file", part))
             })
             .await?;

@@ -105,7 +105,12 @@ impl SqsQueue {
 
     /// A client configured from the environment ([`aws_config`]).
     pub async fn from_env() -> Self {
-        Self::new(aws_sdk_sqs::Client::new(&aws_config().await))
+        Self::from_config(&aws_config().await)
+    }
+
+    /// A client from a configuration already loaded (a process loads it once for all its AWS clients).
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Self::new(aws_sdk_sqs::Client::new(config))
     }
 
     pub fn client(&self) -> &aws_sdk_sqs::Client {
@@ -148,15 +153,16 @@ impl SqsQueue {
 
 impl Queue for SqsQueue {
     async fn send(&self, queue_url: &str, message: Outgoing) -> anyhow::Result<String> {
-        let mut request = self.client.send_message().queue_url(queue_url).message_body(message.body);
-        for (name, value) in message.attributes {
-            let attr = string_attribute(value)?;
-            request = request.message_attributes(name, attr);
-        }
-        if let Some(delay) = message.delay_seconds {
-            request = request.delay_seconds(delay);
-        }
-        let out = request.send().await.with_context(|| format!("failed to send a message to {queue_url}"))?;
+        let out = self
+            .client
+            .send_message()
+            .queue_url(queue_url)
+            .set_message_attributes(message.attribute_map()?)
+            .set_delay_seconds(message.delay_seconds)
+            .message_body(message.body)
+            .send()
+            .await
+            .with_context(|| format!("failed to send a message to {queue_url}"))?;
         Ok(out.message_id.unwrap_or_default())
     }
 
@@ -165,14 +171,11 @@ impl Queue for SqsQueue {
         for chunk in messages.chunks(10) {
             let mut entries = Vec::with_capacity(chunk.len());
             for (i, message) in chunk.iter().enumerate() {
-                let mut entry = SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(&message.body);
-                for (name, value) in &message.attributes {
-                    let attr = string_attribute(value)?;
-                    entry = entry.message_attributes(name, attr);
-                }
-                if let Some(delay) = message.delay_seconds {
-                    entry = entry.delay_seconds(delay);
-                }
+                let entry = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(&message.body)
+                    .set_message_attributes(message.attribute_map()?)
+                    .set_delay_seconds(message.delay_seconds);
                 entries.push(entry.build().context("failed to build a batch entry")?);
             }
             let out = self
@@ -240,13 +243,25 @@ impl Queue for SqsQueue {
     }
 }
 
-/// A string message attribute.
-fn string_attribute(value: impl Into<String>) -> anyhow::Result<MessageAttributeValue> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .context("failed to build a message attribute")
+impl Outgoing {
+    /// The attributes as SQS string message attributes; `None` when there are none.
+    fn attribute_map(&self) -> anyhow::Result<Option<HashMap<String, MessageAttributeValue>>> {
+        if self.attributes.is_empty() {
+            return Ok(None);
+        }
+        self.attributes
+            .iter()
+            .map(|(name, value)| {
+                let attr = MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(value)
+                    .build()
+                    .context("failed to build a message attribute")?;
+                Ok((name.clone(), attr))
+            })
+            .collect::<anyhow::Result<_>>()
+            .map(Some)
+    }
 }
 
 /// An SQS API message as the Lambda event source mapping would present it.

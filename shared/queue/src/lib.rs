@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod pause;
 pub mod runner;
 
+pub use aws_config::SdkConfig;
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 pub use batch::{Failure, Invocation, RecordHandler, process_event, process_event_in};
 pub use client::{Depth, Outgoing, Queue, SqsQueue, aws_config};

@@ -16,7 +16,7 @@ use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 /// Most items one job may have.
-pub const MAX_ITEMS: usize = 50_000;
+pub const MAX_ITEMS: usize = llm::MAX_ITEMS as usize;
 
 /// Body of `POST /api/llm-jobs`.
 #[derive(Debug, Deserialize)]
@@ -82,7 +82,7 @@ async fn resolve_entities(
     user: &str,
     entities: &Entities,
 ) -> Result<Vec<i64>, ApiError> {
-    let limit = i64::try_from(MAX_ITEMS).unwrap_or(i64::MAX) + 1;
+    let limit = llm::MAX_ITEMS + 1;
     let ids = if let Some(ids) = &entities.posting_ids {
         let mut wanted = ids.clone();
         wanted.sort_unstable();
@@ -204,16 +204,16 @@ pub async fn items(
     Query(q): Query<ItemsQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 100, 1000)?;
-    if let Some(status) = &q.status
-        && !["pending", "submitted", "completed", "failed", "cancelled", "expired"].contains(&status.as_str())
-    {
-        return Err(bad(format!(
-            "status must be pending, submitted, completed, failed, cancelled or expired, not {status:?}"
-        )));
-    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(llm::ItemStatus::parse(s).ok_or_else(|| {
+            let all: Vec<&str> = llm::ItemStatus::ALL.iter().map(|st| st.as_str()).collect();
+            bad(format!("status must be one of {}, not {s:?}", all.join(", ")))
+        })?),
+    };
     let mut conn = pool::conn(&state.pool).await?;
     owned(&mut conn, &user, id).await?;
-    let page = llm::items(&mut conn, id, q.status.as_deref(), q.after.unwrap_or(0), limit).await?;
+    let page = llm::items(&mut conn, id, status, q.after.unwrap_or(0), limit).await?;
     let next_after = page.last().map(|i| i.item_id);
     Ok(axum::Json(json!({ "items": page, "next_after": next_after })))
 }
