@@ -24,15 +24,7 @@ localstack_healthy() {
 install_localstack() {
   if "$LOCALSTACK_VENV/bin/python" -c "import localstack" 2>/dev/null; then return; fi
   log "installing LocalStack $LOCALSTACK_VERSION into .venv/localstack (one time)"
-  command -v python3 >/dev/null || die "python3 is required to install LocalStack"
-  if ! command -v uv >/dev/null; then
-    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
-  fi
-  local uv_bin
-  uv_bin="$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")"
-  "$uv_bin" venv --quiet --python 3.11 "$LOCALSTACK_VENV"
-  VIRTUAL_ENV="$LOCALSTACK_VENV" "$uv_bin" pip install --quiet --exclude-newer "$LOCALSTACK_EXCLUDE_NEWER" \
-    "localstack-core[runtime]==$LOCALSTACK_VERSION"
+  tool_venv "$LOCALSTACK_VENV" "$LOCALSTACK_EXCLUDE_NEWER" "localstack-core[runtime]==$LOCALSTACK_VERSION"
 }
 
 start_localstack() {

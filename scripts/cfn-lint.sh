@@ -13,15 +13,7 @@ CFN_LINT_VENV="$ROOT/.venv/cfn-lint"
 install_cfn_lint() {
   if [[ "$("$CFN_LINT_VENV/bin/cfn-lint" --version 2>/dev/null)" == "cfn-lint $CFN_LINT_VERSION" ]]; then return; fi
   log "installing cfn-lint $CFN_LINT_VERSION into .venv/cfn-lint (one time)"
-  command -v python3 >/dev/null || die "python3 is required to install cfn-lint"
-  if ! command -v uv >/dev/null && [[ ! -x "$(python3 -m site --user-base)/bin/uv" ]]; then
-    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
-  fi
-  local uv_bin
-  uv_bin="$(command -v uv || echo "$(python3 -m site --user-base)/bin/uv")"
-  "$uv_bin" venv --quiet --allow-existing --python 3.11 "$CFN_LINT_VENV"
-  VIRTUAL_ENV="$CFN_LINT_VENV" "$uv_bin" pip install --quiet --exclude-newer "$CFN_LINT_EXCLUDE_NEWER" \
-    "cfn-lint==$CFN_LINT_VERSION"
+  tool_venv "$CFN_LINT_VENV" "$CFN_LINT_EXCLUDE_NEWER" "cfn-lint==$CFN_LINT_VERSION"
 }
 
 install_cfn_lint

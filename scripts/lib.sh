@@ -31,6 +31,30 @@ wait_for() {
   return 1
 }
 
+# uv, pinned, in a virtualenv of its own (nothing is installed into the system's or the user's Python). Prints its
+# path; installs it the first time.
+UV_VERSION="0.13.9"
+UV_VENV="$ROOT/.venv/uv"
+uv_bin() {
+  if ! "$UV_VENV/bin/uv" --version 2>/dev/null | grep -q "^uv $UV_VERSION "; then
+    command -v python3 >/dev/null || die "python3 is required to install uv (then LocalStack, cfn-lint, cargo-lambda)"
+    log "installing uv $UV_VERSION into .venv/uv (one time)"
+    python3 -m venv "$UV_VENV" || die "python3 -m venv failed (on Debian and Ubuntu: apt install python3-venv)"
+    "$UV_VENV/bin/python" -m pip install --quiet "uv==$UV_VERSION" || die "could not install uv $UV_VERSION from PyPI"
+  fi
+  echo "$UV_VENV/bin/uv"
+}
+
+# tool_venv VENV EXCLUDE_NEWER REQUIREMENT...: a Python 3.11 virtualenv at VENV holding the pinned REQUIREMENTs,
+# resolved as of EXCLUDE_NEWER (a date), so a tool's dependencies cannot move under it either.
+tool_venv() {
+  local venv="$1" newer="$2" uv
+  shift 2
+  uv="$(uv_bin)"
+  "$uv" venv --quiet --allow-existing --python 3.11 "$venv"
+  VIRTUAL_ENV="$venv" "$uv" pip install --quiet --exclude-newer "$newer" "$@"
+}
+
 # Loads what bootstrap.sh found (database URLs) into the environment.
 load_env() {
   [[ -f "$STATE_DIR/env.sh" ]] || die "run scripts/bootstrap.sh first"

@@ -12,18 +12,11 @@ cd "$ROOT"
 CARGO_LAMBDA_VERSION="1.9.2"
 # cargo-zigbuild (inside cargo-lambda) supports zig up to 0.14 well; later releases change its command line.
 ZIGLANG_VERSION="0.14.1"
+CARGO_LAMBDA_EXCLUDE_NEWER="2026-11-01"
 CARGO_LAMBDA_VENV="$ROOT/.venv/cargo-lambda"
 TARGET_TRIPLE="aarch64-unknown-linux-gnu"
 BINARIES=(api ingestion poller)
 MAX_ZIP_BYTES=$((10 * 1024 * 1024))
-
-# uv as scripts/bootstrap.sh installs it: on PATH, else in Python's user base.
-find_uv() {
-  if ! command -v uv >/dev/null && [[ ! -x "$(python3 -m site --user-base)/bin/uv" ]]; then
-    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
-  fi
-  command -v uv || echo "$(python3 -m site --user-base)/bin/uv"
-}
 
 install_cargo_lambda() {
   if "$CARGO_LAMBDA_VENV/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q " $CARGO_LAMBDA_VERSION" &&
@@ -31,11 +24,7 @@ install_cargo_lambda() {
     return
   fi
   log "installing cargo-lambda $CARGO_LAMBDA_VERSION and ziglang $ZIGLANG_VERSION into .venv/cargo-lambda (one time)"
-  command -v python3 >/dev/null || die "python3 is required to install cargo-lambda"
-  local uv_bin
-  uv_bin="$(find_uv)"
-  [[ -x "$CARGO_LAMBDA_VENV/bin/python" ]] || "$uv_bin" venv --quiet --python 3.11 "$CARGO_LAMBDA_VENV"
-  VIRTUAL_ENV="$CARGO_LAMBDA_VENV" "$uv_bin" pip install --quiet \
+  tool_venv "$CARGO_LAMBDA_VENV" "$CARGO_LAMBDA_EXCLUDE_NEWER" \
     "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
 }
 
