@@ -156,17 +156,10 @@ fn view(job: &LlmJob) -> Value {
     value
 }
 
-/// Query of list routes.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    pub limit: Option<i64>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     User(user): User,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<crate::extract::ListQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;

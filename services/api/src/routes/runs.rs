@@ -84,17 +84,10 @@ pub async fn start(
     Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, run).await?)))
 }
 
-/// Query of `GET /api/ingestion/runs`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    pub limit: Option<i64>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     User(user): User,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<crate::extract::ListQuery>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;
