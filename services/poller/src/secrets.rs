@@ -1,27 +1,21 @@
 //! The OpenAI key from AWS Secrets Manager, when `OPENAI_API_KEY_SECRET` names a secret instead of the key being in
 //! `OPENAI_API_KEY` (as in the SAM stack).
 
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+pub use bw_secrets::AwsSecrets as Inner;
 
-/// Reads secrets from AWS Secrets Manager (or LocalStack, through `AWS_ENDPOINT_URL`).
+/// [`bw_secrets::AwsSecrets`] as the OpenAI client's secret source.
 #[derive(Clone, Debug)]
-pub struct AwsSecrets {
-    client: aws_sdk_secretsmanager::Client,
-}
+pub struct AwsSecrets(Inner);
 
 impl AwsSecrets {
-    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
-        Self { client }
-    }
-
-    /// A client configured from the environment, with the system's timeouts ([`bw_queue::aws_config`]).
+    /// A client configured from the environment.
     pub async fn from_env() -> Self {
-        Self::from_config(&bw_queue::aws_config().await)
+        Self(Inner::from_env().await)
     }
 
     /// A client from a configuration already loaded.
     pub fn from_config(config: &bw_queue::SdkConfig) -> Self {
-        Self::new(aws_sdk_secretsmanager::Client::new(config))
+        Self(Inner::from_config(config))
     }
 }
 
@@ -29,10 +23,6 @@ impl bw_openai::SecretSource for AwsSecrets {
     type Error = String;
 
     async fn get(&self, name: &str) -> Result<String, String> {
-        let out =
-            self.client.get_secret_value().secret_id(name).send().await.map_err(|e| {
-                format!("cannot read secret {name:?} from Secrets Manager: {}", DisplayErrorContext(&e))
-            })?;
-        out.secret_string.ok_or_else(|| format!("secret {name:?} holds no string"))
+        self.0.get(name).await
     }
 }
