@@ -6,7 +6,9 @@
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::target::{Aws, QueueRef};
+use bw_ops::target::QueueRef;
+
+use crate::aws::Aws;
 
 /// One event source mapping of a queue.
 #[derive(Clone, Debug, Serialize)]
@@ -32,7 +34,7 @@ pub struct Consumers {
 pub async fn list(aws: &Aws, queue: &QueueRef) -> anyhow::Result<Consumers> {
     Ok(Consumers {
         queue: queue.name.clone(),
-        paused: bw_queue::pause::is_paused(aws.sqs(), &queue.url).await?,
+        paused: bw_queue::pause::is_paused(aws.ops.sqs(), &queue.url).await?,
         mappings: mappings(aws, queue).await?,
     })
 }
@@ -40,7 +42,7 @@ pub async fn list(aws: &Aws, queue: &QueueRef) -> anyhow::Result<Consumers> {
 /// Pauses (`paused`) or resumes the consumers of `queue`; returns them as they are afterwards. A mapping in the
 /// middle of a change keeps the state SQS reports, which `ctl consumers list` shows until it settles.
 pub async fn set(aws: &Aws, queue: &QueueRef, paused: bool) -> anyhow::Result<Consumers> {
-    bw_queue::pause::set_paused(aws.sqs(), &queue.url, paused).await?;
+    bw_queue::pause::set_paused(aws.ops.sqs(), &queue.url, paused).await?;
     let mut changed = Vec::new();
     for mapping in mappings(aws, queue).await? {
         let out =

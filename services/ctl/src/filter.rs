@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::peek::Peeked;
+use bw_ops::peek::Peeked;
 
 /// What a filter looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,12 +1,13 @@
 //! The operators' command line as a library: each command is a function returning what it found or did, so tests
-//! drive the same code as `ctl`, and `main.rs` only parses arguments and prints.
+//! drive the same code as `ctl`, and `main.rs` only parses arguments and prints. What the API's operators' routes do
+//! too (resolving queues, listing them, peeking, whole-DLQ redrives) lives in `bw_ops`; this crate adds what only the
+//! command line has: filtered and capped redrives, watching a move task, cancel and purge, consumers, rendering.
 
+pub mod aws;
 pub mod consumers;
 pub mod dlq;
 pub mod filter;
-pub mod peek;
 pub mod progress;
 pub mod queues;
 pub mod redrive;
 pub mod render;
-pub mod target;

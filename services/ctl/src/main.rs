@@ -3,9 +3,12 @@
 use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
+use bw_ctl::aws::Aws;
 use bw_ctl::filter::Filter;
-use bw_ctl::target::{Aws, QueueRef, dlq_of, resolve};
-use bw_ctl::{consumers, dlq, peek, queues, redrive, render};
+use bw_ctl::{consumers, dlq, queues, redrive, render};
+use bw_ops::Ops;
+use bw_ops::peek::{self, Reasons};
+use bw_ops::target::{QueueRef, dlq_of, resolve};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
@@ -41,6 +44,18 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// Print an API token (an HS256 JWT signed with JWT_SECRET, or the Secrets Manager secret JWT_SECRET_ID).
+    Token {
+        /// The user the token names; the API scopes everything to it.
+        #[arg(long)]
+        user: String,
+        /// Let the token use the operators' routes (queue depths, DLQ peek and redrive).
+        #[arg(long)]
+        operator: bool,
+        /// How long the token is valid, in hours.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24 * 30))]
+        hours: u64,
     },
     /// Pause or resume a queue's consumers (Lambda event source mappings, and local runners).
     Consumers {
@@ -169,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut created = Vec::new();
             for def in bw_queue::definitions::ALL {
                 let name = format!("{}{}", cli.prefix, def.name);
-                let queue = bw_queue::definitions::ensure(aws.sqs(), &cli.prefix, &def)
+                let queue = bw_queue::definitions::ensure(aws.ops.sqs(), &cli.prefix, &def)
                     .await
                     .with_context(|| format!("failed to create queue {name}"))?;
                 created.push(serde_json::json!({ "name": name, "url": queue.url, "dlq_url": queue.dlq_url }));
@@ -184,28 +199,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Queues { command: None } => {
             let aws = Aws::from_env(cli.prefix).await;
-            let rows = queues::list(&aws).await?;
+            let rows = queues::list(&aws.ops).await?;
             print(json, &rows, || render::queues(&rows))
         }
-        Command::Dlq { command } => run_dlq(&Aws::from_env(cli.prefix).await, command, json).await,
+        Command::Token { user, operator, hours } => {
+            let keys = bw_auth::Keys::from_env(bw_queue::aws_config).await.map_err(anyhow::Error::msg)?;
+            let token =
+                keys.sign(&user, std::time::Duration::from_secs(hours * 3600), operator).map_err(anyhow::Error::msg)?;
+            let out = serde_json::json!({ "user": user.trim(), "operator": operator, "hours": hours, "token": token });
+            print(json, &out, || format!("{token}\n"))
+        }
+        Command::Dlq { command } => run_dlq(&Aws::from_env(cli.prefix).await.ops, command, json).await,
         Command::Consumers { command } => run_consumers(&Aws::from_env(cli.prefix).await, command, json).await,
     }
 }
 
-async fn run_dlq(aws: &Aws, command: DlqCommand, json: bool) -> anyhow::Result<()> {
+async fn run_dlq(ops: &Ops, command: DlqCommand, json: bool) -> anyhow::Result<()> {
     match command {
         DlqCommand::Peek { queue, limit, database_url } => {
             anyhow::ensure!(limit > 0, "--limit must be at least 1");
-            let dlq = dlq_of(aws, &resolve(aws, &queue).await?).await?;
-            let messages = peek::peek(aws, &dlq.url, limit, database_url.as_deref()).await?;
+            let dlq = dlq_of(ops, &resolve(ops, &queue).await?).await?;
+            let reasons = Reasons::open(database_url.as_deref())?;
+            let messages = peek::peek(ops, &dlq.url, limit, reasons.as_ref()).await?;
             print(json, &messages, || render::peeked(&dlq.name, &messages))
         }
         DlqCommand::Redrive(args) => {
             let filters = args.filters.iter().map(|f| Filter::parse(f)).collect::<Result<Vec<_>, _>>()?;
             anyhow::ensure!(args.max != Some(0), "--max must be at least 1");
-            let dlq = dlq_of(aws, &resolve(aws, &args.queue).await?).await?;
+            let dlq = dlq_of(ops, &resolve(ops, &args.queue).await?).await?;
             let to = match &args.to {
-                Some(to) => Some(resolve(aws, to).await?),
+                Some(to) => Some(resolve(ops, to).await?),
                 None => None,
             };
             let request = redrive::Request {
@@ -218,31 +241,31 @@ async fn run_dlq(aws: &Aws, command: DlqCommand, json: bool) -> anyhow::Result<(
                 database_url: args.database_url,
                 progress: !json && std::io::stderr().is_terminal(),
             };
-            let summary = redrive::redrive(aws, &dlq, &request).await?;
+            let summary = redrive::redrive(ops, &dlq, &request).await?;
             print(json, &summary, || render::redrive(&summary))
         }
         DlqCommand::Status { queue } => {
             let dlqs = match queue {
-                Some(queue) => vec![dlq_of(aws, &resolve(aws, &queue).await?).await?],
-                None => system_dlqs(aws).await?,
+                Some(queue) => vec![dlq_of(ops, &resolve(ops, &queue).await?).await?],
+                None => system_dlqs(ops).await?,
             };
             let mut all = Vec::new();
             for dlq in &dlqs {
-                all.extend(dlq::tasks(aws, dlq, 10).await?);
+                all.extend(bw_ops::tasks::list(ops, dlq, 10).await?);
             }
             print(json, &all, || render::tasks(&all))
         }
         DlqCommand::Cancel { queue } => {
-            let dlq = dlq_of(aws, &resolve(aws, &queue).await?).await?;
-            let task = dlq::cancel(aws, &dlq).await?;
+            let dlq = dlq_of(ops, &resolve(ops, &queue).await?).await?;
+            let task = dlq::cancel(ops, &dlq).await?;
             print(json, &task, || format!("cancelling the move task on {} after {} message(s)\n", dlq.name, task.moved))
         }
         DlqCommand::Purge { queue, yes } => {
-            let dlq = dlq_of(aws, &resolve(aws, &queue).await?).await?;
+            let dlq = dlq_of(ops, &resolve(ops, &queue).await?).await?;
             if !yes {
-                confirm_purge(aws, &dlq).await?;
+                confirm_purge(ops, &dlq).await?;
             }
-            let purged = dlq::purge(aws, &dlq).await?;
+            let purged = dlq::purge(ops, &dlq).await?;
             let out = serde_json::json!({ "queue": dlq.name, "purged": purged });
             print(json, &out, || format!("purged {} (about {purged} message(s))\n", dlq.name))
         }
@@ -250,17 +273,17 @@ async fn run_dlq(aws: &Aws, command: DlqCommand, json: bool) -> anyhow::Result<(
 }
 
 /// Asks the operator to type the queue's name; refuses without a terminal to ask on.
-async fn confirm_purge(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<()> {
+async fn confirm_purge(ops: &Ops, dlq: &QueueRef) -> anyhow::Result<()> {
     anyhow::ensure!(
         std::io::stdin().is_terminal(),
         "refusing to purge {} without --yes: there is no terminal to confirm on",
         dlq.name
     );
-    let depth = queues::depth(aws, &dlq.url).await?;
+    let depth = ops.depth(&dlq.url).await?;
     eprint!(
         "This deletes every message of {} (about {}) for good. Type the queue's name to go on: ",
         dlq.name,
-        depth.visible + depth.in_flight + depth.delayed
+        bw_ops::total(&depth)
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();
@@ -272,7 +295,7 @@ async fn confirm_purge(aws: &Aws, dlq: &QueueRef) -> anyhow::Result<()> {
 async fn run_consumers(aws: &Aws, command: ConsumersCommand, json: bool) -> anyhow::Result<()> {
     let (targets, paused) = match command {
         ConsumersCommand::List { queue } => {
-            let queues = work_queues(aws, queue.as_deref()).await?;
+            let queues = work_queues(&aws.ops, queue.as_deref()).await?;
             let mut all = Vec::new();
             for queue in &queues {
                 all.push(consumers::list(aws, queue).await?);
@@ -282,7 +305,7 @@ async fn run_consumers(aws: &Aws, command: ConsumersCommand, json: bool) -> anyh
         ConsumersCommand::Pause(target) => (target, true),
         ConsumersCommand::Resume(target) => (target, false),
     };
-    let queues = work_queues(aws, if targets.all { None } else { targets.queue.as_deref() }).await?;
+    let queues = work_queues(&aws.ops, if targets.all { None } else { targets.queue.as_deref() }).await?;
     let mut all = Vec::new();
     for queue in &queues {
         all.push(consumers::set(aws, queue, paused).await?);
@@ -291,21 +314,21 @@ async fn run_consumers(aws: &Aws, command: ConsumersCommand, json: bool) -> anyh
 }
 
 /// The named queue, or every work queue of the system.
-async fn work_queues(aws: &Aws, queue: Option<&str>) -> anyhow::Result<Vec<QueueRef>> {
+async fn work_queues(ops: &Ops, queue: Option<&str>) -> anyhow::Result<Vec<QueueRef>> {
     if let Some(queue) = queue {
-        return Ok(vec![resolve(aws, queue).await?]);
+        return Ok(vec![resolve(ops, queue).await?]);
     }
     let mut all = Vec::new();
     for def in bw_queue::definitions::ALL {
-        all.push(resolve(aws, &format!("{}{}", aws.prefix, def.name)).await?);
+        all.push(resolve(ops, &ops.real_name(def.name)).await?);
     }
     Ok(all)
 }
 
-async fn system_dlqs(aws: &Aws) -> anyhow::Result<Vec<QueueRef>> {
+async fn system_dlqs(ops: &Ops) -> anyhow::Result<Vec<QueueRef>> {
     let mut all = Vec::new();
-    for queue in work_queues(aws, None).await? {
-        all.push(dlq_of(aws, &queue).await?);
+    for queue in work_queues(ops, None).await? {
+        all.push(dlq_of(ops, &queue).await?);
     }
     Ok(all)
 }

@@ -1,18 +1,21 @@
-//! Putting dead-lettered messages back. A whole DLQ goes back with an SQS message move task (`StartMessageMoveTask`);
-//! a filtered or capped redrive receives, sends to the destination, and deletes from the DLQ only after the send
-//! succeeded, so no message is lost (a failed delete leaves a duplicate, which the idempotent consumers absorb).
-//! Without `--yes` nothing moves: the plan says what would.
+//! Putting dead-lettered messages back. A whole DLQ goes back with an SQS message move task (started by
+//! `bw_ops::redrive`, which the API shares, and watched here until it ends); a filtered or capped redrive receives,
+//! sends to the destination, and deletes from the DLQ only after the send succeeded, so no message is lost (a failed
+//! delete leaves a duplicate, which the idempotent consumers absorb). Without `--yes` nothing moves: the plan says
+//! what would.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
+use bw_ops::Ops;
+use bw_ops::peek::{self, Peeked};
+use bw_ops::redrive::RedriveError;
+use bw_ops::target::{QueueRef, sources_of};
+
 use crate::filter::{Filter, all_match};
-use crate::peek::{self, Peeked};
 use crate::progress::Progress;
-use crate::target::{Aws, QueueRef, sources_of};
 
 /// What the operator asked for.
 #[derive(Clone, Debug, Default)]
@@ -68,8 +71,8 @@ pub struct Summary {
 }
 
 /// Checks the destination against the DLQ's sources and runs (or plans) the redrive.
-pub async fn redrive(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Result<Summary> {
-    let sources = sources_of(aws, dlq).await?;
+pub async fn redrive(ops: &Ops, dlq: &QueueRef, request: &Request) -> anyhow::Result<Summary> {
+    let sources = sources_of(ops, dlq).await?;
     anyhow::ensure!(
         !sources.is_empty(),
         "{} is not a dead-letter queue: no queue's redrive policy points at it, so there is nowhere to redrive to",
@@ -92,7 +95,7 @@ pub async fn redrive(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Re
     }
     let whole_queue = request.filters.is_empty() && request.max.is_none();
     if whole_queue {
-        return move_task(aws, dlq, request).await;
+        return move_task(ops, dlq, request).await;
     }
     let destination = match (&request.to, sources.as_slice()) {
         (Some(to), _) => to.clone(),
@@ -103,7 +106,7 @@ pub async fn redrive(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Re
             names(several)
         ),
     };
-    receive_send_delete(aws, dlq, &destination, request).await
+    receive_send_delete(ops, dlq, &destination, request).await
 }
 
 fn names(queues: &[QueueRef]) -> String {
@@ -130,52 +133,39 @@ impl Summary {
     }
 }
 
-/// The whole DLQ through a message move task, watched until it ends.
-async fn move_task(aws: &Aws, dlq: &QueueRef, request: &Request) -> anyhow::Result<Summary> {
+/// The whole DLQ through a message move task (`bw_ops::redrive`), watched until it ends.
+async fn move_task(ops: &Ops, dlq: &QueueRef, request: &Request) -> anyhow::Result<Summary> {
     let mut summary = Summary::new(dlq, request.to.as_ref(), Method::MessageMoveTask, request);
-    let depth = crate::queues::depth(aws, &dlq.url).await?;
-    summary.scanned = usize::try_from(depth.visible).unwrap_or(0);
+    let planned = match bw_ops::redrive::move_all(ops, dlq, request.to.as_ref(), request.rate, request.execute).await {
+        Ok(planned) => planned,
+        Err(running @ RedriveError::AlreadyRunning(_)) => anyhow::bail!("{running}; see `ctl dlq status`"),
+        Err(RedriveError::Failed(error)) => return Err(error),
+    };
+    summary.scanned = usize::try_from(planned.depth.visible).unwrap_or(0);
     summary.matched = summary.scanned;
     if !request.execute {
         return Ok(summary);
     }
-    if depth.visible == 0 && depth.in_flight == 0 && depth.delayed == 0 {
+    let Some(started) = planned.started else {
         summary.task_status = Some("NOTHING TO MOVE".to_owned());
         return Ok(summary);
-    }
-    let mut start = aws.sqs().start_message_move_task().source_arn(&dlq.arn);
-    if let Some(to) = &request.to {
-        start = start.destination_arn(&to.arn);
-    }
-    if let Some(rate) = request.rate {
-        start = start.max_number_of_messages_per_second(i32::try_from(rate).unwrap_or(i32::MAX));
-    }
-    // Our task is the one with our handle, or, once it ended (SQS then drops the handle), the newest task that
-    // started after we asked; a few seconds of slack cover clocks that disagree.
-    let asked_at = chrono::Utc::now() - chrono::Duration::seconds(5);
-    let started = start.send().await.with_context(|| {
-        format!("failed to start a message move task on {} (is one already running? see `ctl dlq status`)", dlq.name)
-    })?;
-    let handle = started.task_handle.context("SQS returned no task handle")?;
-    summary.task_handle = Some(handle.clone());
+    };
+    summary.task_handle = Some(started.handle.clone());
     let progress = Progress::new(request.progress, summary.matched as u64, "moving");
     let mut unlisted = 0;
     loop {
-        // A task carries its handle only while it runs; once it ended, it is the most recent task (listed first).
-        let tasks = crate::dlq::tasks(aws, dlq, 10).await?;
-        let task = tasks
-            .iter()
-            .find(|t| t.task_handle.as_deref() == Some(handle.as_str()))
-            .or_else(|| tasks.first().filter(|t| t.started_at.is_some_and(|at| at >= asked_at)))
-            .cloned();
-        let Some(task) = task else {
+        let Some(task) = bw_ops::redrive::find(ops, dlq, &started).await? else {
             unlisted += 1;
-            anyhow::ensure!(unlisted < 120, "the message move task {handle} does not show in ListMessageMoveTasks");
+            anyhow::ensure!(
+                unlisted < 120,
+                "the message move task {} does not show in ListMessageMoveTasks",
+                started.handle
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         };
         progress.set(u64::try_from(task.moved).unwrap_or(0), task.to_move.and_then(|n| u64::try_from(n).ok()));
-        if !matches!(task.status.as_str(), "RUNNING" | "CANCELLING") {
+        if !task.is_active() {
             summary.moved = usize::try_from(task.moved).unwrap_or(0);
             summary.task_status = Some(task.status.clone());
             progress.finish();
@@ -197,7 +187,7 @@ const HOLD: Duration = Duration::from_secs(300);
 /// Matching messages, one by one: send to `destination`, then delete from the DLQ. The rest are released, also
 /// when the scan stops on an error, so no message stays hidden for the hold.
 async fn receive_send_delete(
-    aws: &Aws,
+    ops: &Ops,
     dlq: &QueueRef,
     destination: &QueueRef,
     request: &Request,
@@ -209,15 +199,15 @@ async fn receive_send_delete(
     } else {
         None
     };
-    let scanned = scan(aws, dlq, destination, request, reasons.as_ref(), &mut summary, &mut keep).await;
-    let released = peek::release(aws, &dlq.url, &keep.values().collect::<Vec<_>>()).await;
+    let scanned = scan(ops, dlq, destination, request, reasons.as_ref(), &mut summary, &mut keep).await;
+    let released = peek::release(ops, &dlq.url, &keep.values().collect::<Vec<_>>()).await;
     scanned?;
     released?;
     Ok(summary)
 }
 
 async fn scan(
-    aws: &Aws,
+    ops: &Ops,
     dlq: &QueueRef,
     destination: &QueueRef,
     request: &Request,
@@ -226,7 +216,7 @@ async fn scan(
     keep: &mut HashMap<String, Peeked>,
 ) -> anyhow::Result<()> {
     let cap = request.max.unwrap_or(usize::MAX);
-    let depth = crate::queues::depth(aws, &dlq.url).await?;
+    let depth = ops.depth(&dlq.url).await?;
     // Messages that arrive during the scan are left for the next one: a redrive never chases its own tail.
     let scan_limit = usize::try_from(depth.visible + depth.in_flight).unwrap_or(0).saturating_mul(2).max(100);
     let estimate = u64::try_from(depth.visible).unwrap_or(0).min(cap as u64);
@@ -239,7 +229,7 @@ async fn scan(
     let mut seen = HashSet::new();
     let mut empty_in_a_row = 0;
     while summary.matched < cap && summary.scanned < scan_limit && empty_in_a_row < 2 {
-        let mut batch = peek::receive_batch(aws, &dlq.url, 10, HOLD).await?;
+        let mut batch = peek::receive_batch(ops, &dlq.url, 10, HOLD).await?;
         // A message seen before is back because the scan outlived the hold: keep its newest receipt handle.
         batch.retain_mut(|m| {
             if seen.insert(m.message_id.clone()) {
@@ -276,7 +266,7 @@ async fn scan(
             if let Some(pace) = &mut pace {
                 pace.tick().await;
             }
-            match move_one(aws, dlq, destination, &message).await {
+            match move_one(ops, dlq, destination, &message).await {
                 Moved::Yes => summary.moved += 1,
                 Moved::SentNotDeleted => summary.duplicated += 1,
                 Moved::No => {
@@ -298,8 +288,8 @@ enum Moved {
 }
 
 /// Sends `message` (same body and attributes) to `destination`, then deletes it from the DLQ.
-async fn move_one(aws: &Aws, dlq: &QueueRef, destination: &QueueRef, message: &Peeked) -> Moved {
-    let mut send = aws.sqs().send_message().queue_url(&destination.url).message_body(&message.body);
+async fn move_one(ops: &Ops, dlq: &QueueRef, destination: &QueueRef, message: &Peeked) -> Moved {
+    let mut send = ops.sqs().send_message().queue_url(&destination.url).message_body(&message.body);
     if let Some(attributes) = message.raw.as_ref().and_then(|m| m.message_attributes.clone()) {
         send = send.set_message_attributes(Some(attributes));
     }
@@ -307,7 +297,7 @@ async fn move_one(aws: &Aws, dlq: &QueueRef, destination: &QueueRef, message: &P
         eprintln!("could not send {} to {}: {}; it stays in {}", message.message_id, destination.name, error, dlq.name);
         return Moved::No;
     }
-    match aws.sqs().delete_message().queue_url(&dlq.url).receipt_handle(&message.receipt_handle).send().await {
+    match ops.sqs().delete_message().queue_url(&dlq.url).receipt_handle(&message.receipt_handle).send().await {
         Ok(_) => Moved::Yes,
         Err(error) => {
             eprintln!(

@@ -2,9 +2,10 @@
 
 use std::fmt::Write as _;
 
+use bw_ops::peek::Peeked;
+use bw_ops::tasks::Task;
+
 use crate::consumers::Consumers;
-use crate::dlq::Task;
-use crate::peek::Peeked;
 use crate::queues::QueueRow;
 use crate::redrive::{Method, Summary};
 

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, Message, MessageSystemAttributeName};
 use serde::Serialize;
 
-use crate::target::Aws;
+use crate::Ops;
 
 /// One message as an operator sees it.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -66,11 +66,11 @@ impl Peeked {
 
 /// Receives distinct messages from `url` until `limit` or the queue gives no more, each hidden for `hold` (so one
 /// scan sees each message once). The caller releases them ([`release`]) or deletes them.
-pub async fn receive_distinct(aws: &Aws, url: &str, limit: usize, hold: Duration) -> anyhow::Result<Vec<Peeked>> {
+pub async fn receive_distinct(ops: &Ops, url: &str, limit: usize, hold: Duration) -> anyhow::Result<Vec<Peeked>> {
     let mut seen = HashMap::new();
     let mut empty_in_a_row = 0;
     while seen.len() < limit && empty_in_a_row < 2 {
-        let batch = receive_batch(aws, url, limit - seen.len(), hold).await?;
+        let batch = receive_batch(ops, url, limit - seen.len(), hold).await?;
         empty_in_a_row = if batch.is_empty() { empty_in_a_row + 1 } else { 0 };
         for peeked in batch {
             // The newest receipt handle is the one that can still change the message's visibility.
@@ -84,8 +84,8 @@ pub async fn receive_distinct(aws: &Aws, url: &str, limit: usize, hold: Duration
 
 /// One receive of up to `max` (at most 10) messages, each hidden for `hold`. A one-second long poll asks every SQS
 /// server, so an empty answer means the queue has no more visible messages.
-pub async fn receive_batch(aws: &Aws, url: &str, max: usize, hold: Duration) -> anyhow::Result<Vec<Peeked>> {
-    let out = aws
+pub async fn receive_batch(ops: &Ops, url: &str, max: usize, hold: Duration) -> anyhow::Result<Vec<Peeked>> {
+    let out = ops
         .sqs()
         .receive_message()
         .queue_url(url)
@@ -101,7 +101,7 @@ pub async fn receive_batch(aws: &Aws, url: &str, max: usize, hold: Duration) -> 
 }
 
 /// Makes these received messages visible again at once.
-pub async fn release(aws: &Aws, url: &str, messages: &[&Peeked]) -> anyhow::Result<()> {
+pub async fn release(ops: &Ops, url: &str, messages: &[&Peeked]) -> anyhow::Result<()> {
     for chunk in messages.chunks(10) {
         let entries = chunk
             .iter()
@@ -115,7 +115,7 @@ pub async fn release(aws: &Aws, url: &str, messages: &[&Peeked]) -> anyhow::Resu
             })
             .collect::<Result<Vec<_>, _>>()
             .context("failed to build a visibility change")?;
-        let out = aws
+        let out = ops
             .sqs()
             .change_message_visibility_batch()
             .queue_url(url)
@@ -124,39 +124,46 @@ pub async fn release(aws: &Aws, url: &str, messages: &[&Peeked]) -> anyhow::Resu
             .await
             .with_context(|| format!("failed to make peeked messages visible again on {url}"))?;
         if !out.failed.is_empty() {
-            eprintln!(
-                "warning: {} message(s) could not be made visible again on {url}; they reappear after the hold ({})",
-                out.failed.len(),
-                out.failed.iter().map(|f| f.message.as_deref().unwrap_or(&f.code)).collect::<Vec<_>>().join("; ")
+            let why = out.failed.iter().map(|f| f.message.as_deref().unwrap_or(&f.code)).collect::<Vec<_>>();
+            tracing::warn!(
+                queue.url = url,
+                failed = out.failed.len(),
+                why = why.join("; "),
+                "peeked messages could not be made visible again; they reappear after the hold"
             );
         }
     }
     Ok(())
 }
 
-/// Up to `limit` messages of the DLQ at `url`, left in the queue, with the failure reasons recorded in the database
-/// at `database_url` when one is given.
-pub async fn peek(aws: &Aws, url: &str, limit: usize, database_url: Option<&str>) -> anyhow::Result<Vec<Peeked>> {
-    let mut messages = receive_distinct(aws, url, limit, Duration::from_secs(30)).await?;
-    release(aws, url, &messages.iter().collect::<Vec<_>>()).await?;
-    if let Some(reasons) = Reasons::open(database_url)? {
+/// Up to `limit` messages of the DLQ at `url`, left in the queue, with the failure reasons `reasons` has for them.
+pub async fn peek(ops: &Ops, url: &str, limit: usize, reasons: Option<&Reasons>) -> anyhow::Result<Vec<Peeked>> {
+    let mut messages = receive_distinct(ops, url, limit, Duration::from_secs(30)).await?;
+    release(ops, url, &messages.iter().collect::<Vec<_>>()).await?;
+    if let Some(reasons) = reasons {
         reasons.attach(&mut messages).await?;
     }
     Ok(messages)
 }
 
-/// Where consumers record failure reasons: one pool (it connects on first use), for every lookup of a command.
+/// Where consumers record failure reasons (the `message_failures` table): one pool for every lookup of a command.
 pub struct Reasons {
     pool: bw_db::PgPool,
-    url: String,
+    /// The database, as error messages name it (a URL without its password).
+    label: String,
 }
 
 impl Reasons {
-    /// `None` without a database URL.
+    /// A pool of one connection (made on first use) to `database_url`; `None` without a URL.
     pub fn open(database_url: Option<&str>) -> anyhow::Result<Option<Self>> {
         database_url
-            .map(|url| Ok(Self { pool: bw_db::pool::build(url, 1)?, url: bw_db::migrate::redact(url) }))
+            .map(|url| Ok(Self { pool: bw_db::pool::build(url, 1)?, label: bw_db::migrate::redact(url) }))
             .transpose()
+    }
+
+    /// Over a pool the caller already has.
+    pub fn from_pool(pool: bw_db::PgPool) -> Self {
+        Self { pool, label: "the database".to_owned() }
     }
 
     /// Adds the recorded failure reasons to `messages`.
@@ -166,7 +173,7 @@ impl Reasons {
         }
         let mut conn = bw_db::pool::conn(&self.pool)
             .await
-            .with_context(|| format!("failed to reach {} for failure reasons", self.url))?;
+            .with_context(|| format!("failed to reach {} for failure reasons", self.label))?;
         let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
         let mut failures = bw_db::failures::lookup(&mut conn, &ids).await.context("failed to read failure reasons")?;
         for message in messages {
