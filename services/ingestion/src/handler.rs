@@ -101,18 +101,7 @@ async fn fail_run(pool: &PgPool, user_id: &str, run_id: Uuid, failure: &Failure)
     let reason = format!("{failure}");
     match pool::conn(pool).await {
         Ok(mut conn) => match runs::fail_unleased(&mut conn, user_id, run_id, &reason).await {
-            Ok(true) => {
-                tracing::error!(error = %reason, "run failed; its message goes to the DLQ");
-                let _ = bw_db::events::record(
-                    &mut conn,
-                    run_id,
-                    bw_db::events::Level::Error,
-                    None,
-                    &format!("run failed: {reason}"),
-                    None,
-                )
-                .await;
-            }
+            Ok(true) => tracing::error!(error = %reason, "run failed; its message goes to the DLQ"),
             Ok(false) => {}
             Err(e) => tracing::error!(error = %format!("{e:#}"), "could not mark the run failed"),
         },

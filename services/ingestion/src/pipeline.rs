@@ -175,36 +175,57 @@ async fn snapshot(
     Ok(serde_json::to_value(counts::for_run(conn, &run).await?)?)
 }
 
-/// Ends the leased run with `to` (and `error`), storing its counts snapshot; returns the snapshot, or `None` when the
-/// run was no longer ours to end.
-async fn conclude<S: Sync>(
+/// The line a run's log ends with, committed with the status that ends it: whoever sees the run ended (a progress
+/// stream deciding to close) sees this line too.
+struct LastLine<'a> {
+    level: Level,
+    message: &'a str,
+    data: Option<serde_json::Value>,
+}
+
+/// Ends the leased run with `to` (and `error`), storing its counts snapshot and its last log line in one transaction;
+/// returns the snapshot, or `None` (nothing written) when the run was no longer ours to end.
+async fn conclude<'m, S: Sync>(
     ctx: &RunCtx<'_, S>,
     conn: &mut diesel_async::AsyncPgConnection,
     to: &str,
     error: Option<&str>,
+    last: impl FnOnce(&serde_json::Value) -> LastLine<'m> + Send,
 ) -> Result<Option<serde_json::Value>, Failure> {
-    let counts = snapshot(conn, ctx.run_id, ctx.user_id).await.map_err(transient)?;
-    let ended = runs::end(conn, ctx.run_id, ctx.owner, to, &counts, error).await.map_err(transient)?;
-    Ok(ended.then_some(counts))
+    use diesel_async::AsyncConnection as _;
+    conn.transaction::<_, anyhow::Error, _>(async |c| {
+        let counts = snapshot(c, ctx.run_id, ctx.user_id).await?;
+        if !runs::end(c, ctx.run_id, ctx.owner, to, &counts, error).await? {
+            return Ok(None);
+        }
+        let line = last(&counts);
+        event(c, ctx.run_id, line.level, stage::SUMMARY, line.message, line.data).await?;
+        Ok(Some(counts))
+    })
+    .await
+    .map_err(transient)
 }
 
 async fn finish<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-    let Some(counts) = conclude(ctx, &mut conn, status::FINISHED, None).await? else {
-        return Err(transient(anyhow::anyhow!("run changed under us while finishing")));
+    let last = |counts: &serde_json::Value| LastLine {
+        level: Level::Info,
+        message: "run finished",
+        data: counts.get("total").cloned(),
     };
-    let total = counts.get("total").cloned();
-    event(&mut conn, ctx.run_id, Level::Info, stage::SUMMARY, "run finished", total).await.map_err(transient)?;
+    if conclude(ctx, &mut conn, status::FINISHED, None, last).await?.is_none() {
+        return Err(transient(anyhow::anyhow!("run changed under us while finishing")));
+    }
     Ok(Outcome::Finished)
 }
 
 async fn abort<S: Sync>(ctx: &RunCtx<'_, S>, during: &str) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-    if conclude(ctx, &mut conn, status::ABORTED, None).await?.is_none() {
+    let message = format!("run aborted on request while {during}; no later stage ran");
+    let last = |_: &serde_json::Value| LastLine { level: Level::Warn, message: &message, data: None };
+    if conclude(ctx, &mut conn, status::ABORTED, None, last).await?.is_none() {
         return Err(Failure::Busy(LeaseLost.into()));
     }
-    let message = format!("run aborted on request while {during}; no later stage ran");
-    event(&mut conn, ctx.run_id, Level::Warn, stage::SUMMARY, &message, None).await.map_err(transient)?;
     Ok(Outcome::Aborted)
 }
 
@@ -233,10 +254,8 @@ async fn renew_lease(pool: PgPool, run_id: Uuid, owner: Uuid, lease_secs: i64) {
 async fn give_up<S: Sync>(ctx: &RunCtx<'_, S>, attempts: i32) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
     let reason = format!("gave up after {attempts} deliveries without finishing (MAX_RUN_ATTEMPTS)");
-    if conclude(ctx, &mut conn, status::FAILED, Some(&reason)).await?.is_some() {
-        event(&mut conn, ctx.run_id, Level::Error, stage::SUMMARY, &format!("run failed: {reason}"), None)
-            .await
-            .map_err(transient)?;
-    }
+    let message = format!("run failed: {reason}");
+    let last = |_: &serde_json::Value| LastLine { level: Level::Error, message: &message, data: None };
+    conclude(ctx, &mut conn, status::FAILED, Some(&reason), last).await?;
     Ok(Outcome::GaveUp)
 }

@@ -9,7 +9,7 @@ use crate::models::RunCompany;
 use crate::schema::{companies, run_companies};
 
 /// Posting counts of one company, or of a whole run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tally {
     pub found: i64,
     pub inserted: i64,
@@ -33,7 +33,7 @@ impl Tally {
 }
 
 /// One company's line in a run's counts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CompanyCounts {
     pub company_id: Uuid,
     pub name: String,
@@ -45,7 +45,7 @@ pub struct CompanyCounts {
 }
 
 /// The counts of a run: the snapshot stored when it ends, and the live view while it runs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunCounts {
     pub total: Tally,
     pub companies_total: i64,

@@ -8,6 +8,7 @@ pub mod failures;
 pub mod llm;
 pub mod migrate;
 pub mod models;
+pub mod notify;
 pub mod pool;
 pub mod postings;
 pub mod runs;

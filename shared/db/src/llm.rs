@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::schema::{llm_job_items, llm_jobs};
 
 /// An LLM job with its aggregates.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = llm_jobs)]
 pub struct LlmJob {
     pub id: Uuid,
@@ -49,7 +49,7 @@ pub struct LlmJob {
 }
 
 /// One entity of a job.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = llm_job_items)]
 pub struct LlmJobItem {
     #[serde(skip)]
@@ -563,7 +563,7 @@ pub async fn postings_matching(
 }
 
 /// A flagged posting with the decision that flagged it.
-#[derive(Clone, Debug, QueryableByName, Serialize)]
+#[derive(Clone, Debug, QueryableByName, Serialize, utoipa::ToSchema)]
 pub struct FlaggedPosting {
     #[diesel(sql_type = Int8)]
     pub id: i64,

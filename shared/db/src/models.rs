@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::schema::{companies, run_companies, run_events, runs};
 
 /// A company whose career board a user follows.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = companies)]
 pub struct Company {
     pub id: Uuid,
@@ -79,7 +79,7 @@ impl Run {
 }
 
 /// One line of a run's event log.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = run_events)]
 pub struct RunEvent {
     pub id: i64,
@@ -90,6 +90,8 @@ pub struct RunEvent {
     pub stage: Option<String>,
     pub message: String,
     pub data: Option<serde_json::Value>,
+    /// Position in the run's log: milliseconds since the epoch, strictly increasing within the run, in commit order.
+    pub ms: i64,
 }
 
 /// One company's checkpoint and counts within a run.

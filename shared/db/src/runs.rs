@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{now, sql};
 use diesel::prelude::*;
 
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::events;
 use crate::models::{Run, status};
 use crate::schema::runs::dsl as r;
 
@@ -197,24 +198,31 @@ pub async fn end(
 }
 
 /// Fails the user's active run when no worker holds a live lease on it: used on the last delivery of a message that
-/// keeps failing, and when the run's enqueue failed. `false` when the run had ended or a worker is working on it.
+/// keeps failing, and when the run's enqueue failed. The run's log ends with `run failed: {error}`, committed with
+/// the status. `false` (nothing written) when the run had ended or a worker is working on it.
 pub async fn fail_unleased(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid, error: &str) -> anyhow::Result<bool> {
-    let n = diesel::update(r::runs)
-        .filter(r::id.eq(id))
-        .filter(r::user_id.eq(user_id))
-        .filter(r::status.eq_any(status::ACTIVE))
-        .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
-        .set((
-            r::status.eq(status::FAILED),
-            r::error.eq(error),
-            r::finished_at.eq(now),
-            r::updated_at.eq(now),
-            r::lease_owner.eq(None::<Uuid>),
-            r::lease_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(n == 1)
+    conn.transaction::<_, anyhow::Error, _>(async |c| {
+        let n = diesel::update(r::runs)
+            .filter(r::id.eq(id))
+            .filter(r::user_id.eq(user_id))
+            .filter(r::status.eq_any(status::ACTIVE))
+            .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
+            .set((
+                r::status.eq(status::FAILED),
+                r::error.eq(error),
+                r::finished_at.eq(now),
+                r::updated_at.eq(now),
+                r::lease_owner.eq(None::<Uuid>),
+                r::lease_until.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(c)
+            .await?;
+        if n == 1 {
+            events::record(c, id, events::Level::Error, None, &format!("run failed: {error}"), None).await?;
+        }
+        Ok(n == 1)
+    })
+    .await
 }
 
 /// Gives the lease back early so a redelivery need not wait for it to expire.
@@ -249,7 +257,11 @@ pub enum Abort {
 /// Requests an abort of the user's run. A run no worker holds is aborted at once; one being worked stops at its
 /// worker's next boundary.
 pub async fn request_abort(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyhow::Result<Abort> {
-    // A run no worker holds (not started yet, or its worker died) is aborted at once.
+    conn.transaction::<_, anyhow::Error, _>(async |c| abort_in(c, user_id, id).await).await
+}
+
+async fn abort_in(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyhow::Result<Abort> {
+    // A run no worker holds (not started yet, or its worker died) is aborted at once, its log's last line with it.
     let pending_aborted: Option<Run> = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::user_id.eq(user_id))
@@ -268,6 +280,8 @@ pub async fn request_abort(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid
         .await
         .optional()?;
     if let Some(run) = pending_aborted {
+        let message = "run aborted on request; no worker was holding it";
+        events::record(conn, id, events::Level::Warn, None, message, None).await?;
         return Ok(Abort::AbortedNow(run));
     }
     let requested: Option<Run> = diesel::update(r::runs)

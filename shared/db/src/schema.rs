@@ -29,6 +29,7 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        log_ms -> Int8,
     }
 }
 
@@ -41,6 +42,7 @@ diesel::table! {
         stage -> Nullable<Text>,
         message -> Text,
         data -> Nullable<Jsonb>,
+        ms -> Int8,
     }
 }
 
