@@ -1,10 +1,8 @@
 //! Entry point: builds the pool, queue client and board client once, then serves the router: through the Lambda
 //! Runtime API (API Gateway HTTP API events, payload v2) when `AWS_LAMBDA_RUNTIME_API` is set, else on `API_LISTEN`.
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
-use bw_api::{AppState, router, state::parse_tokens};
+use bw_api::{AppState, router};
 use bw_config::{parse_or, required};
 use bw_extract::HttpBoards;
 use bw_messages::Database;
@@ -13,22 +11,26 @@ use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     bw_telemetry::init(bw_telemetry::Format::from_env());
-    let pool =
-        bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL")?, parse_or("DATABASE_POOL_SIZE", 8)?)?;
-    let tokens =
-        parse_tokens(&required("API_TOKENS", "comma-separated token=user pairs")?).map_err(|e| anyhow::anyhow!(e))?;
+    let database_url = required("DATABASE_URL", "the PostgreSQL URL")?;
+    let pool = bw_db::pool::build(&database_url, parse_or("DATABASE_POOL_SIZE", 8)?)?;
     let database = match bw_config::optional("RUN_DATABASE").as_deref() {
         None | Some("primary") => Database::Primary,
         Some("test") => Database::Test,
         Some(other) => anyhow::bail!("RUN_DATABASE must be primary or test, not {other:?}"),
     };
-    let queue = bw_queue::SqsQueue::from_env().await;
+    let aws = bw_queue::aws_config().await;
+    let keys = bw_auth::Keys::from_env(async || aws.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+    let queue = bw_queue::SqsQueue::from_config(&aws);
     let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
     let llm_jobs_queue_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
     let boards = HttpBoards::from_env(std::time::Duration::from_secs(5), std::time::Duration::from_secs(20), 32 << 20)?;
-    let state =
-        AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, tokens: Arc::new(tokens) };
-    if bw_queue::in_lambda() {
+    // The operators' routes find the queues by name: `{QUEUE_PREFIX}runs` (default prefix `bw-`), as ctl does.
+    let ops = bw_ops::Ops::from_config(&aws, bw_queue::definitions::prefix());
+    let in_lambda = bw_queue::in_lambda();
+    // In Lambda a response is buffered whole, so progress streams are one shot and need no listener.
+    let live = (!in_lambda).then(|| bw_api::live::Hub::start(database_url.clone()));
+    let state = AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, keys, ops, live };
+    if in_lambda {
         return lambda_http::run(router(state)).await.map_err(|e| anyhow::anyhow!(e));
     }
     let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());

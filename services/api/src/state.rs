@@ -1,8 +1,5 @@
 //! What every handler shares, built once in `main`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use bw_db::PgPool;
 use bw_extract::HttpBoards;
 use bw_messages::Database;
@@ -19,26 +16,11 @@ pub struct AppState {
     /// Which database runs started here live in; carried in every run message.
     pub database: Database,
     pub boards: HttpBoards,
-    /// Bearer token -> user id.
-    pub tokens: Arc<HashMap<String, String>>,
-}
-
-/// Parses `API_TOKENS`: comma-separated `token=user` pairs.
-pub fn parse_tokens(raw: &str) -> Result<HashMap<String, String>, String> {
-    let mut tokens = HashMap::new();
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (token, user) =
-            pair.split_once('=').ok_or_else(|| format!("API_TOKENS entry {pair:?} is not token=user"))?;
-        let (token, user) = (token.trim(), user.trim());
-        if token.len() < 8 || user.is_empty() {
-            return Err(format!(
-                "API_TOKENS entry for user {user:?} needs a token of at least 8 characters and a user"
-            ));
-        }
-        tokens.insert(token.to_owned(), user.to_owned());
-    }
-    if tokens.is_empty() {
-        return Err("API_TOKENS holds no token=user pair".to_owned());
-    }
-    Ok(tokens)
+    /// Verifies the callers' JWTs.
+    pub keys: bw_auth::Keys,
+    /// The operators' view of the system's queues (`/api/ops`): SQS, CloudWatch and the queue prefix.
+    pub ops: bw_ops::Ops,
+    /// Wakes the progress streams when a run or job changes; `None` where streams cannot stay open (Lambda), which
+    /// makes each stream one shot.
+    pub live: Option<crate::live::Hub>,
 }

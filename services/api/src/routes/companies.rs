@@ -12,15 +12,16 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
 
 /// Body of `POST /api/companies`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCompany {
     pub name: String,
+    /// `greenhouse`, `lever`, `ashby` or `jsonld`.
     pub board_kind: String,
     /// Board name for greenhouse, lever and ashby; the careers page URL for jsonld.
     pub board_token: String,
@@ -40,6 +41,16 @@ impl NewCompany {
     }
 }
 
+/// The caller's companies, oldest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CompanyList {
+    pub companies: Vec<Company>,
+}
+
+/// Follows a company's career board (409 when the caller already follows it).
+#[utoipa::path(post, path = "/api/companies", tag = "companies", request_body = NewCompany,
+    responses((status = 201, body = Company), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     User(user): User,
@@ -56,12 +67,18 @@ pub async fn create(
     }
 }
 
-pub async fn list(State(state): State<AppState>, User(user): User) -> Result<axum::Json<serde_json::Value>, ApiError> {
+/// The caller's companies.
+#[utoipa::path(get, path = "/api/companies", tag = "companies",
+    responses((status = 200, body = CompanyList), (status = 401, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, User(user): User) -> Result<axum::Json<CompanyList>, ApiError> {
     let mut conn = pool::conn(&state.pool).await?;
     let companies: Vec<Company> = companies::list(&mut conn, &user).await?;
-    Ok(axum::Json(json!({ "companies": companies })))
+    Ok(axum::Json(CompanyList { companies }))
 }
 
+/// Stops following a company; the next run expires its postings.
+#[utoipa::path(delete, path = "/api/companies/{id}", tag = "companies", params(("id" = Uuid, Path, description = "Company id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,
     User(user): User,

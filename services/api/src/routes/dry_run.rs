@@ -5,15 +5,14 @@ use bw_db::pool;
 use bw_extract::{Board, BoardSource as _};
 use futures::StreamExt as _;
 use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 /// One company's line in a dry run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     pub company_id: Uuid,
     pub name: String,
@@ -24,10 +23,17 @@ pub struct Preview {
     pub error: Option<String>,
 }
 
-pub async fn dry_run(
-    State(state): State<AppState>,
-    User(user): User,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+/// What a run would find.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DryRun {
+    pub companies: Vec<Preview>,
+    pub total_found: usize,
+}
+
+/// Lists every company's board now, writing nothing.
+#[utoipa::path(post, path = "/api/ingestion/dry-run", tag = "runs",
+    responses((status = 200, body = DryRun), (status = 401, body = ErrorBody)))]
+pub async fn dry_run(State(state): State<AppState>, User(user): User) -> Result<axum::Json<DryRun>, ApiError> {
     let companies = {
         let mut conn = pool::conn(&state.pool).await?;
         bw_db::companies::list(&mut conn, &user).await?
@@ -58,5 +64,5 @@ pub async fn dry_run(
         .collect()
         .await;
     let total: usize = previews.iter().map(|p| p.found).sum();
-    Ok(axum::Json(json!({ "companies": previews, "total_found": total })))
+    Ok(axum::Json(DryRun { companies: previews, total_found: total }))
 }

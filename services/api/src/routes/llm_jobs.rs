@@ -7,11 +7,11 @@ use bw_db::llm::{self, LlmJob, NewJob};
 use bw_db::pool;
 use bw_queue::{Outgoing, Queue as _};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
@@ -19,7 +19,7 @@ use crate::state::AppState;
 pub const MAX_ITEMS: usize = llm::MAX_ITEMS as usize;
 
 /// Body of `POST /api/llm-jobs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLlmJob {
     pub name: String,
@@ -31,7 +31,7 @@ pub struct NewLlmJob {
 }
 
 /// Which postings a job asks about: exactly one of the three.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entities {
     pub posting_ids: Option<Vec<i64>>,
@@ -41,7 +41,7 @@ pub struct Entities {
 }
 
 /// Postings by status (default `ready`) and optionally company.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     pub status: Option<String>,
@@ -118,11 +118,14 @@ async fn resolve_entities(
     Ok(ids)
 }
 
+/// Creates a job over the postings `entities` names; answers at once, the worker submits the items.
+#[utoipa::path(post, path = "/api/llm-jobs", tag = "llm-jobs", request_body = NewLlmJob,
+    responses((status = 202, body = JobView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     User(user): User,
     Json(input): Json<NewLlmJob>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<JobView>), ApiError> {
     input.validate()?;
     let job = {
         let mut conn = pool::conn(&state.pool).await?;
@@ -148,54 +151,93 @@ async fn enqueue(state: &AppState, job_id: Uuid) {
     }
 }
 
-fn view(job: &LlmJob) -> Value {
-    let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
-    let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
-    let mut value = serde_json::to_value(job).unwrap_or(Value::Null);
-    value["progress"] = json!(progress);
-    value
+/// A job as the API shows it: the job row with its aggregates, and its progress.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobView {
+    #[serde(flatten)]
+    pub job: LlmJob,
+    /// Resolved items over all items, 0 to 1.
+    pub progress: f64,
 }
 
+pub(crate) fn view(job: &LlmJob) -> JobView {
+    let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
+    let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
+    JobView { job: job.clone(), progress }
+}
+
+/// The caller's jobs, newest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+}
+
+/// The caller's jobs, newest first.
+#[utoipa::path(get, path = "/api/llm-jobs", tag = "llm-jobs", params(crate::extract::ListQuery),
+    responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     User(user): User,
     Query(q): Query<crate::extract::ListQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<JobList>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;
-    let jobs: Vec<Value> = llm::list(&mut conn, &user, limit).await?.iter().map(view).collect();
-    Ok(axum::Json(json!({ "jobs": jobs })))
+    let jobs = llm::list(&mut conn, &user, limit).await?.iter().map(view).collect();
+    Ok(axum::Json(JobList { jobs }))
 }
 
-async fn owned(conn: &mut diesel_async::AsyncPgConnection, user: &str, id: Uuid) -> Result<LlmJob, ApiError> {
+pub(crate) async fn owned(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: &str,
+    id: Uuid,
+) -> Result<LlmJob, ApiError> {
     llm::get(conn, user, id).await?.ok_or_else(|| ApiError::NotFound(format!("LLM job {id} not found")))
 }
 
+/// A job with its aggregates and progress.
+#[utoipa::path(get, path = "/api/llm-jobs/{id}", tag = "llm-jobs", params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
     User(user): User,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<JobView>, ApiError> {
     let mut conn = pool::conn(&state.pool).await?;
     Ok(axum::Json(view(&owned(&mut conn, &user, id).await?)))
 }
 
 /// Query of `GET /api/llm-jobs/{id}/items`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsQuery {
+    /// Only items in this status (`pending`, `submitted`, `completed`, `failed`, `cancelled`, `expired`).
     pub status: Option<String>,
     /// Only items after this item id (pass back `next_after`).
     pub after: Option<i32>,
+    /// Page size: 1-1000, default 100.
     pub limit: Option<i64>,
 }
 
+/// A page of a job's items.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ItemsPage {
+    pub items: Vec<llm::LlmJobItem>,
+    /// The item id to pass as `after` for the next page (none when the page is empty).
+    pub next_after: Option<i32>,
+}
+
+/// A job's items in item order, with their decisions.
+#[utoipa::path(get, path = "/api/llm-jobs/{id}/items", tag = "llm-jobs",
+    params(("id" = Uuid, Path, description = "Job id"), ItemsQuery),
+    responses((status = 200, body = ItemsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 pub async fn items(
     State(state): State<AppState>,
     User(user): User,
     Path(id): Path<Uuid>,
     Query(q): Query<ItemsQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ItemsPage>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 100, 1000)?;
     let status = match q.status.as_deref() {
         None => None,
@@ -208,14 +250,18 @@ pub async fn items(
     owned(&mut conn, &user, id).await?;
     let page = llm::items(&mut conn, id, status, q.after.unwrap_or(0), limit).await?;
     let next_after = page.last().map(|i| i.item_id);
-    Ok(axum::Json(json!({ "items": page, "next_after": next_after })))
+    Ok(axum::Json(ItemsPage { items: page, next_after }))
 }
 
+/// Cancels a job: its open items are cancelled (at OpenAI too) at the worker's next poll.
+#[utoipa::path(post, path = "/api/llm-jobs/{id}/cancel", tag = "llm-jobs", params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 202, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "The job has already resolved")))]
 pub async fn cancel(
     State(state): State<AppState>,
     User(user): User,
     Path(id): Path<Uuid>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<JobView>), ApiError> {
     let job = {
         let mut conn = pool::conn(&state.pool).await?;
         match llm::request_cancel(&mut conn, &user, id).await? {
@@ -236,23 +282,34 @@ pub async fn cancel(
 }
 
 /// Query of `GET /api/postings`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FlaggedQuery {
     /// Only postings flagged with this label.
     pub flag: Option<String>,
     /// Only flags applied by this job.
     pub job_id: Option<Uuid>,
+    /// Page size: 1-1000, default 100.
     pub limit: Option<i64>,
 }
 
+/// Flagged postings with the decision that flagged them.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FlaggedList {
+    pub postings: Vec<llm::FlaggedPosting>,
+}
+
+/// The caller's postings that jobs flagged, newest flag first.
+#[utoipa::path(get, path = "/api/postings", tag = "llm-jobs", params(FlaggedQuery),
+    responses((status = 200, body = FlaggedList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn flagged(
     State(state): State<AppState>,
     User(user): User,
     Query(q): Query<FlaggedQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<FlaggedList>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 100, 1000)?;
     let mut conn = pool::conn(&state.pool).await?;
     let postings = llm::flagged_postings(&mut conn, &user, q.flag.as_deref(), q.job_id, limit).await?;
-    Ok(axum::Json(json!({ "postings": postings })))
+    Ok(axum::Json(FlaggedList { postings }))
 }

@@ -1,29 +1,73 @@
-//! Routes, one module per resource.
+//! Routes, one module per resource. Every route is registered through `utoipa_axum::routes!` from its handler's
+//! `#[utoipa::path]`, so the router and the OpenAPI document are built from the same declarations.
 
-use axum::Router;
-use axum::routing::{delete, get, post};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 pub mod companies;
 pub mod dry_run;
 pub mod llm_jobs;
+pub mod logs;
+pub mod ops;
+pub mod progress;
 pub mod runs;
+pub mod system;
 
-/// Every route of the API.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/api/companies", get(companies::list).post(companies::create))
-        .route("/api/companies/{id}", delete(companies::remove))
-        .route("/api/ingestion/runs", get(runs::list).post(runs::start))
-        .route("/api/ingestion/runs/{id}", get(runs::show))
-        .route("/api/ingestion/runs/{id}/abort", post(runs::abort))
-        .route("/api/ingestion/runs/{id}/events", get(runs::events))
-        .route("/api/ingestion/dry-run", post(dry_run::dry_run))
-        .route("/api/llm-jobs", get(llm_jobs::list).post(llm_jobs::create))
-        .route("/api/llm-jobs/{id}", get(llm_jobs::show))
-        .route("/api/llm-jobs/{id}/items", get(llm_jobs::items))
-        .route("/api/llm-jobs/{id}/cancel", post(llm_jobs::cancel))
-        .route("/api/postings", get(llm_jobs::flagged))
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "boardwatch API",
+        description = "Companies, ingestion runs (with logs and live progress), LLM screening jobs and their flags. \
+                       Every `/api` route needs a JWT: `Authorization: Bearer <token>`, or `?token=<token>` where a \
+                       client cannot set headers (EventSource). Everything is scoped to the token's user: another \
+                       user's objects answer 404."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "system", description = "Health and this document"),
+        (name = "companies", description = "The career boards a user follows"),
+        (name = "runs", description = "Ingestion runs, their logs and live progress"),
+        (name = "llm-jobs", description = "LLM screening jobs, their items and the flags they applied"),
+        (name = "ops", description = "Operators: queues, dead-letter queues, redrive"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every route of the API with its OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::openapi_json))
+        .routes(routes!(system::me))
+        .routes(routes!(companies::list, companies::create))
+        .routes(routes!(companies::remove))
+        .routes(routes!(runs::list, runs::start))
+        .routes(routes!(runs::show))
+        .routes(routes!(runs::abort))
+        .routes(routes!(runs::events))
+        .routes(routes!(logs::logs))
+        .routes(routes!(progress::run_progress))
+        .routes(routes!(dry_run::dry_run))
+        .routes(routes!(llm_jobs::list, llm_jobs::create))
+        .routes(routes!(llm_jobs::show))
+        .routes(routes!(llm_jobs::items))
+        .routes(routes!(llm_jobs::cancel))
+        .routes(routes!(progress::job_progress))
+        .routes(routes!(llm_jobs::flagged))
+        .merge(ops::router())
 }

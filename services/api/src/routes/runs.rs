@@ -14,12 +14,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 /// A run as the API shows it: status, stage and counts (live while it runs, the snapshot once it ended).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: Uuid,
     pub status: String,
@@ -33,7 +33,7 @@ pub struct RunView {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-async fn view(conn: &mut diesel_async::AsyncPgConnection, run: Run) -> Result<RunView, ApiError> {
+pub(crate) async fn view(conn: &mut diesel_async::AsyncPgConnection, run: Run) -> Result<RunView, ApiError> {
     let counts = counts::for_run(conn, &run).await?;
     Ok(RunView {
         id: run.id,
@@ -49,6 +49,11 @@ async fn view(conn: &mut diesel_async::AsyncPgConnection, run: Run) -> Result<Ru
     })
 }
 
+/// Starts a run: written `pending`, its message queued (409 while another of the caller's runs is active).
+#[utoipa::path(post, path = "/api/ingestion/runs", tag = "runs",
+    responses((status = 202, body = RunView), (status = 401, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "A run is active; `error.details.run_id` names it"),
+              (status = 503, body = ErrorBody)))]
 pub async fn start(
     State(state): State<AppState>,
     User(user): User,
@@ -84,20 +89,32 @@ pub async fn start(
     Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, run).await?)))
 }
 
+/// The caller's runs, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunList {
+    pub runs: Vec<RunView>,
+}
+
+/// The caller's runs, newest first.
+#[utoipa::path(get, path = "/api/ingestion/runs", tag = "runs", params(crate::extract::ListQuery),
+    responses((status = 200, body = RunList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     User(user): User,
     Query(q): Query<crate::extract::ListQuery>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<RunList>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;
     let mut views = Vec::new();
     for run in runs::list(&mut conn, &user, limit).await? {
         views.push(view(&mut conn, run).await?);
     }
-    Ok(axum::Json(json!({ "runs": views })))
+    Ok(axum::Json(RunList { runs: views }))
 }
 
+/// A run: status, stage, and counts (live while it runs).
+#[utoipa::path(get, path = "/api/ingestion/runs/{id}", tag = "runs", params(("id" = Uuid, Path, description = "Run id")),
+    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
     User(user): User,
@@ -108,10 +125,14 @@ pub async fn show(
     Ok(axum::Json(view(&mut conn, run).await?))
 }
 
-fn not_found(id: Uuid) -> ApiError {
+pub(crate) fn not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("run {id} not found"))
 }
 
+/// Aborts a run: at once when no worker holds it, else at the worker's next boundary.
+#[utoipa::path(post, path = "/api/ingestion/runs/{id}/abort", tag = "runs", params(("id" = Uuid, Path, description = "Run id")),
+    responses((status = 202, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "The run has already ended")))]
 pub async fn abort(
     State(state): State<AppState>,
     User(user): User,
@@ -128,33 +149,44 @@ pub async fn abort(
         }
         Abort::Missing => return Err(not_found(id)),
     };
-    if run.is_terminal() {
-        let message = "run aborted on request; no worker was holding it";
-        events::record(&mut conn, run.id, events::Level::Warn, None, message, None).await?;
-    }
     Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, run).await?)))
 }
 
 /// Query of `GET /api/ingestion/runs/{id}/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
-    /// Only events with an id above this one (pass back `next_after`).
+    /// Only events after this log position (pass back `next_after`).
     pub after: Option<i64>,
+    /// Page size: 1-1000, default 200.
     pub limit: Option<i64>,
 }
 
+/// A page of a run's events.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventsPage {
+    pub events: Vec<RunEvent>,
+    /// The position to pass as `after` for the next page.
+    pub next_after: i64,
+}
+
+/// A run's events with their structured data, oldest first (see also `/api/ingestion/logs/{run_id}`).
+#[utoipa::path(get, path = "/api/ingestion/runs/{id}/events", tag = "runs",
+    params(("id" = Uuid, Path, description = "Run id"), EventsQuery),
+    responses((status = 200, body = EventsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     User(user): User,
     Path(id): Path<Uuid>,
     Query(q): Query<EventsQuery>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<EventsPage>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 200, 1000)?;
     let mut conn = pool::conn(&state.pool).await?;
     runs::get(&mut conn, &user, id).await?.ok_or_else(|| not_found(id))?;
     let after = q.after.unwrap_or(0);
     let list: Vec<RunEvent> = events::list(&mut conn, id, after, limit).await?;
-    let next_after = list.last().map_or(after, |e| e.id);
-    Ok(axum::Json(json!({ "events": list, "next_after": next_after })))
+    let next_after = list.last().map_or(after, |e| e.ms);
+    Ok(axum::Json(EventsPage { events: list, next_after }))
 }

@@ -1,0 +1,130 @@
+// #/companies: the boards a user follows; add one (the API's refusal shown beside the form), remove one.
+
+import { api, isQuiet, paths } from './api.js';
+import { h, notify, syncRows, table, time } from './dom.js';
+
+const KINDS = [
+  ['greenhouse', 'Greenhouse', 'Board token', 'The name in boards.greenhouse.io/NAME, e.g. airbnb.'],
+  ['lever', 'Lever', 'Board token', 'The name in jobs.lever.co/NAME, e.g. plaid.'],
+  ['ashby', 'Ashby', 'Board token', 'The name in jobs.ashbyhq.com/NAME, e.g. linear.'],
+  ['jsonld', 'Careers page (JSON-LD)', 'Careers page URL', 'An https:// page carrying schema.org JobPosting data.'],
+];
+
+export function render(ctx) {
+  document.title = 'Companies · boardwatch';
+  const list = table('companies-table', 'Companies you follow', ['Name', 'Board', 'Token or URL', 'Added', '']);
+  const empty = h('p', { class: 'empty', hidden: true }, 'You follow no companies yet. Add one above.');
+  const refresh = () => load(ctx, list, empty);
+  ctx.root.append(
+    h('h1', { tabindex: -1 }, 'Companies'),
+    h('p', { class: 'lede' }, 'Each run reads the career boards of these companies.'),
+    addForm(ctx, refresh),
+    h('h2', {}, 'Following'),
+    list.wrap,
+    empty,
+  );
+  return refresh();
+}
+
+async function load(ctx, list, empty) {
+  const { companies } = await api('GET', paths.companies(), { signal: ctx.signal });
+  syncRows(list.tbody, companies, (c) => c.id, (c) => row(ctx, c, () => load(ctx, list, empty)), () => {});
+  empty.hidden = companies.length > 0;
+  list.wrap.hidden = companies.length === 0;
+}
+
+function row(ctx, company, refresh) {
+  const kind = KINDS.find(([k]) => k === company.board_kind)?.[1] ?? company.board_kind;
+  const remove = h('button', {
+    type: 'button', class: 'button button--danger button--small', testid: 'company-remove',
+    'aria-label': `Remove ${company.name}`,
+  }, 'Remove');
+  remove.addEventListener('click', () => removeCompany(ctx, company, remove, refresh));
+  return h('tr', { testid: 'company-row', dataset: { id: company.id } },
+    h('th', { scope: 'row' }, company.name),
+    h('td', {}, kind),
+    h('td', { class: 'wrap-anywhere' }, company.board_token),
+    h('td', {}, time(company.created_at)),
+    h('td', { class: 'actions-cell' }, remove));
+}
+
+async function removeCompany(ctx, company, button, refresh) {
+  button.disabled = true;
+  try {
+    await api('DELETE', paths.company(company.id), { signal: ctx.signal });
+    notify('success', `Removed ${company.name}. Its open postings expire at the next run.`);
+  } catch (error) {
+    if (isQuiet(error)) return;
+    const message = error.status === 404 ? `${company.name} was not found, or it is not yours.` : error.message;
+    notify('error', `Could not remove ${company.name}: ${message}`);
+    button.disabled = false;
+  }
+  await refresh().catch(ctx.fail);
+}
+
+function addForm(ctx, refresh) {
+  const name = h('input', { id: 'company-name', name: 'name', required: true, maxlength: 200, autocomplete: 'off',
+    testid: 'company-name' });
+  const kind = h('select', { id: 'company-kind', name: 'board_kind', testid: 'company-kind' },
+    KINDS.map(([value, label]) => h('option', { value }, label)));
+  const tokenLabel = h('label', { for: 'company-token' });
+  const hint = h('p', { class: 'hint', id: 'company-token-hint' });
+  const boardToken = h('input', { id: 'company-token', name: 'board_token', required: true, autocomplete: 'off',
+    spellcheck: 'false', testid: 'company-token', 'aria-describedby': 'company-token-hint' });
+  const error = h('p', { class: 'form-error', testid: 'form-error', role: 'alert', hidden: true, id: 'company-error' });
+  const submit = h('button', { type: 'submit', class: 'button', testid: 'company-add' }, 'Add company');
+  const form = h('form', { class: 'card form-grid', testid: 'company-form', 'aria-labelledby': 'company-form-title' },
+    h('h2', { id: 'company-form-title', class: 'form-grid__title' }, 'Add a company'),
+    field('company-name', 'Name', name),
+    field('company-kind', 'Board', kind),
+    h('div', { class: 'field field--wide' }, tokenLabel, boardToken, hint),
+    error,
+    h('div', { class: 'actions' }, submit));
+  const describeKind = () => {
+    const [, , label, help] = KINDS.find(([k]) => k === kind.value) ?? KINDS[0];
+    tokenLabel.textContent = label;
+    hint.textContent = help;
+  };
+  kind.addEventListener('change', describeKind);
+  describeKind();
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const fields = { name, board_kind: kind, board_token: boardToken };
+    const added = await submitCompany(ctx, fields, error, submit);
+    if (!added) return;
+    form.reset();
+    describeKind();
+    name.focus();
+    notify('success', `Added ${added.name}.`);
+    await refresh().catch(ctx.fail);
+  });
+  return form;
+}
+
+function field(id, label, control) {
+  return h('div', { class: 'field' }, h('label', { for: id }, label), control);
+}
+
+/** Posts the form; on a refusal shows the API's message under the form and marks the field it names. */
+async function submitCompany(ctx, fields, error, submit) {
+  for (const input of Object.values(fields)) input.removeAttribute('aria-invalid');
+  error.hidden = true;
+  submit.disabled = true;
+  try {
+    const body = Object.fromEntries(Object.entries(fields).map(([key, input]) => [key, input.value]));
+    return await api('POST', paths.companies(), { body, signal: ctx.signal });
+  } catch (e) {
+    if (isQuiet(e)) return null;
+    error.textContent = e.message;
+    error.hidden = false;
+    const named = Object.entries(fields).find(([key]) => e.message.startsWith(key));
+    if (named) {
+      named[1].setAttribute('aria-invalid', 'true');
+      named[1].setAttribute('aria-errormessage', 'company-error');
+      named[1].focus();
+    }
+    return null;
+  } finally {
+    submit.disabled = false;
+  }
+}
