@@ -1,6 +1,5 @@
 //! The system in one process for a test: API on port 0, ingestion runner over a test queue, fake ATS boards.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,10 +15,20 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::db::TestDb;
-use crate::sqs::TestQueue;
+use crate::sqs::{TestQueue, unique_prefix};
 
-/// Users and their bearer tokens in every test app.
-pub const USERS: [(&str, &str); 2] = [("alice", "alice-token-000001"), ("bob", "bob-token-0000001")];
+/// The JWT secret of every test app.
+pub const JWT_SECRET: &str = "test-secret-of-at-least-32-bytes-0123";
+
+/// The keys signing and verifying test apps' tokens.
+pub fn test_keys() -> bw_auth::Keys {
+    bw_auth::Keys::new(&bw_config::Secret::new(JWT_SECRET)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A token for `user`, valid for an hour; operators may use the operators' routes.
+pub fn token_for(user: &str, operator: bool) -> String {
+    test_keys().sign(user, Duration::from_secs(3600), operator).unwrap_or_else(|e| panic!("{e}"))
+}
 
 /// One test's running system.
 pub struct TestApp {
@@ -58,8 +67,10 @@ impl TestApp {
     pub async fn spawn_with(settings: Settings, api_queue_url: Option<String>) -> anyhow::Result<Self> {
         crate::init_logging();
         let db = TestDb::new().await?;
-        let queue = TestQueue::new("runs", 2, settings.max_receive_count).await?;
-        let llm_queue = TestQueue::new("llm", 2, 3).await?;
+        // The system's queue names under a prefix of this app's own, so its operators' routes see exactly its queues.
+        let prefix = unique_prefix();
+        let queue = TestQueue::named(&format!("{prefix}runs"), 2, settings.max_receive_count).await?;
+        let llm_queue = TestQueue::named(&format!("{prefix}llm-jobs"), 2, 3).await?;
         let ats = FakeAts::new();
         let ats_server = ats.serve(([127, 0, 0, 1], 0).into()).await?;
         let boards = HttpBoards::new(
@@ -69,7 +80,6 @@ impl TestApp {
             settings.max_body_bytes,
         )?
         .with_private_careers_pages();
-        let tokens: HashMap<String, String> = USERS.iter().map(|(u, t)| ((*t).to_owned(), (*u).to_owned())).collect();
         let state = AppState {
             pool: db.pool.clone(),
             queue: queue.sqs.clone(),
@@ -77,7 +87,9 @@ impl TestApp {
             llm_jobs_queue_url: llm_queue.url.clone(),
             database: Database::Primary,
             boards: boards.clone(),
-            tokens: Arc::new(tokens),
+            keys: test_keys(),
+            ops: bw_ops::Ops::from_config(&bw_queue::aws_config().await, prefix),
+            live: Some(bw_api::live::Hub::start(db.url.clone())),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let api_url = format!("http://{}", listener.local_addr()?);
@@ -143,10 +155,6 @@ impl TestApp {
         Ok(task.await?)
     }
 
-    fn token(user: &str) -> &'static str {
-        USERS.iter().find(|(u, _)| *u == user).map_or("no-such-token", |(_, t)| t)
-    }
-
     /// Sends a request as `user` and returns (status, JSON body or Null).
     pub async fn call(
         &self,
@@ -155,7 +163,8 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<(u16, Value)> {
-        let mut request = self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(Self::token(user));
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(token_for(user, user == "ops"));
         if let Some(body) = body {
             request = request.json(&body);
         }

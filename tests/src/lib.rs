@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod browser;
 pub mod ctl;
 pub mod db;
 pub mod lambda_runtime;

@@ -1,6 +1,9 @@
 //! The API's answers to bad input, to other users' objects, to concurrent run starts, and to a queue that fails.
 
-use bw_tests::app::{TestApp, test_settings};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bw_tests::app::{TestApp, test_settings, token_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -43,7 +46,7 @@ async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()>
     let raw = app
         .http
         .post(format!("{}/api/companies", app.api_url))
-        .bearer_auth("alice-token-000001")
+        .bearer_auth(token_for("alice", false))
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -66,12 +69,59 @@ async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_forged_and_unsigned_tokens_get_401_and_a_query_token_is_accepted() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let now = chrono::Utc::now().timestamp().unsigned_abs();
+    let claims = |exp: u64| bw_auth::Claims {
+        sub: "alice".into(),
+        iss: bw_auth::ISSUER.into(),
+        iat: now - 7200,
+        exp,
+        operator: false,
+    };
+    let keys = bw_tests::app::test_keys();
+    let expired = keys.sign_claims(&claims(now - 3600)).map_err(anyhow::Error::msg)?;
+    let other = bw_auth::Keys::new(&bw_config::Secret::new("a different secret, also 32 bytes or more"))
+        .map_err(anyhow::Error::msg)?;
+    let forged = other.sign("alice", Duration::from_secs(60), false).map_err(anyhow::Error::msg)?;
+    let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let payload = b64(serde_json::to_string(&claims(now + 3600))?);
+    let unsigned = format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#.to_owned()));
+    // A valid token's header and claims with the signature cut off.
+    let valid = token_for("alice", false);
+    let stripped = valid.rsplit_once('.').map(|(signed, _)| format!("{signed}.")).unwrap_or_default();
+    let url = format!("{}/api/companies", app.api_url);
+    for (token, expected) in [
+        (expired.as_str(), "token has expired"),
+        (forged.as_str(), "token signature is invalid"),
+        (unsigned.as_str(), ""),
+        (stripped.as_str(), ""),
+        ("not-a-jwt", "token is malformed"),
+    ] {
+        for response in [
+            app.http.get(&url).bearer_auth(token).send().await?,
+            app.http.get(&url).query(&[("token", token)]).send().await?,
+        ] {
+            assert_eq!(response.status().as_u16(), 401, "{token}");
+            assert_eq!(response.headers().get("www-authenticate").map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
+            let body: serde_json::Value = response.json().await?;
+            assert!(message(&body).contains(expected), "{token}: {body}");
+        }
+    }
+    // The runs list refuses unknown query parameters: the token must not reach it.
+    let runs = format!("{}/api/ingestion/runs", app.api_url);
+    let by_query = app.http.get(&runs).query(&[("token", valid.as_str()), ("limit", "5")]).send().await?;
+    assert_eq!(by_query.status().as_u16(), 200, "{}", by_query.text().await?);
+    let missing = app.http.get(&url).send().await?.json::<serde_json::Value>().await?;
+    assert!(message(&missing).contains("?token="), "{missing}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_and_scoping() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let anonymous = app.http.get(format!("{}/api/companies", app.api_url)).send().await?;
     assert_eq!(anonymous.status().as_u16(), 401);
-    let (status, answer) = app.call("mallory", Method::GET, "/api/companies", None).await?;
-    assert_eq!((status, message(&answer).as_str()), (401, "unknown token"));
 
     let company = app.add_company("alice", "Acme", "lever", "acme").await?;
     let run = app.start_run("alice").await?;

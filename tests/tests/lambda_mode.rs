@@ -12,7 +12,7 @@ use bw_fake_openai::{FakeConfig, FakeOpenAi};
 use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
 use bw_queue::Queue as _;
-use bw_tests::app::{TestApp, USERS};
+use bw_tests::app::{JWT_SECRET, TestApp, token_for};
 use bw_tests::lambda_runtime::events::{http_event, http_response, scheduled_event, sqs_event, sqs_record};
 use bw_tests::lambda_runtime::{FakeRuntime, Function};
 use bw_tests::llm as llm_harness;
@@ -164,7 +164,7 @@ async fn the_poller_dispatch_in_lambda_mode_sends_the_due_job_on_a_scheduled_eve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_in_lambda_mode_answers_http_api_events() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let (user, token) = USERS[0];
+    let token = &token_for("alice", false);
     let (runtime, runtime_api) = FakeRuntime::start(Function::API).await?;
     let company = json!({ "name": "Acme", "board_kind": "greenhouse", "board_token": "acme" });
     let create = runtime.push_event(http_event("POST", "/api/companies", Some(token), Some(&company)));
@@ -174,7 +174,7 @@ async fn the_api_in_lambda_mode_answers_http_api_events() -> anyhow::Result<()> 
         .command(&bw_tests::ctl::binary("api")?, &runtime_api)
         .env("RUST_LOG", "info")
         .env("DATABASE_URL", &app.db.url)
-        .env("API_TOKENS", format!("{token}={user}"))
+        .env("JWT_SECRET", JWT_SECRET)
         .env("RUNS_QUEUE_URL", &app.queue.url)
         .env("LLM_JOBS_QUEUE_URL", &app.llm_queue.url)
         .spawn()

@@ -20,7 +20,7 @@ use tokio::process::Child;
 use uuid::Uuid;
 
 use super::figure;
-use crate::app::{TestApp, USERS};
+use crate::app::{JWT_SECRET, TestApp, token_for};
 use crate::lambda_runtime::events::{http_event, scheduled_event, sqs_event, sqs_record};
 use crate::lambda_runtime::{FakeRuntime, Function};
 
@@ -143,7 +143,7 @@ async fn dispatch_target(app: &TestApp) -> anyhow::Result<Target> {
 
 /// Alice's requests in turn: add a company, list companies, list runs, list LLM jobs.
 fn api_target(app: &TestApp) -> Target {
-    let token = USERS[0].1;
+    let token = &token_for("alice", false);
     let burst = (0..HTTP_EVENTS)
         .map(|i| match i % 4 {
             0 => {
@@ -156,9 +156,8 @@ fn api_target(app: &TestApp) -> Target {
             _ => http_event("GET", "/api/llm-jobs?limit=50", Some(token), None),
         })
         .collect();
-    let tokens = USERS.iter().map(|(user, token)| format!("{token}={user}")).collect::<Vec<_>>().join(",");
     let env = vec![
-        ("API_TOKENS", tokens),
+        ("JWT_SECRET", JWT_SECRET.to_owned()),
         ("RUNS_QUEUE_URL", app.queue.url.clone()),
         ("LLM_JOBS_QUEUE_URL", app.llm_queue.url.clone()),
     ];
