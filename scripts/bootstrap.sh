@@ -106,6 +106,11 @@ wait "$ls_pid" || die "LocalStack failed to start"
 ./target/debug/ctl migrate --create --database-url "$TEST_DATABASE_URL"
 ./target/debug/ctl queues create
 
+# The local API's JWT secret: made once, kept in .local (never committed), so tokens from `ctl token` keep working.
+if [[ ! -s "$STATE_DIR/jwt-secret" ]]; then
+  (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n=' >"$STATE_DIR/jwt-secret")
+fi
+
 cat >"$STATE_DIR/env.sh" <<ENV
 export DATABASE_URL='$DATABASE_URL'
 export TEST_DATABASE_URL='$TEST_DATABASE_URL'
@@ -114,5 +119,6 @@ export AWS_ENDPOINT_URL='$AWS_ENDPOINT_URL'
 export AWS_REGION='$AWS_REGION'
 export AWS_ACCESS_KEY_ID='$AWS_ACCESS_KEY_ID'
 export AWS_SECRET_ACCESS_KEY='$AWS_SECRET_ACCESS_KEY'
+export JWT_SECRET="\$(cat '$STATE_DIR/jwt-secret')"
 ENV
 log "bootstrap done; environment in .local/env.sh"

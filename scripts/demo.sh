@@ -10,7 +10,6 @@ API_PORT="${DEMO_API_PORT:-8080}"
 ATS_PORT="${DEMO_ATS_PORT:-8089}"
 API="http://127.0.0.1:$API_PORT"
 ATS="http://127.0.0.1:$ATS_PORT"
-TOKEN="demo-token-0001"
 LOGS="$STATE_DIR/demo"
 mkdir -p "$LOGS"
 
@@ -20,7 +19,9 @@ command -v curl >/dev/null || die "curl is required"
 command -v python3 >/dev/null || die "python3 is required (it formats the output)"
 
 log "building the services"
-cargo build --quiet -p bw-api -p bw-ingestion -p bw-poller -p bw-fakes -p bw-fake-openai --bins
+cargo build --quiet -p bw-api -p bw-ctl -p bw-ingestion -p bw-poller -p bw-fakes -p bw-fake-openai --bins
+# The demo user is an operator, so the web UI's operators' panel shows too.
+TOKEN="$(./target/debug/ctl token --user demo --operator)"
 
 pids=()
 cleanup() {
@@ -34,7 +35,7 @@ log "starting the fake ATS on $ATS (sample boards); log in .local/demo/fake-ats.
 pids+=($!)
 wait_for 30 curl -sf "$ATS/_fake/boards" || die "the fake ATS did not start; see $LOGS/fake-ats.log"
 
-export ATS_BASE_URL="$ATS" API_TOKENS="$TOKEN=demo" API_LISTEN="127.0.0.1:$API_PORT" LOG_FORMAT=json
+export ATS_BASE_URL="$ATS" API_LISTEN="127.0.0.1:$API_PORT" LOG_FORMAT=json
 # The sample careers pages are served by the fake ATS on 127.0.0.1, a private address.
 export ALLOW_PRIVATE_CAREERS_URLS=true
 # A long poll left open in LocalStack by a previous demo's killed consumer can swallow the next run message (it

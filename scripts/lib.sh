@@ -61,3 +61,24 @@ load_env() {
   # shellcheck disable=SC1091
   source "$STATE_DIR/env.sh"
 }
+
+# Debian's chromium and chromium-driver, which the browser tests drive (tests/src/browser.rs). Installs them with
+# apt-get when either is missing (apt-get update only when the install fails without it) and exports CHROMIUM and
+# CHROMEDRIVER, the paths the tests use. fonts-liberation comes along: without a font the screenshots show boxes,
+# and it is the one recommendation of chromium's that the tests need (the others pull in udev, upower, printing).
+ensure_chromium() {
+  export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+  [[ -x "$CHROMIUM" && -x "$CHROMEDRIVER" ]] && return 0
+  local packages=(chromium chromium-driver fonts-liberation) apt_log="$STATE_DIR/apt.log"
+  local what="the browser tests need $CHROMIUM and $CHROMEDRIVER: install Debian's packages (apt-get install ${packages[*]}) or set CHROMIUM and CHROMEDRIVER to where they are"
+  command -v apt-get >/dev/null || die "$what (no apt-get here)"
+  [[ "$(id -u)" == 0 ]] || die "$what (as root; this script runs as $(id -un))"
+  log "installing ${packages[*]} with apt-get (one time); log in .local/apt.log"
+  local install=(apt-get install -y -q --no-install-recommends "${packages[@]}")
+  if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >"$apt_log" 2>&1; then
+    log "apt-get install failed without a package list; apt-get update, then again"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$apt_log" 2>&1 || die "apt-get update failed (see .local/apt.log); $what"
+    DEBIAN_FRONTEND=noninteractive "${install[@]}" >>"$apt_log" 2>&1 || die "apt-get install failed (see .local/apt.log); $what"
+  fi
+  [[ -x "$CHROMIUM" && -x "$CHROMEDRIVER" ]] || die "apt-get installed ${packages[*]}, yet $CHROMIUM or $CHROMEDRIVER is missing; $what"
+}

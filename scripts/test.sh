@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, then the whole test suite against PostgreSQL and LocalStack
-# (brought up by bootstrap.sh).
+# (brought up by bootstrap.sh) and, for the browser tests, headless Chromium (installed with apt-get when missing).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/bootstrap.sh"
 load_env
+ensure_chromium
 
 log "cargo fmt --check"
 cargo fmt --all --check
