@@ -10,6 +10,7 @@ pub mod lambda_runtime;
 pub mod llm;
 pub mod secrets;
 pub mod sqs;
+pub mod sse;
 
 /// Installs quiet logging for tests; `TEST_LOG=1` shows everything.
 pub fn init_logging() {

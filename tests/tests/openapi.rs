@@ -1,0 +1,98 @@
+//! The OpenAPI document against the router: every operation it lists reaches a handler, every other method on its
+//! paths answers 405, and the API routes nothing it does not list (the UI's pages and assets aside).
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use bw_tests::app::{TestApp, token_for};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// `path` with its `{parameters}` filled: ids with a UUID, queue names with `runs`.
+fn filled(path: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in path.split('{').enumerate() {
+        match part.split_once('}') {
+            Some((name, rest)) if i > 0 => {
+                out.push_str(if name == "name" { "runs" } else { "00000000-0000-4000-8000-000000000000" });
+                out.push_str(rest);
+            }
+            _ => out.push_str(part),
+        }
+    }
+    out
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_routed_and_nothing_else_is() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let served: Value = app.http.get(format!("{}/api/openapi.json", app.api_url)).send().await?.json().await?;
+    let doc = serde_json::to_value(bw_api::openapi())?;
+    assert_eq!(served, doc, "the served document is the one built from the code");
+    assert!(served["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", served["openapi"]);
+    assert!(served["components"]["securitySchemes"]["bearer"].is_object(), "the bearer scheme is declared");
+
+    let paths = served["paths"].as_object().context("the document has no paths")?;
+    let mut operations = 0;
+    for (path, item) in paths {
+        let url = format!("{}{}", app.api_url, filled(path));
+        for method in METHODS {
+            let request = app
+                .http
+                .request(Method::from_bytes(method.to_uppercase().as_bytes())?, &url)
+                .bearer_auth(token_for("ops", true))
+                .header("content-type", "application/json")
+                .body("{}");
+            let response = request.send().await?;
+            let status = response.status();
+            let body = response.text().await?;
+            if item.get(method).is_some() {
+                operations += 1;
+                assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
+                assert!(!body.contains("no route"), "{method} {path} is documented but fell through: {body}");
+                let documented = item[method]["responses"].as_object().context("an operation without responses")?;
+                assert!(
+                    documented.contains_key(status.as_str()),
+                    "{method} {path} answered {status}, which its document does not list: {body}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is routed but not documented");
+            }
+        }
+    }
+    assert!(operations >= 24, "{operations} operations");
+
+    // Nothing outside the document: the only routes not declared through `utoipa_axum::routes!` are the UI's.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/api/src");
+    let files = rust_files(&src);
+    assert!(files.iter().any(|f| f.ends_with("routes/mod.rs")), "the API's sources are not at {}", src.display());
+    for file in files {
+        let text = std::fs::read_to_string(&file)?;
+        let undocumented = [".route(", ".route_service(", ".nest(", ".nest_service("].iter().any(|r| text.contains(r));
+        assert!(!undocumented || file.ends_with("ui.rs"), "{} routes outside the OpenAPI document", file.display());
+    }
+    for path in ["/api/nope", "/api/ingestion/nope", "/openapi.json"] {
+        let response =
+            app.http.get(format!("{}{path}", app.api_url)).bearer_auth(token_for("ops", true)).send().await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = response.json().await?;
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    Ok(())
+}
