@@ -4,11 +4,13 @@
 #   scripts/bench.sh poller [JOBS=200] [ITEMS=100] [RATE_LIMIT_PER_MINUTE=60000]
 #   scripts/bench.sh lambda [ROUNDS=5] [POSTINGS_PER_RUN=500]
 #       each function's release binary in Lambda mode against a fake Runtime API: cold start and peak RSS
+#   scripts/bench.sh progress [STREAMS=50] [CHANGES=200]
+#       clients on a run's SSE progress stream: latency from a commit to each client's receipt of the event
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda [ARGS...]"
+[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda|progress [ARGS...]"
 "$ROOT/scripts/bootstrap.sh" >&2
 load_env
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
