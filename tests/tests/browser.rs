@@ -103,11 +103,14 @@ async fn a_user_adds_a_company_watches_a_run_finish_live_and_screens_its_posting
     let run_id = b
         .wait_until("the new run's page", || async { Ok(b.hash().await?.strip_prefix("/runs/").map(str::to_owned)) })
         .await?;
-    let statuses = watch_run_end(&b).await?;
+    let (statuses, live) = watch_run_end(&b).await?;
     assert!(
         statuses.iter().any(|s| matches!(s.as_str(), "pending" | "initializing" | "ingesting")),
         "the page showed the run under way before it finished: {statuses:?}"
     );
+    assert!(live.iter().any(|l| l == "live"), "the page followed the progress stream: {live:?}");
+    assert!(!live.iter().any(|l| l == "polling"), "the page never fell back to polling: {live:?}");
+    assert_eq!(b.attr("run-live", "data-live").await?.as_deref(), Some("ended"), "the stream ended with the run");
     check_finished_run_page(&b).await?;
     assert_eq!(b.js("return window.__marker").await?, json!(1), "the run page updated without a reload");
     b.screenshot("02-run-finished").await?;
@@ -160,16 +163,21 @@ async fn add_company(b: &Browser) -> anyhow::Result<()> {
     .await
 }
 
-/// Waits on the run page until the summary banner says `finished`; returns the run statuses the page showed on
-/// the way, in order.
-async fn watch_run_end(b: &Browser) -> anyhow::Result<Vec<String>> {
-    let seen = Mutex::new(Vec::<String>::new());
+/// Waits on the run page until the summary banner says `finished`; returns the run statuses and the states of the
+/// live indicator (`live`, `polling`, `ended`, …) the page showed on the way, in order.
+async fn watch_run_end(b: &Browser) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let seen = Mutex::new((Vec::<String>::new(), Vec::<String>::new()));
     let finished = format!("{}[data-status=\"finished\"]", testid("run-summary"));
     b.wait_until_within(LONG, "the summary banner to say finished", || async {
-        if let Ok(status) = b.text("run-status").await {
+        let status = b.text("run-status").await.ok();
+        let live = b.attr("run-live", "data-live").await.ok().flatten();
+        {
             let mut seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-            if seen.last() != Some(&status) {
-                seen.push(status);
+            let (statuses, lives) = &mut *seen;
+            for (value, list) in [(status, statuses), (live, lives)] {
+                if let Some(value) = value.filter(|v| list.last() != Some(v)) {
+                    list.push(value);
+                }
             }
         }
         let banner = b.find_css(&finished).await?;

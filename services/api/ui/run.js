@@ -31,7 +31,8 @@ export function render(ctx) {
 /** The page's parts; `update(run)` brings them all in line with a run view. */
 function runPage(ctx, id) {
   const status = h('span', { class: 'run-status' });
-  const live = h('span', { class: 'live', dataset: { live: 'connecting' } }, LIVE_TEXT.connecting);
+  const live = h('span', { class: 'live', testid: 'run-live', dataset: { live: 'connecting' } },
+    LIVE_TEXT.connecting);
   const meta = h('dl', { class: 'meta' });
   const steps = stepper();
   const abort = abortButton(ctx, id);
