@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end on local defaults: brings up LocalStack and PostgreSQL (bootstrap.sh), serves sample
-# career boards from the fake ATS (built on the real payloads in tests/fixtures), starts the ingestion service and
-# the API, adds sample companies, starts a run, shows its progress and log, and prints its summary.
+# career boards from the fake ATS (built on the real payloads in tests/fixtures), starts the ingestion service, the
+# API and the poller, adds sample companies, starts a run and follows its log, screens the postings with an LLM job
+# (the fake OpenAI unless OPENAI_API_KEY is set), and ends by printing the web UI's address with a token-bearing link.
+# The services keep running in the background for the web UI; `scripts/demo.sh stop` stops them (a new demo does too).
+# DEMO_STOP_AT_END=1 stops them when the script ends instead.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -11,7 +14,22 @@ ATS_PORT="${DEMO_ATS_PORT:-8089}"
 API="http://127.0.0.1:$API_PORT"
 ATS="http://127.0.0.1:$ATS_PORT"
 LOGS="$STATE_DIR/demo"
+PIDS_FILE="$LOGS/pids"
 mkdir -p "$LOGS"
+
+stop_services() {
+  [[ -f "$PIDS_FILE" ]] || return 0
+  while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$PIDS_FILE"
+  rm -f "$PIDS_FILE"
+}
+if [[ "${1:-}" == stop ]]; then
+  stop_services
+  log "the demo's services are stopped (LocalStack keeps running)"
+  exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: scripts/demo.sh [stop]"
+# A previous demo's services hold the ports and consume the queues: stop them first.
+stop_services
 
 "$ROOT/scripts/bootstrap.sh"
 load_env
@@ -23,16 +41,23 @@ cargo build --quiet -p bw-api -p bw-ctl -p bw-ingestion -p bw-poller -p bw-fakes
 # The demo user is an operator, so the web UI's operators' panel shows too.
 TOKEN="$(./target/debug/ctl token --user demo --operator)"
 
-pids=()
+# Until the demo has succeeded, an exit stops what it started; after, the services stay up for the web UI.
+keep=0
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  [[ "$keep" == 1 ]] || stop_services
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() { # NAME COMMAND...: runs COMMAND in the background, logging to .local/demo/NAME.log
+  local name="$1"
+  shift
+  nohup "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  echo "$!" >>"$PIDS_FILE"
+}
 
 log "starting the fake ATS on $ATS (sample boards); log in .local/demo/fake-ats.log"
-./target/debug/fake-ats --listen "127.0.0.1:$ATS_PORT" --sample >"$LOGS/fake-ats.log" 2>&1 &
-pids+=($!)
+start fake-ats ./target/debug/fake-ats --listen "127.0.0.1:$ATS_PORT" --sample
 wait_for 30 curl -sf "$ATS/_fake/boards" || die "the fake ATS did not start; see $LOGS/fake-ats.log"
 
 export ATS_BASE_URL="$ATS" API_LISTEN="127.0.0.1:$API_PORT" LOG_FORMAT=json
@@ -42,11 +67,9 @@ export ALLOW_PRIVATE_CAREERS_URLS=true
 # then stays invisible for the queue's visibility timeout); a tight stale-run sweep re-sends it within seconds.
 export STALE_RUN_SECS="${STALE_RUN_SECS:-10}" STALE_SWEEP_SECS="${STALE_SWEEP_SECS:-3}"
 log "starting the ingestion service (local event-source runner on bw-runs); JSON log in .local/demo/ingestion.log"
-./target/debug/ingestion >"$LOGS/ingestion.log" 2>&1 &
-pids+=($!)
+start ingestion ./target/debug/ingestion
 log "starting the API on $API; log in .local/demo/api.log"
-./target/debug/api >"$LOGS/api.log" 2>&1 &
-pids+=($!)
+start api ./target/debug/api
 wait_for 30 curl -sf "$API/healthz" || die "the API did not start; see $LOGS/api.log"
 
 call() { # METHOD PATH [JSON]
@@ -80,22 +103,32 @@ answer="$(call POST /api/ingestion/runs)"
 run_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("id") or d["error"]["details"]["run_id"])' "$answer")"
 log "run $run_id queued; following it"
 
-after=0
+# The run's log, incrementally: each call passes back the last answer's next_token and gets only the new lines.
+next_token=""
 while :; do
   run="$(call GET "/api/ingestion/runs/$run_id")"
-  events="$(call GET "/api/ingestion/runs/$run_id/events?after=$after")"
-  after="$(python3 - "$events" <<'PY'
-import json, sys
+  logs="$(call GET "/api/ingestion/logs/$run_id?limit=500${next_token:+&next_token=$next_token}")"
+  next_token="$(python3 - "$logs" <<'PY'
+import datetime, json, sys
 d = json.loads(sys.argv[1])
-for e in d["events"]:
-    print(f"   [{e['at'][11:23]}] {e['level']:<5} {(e['stage'] or '-'):<8} {e['message']}", file=sys.stderr)
-print(d["next_after"])
+for line in d["logs"]:
+    at = datetime.datetime.fromtimestamp(line["timestamp"] / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    print(f"   [{at}] {line['level']:<5} {(line['stage'] or '-'):<8} {line['message']}", file=sys.stderr)
+print(d["next_token"])
 PY
 )"
   status="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$run")"
   case "$status" in finished|failed|aborted) break ;; esac
   sleep 0.5
 done
+# Lines committed with the run's end.
+call GET "/api/ingestion/logs/$run_id?limit=500&next_token=$next_token" | python3 -c "$(cat <<'PY'
+import datetime, json, sys
+for line in json.load(sys.stdin)["logs"]:
+    at = datetime.datetime.fromtimestamp(line["timestamp"] / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    print(f"   [{at}] {line['level']:<5} {(line['stage'] or '-'):<8} {line['message']}", file=sys.stderr)
+PY
+)"
 
 python3 - "$run" <<'PY'
 import json, sys
@@ -117,20 +150,16 @@ PY
 OPENAI_PORT="${DEMO_OPENAI_PORT:-8090}"
 if [[ -z "${OPENAI_API_KEY:-}" ]]; then
   log "OPENAI_API_KEY is not set: screening with the fake OpenAI on 127.0.0.1:$OPENAI_PORT (same wire format)"
-  ./target/debug/fake-openai --listen "127.0.0.1:$OPENAI_PORT" --complete-after-ms 800 \
-    --config '{"decision": {"keywords": ["remote: true"], "hash_flag_rate": 0.0, "clear_label": "not_remote"}}' \
-    >"$LOGS/fake-openai.log" 2>&1 &
-  pids+=($!)
+  start fake-openai ./target/debug/fake-openai --listen "127.0.0.1:$OPENAI_PORT" --complete-after-ms 800 \
+    --config '{"decision": {"keywords": ["remote: true"], "hash_flag_rate": 0.0, "clear_label": "not_remote"}}'
   export OPENAI_API_KEY="sk-demo-fake" OPENAI_BASE_URL="http://127.0.0.1:$OPENAI_PORT/v1"
   wait_for 30 curl -sf "http://127.0.0.1:$OPENAI_PORT/_fake/stats" || die "the fake OpenAI did not start"
 else
   log "OPENAI_API_KEY is set: screening with the real OpenAI API"
 fi
 log "starting the poller worker (consumer of bw-llm-jobs) and dispatch (every 5 s)"
-POLL_MAX_ITEMS="${POLL_MAX_ITEMS:-100}" ./target/debug/poller worker >"$LOGS/poller-worker.log" 2>&1 &
-pids+=($!)
-DISPATCH_EVERY_SECS=5 ./target/debug/poller dispatch >"$LOGS/poller-dispatch.log" 2>&1 &
-pids+=($!)
+POLL_MAX_ITEMS="${POLL_MAX_ITEMS:-100}" start poller-worker ./target/debug/poller worker
+DISPATCH_EVERY_SECS=5 start poller-dispatch ./target/debug/poller dispatch
 
 instructions='Decide whether this job posting is for a remote role. Answer flag=true with label "remote" if it is, otherwise flag=false with label "not_remote". Give a one-sentence reason.'
 job="$(call POST /api/llm-jobs "$(python3 -c 'import json,sys; print(json.dumps({"name": "Remote roles", "model": "gpt-4.1-nano", "instructions": sys.argv[1], "mode": "background", "entities": {"filter": {"status": "ready"}}}))' "$instructions")")"
@@ -164,4 +193,13 @@ echo
 log "the queues as an operator sees them (ctl queues; ctl dlq peek QUEUE shows what failed, see the README's runbook)"
 "$ROOT/target/debug/ctl" queues || true
 echo
-log "API: $API (Authorization: Bearer $TOKEN); logs in .local/demo/. LocalStack keeps running for the next demo."
+if [[ "${DEMO_STOP_AT_END:-0}" != 1 ]]; then
+  keep=1
+  log "the services keep running for the web UI (logs in .local/demo/); scripts/demo.sh stop stops them"
+fi
+log "API: $API (Authorization: Bearer $TOKEN); OpenAPI document: $API/api/openapi.json"
+echo
+echo "Web UI: $API/"
+echo "Open this link (it carries a token for the user demo, an operator, valid 12 hours):"
+echo "  $API/?token=$TOKEN#/runs/$run_id"
+echo "The screening job: $API/?token=$TOKEN#/jobs/$job_id"
