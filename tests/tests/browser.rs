@@ -420,3 +420,59 @@ async fn a_failed_wait_names_what_it_awaited_and_shows_the_page_its_console_and_
     assert!(screenshot.is_file(), "{} saved", screenshot.display());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sees_the_depths_peeks_at_a_dlq_and_redrives_it_after_a_dry_run() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let (queue, dlq) = (app.queue.url.clone(), app.queue.dlq_url.clone());
+    for i in 0..3 {
+        let body = format!(r#"{{"v":1,"run_id":"dead-{i}","user_id":"alice","database":"primary"}}"#);
+        app.queue.sqs.send(&dlq, Outgoing { body, ..Outgoing::default() }).await?;
+    }
+    app.queue.wait_visible(&dlq, 3).await?;
+    let b = Browser::start("ops").await?;
+
+    b.open(&link(&app, "alice", false, "/runs")).await?;
+    b.wait_for("run-start").await?;
+    assert!(!b.find("nav-ops").await?.is_displayed().await?, "no operators' link without the operator claim");
+
+    b.open(&link(&app, "ops", true, "/ops")).await?;
+    let runs = row("queue-row", "queue", "runs");
+    b.wait_until("the runs queue's DLQ depth", || async {
+        Ok((inside(&b.find_css(&runs).await?, "dlq-visible").await?.text().await? == "3").then_some(()))
+    })
+    .await?;
+    inside(&b.find_css(&runs).await?, "dlq-peek").await?.click().await?;
+    b.wait_until("three dead letters shown", || async {
+        Ok((b.find_all("dlq-message").await?.len() == 3).then_some(()))
+    })
+    .await?;
+    let shown = b.texts("dlq-message").await?.join("\n");
+    assert!((0..3).all(|i| shown.contains(&format!("dead-{i}"))), "the messages' bodies: {shown}");
+    b.screenshot("01-peeked").await?;
+
+    inside(&b.find_css(&runs).await?, "dlq-redrive-dry-run").await?.click().await?;
+    b.wait_until("the dry run's count", || async {
+        let summary = b.text("dlq-redrive-summary").await?;
+        Ok((summary.contains("3 message(s)") && summary.contains("Nothing has moved yet")).then_some(()))
+    })
+    .await?;
+    assert_eq!((app.queue.depth(&dlq).await?, app.queue.depth(&queue).await?), (3, 0), "a dry run moves nothing");
+    b.screenshot("02-dry-run").await?;
+
+    b.click("dlq-redrive-confirm").await?;
+    b.wait_until("the redrive to start", || async {
+        Ok(b.text("dlq-redrive-summary").await?.contains("Redrive started").then_some(()))
+    })
+    .await?;
+    TestQueue::wait_until(LONG, "the dead letters back on the runs queue", || async {
+        Ok(app.queue.depth(&dlq).await? == 0 && app.queue.depth(&queue).await? == 3)
+    })
+    .await?;
+    b.wait_until_within(LONG, "the page to show the DLQ empty", || async {
+        Ok((inside(&b.find_css(&runs).await?, "dlq-visible").await?.text().await? == "0").then_some(()))
+    })
+    .await?;
+    b.screenshot("03-redriven").await?;
+    Ok(())
+}
