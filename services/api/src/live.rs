@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bw_db::notify::{Notice, listen_forever};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -41,7 +41,32 @@ impl Wake {
 #[derive(Clone)]
 pub struct Hub {
     tx: broadcast::Sender<Wake>,
+    closing: Arc<watch::Sender<bool>>,
     _listener: Arc<AbortOnDrop>,
+}
+
+/// One stream's subscription: its wake-ups, and whether the server is shutting down.
+pub struct Subscription {
+    wakes: broadcast::Receiver<Wake>,
+    closing: watch::Receiver<bool>,
+}
+
+impl Subscription {
+    /// Waits for a wake-up that `concerns` says is ours; `false` when the server is shutting down or the hub stopped.
+    pub async fn woken(&mut self, concerns: impl Fn(Wake) -> bool) -> bool {
+        loop {
+            tokio::select! {
+                received = self.wakes.recv() => match received {
+                    Ok(wake) if concerns(wake) => return true,
+                    Ok(_) => {}
+                    // Fell behind: whatever was missed may have concerned us.
+                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                    Err(broadcast::error::RecvError::Closed) => return false,
+                },
+                _ = self.closing.wait_for(|closing| *closing) => return false,
+            }
+        }
+    }
 }
 
 struct AbortOnDrop(JoinHandle<()>);
@@ -66,18 +91,47 @@ impl Hub {
             })
             .await;
         });
-        Self { tx, _listener: Arc::new(AbortOnDrop(listener)) }
+        let (closing, _) = watch::channel(false);
+        Self { tx, closing: Arc::new(closing), _listener: Arc::new(AbortOnDrop(listener)) }
     }
 
-    /// A receiver of every wake-up from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Wake> {
-        self.tx.subscribe()
+    /// Every wake-up from now on.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription { wakes: self.tx.subscribe(), closing: self.closing.subscribe() }
+    }
+
+    /// Ends every stream (they are endless while their run is active, and a graceful shutdown waits for them); a
+    /// browser reconnects with its `Last-Event-ID` to whichever server answers next.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_wait_ends_on_its_own_wake_and_on_close_but_not_on_anothers() {
+        // Nothing listens there: the hub's listener retries in the background, which these waits do not need.
+        let hub = Hub::start("postgres://127.0.0.1:1/nothing".to_owned());
+        let (ours, theirs) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut subscription = hub.subscribe();
+        let _ = hub.tx.send(Wake::Run(theirs));
+        let _ = hub.tx.send(Wake::Job(ours));
+        let _ = hub.tx.send(Wake::Run(ours));
+        let woke = tokio::time::timeout(Duration::from_secs(5), subscription.woken(|w| w == Wake::Run(ours))).await;
+        assert_eq!(woke.ok(), Some(true));
+        let waiting = tokio::spawn(async move { subscription.woken(|w| w == Wake::Run(ours)).await });
+        let _ = hub.tx.send(Wake::Run(theirs));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "another run's wake-up does not end the wait");
+        hub.close();
+        let closed = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert_eq!(closed.ok().and_then(Result::ok), Some(false), "closing the hub ends the wait");
+    }
 
     #[test]
     fn payloads_parse_into_wakes_and_strangers_are_ignored() {

@@ -29,16 +29,22 @@ async fn main() -> anyhow::Result<()> {
     let in_lambda = bw_queue::in_lambda();
     // In Lambda a response is buffered whole, so progress streams are one shot and need no listener.
     let live = (!in_lambda).then(|| bw_api::live::Hub::start(database_url.clone()));
-    let state = AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, keys, ops, live };
+    let state =
+        AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, keys, ops, live: live.clone() };
     if in_lambda {
         return lambda_http::run(router(state)).await.map_err(|e| anyhow::anyhow!(e));
     }
     let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;
     tracing::info!(%addr, "api listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await.context("server failed")
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown(live)).await.context("server failed")
 }
 
-async fn shutdown() {
+/// Resolves on Ctrl-C, having ended the progress streams (endless while their run is active, they would hold the
+/// graceful shutdown up).
+async fn shutdown(live: Option<bw_api::live::Hub>) {
     let _ = tokio::signal::ctrl_c().await;
+    if let Some(hub) = live {
+        hub.close();
+    }
 }

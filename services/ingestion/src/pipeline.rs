@@ -233,7 +233,14 @@ async fn abort<S: Sync>(ctx: &RunCtx<'_, S>, during: &str) -> Result<Outcome, Fa
 async fn yielded<S: Sync>(ctx: &RunCtx<'_, S>, stage: &str) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
     let message = "invocation deadline near: stopped at a boundary, continuing in a new invocation";
-    event(&mut conn, ctx.run_id, Level::Info, stage, message, None).await.map_err(transient)?;
+    // Fenced: a worker whose lease was taken over (the run may have ended since) must not add to the run's log.
+    use diesel_async::AsyncConnection as _;
+    conn.transaction::<_, anyhow::Error, _>(async |c| {
+        fence(c, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        event(c, ctx.run_id, Level::Info, stage, message, None).await
+    })
+    .await
+    .map_err(classify)?;
     Ok(Outcome::Yielded)
 }
 

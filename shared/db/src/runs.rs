@@ -338,12 +338,21 @@ pub async fn merge_counts(
 }
 
 /// Marks an active run as just re-enqueued, so the stale-run sweep leaves it alone for another period.
-pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> anyhow::Result<()> {
-    diesel::update(r::runs)
-        .filter(r::id.eq(id))
-        .filter(r::status.eq_any(status::ACTIVE))
-        .set(r::updated_at.eq(now))
-        .execute(conn)
-        .await?;
-    Ok(())
+///
+/// The run's log gets `note` (a warning, at `stage`) in the same transaction, and only if the run was still active:
+/// a run's last line stays the one that ended it.
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, stage: Option<&str>, note: &str) -> anyhow::Result<bool> {
+    conn.transaction::<_, anyhow::Error, _>(async |c| {
+        let n = diesel::update(r::runs)
+            .filter(r::id.eq(id))
+            .filter(r::status.eq_any(status::ACTIVE))
+            .set(r::updated_at.eq(now))
+            .execute(c)
+            .await?;
+        if n == 1 {
+            events::record(c, id, events::Level::Warn, stage, note, None).await?;
+        }
+        Ok(n == 1)
+    })
+    .await
 }

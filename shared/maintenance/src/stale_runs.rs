@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use bw_db::events::Level;
-use bw_db::{PgPool, events, pool, runs};
+use bw_db::{PgPool, pool, runs};
 use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue};
 use tokio::sync::watch;
@@ -23,10 +22,10 @@ pub async fn requeue_stale<Q: Queue>(
     let stale = runs::stale(&mut conn, stale_secs, 100).await?;
     for run in &stale {
         queue.send(queue_url, Outgoing::run(&RunMessage::new(run.id, &run.user_id, database), None)).await?;
-        runs::touch(&mut conn, run.id).await?;
         let message = format!("run re-enqueued: no progress for {stale_secs} s and no worker holds it");
-        events::record(&mut conn, run.id, Level::Warn, run.stage.as_deref(), &message, None).await?;
-        tracing::warn!(run.id = %run.id, status = %run.status, "re-enqueued a stale run");
+        if runs::touch(&mut conn, run.id, run.stage.as_deref(), &message).await? {
+            tracing::warn!(run.id = %run.id, status = %run.status, "re-enqueued a stale run");
+        }
     }
     Ok(stale.len())
 }

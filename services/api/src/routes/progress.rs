@@ -13,9 +13,10 @@
 //! `state` on reconnecting is all there is to catch up on.
 //!
 //! A stream wakes on the hub's notifications (the triggers on `runs` and `llm_jobs` notify at commit) and re-reads
-//! every 15 s in case one was missed. Without a hub (in Lambda, where API Gateway buffers the whole response) a
-//! stream is one shot: the state, the new lines, `end` if it ended, and a `retry` of one second, after which the
-//! browser reconnects with its `Last-Event-ID`.
+//! every 15 s in case one was missed; on shutdown the hub closes every stream (the browser reconnects elsewhere).
+//! Without a hub (in Lambda, where API Gateway buffers the whole response) a stream is one shot: the state, up to
+//! 500 new lines, `end` if it ended and no line is left, and a `retry` of one second, after which the browser
+//! reconnects with its `Last-Event-ID`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -27,14 +28,14 @@ use bw_db::{PgPool, events, llm, pool, runs};
 use diesel_async::AsyncPgConnection;
 use futures::Stream;
 use serde_json::{Map, Value, json};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::auth::User;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Path;
-use crate::live::Wake;
+use crate::live::{Subscription, Wake};
 use crate::routes::logs::{LogLine, token};
 use crate::state::AppState;
 
@@ -193,18 +194,23 @@ struct Follower {
 struct Gone;
 
 impl Follower {
-    async fn follow(mut self, first: Snapshot, mut wakes: Option<broadcast::Receiver<Wake>>) {
+    async fn follow(mut self, first: Snapshot, mut wakes: Option<Subscription>) {
         let retry = if wakes.is_some() { RETRY_LIVE } else { RETRY_ONE_SHOT };
         let state = Event::default().event("state").retry(retry).data(Value::Object(first.fields.clone()).to_string());
         if self.send(state).await.is_err() {
             return;
         }
         let mut last = first;
+        // One shot, the response is buffered whole: one page of lines, the rest on the next connection.
+        let pages = if wakes.is_some() { usize::MAX } else { 1 };
         loop {
-            match self.send_lines().await {
-                Ok(()) => {}
+            let more = match self.send_lines(pages).await {
+                Ok(more) => more,
                 Err(Ok(Gone)) => return,
                 Err(Err(error)) => return tracing::warn!(error = %format!("{error:#}"), "progress stream stopped"),
+            };
+            if more {
+                return;
             }
             if last.ended {
                 let _ =
@@ -212,8 +218,9 @@ impl Follower {
                 return;
             }
             let Some(wakes) = wakes.as_mut() else { return };
+            let subject = self.subject;
             tokio::select! {
-                woke = woken(wakes, self.subject) => if !woke { return },
+                woke = wakes.woken(|wake| subject.woken_by(wake)) => if !woke { return },
                 () = tokio::time::sleep(RECHECK) => {}
                 () = self.tx.closed() => return,
             }
@@ -238,9 +245,9 @@ impl Follower {
         self.subject.read(&mut conn, &self.user).await
     }
 
-    /// Sends every log line after the position, page by page.
-    async fn send_lines(&mut self) -> Result<(), Result<Gone, anyhow::Error>> {
-        loop {
+    /// Sends the log lines after the position, page by page, at most `pages` of them; says whether lines remain.
+    async fn send_lines(&mut self, pages: usize) -> Result<bool, Result<Gone, anyhow::Error>> {
+        for _ in 0..pages {
             let page = {
                 let mut conn = pool::conn(&self.pool).await.map_err(Err)?;
                 self.subject.lines(&mut conn, self.position).await.map_err(Err)?
@@ -253,26 +260,14 @@ impl Follower {
                 self.send(event.data(data)).await.map_err(Ok)?;
             }
             if !full {
-                return Ok(());
+                return Ok(false);
             }
         }
+        Ok(true)
     }
 
     async fn send(&self, event: Event) -> Result<(), Gone> {
         self.tx.send(event).await.map_err(|_| Gone)
-    }
-}
-
-/// Waits for a wake-up that concerns `subject`; `false` when the hub has stopped.
-async fn woken(wakes: &mut broadcast::Receiver<Wake>, subject: Subject) -> bool {
-    loop {
-        match wakes.recv().await {
-            Ok(wake) if subject.woken_by(wake) => return true,
-            Ok(_) => {}
-            // Fell behind: whatever was missed may have concerned us.
-            Err(broadcast::error::RecvError::Lagged(_)) => return true,
-            Err(broadcast::error::RecvError::Closed) => return false,
-        }
     }
 }
 
