@@ -170,6 +170,8 @@ async fn the_api_in_lambda_mode_answers_http_api_events() -> anyhow::Result<()> 
     let create = runtime.push_event(http_event("POST", "/api/companies", Some(token), Some(&company)));
     let list = runtime.push_event(http_event("GET", "/api/companies", Some(token), None));
     let anonymous = runtime.push_event(http_event("GET", "/api/companies", None, None));
+    let run = app.start_run("alice").await?;
+    let progress = runtime.push_event(http_event("GET", &format!("/api/ingestion/progress/{run}"), Some(token), None));
     let mut child = Function::API
         .command(&bw_tests::ctl::binary("api")?, &runtime_api)
         .env("RUST_LOG", "info")
@@ -194,5 +196,13 @@ async fn the_api_in_lambda_mode_answers_http_api_events() -> anyhow::Result<()> 
     let (status, refused) = http_response(&answer(&runtime, &mut child, &anonymous).await?);
     assert_eq!(status, 401, "{refused}");
     assert!(refused["error"]["code"].is_string(), "an error body naming the problem: {refused}");
+    // Behind API Gateway a progress stream is one shot: the state and a one-second retry, no end while the run is on.
+    let response = answer(&runtime, &mut child, &progress).await?;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let kind = response["headers"]["content-type"].as_str().unwrap_or_default();
+    assert!(kind.starts_with("text/event-stream"), "{response}");
+    let body = response["body"].as_str().unwrap_or_default();
+    assert!(body.starts_with("event: state\n") && body.contains("\nretry: 1000\n"), "{body}");
+    assert!(body.contains(&format!("\"id\":\"{run}\"")) && !body.contains("event: end"), "{body}");
     still_serving(&runtime, child).await
 }
