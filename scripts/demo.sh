@@ -103,33 +103,27 @@ answer="$(call POST /api/ingestion/runs)"
 run_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("id") or d["error"]["details"]["run_id"])' "$answer")"
 log "run $run_id queued; following it"
 
-# The run's log, incrementally: each call passes back the last answer's next_token and gets only the new lines.
+# The run's log, incrementally: each call passes back the last answer's next_token and gets only the new lines. The
+# log is read after the run, so the round that sees the run ended also gets its last line (committed with the end).
 next_token=""
 while :; do
   run="$(call GET "/api/ingestion/runs/$run_id")"
-  logs="$(call GET "/api/ingestion/logs/$run_id?limit=500${next_token:+&next_token=$next_token}")"
-  next_token="$(python3 - "$logs" <<'PY'
+  logs="$(call GET "/api/ingestion/logs/$run_id?limit=1000${next_token:+&next_token=$next_token}")"
+  page="$(python3 - "$logs" <<'PY'
 import datetime, json, sys
 d = json.loads(sys.argv[1])
 for line in d["logs"]:
     at = datetime.datetime.fromtimestamp(line["timestamp"] / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
     print(f"   [{at}] {line['level']:<5} {(line['stage'] or '-'):<8} {line['message']}", file=sys.stderr)
-print(d["next_token"])
+print(d["next_token"], len(d["logs"]))
 PY
 )"
+  read -r next_token lines <<<"$page"
   status="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$run")"
-  case "$status" in finished|failed|aborted) break ;; esac
+  # A full page may leave lines behind: read on before stopping.
+  case "$status" in finished|failed|aborted) [[ "$lines" -lt 1000 ]] && break ;; esac
   sleep 0.5
 done
-# Lines committed with the run's end.
-call GET "/api/ingestion/logs/$run_id?limit=500&next_token=$next_token" | python3 -c "$(cat <<'PY'
-import datetime, json, sys
-for line in json.load(sys.stdin)["logs"]:
-    at = datetime.datetime.fromtimestamp(line["timestamp"] / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
-    print(f"   [{at}] {line['level']:<5} {(line['stage'] or '-'):<8} {line['message']}", file=sys.stderr)
-PY
-)"
-
 python3 - "$run" <<'PY'
 import json, sys
 run = json.loads(sys.argv[1])

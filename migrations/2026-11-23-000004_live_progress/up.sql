@@ -37,25 +37,15 @@ END
 $$;
 
 CREATE TRIGGER runs_progress AFTER UPDATE ON runs FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status
-          OR OLD.stage IS DISTINCT FROM NEW.stage
-          OR OLD.counts IS DISTINCT FROM NEW.counts
-          OR OLD.error IS DISTINCT FROM NEW.error
-          OR OLD.log_ms IS DISTINCT FROM NEW.log_ms
-          OR OLD.abort_requested_at IS DISTINCT FROM NEW.abort_requested_at
-          OR OLD.attempts IS DISTINCT FROM NEW.attempts)
+    WHEN ((OLD.status, OLD.stage, OLD.counts, OLD.error, OLD.log_ms, OLD.abort_requested_at, OLD.attempts)
+          IS DISTINCT FROM
+          (NEW.status, NEW.stage, NEW.counts, NEW.error, NEW.log_ms, NEW.abort_requested_at, NEW.attempts))
     EXECUTE FUNCTION bw_notify_progress('run');
 
 CREATE TRIGGER llm_jobs_progress AFTER UPDATE ON llm_jobs FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status
-          OR OLD.items_total IS DISTINCT FROM NEW.items_total
-          OR OLD.items_pending IS DISTINCT FROM NEW.items_pending
-          OR OLD.items_submitted IS DISTINCT FROM NEW.items_submitted
-          OR OLD.items_completed IS DISTINCT FROM NEW.items_completed
-          OR OLD.items_failed IS DISTINCT FROM NEW.items_failed
-          OR OLD.items_cancelled IS DISTINCT FROM NEW.items_cancelled
-          OR OLD.items_expired IS DISTINCT FROM NEW.items_expired
-          OR OLD.flags_applied IS DISTINCT FROM NEW.flags_applied
-          OR OLD.error IS DISTINCT FROM NEW.error
-          OR OLD.cancel_requested_at IS DISTINCT FROM NEW.cancel_requested_at)
+    WHEN ((OLD.status, OLD.items_total, OLD.items_pending, OLD.items_submitted, OLD.items_completed, OLD.items_failed,
+           OLD.items_cancelled, OLD.items_expired, OLD.flags_applied, OLD.error, OLD.cancel_requested_at)
+          IS DISTINCT FROM
+          (NEW.status, NEW.items_total, NEW.items_pending, NEW.items_submitted, NEW.items_completed, NEW.items_failed,
+           NEW.items_cancelled, NEW.items_expired, NEW.flags_applied, NEW.error, NEW.cancel_requested_at))
     EXECUTE FUNCTION bw_notify_progress('job');

@@ -209,6 +209,18 @@ impl TestApp {
         }
     }
 
+    /// A pending run of alice's written straight into `db` (another database than the app's, such as the `test`
+    /// database of a scenario), with one company: greenhouse `acme`, which the fake ATS serves with `postings`.
+    pub async fn run_in(&self, db: &TestDb, postings: usize) -> anyhow::Result<uuid::Uuid> {
+        self.ats.generate_board(bw_fakes::Kind::Greenhouse, "acme", postings, 1);
+        let mut conn = bw_db::pool::conn(&db.pool).await?;
+        bw_db::companies::create(&mut conn, "alice", "Acme", "greenhouse", "acme").await?;
+        match bw_db::runs::create(&mut conn, "alice").await? {
+            bw_db::runs::Created::Run(run) => Ok(run.id),
+            bw_db::runs::Created::ActiveExists(run) => anyhow::bail!("alice already has run {}", run.id),
+        }
+    }
+
     /// Event messages of the run, oldest first.
     pub async fn event_messages(&self, user: &str, id: &str) -> anyhow::Result<Vec<String>> {
         let (status, body) =

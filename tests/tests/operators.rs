@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bw_db::runs::Created;
 use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue as _};
@@ -19,22 +18,11 @@ use serde_json::Value;
 
 const LONG: Duration = Duration::from_secs(60);
 
-/// A run of alice's, with one company of 25 postings, in `db` (the `test` database of this scenario).
-async fn run_in(app: &TestApp, db: &TestDb) -> anyhow::Result<uuid::Uuid> {
-    app.ats.generate_board(Kind::Greenhouse, "acme", 25, 1);
-    let mut conn = bw_db::pool::conn(&db.pool).await?;
-    bw_db::companies::create(&mut conn, "alice", "Acme", "greenhouse", "acme").await?;
-    match bw_db::runs::create(&mut conn, "alice").await? {
-        Created::Run(run) => Ok(run.id),
-        Created::ActiveExists(run) => anyhow::bail!("alice already has run {}", run.id),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_is_dead_lettered_peeked_and_after_the_fix_redriven_and_processed() -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;
     let test_db = TestDb::new().await?;
-    let run_id = run_in(&app, &test_db).await?;
+    let run_id = app.run_in(&test_db, 25).await?;
     // The cause: the message asks for the test database, and this ingestion service has no TEST_DATABASE_URL.
     app.start_runner();
     let message = RunMessage::new(run_id, "alice", Database::Test);

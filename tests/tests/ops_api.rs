@@ -4,8 +4,6 @@
 //! work queue; a second one while a move task runs is refused; bad names and limits get clear errors.
 
 use anyhow::Context as _;
-use bw_db::runs::Created;
-use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue as _};
 use bw_tests::app::TestApp;
@@ -99,22 +97,11 @@ async fn the_queue_list_shows_exactly_the_apps_queues_with_their_depths() -> any
     Ok(())
 }
 
-/// A run of alice's in `db`, with one company.
-async fn run_in(app: &TestApp, db: &TestDb) -> anyhow::Result<uuid::Uuid> {
-    app.ats.generate_board(Kind::Greenhouse, "acme", 5, 1);
-    let mut conn = bw_db::pool::conn(&db.pool).await?;
-    bw_db::companies::create(&mut conn, "alice", "Acme", "greenhouse", "acme").await?;
-    match bw_db::runs::create(&mut conn, "alice").await? {
-        Created::Run(run) => Ok(run.id),
-        Created::ActiveExists(run) => anyhow::bail!("alice already has run {}", run.id),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_lettered_message_is_peeked_and_redriven_back_to_its_queue() -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;
     let test_db = TestDb::new().await?;
-    let run_id = run_in(&app, &test_db).await?;
+    let run_id = app.run_in(&test_db, 5).await?;
     // A poison message: it asks for the test database, and this ingestion service has no TEST_DATABASE_URL.
     app.start_runner();
     let message = RunMessage::new(run_id, "alice", Database::Test);

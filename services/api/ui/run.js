@@ -121,47 +121,22 @@ async function poll(ctx, id, page) {
   }, 2000, ctx.signal);
 }
 
-/**
- * Pulls new log lines: from `GET /api/ingestion/logs/{id}` (after the last line's timestamp or with the API's
- * `next_token`), or, where that is not served, from the run's events.
- */
+/** Pulls new log lines from `GET /api/ingestion/logs/{id}`, after the last line's timestamp or the API's `next_token`. */
 function logPoller(ctx, id, log) {
   let nextToken = null;
-  let after = 0;
-  let source = 'logs';
-  const fromLogs = async () => {
-    for (let round = 0; round < 20; round += 1) {
-      const query = new URLSearchParams({ limit: '500' });
-      if (nextToken) query.set('next_token', nextToken);
-      else if (log.lastTimestamp() != null) query.set('start_time', String(log.lastTimestamp()));
-      const answer = await api('GET', paths.runLogs(id, query), { signal: ctx.signal });
-      // Timestamps rise strictly within a run, so a line at or before the last one shown is one already shown.
-      const last = log.lastTimestamp() ?? -Infinity;
-      answer.logs.filter((line) => !(line.timestamp <= last)).forEach((line) => log.append(line));
-      nextToken = answer.next_token ?? null;
-      if (answer.logs.length < 500) return;
-    }
-  };
-  const fromEvents = async () => {
-    for (let round = 0; round < 20; round += 1) {
-      const answer = await api('GET', paths.runEvents(id, after), { signal: ctx.signal });
-      answer.events.forEach((e) => log.append({ timestamp: e.ms ?? Date.parse(e.at), level: e.level,
-        stage: e.stage, message: e.message }));
-      after = answer.next_after;
-      if (answer.events.length === 0) return;
-    }
-  };
   return {
     async pull() {
-      if (source === 'logs') {
-        try {
-          return await fromLogs();
-        } catch (error) {
-          if (error.status !== 404) throw error;
-          source = 'events';
-        }
+      for (let round = 0; round < 20; round += 1) {
+        const query = new URLSearchParams({ limit: '500' });
+        if (nextToken) query.set('next_token', nextToken);
+        else if (log.lastTimestamp() != null) query.set('start_time', String(log.lastTimestamp()));
+        const answer = await api('GET', paths.runLogs(id, query), { signal: ctx.signal });
+        // Timestamps rise strictly within a run, so a line at or before the last one shown is one already shown.
+        const last = log.lastTimestamp() ?? -Infinity;
+        answer.logs.filter((line) => !(line.timestamp <= last)).forEach((line) => log.append(line));
+        nextToken = answer.next_token ?? null;
+        if (answer.logs.length < 500) return;
       }
-      if (source === 'events') return fromEvents();
     },
   };
 }

@@ -141,7 +141,7 @@ pub async fn create(
         conn.transaction::<_, anyhow::Error, _>(async |c| llm::create(c, new, &ids).await).await?
     };
     enqueue(&state, job.id).await;
-    Ok((StatusCode::ACCEPTED, axum::Json(view(&job))))
+    Ok((StatusCode::ACCEPTED, axum::Json(view(job))))
 }
 
 /// Sends the job's first message. A failure is not the user's problem: the job is due now, and dispatch sends it.
@@ -160,10 +160,10 @@ pub struct JobView {
     pub progress: f64,
 }
 
-pub(crate) fn view(job: &LlmJob) -> JobView {
+pub(crate) fn view(job: LlmJob) -> JobView {
     let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
     let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
-    JobView { job: job.clone(), progress }
+    JobView { job, progress }
 }
 
 /// The caller's jobs, newest first.
@@ -182,7 +182,7 @@ pub async fn list(
 ) -> Result<axum::Json<JobList>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;
-    let jobs = llm::list(&mut conn, &user, limit).await?.iter().map(view).collect();
+    let jobs = llm::list(&mut conn, &user, limit).await?.into_iter().map(view).collect();
     Ok(axum::Json(JobList { jobs }))
 }
 
@@ -191,7 +191,11 @@ pub(crate) async fn owned(
     user: &str,
     id: Uuid,
 ) -> Result<LlmJob, ApiError> {
-    llm::get(conn, user, id).await?.ok_or_else(|| ApiError::NotFound(format!("LLM job {id} not found")))
+    llm::get(conn, user, id).await?.ok_or_else(|| not_found(id))
+}
+
+pub(crate) fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("LLM job {id} not found"))
 }
 
 /// A job with its aggregates and progress.
@@ -203,7 +207,7 @@ pub async fn show(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<JobView>, ApiError> {
     let mut conn = pool::conn(&state.pool).await?;
-    Ok(axum::Json(view(&owned(&mut conn, &user, id).await?)))
+    Ok(axum::Json(view(owned(&mut conn, &user, id).await?)))
 }
 
 /// Query of `GET /api/llm-jobs/{id}/items`.
@@ -278,7 +282,7 @@ pub async fn cancel(
     };
     // The worker cancels the items, at OpenAI too, at its next poll; this message makes that poll now.
     enqueue(&state, id).await;
-    Ok((StatusCode::ACCEPTED, axum::Json(view(&job))))
+    Ok((StatusCode::ACCEPTED, axum::Json(view(job))))
 }
 
 /// Query of `GET /api/postings`.

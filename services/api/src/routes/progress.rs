@@ -120,7 +120,7 @@ impl Subject {
     fn not_found(self) -> ApiError {
         match self {
             Self::Run(id) => crate::routes::runs::not_found(id),
-            Self::Job(id) => ApiError::NotFound(format!("LLM job {id} not found")),
+            Self::Job(id) => crate::routes::llm_jobs::not_found(id),
         }
     }
 
@@ -142,7 +142,8 @@ impl Subject {
             Self::Job(id) => {
                 let Some(job) = llm::get(conn, user, id).await? else { return Ok(None) };
                 let ended = !llm::UNRESOLVED.contains(&job.status.as_str());
-                (serde_json::to_value(crate::routes::llm_jobs::view(&job)), job.status, ended)
+                let status = job.status.clone();
+                (serde_json::to_value(crate::routes::llm_jobs::view(job)), status, ended)
             }
         };
         match view.map_err(anyhow::Error::from)? {
