@@ -92,8 +92,11 @@ ensure_postgres() {
     warn "no PostgreSQL answers at $DATABASE_URL"
     start_private_postgres
   fi
-  TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL%/*}/boardwatch_test}"
-  TEST_ADMIN_DATABASE_URL="${TEST_ADMIN_DATABASE_URL:-${DATABASE_URL%/*}/postgres}"
+  # The other databases on the same server, with the same query (sslmode, sslrootcert=PATH, which may hold '/').
+  local base="${DATABASE_URL%%\?*}" query=""
+  [[ "$DATABASE_URL" == *\?* ]] && query="?${DATABASE_URL#*\?}"
+  TEST_DATABASE_URL="${TEST_DATABASE_URL:-${base%/*}/boardwatch_test$query}"
+  TEST_ADMIN_DATABASE_URL="${TEST_ADMIN_DATABASE_URL:-${base%/*}/postgres$query}"
 }
 
 start_localstack &

@@ -65,8 +65,16 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], with settings and optionally a queue URL the API sends to instead of the test queue.
     pub async fn spawn_with(settings: Settings, api_queue_url: Option<String>) -> anyhow::Result<Self> {
+        Self::spawn_in(TestDb::new().await?, settings, api_queue_url).await
+    }
+
+    /// Like [`TestApp::spawn`], on a database of the caller's (another server's, say).
+    pub async fn spawn_on(db: TestDb) -> anyhow::Result<Self> {
+        Self::spawn_in(db, test_settings(), None).await
+    }
+
+    async fn spawn_in(db: TestDb, settings: Settings, api_queue_url: Option<String>) -> anyhow::Result<Self> {
         crate::init_logging();
-        let db = TestDb::new().await?;
         // The system's queue names under a prefix of this app's own, so its operators' routes see exactly its queues.
         let prefix = unique_prefix();
         let queue = TestQueue::named(&format!("{prefix}runs"), 2, settings.max_receive_count).await?;

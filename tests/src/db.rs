@@ -2,7 +2,6 @@
 
 use anyhow::Context as _;
 use bw_db::PgPool;
-use tokio_postgres::NoTls;
 
 /// Prefix of the template databases every test database is cloned from.
 const TEMPLATE_PREFIX: &str = "bw_tpl_";
@@ -36,10 +35,7 @@ pub fn admin_url() -> String {
 }
 
 fn url_for(admin: &str, database: &str) -> String {
-    match admin.rfind('/') {
-        Some(i) => format!("{}/{database}", &admin[..i]),
-        None => format!("{admin}/{database}"),
-    }
+    bw_db::connect::with_database(admin, database)
 }
 
 /// A database of its own for one test; dropped (with its connections) when this value drops.
@@ -47,25 +43,30 @@ pub struct TestDb {
     pub name: String,
     pub url: String,
     pub pool: PgPool,
+    /// The maintenance database of the server it lives on.
+    admin: String,
 }
 
 impl TestDb {
     /// Clones a fresh database from the migrated template.
     pub async fn new() -> anyhow::Result<Self> {
-        let admin = admin_url();
-        let (client, connection) = tokio_postgres::connect(&admin, NoTls)
+        Self::new_on(&admin_url()).await
+    }
+
+    /// Clones a fresh database on the server whose maintenance database is at `admin` (a URL whose query, such as
+    /// its TLS settings, every connection keeps).
+    pub async fn new_on(admin: &str) -> anyhow::Result<Self> {
+        let client = bw_db::connect::client(admin)
             .await
             .with_context(|| format!("PostgreSQL is not reachable at {admin} (run scripts/bootstrap.sh)"))?;
-        let conn_task = tokio::spawn(connection);
         client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
-        let result = Self::clone_template(&client, &admin).await;
+        let result = Self::clone_template(&client, admin).await;
         client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
         drop(client);
-        let _ = conn_task.await;
         let name = result?;
-        let url = url_for(&admin, &name);
+        let url = url_for(admin, &name);
         let pool = bw_db::pool::build(&url, 8)?;
-        Ok(Self { name, url, pool })
+        Ok(Self { name, url, pool, admin: admin.to_owned() })
     }
 
     async fn clone_template(client: &tokio_postgres::Client, admin: &str) -> anyhow::Result<String> {
@@ -96,23 +97,20 @@ impl TestDb {
 
     /// Runs one SQL statement returning a single i64 (a count), for assertions.
     pub async fn scalar(&self, sql: &str) -> anyhow::Result<i64> {
-        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
-        tokio::spawn(connection);
+        let client = bw_db::connect::client(&self.url).await?;
         let row = client.query_one(sql, &[]).await.with_context(|| format!("query failed: {sql}"))?;
         Ok(row.try_get(0)?)
     }
 
     /// Runs statements that return nothing (DDL, updates), for test setup.
     pub async fn exec(&self, sql: &str) -> anyhow::Result<()> {
-        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
-        tokio::spawn(connection);
+        let client = bw_db::connect::client(&self.url).await?;
         client.batch_execute(sql).await.with_context(|| format!("statement failed: {sql}"))
     }
 
     /// Runs SQL and returns the rows as JSON objects (one `row_to_json` column), for assertions.
     pub async fn rows(&self, sql: &str) -> anyhow::Result<Vec<serde_json::Value>> {
-        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
-        tokio::spawn(connection);
+        let client = bw_db::connect::client(&self.url).await?;
         let wrapped = format!("SELECT row_to_json(t)::text FROM ({sql}) t");
         let rows = client.query(&wrapped, &[]).await.with_context(|| format!("query failed: {sql}"))?;
         rows.iter().map(|r| Ok(serde_json::from_str(r.try_get::<_, &str>(0)?)?)).collect()
@@ -122,13 +120,12 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let admin = admin_url();
+        let admin = self.admin.clone();
         // Drop cannot await; a short-lived thread with its own runtime removes the database.
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async move {
-                if let Ok((client, connection)) = tokio_postgres::connect(&admin, NoTls).await {
-                    tokio::spawn(connection);
+                if let Ok(client) = bw_db::connect::client(&admin).await {
                     let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                 }
             });

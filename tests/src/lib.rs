@@ -11,6 +11,7 @@ pub mod llm;
 pub mod secrets;
 pub mod sqs;
 pub mod sse;
+pub mod tls_pg;
 
 /// Installs quiet logging for tests; `TEST_LOG=1` shows everything.
 pub fn init_logging() {

@@ -2,6 +2,7 @@
 //! checks, leases, `ON CONFLICT`), so a message handled twice leaves the same rows as one handling.
 
 pub mod companies;
+pub mod connect;
 pub mod counts;
 pub mod events;
 pub mod failures;
@@ -13,6 +14,7 @@ pub mod pool;
 pub mod postings;
 pub mod runs;
 pub mod schema;
+pub mod tls;
 
 pub use pool::{PgConn, PgPool};
 

@@ -10,11 +10,13 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations")
 
 /// Applies every pending migration to the database at `url` and returns the versions applied.
 pub async fn run_pending(url: &str) -> anyhow::Result<Vec<String>> {
-    let url = url.to_owned();
+    let conn = crate::connect::Target::parse(url)?
+        .diesel()
+        .await
+        .with_context(|| format!("failed to connect to {} to migrate it", redact(url)))?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        use diesel::Connection as _;
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .with_context(|| format!("failed to connect to {} to migrate it", redact(&url)))?;
+        // Built on the blocking thread: the wrapper drives the async connection on the runtime it finds here.
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
         Ok(applied.iter().map(ToString::to_string).collect())
     })
@@ -34,20 +36,18 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Creates the database named in `url` when it does not exist, connecting to the server's `postgres` database.
-/// Returns whether it created it.
+/// Creates the database named in `url` when it does not exist, connecting to the server's `postgres` database (with
+/// the same TLS settings). Returns whether it created it.
 pub async fn create_database_if_missing(url: &str) -> anyhow::Result<bool> {
-    let (server, name) = url.rsplit_once('/').with_context(|| format!("{} has no database name", redact(url)))?;
-    let name = name.split('?').next().unwrap_or_default();
+    let name = crate::connect::database_name(url).with_context(|| format!("{} has no database name", redact(url)))?;
     anyhow::ensure!(
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "database name {name:?} must be letters, digits and underscores"
     );
-    let admin = format!("{server}/postgres");
-    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+    let admin = crate::connect::with_database(url, "postgres");
+    let client = crate::connect::client(&admin)
         .await
         .with_context(|| format!("PostgreSQL is not reachable at {}", redact(&admin)))?;
-    let task = tokio::spawn(connection);
     let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
     if !exists {
         client
@@ -55,8 +55,6 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<bool> {
             .await
             .with_context(|| format!("failed to create {name}"))?;
     }
-    drop(client);
-    let _ = task.await;
     Ok(!exists)
 }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+
+use crate::connect::Target;
 
 /// What the listener delivers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,9 +25,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Listens on `channel` (an SQL identifier) at `url` and hands every notice to `deliver`, until the task is dropped.
 pub async fn listen_forever(url: &str, channel: &str, mut deliver: impl FnMut(Notice) + Send) {
+    let target = match Target::parse(url) {
+        Ok(target) => target,
+        Err(error) => {
+            tracing::error!(%channel, error = %format!("{error:#}"), "cannot LISTEN: the database URL is unusable");
+            return;
+        }
+    };
     let mut backoff = Duration::from_millis(100);
     loop {
-        let listening = session(url, channel, &mut deliver).await;
+        let listening = session(&target, channel, &mut deliver).await;
         match listening {
             Ok(true) => backoff = Duration::from_millis(100),
             Ok(false) => {}
@@ -37,9 +46,9 @@ pub async fn listen_forever(url: &str, channel: &str, mut deliver: impl FnMut(No
 }
 
 /// One connection's life; returns whether it got as far as listening (so the backoff starts over).
-async fn session(url: &str, channel: &str, deliver: &mut (impl FnMut(Notice) + Send)) -> anyhow::Result<bool> {
+async fn session(target: &Target, channel: &str, deliver: &mut (impl FnMut(Notice) + Send)) -> anyhow::Result<bool> {
     let (client, mut connection) =
-        tokio::time::timeout(QUERY_TIMEOUT, tokio_postgres::connect(url, NoTls)).await.map_err(|_| timed_out())??;
+        tokio::time::timeout(QUERY_TIMEOUT, target.connect()).await.map_err(|_| timed_out())??;
     let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
     let listen = format!("LISTEN {channel}");
     // The query in flight (LISTEN, then pings); the connection is polled beside it, which is what makes it progress.

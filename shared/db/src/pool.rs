@@ -1,11 +1,16 @@
-//! Connection pools (diesel-async over tokio-postgres, no libpq).
+//! Connection pools (diesel-async over tokio-postgres, no libpq), opened through [`crate::connect`] so they honour
+//! `sslmode`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use futures::FutureExt as _;
+
+use crate::connect::Target;
 
 /// A pool of PostgreSQL connections.
 pub type PgPool = Pool<AsyncPgConnection>;
@@ -16,9 +21,17 @@ pub type PgConn = Object<AsyncPgConnection>;
 /// caller retries) instead of hanging while the database does not answer.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Builds a pool of at most `max_size` connections to `url`; connections open lazily.
+/// Builds a pool of at most `max_size` connections to `url`; connections open lazily. A bad URL (an unknown
+/// `sslmode`, an unreadable `sslrootcert`) fails here, not at the first query.
 pub fn build(url: &str, max_size: usize) -> anyhow::Result<PgPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let target = Arc::new(Target::parse(url)?);
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(move |_url| {
+        let target = Arc::clone(&target);
+        async move { target.diesel().await.map_err(|e| diesel::ConnectionError::BadConnection(format!("{e:#}"))) }
+            .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(CHECKOUT_TIMEOUT))
@@ -29,7 +42,9 @@ pub fn build(url: &str, max_size: usize) -> anyhow::Result<PgPool> {
         .context("failed to build the PostgreSQL connection pool")
 }
 
-/// Checks a connection out of the pool, with an error that says the database could not be reached.
+/// Checks a connection out of the pool, with an error that says the database could not be reached, and why. The
+/// pool's error already prints its cause (a connection error from [`Target`] names the URL and the TLS problem), so
+/// it is formatted into one message rather than chained, which would print the cause twice.
 pub async fn conn(pool: &PgPool) -> anyhow::Result<PgConn> {
-    pool.get().await.context("failed to get a PostgreSQL connection from the pool")
+    pool.get().await.map_err(|e| anyhow::anyhow!("failed to get a PostgreSQL connection from the pool: {e}"))
 }

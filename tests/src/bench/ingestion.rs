@@ -12,7 +12,6 @@ use bw_ingestion::{Ingestion, Settings};
 use bw_messages::{Database, RunMessage};
 use chrono::Utc;
 use futures::StreamExt as _;
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use super::{figure, peak_rss_mb};
@@ -156,8 +155,7 @@ async fn listed_rows(boards: &HttpBoards, list: &[Board]) -> anyhow::Result<Vec<
 /// UPSERT: from the rows in memory (encoding included), streamed in chunks.
 async fn copy_rate(db: &TestDb, rows: &[(usize, NewPosting)]) -> anyhow::Result<f64> {
     use futures::SinkExt as _;
-    let (client, connection) = tokio_postgres::connect(&db.url, NoTls).await?;
-    tokio::spawn(connection);
+    let client = bw_db::connect::client(&db.url).await?;
     client.batch_execute("CREATE TABLE postings_copy (LIKE postings INCLUDING ALL)").await?;
     let (company, run, now) = (Uuid::new_v4(), Uuid::new_v4(), Utc::now().to_rfc3339());
     let started = Instant::now();
@@ -224,8 +222,7 @@ async fn upsert_rate(db: &TestDb, rows: &[(usize, NewPosting)], per_company: usi
 /// Rows per second of one prepared `INSERT … ON CONFLICT DO UPDATE` statement per row (autocommit), into an empty
 /// `postings`: the naive way at its best (no ORM overhead, no network between client and server).
 async fn row_by_row_rate(db: &TestDb, rows: &[(usize, NewPosting)]) -> anyhow::Result<f64> {
-    let (client, connection) = tokio_postgres::connect(&db.url, NoTls).await?;
-    tokio::spawn(connection);
+    let client = bw_db::connect::client(&db.url).await?;
     let company: Uuid = client.query_one("SELECT id FROM companies LIMIT 1", &[]).await?.try_get(0)?;
     let statement = client
         .prepare(
