@@ -9,6 +9,7 @@ use bw_extract::{BoardUrls, HttpBoards};
 use bw_fakes::{FakeAts, FakeAtsServer};
 use bw_ingestion::{Continuation, Ingestion, Settings};
 use bw_messages::Database;
+use bw_queue::definitions::QueueDef;
 use bw_queue::runner::{self, RunnerConfig};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -45,6 +46,11 @@ pub struct TestApp {
     api_task: JoinHandle<()>,
 }
 
+/// The test's `runs` queue: failures return after 2 s.
+fn test_queue(max_receive_count: u32) -> QueueDef {
+    QueueDef { name: "runs", visibility_timeout_secs: 2, max_receive_count, retention_secs: 3_600 }
+}
+
 /// Settings suited to tests: small chunks so chunking is exercised, short timeouts so a hanging board fails fast.
 pub fn test_settings() -> Settings {
     Settings {
@@ -65,19 +71,35 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], with settings and optionally a queue URL the API sends to instead of the test queue.
     pub async fn spawn_with(settings: Settings, api_queue_url: Option<String>) -> anyhow::Result<Self> {
-        Self::spawn_in(TestDb::new().await?, settings, api_queue_url).await
+        let runs = test_queue(settings.max_receive_count);
+        Self::spawn_in(TestDb::new().await?, settings, api_queue_url, runs).await
     }
 
     /// Like [`TestApp::spawn`], on a database of the caller's (another server's, say).
     pub async fn spawn_on(db: TestDb) -> anyhow::Result<Self> {
-        Self::spawn_in(db, test_settings(), None).await
+        let settings = test_settings();
+        let runs = test_queue(settings.max_receive_count);
+        Self::spawn_in(db, settings, None, runs).await
     }
 
-    async fn spawn_in(db: TestDb, settings: Settings, api_queue_url: Option<String>) -> anyhow::Result<Self> {
+    /// Like [`TestApp::spawn`], with the `runs` queue as the stack defines it (90-minute visibility timeout, five
+    /// receives) instead of a test queue that returns failures in 2 s.
+    pub async fn spawn_with_real_runs_queue() -> anyhow::Result<Self> {
+        let runs = bw_queue::definitions::RUNS;
+        let settings = Settings { max_receive_count: runs.max_receive_count, ..test_settings() };
+        Self::spawn_in(TestDb::new().await?, settings, None, runs).await
+    }
+
+    async fn spawn_in(
+        db: TestDb,
+        settings: Settings,
+        api_queue_url: Option<String>,
+        runs: QueueDef,
+    ) -> anyhow::Result<Self> {
         crate::init_logging();
         // The system's queue names under a prefix of this app's own, so its operators' routes see exactly its queues.
         let prefix = unique_prefix();
-        let queue = TestQueue::named(&format!("{prefix}runs"), 2, settings.max_receive_count).await?;
+        let queue = TestQueue::from_def(&format!("{prefix}runs"), &runs).await?;
         let llm_queue = TestQueue::named(&format!("{prefix}llm-jobs"), 2, 3).await?;
         let ats = FakeAts::new();
         let ats_server = ats.serve(([127, 0, 0, 1], 0).into()).await?;

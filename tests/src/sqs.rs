@@ -22,20 +22,26 @@ impl TestQueue {
 
     /// Creates the queue `name` with its DLQ `{name}-dlq`.
     pub async fn named(name: &str, visibility_secs: u32, max_receive_count: u32) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-            "AWS_ENDPOINT_URL is not set: run the tests through scripts/test.sh (it starts LocalStack)"
-        );
-        let sqs = SqsQueue::from_env().await;
         let def = QueueDef {
             name: "test",
             visibility_timeout_secs: visibility_secs,
             max_receive_count,
             retention_secs: 3_600,
         };
+        Self::from_def(name, &def).await
+    }
+
+    /// Creates the queue `name` and its DLQ `{name}-dlq` with `def`'s settings (one of the system's queues' real
+    /// definitions, say).
+    pub async fn from_def(name: &str, def: &QueueDef) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+            "AWS_ENDPOINT_URL is not set: run the tests through scripts/test.sh (it starts LocalStack)"
+        );
+        let sqs = SqsQueue::from_env().await;
         let created =
-            ensure_named(sqs.client(), name, &def).await.context("is LocalStack running? (scripts/bootstrap.sh)")?;
-        Ok(Self { sqs, url: created.url, dlq_url: created.dlq_url, max_receive_count })
+            ensure_named(sqs.client(), name, def).await.context("is LocalStack running? (scripts/bootstrap.sh)")?;
+        Ok(Self { sqs, url: created.url, dlq_url: created.dlq_url, max_receive_count: def.max_receive_count })
     }
 
     /// Approximate number of visible plus in-flight messages on `url`.

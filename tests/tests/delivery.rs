@@ -138,13 +138,17 @@ async fn a_run_failing_on_its_last_delivery_is_marked_failed_unless_another_work
     let run_id = app.start_run("alice").await?;
     let body = run_body(&run_id)?;
 
-    // Another worker holds a live lease: even the last delivery leaves the run to that worker.
+    // Another worker holds a live lease: a delivery fails as busy (it comes back shortly), and the last one is
+    // acknowledged rather than dead-lettered, the run left to that worker.
     let set_lease = |until: &str| {
         format!("UPDATE runs SET lease_owner = gen_random_uuid(), lease_until = {until} WHERE id = '{run_id}'")
     };
     app.db.exec(&set_lease("now() + interval '1 hour'")).await?;
-    let busy = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
-    assert_eq!(busy.batch_item_failures.len(), 1);
+    let busy =
+        bw_queue::handle_event(&*app.ingestion, event(vec![record("m", &body, 1)]), 1, &Default::default()).await;
+    assert_eq!(busy.retries.iter().map(|r| r.kind).collect::<Vec<_>>(), [bw_queue::Kind::Busy]);
+    let last_busy = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
+    assert!(last_busy.batch_item_failures.is_empty(), "{last_busy:?}");
     assert_eq!(app.run("alice", &run_id).await?["status"], "pending");
 
     // A database error that repeats on every delivery: the run is failed on the last one, with the reason.

@@ -1,6 +1,7 @@
 //! The SQS record handler: parse the body, pick the database, drive the run, and decide retry versus DLQ in one
-//! place: every failure is reported (SQS redelivers it, then moves it to the DLQ); on the last delivery a run that
-//! keeps failing is marked `failed` with the reason so it does not stay active forever.
+//! place: every failure is reported (SQS redelivers it on the consumer's backoff, then moves it to the DLQ); on the
+//! last delivery a run that keeps failing is marked `failed` with the reason so it does not stay active forever,
+//! and a message that finds the run held by another worker is acknowledged, the run left to that worker.
 
 use bw_db::{PgPool, pool, runs};
 use bw_extract::BoardSource;
@@ -71,13 +72,19 @@ impl<S: BoardSource> Ingestion<S> {
         if let Ok(Outcome::Yielded) = result {
             self.continue_run(message).await?;
         }
-        if let Err(failure) = &result {
-            // Give the run up when its message will not be delivered again (or can never succeed), unless another
-            // worker owns it: that worker will end it.
-            let last = deliveries >= self.settings.max_receive_count || !failure.retryable();
-            if last && !matches!(failure, Failure::Busy(_)) {
-                fail_run(pool, &message.user_id, message.run_id, failure).await;
+        let Err(failure) = &result else { return result };
+        let last = deliveries >= self.settings.max_receive_count;
+        match failure {
+            // Busy deliveries come back within seconds; a duplicate must not reach the DLQ while the holder works.
+            Failure::Busy(_) if last => {
+                tracing::info!(error = %failure, "another worker holds the run on this message's last delivery; \
+                    leaving the run to it and acknowledging the message");
+                return Ok(Outcome::LeftToHolder);
             }
+            Failure::Busy(_) => {}
+            // Give the run up when its message will not be delivered again (or can never succeed).
+            _ if last || !failure.retryable() => fail_run(pool, &message.user_id, message.run_id, failure).await,
+            _ => {}
         }
         result
     }

@@ -8,6 +8,7 @@ use bw_extract::HttpBoards;
 use bw_ingestion::{Continuation, Ingestion, Settings};
 use bw_maintenance::stale_runs;
 use bw_messages::Database;
+use bw_queue::backoff::{Backoff, Redelivery};
 use bw_queue::definitions::{RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
 
@@ -25,13 +26,19 @@ async fn main() -> anyhow::Result<()> {
     pools.extend(test.clone().map(|pool| (Database::Test, pool)));
     let queue = bw_queue::SqsQueue::from_env().await;
     if bw_queue::in_lambda() {
-        // A run nearing the Lambda deadline continues through a new message on RUNS_QUEUE_URL.
-        let continuation = optional("RUNS_QUEUE_URL").map(|queue_url| Continuation { queue, queue_url });
-        if continuation.is_none() {
-            tracing::warn!("RUNS_QUEUE_URL is not set: a run nearing the deadline will wait for SQS to redeliver it");
+        // A run nearing the Lambda deadline continues through a new message on RUNS_QUEUE_URL, and failed records
+        // are handed back there on the backoff schedule.
+        let queue_url = optional("RUNS_QUEUE_URL");
+        if queue_url.is_none() {
+            tracing::warn!(
+                "RUNS_QUEUE_URL is not set: a run nearing the deadline, and a failed record, will wait for \
+                SQS to redeliver it when its visibility timeout ends"
+            );
         }
+        let continuation = queue_url.clone().map(|queue_url| Continuation { queue: queue.clone(), queue_url });
+        let redelivery = queue_url.map(|queue_url| Redelivery { queue, queue_url, backoff: Backoff::for_queue(&RUNS) });
         let handler = Arc::new(Ingestion { primary, test, boards, settings, continuation });
-        return bw_queue::lambda::run(handler, concurrency).await.map_err(|e| anyhow::anyhow!(e));
+        return bw_queue::lambda::run(handler, concurrency, redelivery).await.map_err(|e| anyhow::anyhow!(e));
     }
     let url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
     let continuation = Some(Continuation { queue: queue.clone(), queue_url: url.clone() });

@@ -25,6 +25,9 @@ pub enum Outcome {
     /// The invocation's deadline came near: the run stopped at a boundary, its lease released, to continue in a
     /// new invocation.
     Yielded,
+    /// Another worker held the run on this message's last delivery: the message is acknowledged rather than sent to
+    /// the DLQ, and the run is left to that worker (or, should it die, to the stale-run sweep).
+    LeftToHolder,
 }
 
 /// A write found the run's lease held by another worker (ours expired): that worker owns the run now.

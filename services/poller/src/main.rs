@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bw_config::{parse_or, required};
 use bw_poller::{Settings, Worker, dispatch};
+use bw_queue::backoff::{Backoff, Redelivery};
 use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
 
@@ -27,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
             let openai = bw_openai::OpenAi::new(config).context("failed to build the OpenAI client")?;
             let worker = Arc::new(Worker { pool, openai, queue: queue.clone(), queue_url: url.clone(), settings });
             if bw_queue::in_lambda() {
-                return bw_queue::lambda::run(worker, 4).await.map_err(|e| anyhow::anyhow!(e));
+                let redelivery = Redelivery { queue, queue_url: url, backoff: Backoff::for_queue(&LLM_JOBS) };
+                return bw_queue::lambda::run(worker, 4, Some(redelivery)).await.map_err(|e| anyhow::anyhow!(e));
             }
             let config = RunnerConfig::from_env(RunnerConfig { batch_size: 1, ..RunnerConfig::default() })?;
             runner::run(&queue, &url, &*worker, &config, runner::shutdown_signal()).await;

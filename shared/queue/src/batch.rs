@@ -1,13 +1,16 @@
 //! One SQS event in, one `SqsBatchResponse` out: every record is handled on its own, so one bad body never fails
-//! its neighbours, and the response lists exactly the ids of the records that failed.
+//! its neighbours, and the response lists exactly the ids of the records that failed. With each failure goes what
+//! [`crate::backoff`] needs to say when SQS should deliver it again.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt as _;
 use tracing::Instrument as _;
 
-/// Why a record failed. Both kinds are reported as failures, so SQS delivers the message again and, after the
-/// queue's `maxReceiveCount`, moves it to the DLQ: nothing is dropped silently. The kind only says, in the logs,
-/// whether a retry can help.
+use crate::backoff::Retry;
+
+/// Why a record failed. Every kind is reported as a failure, so SQS delivers the message again and, after the
+/// queue's `maxReceiveCount`, moves it to the DLQ: nothing is dropped silently. The kind decides how soon it comes
+/// back ([`crate::backoff`]) and says, in the logs, whether a retry can help.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The cause may pass (a database or network error).
@@ -24,8 +27,32 @@ pub enum Failure {
 
 impl Failure {
     pub fn retryable(&self) -> bool {
-        matches!(self, Self::Transient(_) | Self::Busy(_))
+        self.kind() != Kind::Permanent
     }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::Transient(_) => Kind::Transient,
+            Self::Busy(_) => Kind::Busy,
+            Self::Permanent(_) => Kind::Permanent,
+        }
+    }
+}
+
+/// A [`Failure`]'s kind, without its error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Transient,
+    Busy,
+    Permanent,
+}
+
+/// What handling an event came to: the response for SQS, and the failed records to hand back (see
+/// [`crate::backoff::Backoff::apply`]).
+#[derive(Debug, Default)]
+pub struct Handled {
+    pub response: SqsBatchResponse,
+    pub retries: Vec<Retry>,
 }
 
 /// What a handler knows of the invocation it runs in.
@@ -75,41 +102,42 @@ pub fn receive_count(record: &SqsMessage) -> u32 {
 
 /// Handles every record of `event`, at most `concurrency` at a time, and returns the failed ids.
 pub async fn process_event<H: RecordHandler>(handler: &H, event: SqsEvent, concurrency: usize) -> SqsBatchResponse {
-    process_event_in(handler, event, concurrency, &Invocation::default()).await
+    handle_event(handler, event, concurrency, &Invocation::default()).await.response
 }
 
-/// [`process_event`] within an invocation that has a deadline.
-pub async fn process_event_in<H: RecordHandler>(
+/// Handles every record of `event` within an invocation (which may have a deadline): the failed ids, and how each
+/// failed.
+pub async fn handle_event<H: RecordHandler>(
     handler: &H,
     event: SqsEvent,
     concurrency: usize,
     invocation: &Invocation,
-) -> SqsBatchResponse {
+) -> Handled {
     let results = futures::stream::iter(event.records)
         .map(|record| async move {
             let id = record.message_id.clone().unwrap_or_default();
-            let span = tracing::info_span!("sqs_record", message.id = %id, receive_count = receive_count(&record));
+            let receives = receive_count(&record);
+            let span = tracing::info_span!("sqs_record", message.id = %id, receive_count = receives);
             let outcome = handler.handle(&record, invocation).instrument(span.clone()).await;
-            if let Err(failure) = &outcome {
-                span.in_scope(|| {
-                    tracing::warn!(error = %failure, retryable = failure.retryable(), "record failed; SQS will redeliver it");
-                });
-                // Bounded: recording a reason must not eat into the invocation (the database may be what failed).
-                let recorded = tokio::time::timeout(ON_FAILURE_TIMEOUT, handler.on_failure(&record, failure));
-                if recorded.instrument(span.clone()).await.is_err() {
-                    span.in_scope(|| tracing::warn!("recording the failure reason timed out"));
-                }
+            let failure = outcome.err()?;
+            span.in_scope(|| {
+                tracing::warn!(error = %failure, kind = ?failure.kind(), "record failed; SQS will deliver it again");
+            });
+            // Bounded: recording a reason must not eat into the invocation (the database may be what failed).
+            let recorded = tokio::time::timeout(ON_FAILURE_TIMEOUT, handler.on_failure(&record, &failure));
+            if recorded.instrument(span.clone()).await.is_err() {
+                span.in_scope(|| tracing::warn!("recording the failure reason timed out"));
             }
-            (id, outcome.is_ok())
+            let receipt_handle = record.receipt_handle.clone().unwrap_or_default();
+            Some(Retry { message_id: id, receipt_handle, kind: failure.kind(), receive_count: receives })
         })
         .buffer_unordered(concurrency.max(1))
+        .filter_map(std::future::ready)
         .collect::<Vec<_>>()
         .await;
     let mut response = SqsBatchResponse::default();
-    for (id, ok) in results {
-        if !ok {
-            response.add_failure(id);
-        }
+    for retry in &results {
+        response.add_failure(retry.message_id.clone());
     }
-    response
+    Handled { response, retries: results }
 }

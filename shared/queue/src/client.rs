@@ -60,10 +60,25 @@ pub trait Queue: Send + Sync {
         queue_url: &str,
         receipts: Vec<String>,
     ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
+    /// Sets the visibility timeout of received messages (receipt handle, seconds from now), ten at most per call;
+    /// returns the receipt handles SQS refused.
+    fn change_visibility(
+        &self,
+        queue_url: &str,
+        changes: Vec<(String, i32)>,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send {
+        let _ = (queue_url, changes);
+        async { anyhow::bail!("this queue cannot change a message's visibility") }
+    }
     /// The queue's ARN, which an event source mapping puts on every record (`eventSourceARN`).
     fn arn(&self, queue_url: &str) -> impl Future<Output = anyhow::Result<String>> + Send {
         let _ = queue_url;
         async { anyhow::bail!("this queue has no ARN") }
+    }
+    /// The queue's visibility timeout, which bounds how long a failed record is kept back.
+    fn visibility_timeout(&self, queue_url: &str) -> impl Future<Output = anyhow::Result<Duration>> + Send {
+        let _ = queue_url;
+        async { anyhow::bail!("this queue has no visibility timeout") }
     }
     /// Whether an operator paused the queue's consumers (see [`crate::pause`]).
     fn paused(&self, queue_url: &str) -> impl Future<Output = anyhow::Result<bool>> + Send {
@@ -234,8 +249,46 @@ impl Queue for SqsQueue {
         Ok(failed)
     }
 
+    async fn change_visibility(&self, queue_url: &str, changes: Vec<(String, i32)>) -> anyhow::Result<Vec<String>> {
+        anyhow::ensure!(changes.len() <= 10, "at most 10 visibility changes per call, not {}", changes.len());
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entries = changes
+            .iter()
+            .enumerate()
+            .map(|(i, (receipt, secs))| crate::backoff::entry(i, receipt, *secs))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let out = self
+            .client
+            .change_message_visibility_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .with_context(|| format!("failed to change the visibility of messages on {queue_url}"))?;
+        let refused = out.failed.iter().filter_map(|f| f.id.parse::<usize>().ok()).filter_map(|i| changes.get(i));
+        Ok(refused.map(|(receipt, _)| receipt.clone()).collect())
+    }
+
     async fn arn(&self, queue_url: &str) -> anyhow::Result<String> {
         crate::definitions::arn_of(&self.client, queue_url).await
+    }
+
+    async fn visibility_timeout(&self, queue_url: &str) -> anyhow::Result<Duration> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .with_context(|| format!("failed to read the visibility timeout of {queue_url}"))?;
+        let secs = out.attributes.as_ref().and_then(|a| a.get(&QueueAttributeName::VisibilityTimeout));
+        let secs: u64 = secs
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("SQS gave no visibility timeout for {queue_url}"))?;
+        Ok(Duration::from_secs(secs))
     }
 
     async fn paused(&self, queue_url: &str) -> anyhow::Result<bool> {

@@ -1,14 +1,17 @@
 //! The local event-source runner: what an SQS event source mapping does for a Lambda, done by a long-running
 //! process. It long-polls the queue, gathers a batch (batch size, batching window), hands it to the same handler the
-//! Lambda uses, deletes what succeeded, and leaves failures to reappear after the visibility timeout (and to reach
-//! the DLQ through the queue's own redrive policy). On shutdown it finishes the batch in hand, then stops.
+//! Lambda uses, deletes what succeeded, and hands failures back on the consumer's schedule ([`crate::backoff`],
+//! within the queue's visibility timeout), to reach the DLQ through the queue's own redrive policy when they keep
+//! failing. On shutdown it finishes the batch in hand, gives back at once what a receive under way brings in, then
+//! stops.
 
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::SqsEvent;
 use tokio::sync::watch;
 
-use crate::batch::{RecordHandler, process_event};
+use crate::backoff::Backoff;
+use crate::batch::{Invocation, RecordHandler, handle_event};
 use crate::client::Queue;
 
 /// How the runner gathers and handles batches; mirrors an event source mapping's settings.
@@ -72,10 +75,20 @@ pub async fn run<Q: Queue, H: RecordHandler>(
             None
         }
     };
+    // Failed records come back on the backoff schedule, never later than the queue itself would bring them back.
+    let backoff = match queue.visibility_timeout(queue_url).await {
+        Ok(visibility) => Some(Backoff::within(visibility)),
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "could not read the visibility timeout; failed records \
+                will return when it ends");
+            None
+        }
+    };
     tracing::info!(
         queue.url = queue_url,
         batch_size = config.batch_size,
         max_batches = config.max_batches,
+        backoff = ?backoff,
         "local event-source runner started"
     );
     loop {
@@ -94,7 +107,7 @@ pub async fn run<Q: Queue, H: RecordHandler>(
                         for record in &mut records {
                             record.event_source_arn.clone_from(&arn);
                         }
-                        in_hand.push(handle_batch(queue, queue_url, handler, config, records));
+                        in_hand.push(handle_batch(queue, queue_url, handler, config, backoff, records));
                     }
                     Some(Ok(_)) | None => {}
                     Some(Err(error)) => {
@@ -107,6 +120,15 @@ pub async fn run<Q: Queue, H: RecordHandler>(
             () = tokio::time::sleep(config.pause_check), if paused && receiving.is_none() => {}
             _ = shutdown.changed() => break,
         }
+    }
+    // A long poll under way may still take messages: let it end, and give back at once what it took, rather than
+    // leave them invisible for the whole visibility timeout.
+    if let Some(receiving) = receiving.take() {
+        let ((), _) = tokio::join!(release(queue, queue_url, receiving), async {
+            while let Some(done) = in_hand.next().await {
+                stats.add(done);
+            }
+        });
     }
     while let Some(done) = in_hand.next().await {
         stats.add(done);
@@ -161,6 +183,7 @@ async fn handle_batch<Q: Queue, H: RecordHandler>(
     queue_url: &str,
     handler: &H,
     config: &RunnerConfig,
+    backoff: Option<Backoff>,
     records: Vec<aws_lambda_events::sqs::SqsMessage>,
 ) -> RunnerStats {
     let receipts: Vec<(String, String)> = records
@@ -169,9 +192,12 @@ async fn handle_batch<Q: Queue, H: RecordHandler>(
         .collect();
     let mut event = SqsEvent::default();
     event.records = records;
-    let response = process_event(handler, event, config.concurrency).await;
+    let handled = handle_event(handler, event, config.concurrency, &Invocation::default()).await;
+    if let Some(backoff) = backoff {
+        backoff.apply(queue, queue_url, &handled.retries).await;
+    }
     let failed: std::collections::HashSet<&str> =
-        response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        handled.response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     let done: Vec<String> =
         receipts.iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, receipt)| receipt.clone()).collect();
     let stats = RunnerStats { batches: 1, failed: failed.len() as u64, succeeded: done.len() as u64 };
@@ -188,6 +214,33 @@ async fn handle_batch<Q: Queue, H: RecordHandler>(
         }
     }
     stats
+}
+
+/// Makes the records a receive brings visible again (shutting down, the runner will not handle them).
+async fn release<Q: Queue>(
+    queue: &Q,
+    queue_url: &str,
+    receiving: impl Future<Output = anyhow::Result<Vec<aws_lambda_events::sqs::SqsMessage>>>,
+) {
+    let records = match receiving.await {
+        Ok(records) if !records.is_empty() => records,
+        Ok(_) => return,
+        Err(error) => return tracing::warn!(error = %format!("{error:#}"), "the last receive failed"),
+    };
+    let receipts: Vec<(String, i32)> = records.into_iter().filter_map(|r| Some((r.receipt_handle?, 0))).collect();
+    for chunk in receipts.chunks(10) {
+        match queue.change_visibility(queue_url, chunk.to_vec()).await {
+            Ok(refused) if refused.is_empty() => {}
+            Ok(refused) => tracing::warn!(
+                count = refused.len(),
+                "some messages received while stopping stay \
+                invisible until their visibility timeout ends"
+            ),
+            Err(error) => tracing::warn!(error = %format!("{error:#}"), "messages received while stopping stay \
+                invisible until their visibility timeout ends"),
+        }
+    }
+    tracing::info!(count = receipts.len(), "gave back the messages received while stopping");
 }
 
 /// Receives until the batch is full or the batching window after the first record has passed.
