@@ -9,7 +9,7 @@ use bw_db::events::Level;
 use bw_db::models::{Company, stage, status};
 use bw_db::postings::{self, Listing, NewPosting};
 use bw_db::{pool, runs};
-use bw_extract::{Board, BoardSource, ExtractError, ListedPosting};
+use bw_extract::{Board, BoardSource, ExtractError, Listing as BoardListing};
 use bw_queue::Failure;
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
@@ -54,14 +54,15 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
     Ok(Step::Done)
 }
 
-async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<Vec<ListedPosting>, String> {
+async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardListing, String> {
     let kind = company.board_kind.parse().map_err(|e| format!("{e}"))?;
     let board = Board::new(kind, &company.board_token).map_err(|e| e.to_string())?;
     boards.list(&board).await.map_err(|e: ExtractError| e.to_string())
 }
 
-async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: Vec<ListedPosting>) -> anyhow::Result<()> {
+async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardListing) -> anyhow::Result<()> {
     let mut rows: Vec<NewPosting> = listed
+        .postings
         .into_iter()
         .map(|l| {
             let content_hash = l.content_hash().to_vec();
@@ -70,26 +71,46 @@ async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: Vec<List
         .collect();
     let duplicates = postings::dedup(&mut rows);
     let listing = Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now() };
+    let warnings = &listed.warnings;
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
         let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
         let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
-        let expired = postings::expire_missing(conn, company.id, &ids, listing.seen_at).await.context("failed to expire postings")?;
+        let expired = postings::expire_missing(conn, company.id, &ids, listing.seen_at)
+            .await
+            .context("failed to expire postings")?;
         let tally = Tally { expired, ..outcome.tally };
         anyhow::ensure!(
             postings::checkpoint_company(conn, ctx.run_id, company.id, None, &tally).await?,
-            "company {} was already stored by another delivery of this run", company.id
+            "company {} was already stored by another delivery of this run",
+            company.id
         );
-        let message = format!(
-            "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
-            company.name, company.board_kind, company.board_token, tally.found, tally.inserted, tally.updated,
-            tally.unchanged, tally.expired
-        );
-        let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates, "statements": outcome.statements });
-        event(conn, ctx.run_id, Level::Info, stage::UPSERT, &message, Some(data)).await
+        let (level, message) = summary(company, &tally, warnings);
+        let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates,
+            "statements": outcome.statements, "warnings": warnings });
+        event(conn, ctx.run_id, level, stage::UPSERT, &message, Some(data)).await
     })
     .await
+}
+
+/// The company's line in the run's log: its counts, then the parts of the listing that could not be read (at
+/// `warn`).
+fn summary(company: &Company, tally: &Tally, warnings: &[String]) -> (Level, String) {
+    let counts = format!(
+        "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
+        company.name,
+        company.board_kind,
+        company.board_token,
+        tally.found,
+        tally.inserted,
+        tally.updated,
+        tally.unchanged,
+        tally.expired
+    );
+    let message = std::iter::once(counts).chain(warnings.iter().cloned()).collect::<Vec<_>>().join("; ");
+    let level = if warnings.is_empty() { Level::Info } else { Level::Warn };
+    (level, message)
 }
 
 async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason: &str) -> anyhow::Result<()> {
