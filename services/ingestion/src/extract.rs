@@ -1,14 +1,15 @@
 //! The `initializing` stage: for each company, extract its board, UPSERT the postings and expire the ones its board
 //! no longer lists (one transaction with the company's checkpoint); then expire the postings of removed companies.
-//! A board that fails is recorded with its reason, and nothing of its company expires.
+//! A board that fails is recorded with its reason, and nothing of its company expires; nor does a listing that
+//! shrank suspiciously (until a second run sees the same) or was read only in part (see [`crate::expiry`]).
 
 use anyhow::Context as _;
 use bw_db::companies;
 use bw_db::counts::Tally;
 use bw_db::events::Level;
 use bw_db::models::{Company, stage, status};
-use bw_db::postings::{self, Listing, NewPosting};
-use bw_db::{pool, runs};
+use bw_db::postings::{self, Checkpoint, Listing, NewPosting};
+use bw_db::{expiry, pool, runs};
 use bw_extract::{Board, BoardSource, ExtractError, Listing as BoardListing};
 use bw_queue::Failure;
 use chrono::Utc;
@@ -16,6 +17,7 @@ use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 use serde_json::json;
 
+use crate::expiry::Expiry;
 use crate::log::event;
 use crate::pipeline::{RunCtx, Step, checkpoint, classify, fence, transient};
 
@@ -60,7 +62,10 @@ async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardLis
     boards.list(&board).await.map_err(|e: ExtractError| e.to_string())
 }
 
+/// UPSERTs the company's listing, expires (or holds, see [`crate::expiry`]) what it left out, and writes the
+/// company's checkpoint and log line, in one transaction.
 async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardListing) -> anyhow::Result<()> {
+    let complete = listed.is_complete();
     let mut rows: Vec<NewPosting> = listed
         .postings
         .into_iter()
@@ -75,28 +80,43 @@ async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardLis
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        let base = expiry::base(conn, company.id).await.context("failed to read the company's expiry state")?;
         let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
         let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
-        let expired = postings::expire_missing(conn, company.id, &ids, listing.seen_at)
+        let decision = Expiry::decide(ctx.settings.expire_guard_percent, &base, outcome.tally.found, complete);
+        let applied = crate::expiry::apply(conn, company.id, &ids, &base, decision, listing.seen_at)
             .await
             .context("failed to expire postings")?;
-        let tally = Tally { expired, ..outcome.tally };
+        let tally = Tally { expired: applied.expired, expiry_held: applied.held, ..outcome.tally };
+        let held = applied.held_reason.as_deref();
         anyhow::ensure!(
-            postings::checkpoint_company(conn, ctx.run_id, company.id, None, &tally).await?,
+            postings::checkpoint_company(
+                conn,
+                ctx.run_id,
+                company.id,
+                Checkpoint::Stored { tally: &tally, expiry_held_reason: held }
+            )
+            .await?,
             "company {} was already stored by another delivery of this run",
             company.id
         );
-        let (level, message) = summary(company, &tally, warnings);
+        let (level, message) = summary(company, &tally, decision, held, warnings);
         let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates,
-            "statements": outcome.statements, "warnings": warnings });
+            "statements": outcome.statements, "expiry_held_reason": held, "warnings": warnings });
         event(conn, ctx.run_id, level, stage::UPSERT, &message, Some(data)).await
     })
     .await
 }
 
-/// The company's line in the run's log: its counts, then the parts of the listing that could not be read (at
-/// `warn`).
-fn summary(company: &Company, tally: &Tally, warnings: &[String]) -> (Level, String) {
+/// The company's line in the run's log: its counts, then what is worth noting (a confirmed or held expiry, parts of
+/// the listing that could not be read), at `warn` when the run did not read or expire all it should have.
+fn summary(
+    company: &Company,
+    tally: &Tally,
+    decision: Expiry,
+    held: Option<&str>,
+    warnings: &[String],
+) -> (Level, String) {
     let counts = format!(
         "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
         company.name,
@@ -108,8 +128,9 @@ fn summary(company: &Company, tally: &Tally, warnings: &[String]) -> (Level, Str
         tally.unchanged,
         tally.expired
     );
-    let message = std::iter::once(counts).chain(warnings.iter().cloned()).collect::<Vec<_>>().join("; ");
-    let level = if warnings.is_empty() { Level::Info } else { Level::Warn };
+    let notes = decision.confirmation().into_iter().chain(held.map(|r| format!("expiry held: {r}")));
+    let message = std::iter::once(counts).chain(notes).chain(warnings.iter().cloned()).collect::<Vec<_>>().join("; ");
+    let level = if held.is_some() || !warnings.is_empty() { Level::Warn } else { Level::Info };
     (level, message)
 }
 
@@ -117,7 +138,7 @@ async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason:
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
-        if !postings::checkpoint_company(conn, ctx.run_id, company.id, Some(reason), &Tally::default()).await? {
+        if !postings::checkpoint_company(conn, ctx.run_id, company.id, Checkpoint::Failed { error: reason }).await? {
             return Ok(());
         }
         let message =
