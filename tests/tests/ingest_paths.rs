@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bw_extract::{Board, BoardSource, ExtractError, HttpBoards, ListedPosting};
+use bw_extract::{Board, BoardSource, ExtractError, HttpBoards, Listing};
 use bw_fakes::Kind;
 use bw_ingestion::Ingestion;
 use bw_ingestion::pipeline::Outcome;
@@ -24,9 +24,9 @@ struct ListingsWithoutContent {
 }
 
 impl BoardSource for ListingsWithoutContent {
-    async fn list(&self, board: &Board) -> Result<Vec<ListedPosting>, ExtractError> {
+    async fn list(&self, board: &Board) -> Result<Listing, ExtractError> {
         let mut listed = self.inner.list(board).await?;
-        for posting in &mut listed {
+        for posting in &mut listed.postings {
             if let Some(item) = posting.raw.as_object_mut() {
                 item.remove("content");
             }
@@ -141,9 +141,9 @@ struct HostileListing {
 }
 
 impl BoardSource for HostileListing {
-    async fn list(&self, board: &Board) -> Result<Vec<ListedPosting>, ExtractError> {
+    async fn list(&self, board: &Board) -> Result<Listing, ExtractError> {
         let mut listed = self.inner.list(board).await?;
-        if let Some(first) = listed.first_mut() {
+        if let Some(first) = listed.postings.first_mut() {
             first.title = "Engineer\u{0}\u{0} (night shift)".to_owned();
             first.external_id = "x".repeat(5_000);
         }

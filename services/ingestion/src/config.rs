@@ -28,6 +28,9 @@ pub struct Settings {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+    /// A company's listing that shrinks by more than this percentage (or to nothing) from a last listing of
+    /// [`crate::expiry::GUARDED_FROM`] or more postings expires nothing until a second run sees the same.
+    pub expire_guard_percent: u32,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 32 * 1024 * 1024,
+            expire_guard_percent: 90,
         }
     }
 }
@@ -52,7 +56,7 @@ impl Default for Settings {
 impl Settings {
     /// Reads `RUN_LEASE_SECS`, `EXTRACT_CONCURRENCY`, `INGEST_CONCURRENCY`, `INGEST_CHUNK`, `RUNS_MAX_RECEIVE_COUNT`,
     /// `RECORD_CONCURRENCY`, `MAX_RUN_ATTEMPTS`, `BOARD_CONNECT_TIMEOUT_SECS`, `BOARD_TIMEOUT_SECS`,
-    /// `BOARD_MAX_BODY_BYTES`, and checks them.
+    /// `BOARD_MAX_BODY_BYTES`, `EXPIRE_GUARD_PERCENT`, and checks them.
     pub fn from_env() -> Result<Self, ConfigError> {
         let d = Self::default();
         let settings = Self {
@@ -67,6 +71,7 @@ impl Settings {
             connect_timeout: Duration::from_secs(parse_or("BOARD_CONNECT_TIMEOUT_SECS", 5)?),
             request_timeout: Duration::from_secs(parse_or("BOARD_TIMEOUT_SECS", 30)?),
             max_body_bytes: parse_or("BOARD_MAX_BODY_BYTES", d.max_body_bytes)?,
+            expire_guard_percent: parse_or("EXPIRE_GUARD_PERCENT", d.expire_guard_percent)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -88,6 +93,33 @@ impl Settings {
         if self.max_receive_count == 0 || self.max_attempts < 1 {
             return invalid("RUNS_MAX_RECEIVE_COUNT/MAX_RUN_ATTEMPTS", "must be at least 1");
         }
+        if self.expire_guard_percent > 100 {
+            return invalid(
+                "EXPIRE_GUARD_PERCENT",
+                &format!("{} is not a percentage between 0 and 100", self.expire_guard_percent),
+            );
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(settings: &Settings) -> String {
+        settings.validate().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_expire_guard_takes_a_percentage() {
+        for percent in [0, 90, 100] {
+            let settings = Settings { expire_guard_percent: percent, ..Settings::default() };
+            assert!(settings.validate().is_ok(), "{percent}");
+        }
+        assert_eq!(
+            error(&Settings { expire_guard_percent: 101, ..Settings::default() }),
+            "environment variable EXPIRE_GUARD_PERCENT has an invalid value: 101 is not a percentage between 0 and 100"
+        );
     }
 }

@@ -1,21 +1,23 @@
 //! The `initializing` stage: for each company, extract its board, UPSERT the postings and expire the ones its board
 //! no longer lists (one transaction with the company's checkpoint); then expire the postings of removed companies.
-//! A board that fails is recorded with its reason, and nothing of its company expires.
+//! A board that fails is recorded with its reason, and nothing of its company expires; nor does a listing that
+//! shrank suspiciously (until a second run sees the same) or was read only in part (see [`crate::expiry`]).
 
 use anyhow::Context as _;
 use bw_db::companies;
 use bw_db::counts::Tally;
 use bw_db::events::Level;
 use bw_db::models::{Company, stage, status};
-use bw_db::postings::{self, Listing, NewPosting};
-use bw_db::{pool, runs};
-use bw_extract::{Board, BoardSource, ExtractError, ListedPosting};
+use bw_db::postings::{self, Checkpoint, Listing, NewPosting};
+use bw_db::{expiry, pool, runs};
+use bw_extract::{Board, BoardSource, ExtractError, Listing as BoardListing};
 use bw_queue::Failure;
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 use serde_json::json;
 
+use crate::expiry::Expiry;
 use crate::log::event;
 use crate::pipeline::{RunCtx, Step, checkpoint, classify, fence, transient};
 
@@ -54,14 +56,18 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
     Ok(Step::Done)
 }
 
-async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<Vec<ListedPosting>, String> {
+async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardListing, String> {
     let kind = company.board_kind.parse().map_err(|e| format!("{e}"))?;
     let board = Board::new(kind, &company.board_token).map_err(|e| e.to_string())?;
     boards.list(&board).await.map_err(|e: ExtractError| e.to_string())
 }
 
-async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: Vec<ListedPosting>) -> anyhow::Result<()> {
+/// UPSERTs the company's listing, expires (or holds, see [`crate::expiry`]) what it left out, and writes the
+/// company's checkpoint and log line, in one transaction.
+async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardListing) -> anyhow::Result<()> {
+    let complete = listed.is_complete();
     let mut rows: Vec<NewPosting> = listed
+        .postings
         .into_iter()
         .map(|l| {
             let content_hash = l.content_hash().to_vec();
@@ -70,33 +76,69 @@ async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: Vec<List
         .collect();
     let duplicates = postings::dedup(&mut rows);
     let listing = Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now() };
+    let warnings = &listed.warnings;
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        let base = expiry::base(conn, company.id).await.context("failed to read the company's expiry state")?;
         let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
         let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
-        let expired = postings::expire_missing(conn, company.id, &ids, listing.seen_at).await.context("failed to expire postings")?;
-        let tally = Tally { expired, ..outcome.tally };
+        let decision = Expiry::decide(ctx.settings.expire_guard_percent, &base, outcome.tally.found, complete);
+        let applied = crate::expiry::apply(conn, company.id, &ids, &base, decision, listing.seen_at)
+            .await
+            .context("failed to expire postings")?;
+        let tally = Tally { expired: applied.expired, expiry_held: applied.held, ..outcome.tally };
+        let held = applied.held_reason.as_deref();
         anyhow::ensure!(
-            postings::checkpoint_company(conn, ctx.run_id, company.id, None, &tally).await?,
-            "company {} was already stored by another delivery of this run", company.id
+            postings::checkpoint_company(
+                conn,
+                ctx.run_id,
+                company.id,
+                Checkpoint::Stored { tally: &tally, expiry_held_reason: held }
+            )
+            .await?,
+            "company {} was already stored by another delivery of this run",
+            company.id
         );
-        let message = format!(
-            "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
-            company.name, company.board_kind, company.board_token, tally.found, tally.inserted, tally.updated,
-            tally.unchanged, tally.expired
-        );
-        let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates, "statements": outcome.statements });
-        event(conn, ctx.run_id, Level::Info, stage::UPSERT, &message, Some(data)).await
+        let (level, message) = summary(company, &tally, decision, held, warnings);
+        let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates,
+            "statements": outcome.statements, "expiry_held_reason": held, "warnings": warnings });
+        event(conn, ctx.run_id, level, stage::UPSERT, &message, Some(data)).await
     })
     .await
+}
+
+/// The company's line in the run's log: its counts, then what is worth noting (a confirmed or held expiry, parts of
+/// the listing that could not be read), at `warn` when the run did not read or expire all it should have.
+fn summary(
+    company: &Company,
+    tally: &Tally,
+    decision: Expiry,
+    held: Option<&str>,
+    warnings: &[String],
+) -> (Level, String) {
+    let counts = format!(
+        "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
+        company.name,
+        company.board_kind,
+        company.board_token,
+        tally.found,
+        tally.inserted,
+        tally.updated,
+        tally.unchanged,
+        tally.expired
+    );
+    let notes = decision.confirmation().into_iter().chain(held.map(|r| format!("expiry held: {r}")));
+    let message = std::iter::once(counts).chain(notes).chain(warnings.iter().cloned()).collect::<Vec<_>>().join("; ");
+    let level = if held.is_some() || !warnings.is_empty() { Level::Warn } else { Level::Info };
+    (level, message)
 }
 
 async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason: &str) -> anyhow::Result<()> {
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
-        if !postings::checkpoint_company(conn, ctx.run_id, company.id, Some(reason), &Tally::default()).await? {
+        if !postings::checkpoint_company(conn, ctx.run_id, company.id, Checkpoint::Failed { error: reason }).await? {
             return Ok(());
         }
         let message =

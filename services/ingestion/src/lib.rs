@@ -7,6 +7,7 @@
 //! a run that has ended is acknowledged at once.
 
 pub mod config;
+pub mod expiry;
 pub mod extract;
 pub mod handler;
 pub mod ingest;

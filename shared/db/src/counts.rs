@@ -18,6 +18,10 @@ pub struct Tally {
     pub expired: i64,
     pub ready: i64,
     pub failed: i64,
+    /// Postings the listing left out that were not expired because the company's expiry was held (a suspicious
+    /// shrink waiting for a second look, or a listing read only in part).
+    #[serde(default)]
+    pub expiry_held: i64,
 }
 
 impl Tally {
@@ -29,6 +33,7 @@ impl Tally {
         self.expired += i64::from(row.expired);
         self.ready += i64::from(row.ready);
         self.failed += i64::from(row.failed);
+        self.expiry_held += i64::from(row.expiry_held);
     }
 }
 
@@ -40,6 +45,10 @@ pub struct CompanyCounts {
     pub board_kind: String,
     pub extract_status: String,
     pub error: Option<String>,
+    /// Why the company's expiry was held in this run, e.g. "the board listed 0 postings where its last listing had
+    /// 120; a second run that sees the same is needed to expire them".
+    #[serde(default)]
+    pub expiry_held_reason: Option<String>,
     #[serde(flatten)]
     pub tally: Tally,
 }
@@ -51,6 +60,9 @@ pub struct RunCounts {
     pub companies_total: i64,
     pub companies_done: i64,
     pub boards_failed: i64,
+    /// Companies whose expiry was held in this run (`expiry_held_reason` says why).
+    #[serde(default)]
+    pub boards_expiry_held: i64,
     /// Postings expired because their company was removed (also included in `total.expired`).
     pub removed_company_postings_expired: i64,
     pub companies: Vec<CompanyCounts>,
@@ -79,6 +91,9 @@ pub async fn load(
         if row.extract_status != "ok" {
             counts.boards_failed += 1;
         }
+        if row.expiry_held_reason.is_some() {
+            counts.boards_expiry_held += 1;
+        }
         let mut tally = Tally::default();
         tally.add(&row);
         counts.companies.push(CompanyCounts {
@@ -87,6 +102,7 @@ pub async fn load(
             board_kind,
             extract_status: row.extract_status,
             error: row.error,
+            expiry_held_reason: row.expiry_held_reason,
             tally,
         });
     }

@@ -5,6 +5,7 @@ pub mod companies;
 pub mod connect;
 pub mod counts;
 pub mod events;
+pub mod expiry;
 pub mod failures;
 pub mod llm;
 pub mod migrate;

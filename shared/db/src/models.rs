@@ -110,4 +110,8 @@ pub struct RunCompany {
     pub ready: i32,
     pub failed: i32,
     pub completed_at: DateTime<Utc>,
+    /// Postings the listing left out whose expiry was held (see `crate::expiry`).
+    pub expiry_held: i32,
+    /// Why the company's expiry was held in this run.
+    pub expiry_held_reason: Option<String>,
 }

@@ -177,17 +177,49 @@ pub async fn expire_removed_companies(
     Ok(i64::try_from(n)?)
 }
 
+/// Counts the company's postings that its listing no longer carries, as [`expire_missing`] would expire them.
+pub async fn count_missing(conn: &mut AsyncPgConnection, company_id: Uuid, listed_ids: &[&str]) -> anyhow::Result<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = Int8)]
+        n: i64,
+    }
+    let row: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM postings \
+         WHERE company_id = $1 AND status <> 'expired' AND NOT (external_id = ANY($2))",
+    )
+    .bind::<SqlUuid, _>(company_id)
+    .bind::<Array<Text>, _>(listed_ids)
+    .get_result(conn)
+    .await?;
+    Ok(row.n)
+}
+
+/// How one company's listing was stored: its counts, or why its board failed.
+#[derive(Clone, Copy, Debug)]
+pub enum Checkpoint<'a> {
+    /// The listing was stored; `expiry_held_reason` says why its expiry was held, if it was.
+    Stored { tally: &'a Tally, expiry_held_reason: Option<&'a str> },
+    /// The board failed with this reason; nothing was stored.
+    Failed { error: &'a str },
+}
+
 /// Writes a company's checkpoint row; `false` when the run already has one for it (a concurrent or earlier delivery).
 pub async fn checkpoint_company(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     company_id: Uuid,
-    error: Option<&str>,
-    tally: &Tally,
+    checkpoint: Checkpoint<'_>,
 ) -> anyhow::Result<bool> {
+    let none = Tally::default();
+    let (error, tally, held) = match checkpoint {
+        Checkpoint::Stored { tally, expiry_held_reason } => (None, tally, expiry_held_reason),
+        Checkpoint::Failed { error } => (Some(error), &none, None),
+    };
     let n = diesel::sql_query(
-        "INSERT INTO run_companies (run_id, company_id, extract_status, error, found, inserted, updated, unchanged, expired) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        "INSERT INTO run_companies (run_id, company_id, extract_status, error, found, inserted, updated, unchanged, \
+         expired, expiry_held, expiry_held_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT DO NOTHING",
     )
     .bind::<SqlUuid, _>(run_id)
     .bind::<SqlUuid, _>(company_id)
@@ -198,6 +230,8 @@ pub async fn checkpoint_company(
     .bind::<Int4, _>(i32::try_from(tally.updated)?)
     .bind::<Int4, _>(i32::try_from(tally.unchanged)?)
     .bind::<Int4, _>(i32::try_from(tally.expired)?)
+    .bind::<Int4, _>(i32::try_from(tally.expiry_held)?)
+    .bind::<Nullable<Text>, _>(held.map(|h| crate::storable(h.to_owned())))
     .execute(conn)
     .await?;
     Ok(n == 1)

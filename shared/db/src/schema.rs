@@ -10,6 +10,7 @@ diesel::table! {
         board_token -> Text,
         created_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        expiry_held_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -60,6 +61,8 @@ diesel::table! {
         ready -> Int4,
         failed -> Int4,
         completed_at -> Timestamptz,
+        expiry_held -> Int4,
+        expiry_held_reason -> Nullable<Text>,
     }
 }
 

@@ -6,7 +6,7 @@ use reqwest::header::ACCEPT;
 use serde_json::Value;
 
 use crate::listing::parse_json;
-use crate::{Board, BoardKind, BoardSource, ExtractError, ListedPosting};
+use crate::{Board, BoardKind, BoardSource, ExtractError, Listing};
 
 /// Sent with every request.
 const USER_AGENT: &str = concat!("bw-extract/", env!("CARGO_PKG_VERSION"), " (job postings ingestion)");
@@ -188,7 +188,7 @@ impl HttpBoards {
 
 impl BoardSource for HttpBoards {
     /// GETs the board's listing and parses it with [`crate::parse_listing`]; a `Malformed` error names the URL.
-    async fn list(&self, board: &Board) -> Result<Vec<ListedPosting>, ExtractError> {
+    async fn list(&self, board: &Board) -> Result<Listing, ExtractError> {
         revalidate(board)?;
         let url = self.list_url(board);
         let body = match board.kind {
@@ -239,8 +239,8 @@ impl BoardSource for HttpBoards {
                 self.get_object(&url, "lever posting").await
             }
             BoardKind::Ashby | BoardKind::Jsonld => {
-                let postings = self.list(board).await?;
-                postings.into_iter().find(|p| p.external_id == external_id).map(|p| p.raw).ok_or_else(|| {
+                let listing = self.list(board).await?;
+                listing.postings.into_iter().find(|p| p.external_id == external_id).map(|p| p.raw).ok_or_else(|| {
                     ExtractError::malformed(
                         format!("{} board {token}", board.kind),
                         format!("no longer lists posting {external_id:?}"),

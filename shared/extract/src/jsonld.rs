@@ -1,44 +1,44 @@
 //! Careers pages carrying schema.org `JobPosting` objects in `<script type="application/ld+json">` blocks.
 
+mod ids;
+mod scripts;
+
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::greenhouse::unescape_content;
 use crate::html::{html_text, ld_json_scripts};
-use crate::listing::{dedupe, id_string, listed, text};
+use crate::listing::{dedupe, listed, text};
 use crate::normalized::{format_range, join_nonempty, merged, number, parse_date, per_interval};
-use crate::{ExtractError, ListedPosting, NormalizedPosting};
+use crate::{ExtractError, Listing, NormalizedPosting};
 
 const WHAT: &str = "careers page JSON-LD";
 
 /// Finds every JSON-LD script of the page and collects each `JobPosting` object (top level, inside top-level
-/// arrays, and inside `@graph`). A script that is not valid JSON fails the whole page, naming the script.
-pub(crate) fn parse_listing(body: &[u8]) -> Result<Vec<ListedPosting>, ExtractError> {
+/// arrays, and inside `@graph`), each with an id of its own (see [`ids`]). A script that is not valid JSON is
+/// skipped with a warning naming it; a page with scripts but none valid, or without a `JobPosting`, is malformed.
+pub(crate) fn parse_listing(body: &[u8]) -> Result<Listing, ExtractError> {
     let page = String::from_utf8_lossy(body);
-    let scripts = ld_json_scripts(&page);
+    let scripts = scripts::read(&ld_json_scripts(&page))?;
+    let warning = scripts.warning();
+    let readable = scripts.docs.len();
     let mut found = Vec::new();
-    for (n, script) in scripts.iter().enumerate() {
-        let doc: Value = serde_json::from_str(script).map_err(|e| {
-            ExtractError::malformed(
-                format!("careers page JSON-LD script {} of {}", n + 1, scripts.len()),
-                format!("is not valid JSON: {e}"),
-            )
-        })?;
+    for doc in scripts.docs {
         collect_postings(doc, &mut found);
     }
     if found.is_empty() {
-        let reason =
-            format!("has no JobPosting: no schema.org JobPosting found in {} JSON-LD script(s)", scripts.len());
+        let mut reason = format!("has no JobPosting: no schema.org JobPosting found in {readable} JSON-LD script(s)");
+        if let Some(warning) = &warning {
+            reason = format!("{reason}; {warning}");
+        }
         return Err(ExtractError::malformed("careers page", reason));
     }
     let postings = found
         .iter()
+        .zip(ids::assign(&found))
         .enumerate()
-        .map(|(i, posting)| {
-            listed(WHAT, i, posting, Some(external_id(posting)), title(posting), text(posting.get("url")))
-        })
+        .map(|(i, (posting, id))| listed(WHAT, i, posting, Some(id), title(posting), text(posting.get("url"))))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(dedupe(WHAT, postings))
+    Ok(Listing { postings: dedupe(WHAT, postings), warnings: warning.into_iter().collect() })
 }
 
 /// Normalises a `JobPosting` object (a detail value, when given, is laid over it).
@@ -47,13 +47,10 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
     let title = title(&job).ok_or_else(|| ExtractError::malformed("JSON-LD JobPosting", "has no title or name"))?;
     let remote =
         strings(job.get("jobLocationType")).iter().any(|t| t.eq_ignore_ascii_case("TELECOMMUTE")).then_some(true);
-    let location = join_nonempty(items(job.get("jobLocation")).filter_map(place), " | ").or_else(|| {
-        join_nonempty(items(job.get("applicantLocationRequirements")).filter_map(|a| name_of(Some(a))), " | ")
-    });
     Ok(NormalizedPosting {
         title,
         url: text(job.get("url")),
-        location,
+        location: location(&job),
         remote,
         department: None,
         employment_type: join_nonempty(strings(job.get("employmentType")), ", "),
@@ -90,20 +87,12 @@ fn title(job: &Value) -> Option<String> {
     text(Some(&Value::String(html_escape::decode_html_entities(&raw).into_owned())))
 }
 
-/// `identifier.value` or `identifier` (string or number), else `url`, else the hex SHA-256 of the title, a
-/// newline and the hiring organization's name.
-fn external_id(job: &Value) -> String {
-    let identifier = job.get("identifier");
-    id_string(identifier.and_then(|i| get_ci(i, "value")))
-        .or_else(|| id_string(identifier))
-        .or_else(|| text(job.get("url")))
-        .unwrap_or_else(|| {
-            let mut hasher = Sha256::new();
-            hasher.update(title(job).unwrap_or_default().as_bytes());
-            hasher.update(b"\n");
-            hasher.update(name_of(job.get("hiringOrganization")).unwrap_or_default().as_bytes());
-            hex::encode(hasher.finalize())
-        })
+/// The posting's places (`jobLocation`), else where applicants may be (`applicantLocationRequirements`), joined
+/// with " | ".
+fn location(job: &Value) -> Option<String> {
+    join_nonempty(items(job.get("jobLocation")).filter_map(place), " | ").or_else(|| {
+        join_nonempty(items(job.get("applicantLocationRequirements")).filter_map(|a| name_of(Some(a))), " | ")
+    })
 }
 
 /// A key looked up exactly, else ignoring ASCII case (real pages write `Value`, `UnitText`, ...).
@@ -171,9 +160,14 @@ fn salary(job: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use sha2::Digest as _;
 
     fn ids(page: &str) -> Result<Vec<String>, ExtractError> {
-        Ok(parse_listing(page.as_bytes())?.into_iter().map(|p| p.external_id).collect())
+        Ok(parse_listing(page.as_bytes())?.postings.into_iter().map(|p| p.external_id).collect())
+    }
+
+    fn error(page: &str) -> String {
+        parse_listing(page.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default()
     }
 
     #[test]
@@ -188,15 +182,40 @@ mod tests {
             <scripts type="application/ld+json">{</scripts>
         </head></html>"#;
         assert_eq!(ids(page)?, ["42", "b-1", "https://x.test/c"]);
+        assert!(parse_listing(page.as_bytes())?.is_complete());
         Ok(())
     }
 
     #[test]
-    fn invalid_json_names_the_script() {
-        let page = r#"<script type="application/ld+json">{"@type": "JobPosting", "title": "A"}</script>
-            <script type="application/ld+json">{"@type": "JobPosting", "title": "B",}</script>"#;
-        let err = parse_listing(page.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.starts_with("careers page JSON-LD script 2 of 2 is not valid JSON: trailing comma"), "{err}");
+    fn an_invalid_script_is_skipped_and_named_and_the_others_kept() -> Result<(), ExtractError> {
+        let page = r#"<script type="application/ld+json">{"@type": "JobPosting", "title": "A", "identifier": "a"}</script>
+            <script type="application/ld+json">{"@type": "JobPosting", "title": "B",}</script>
+            <script type="application/ld+json">{"@type": "JobPosting", "title": "C", "identifier": "c"}</script>"#;
+        let listing = parse_listing(page.as_bytes())?;
+        let titles: Vec<&str> = listing.postings.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["A", "C"]);
+        assert_eq!(
+            listing.warnings,
+            [
+                "1 of 3 JSON-LD scripts could not be read: script 2 is not valid JSON: trailing comma at line 1 column 38"
+            ]
+        );
+        assert!(!listing.is_complete());
+        Ok(())
+    }
+
+    #[test]
+    fn a_page_with_no_valid_script_fails_saying_so() {
+        let page = r#"<script type="application/ld+json">{"@type": "JobPosting", "title": "A",}</script>
+            <script type="application/ld+json">{"@type": "JobPosting"</script>"#;
+        let err = error(page);
+        assert!(
+            err.starts_with(
+                "careers page has no readable JSON-LD: none of its 2 JSON-LD scripts is valid JSON: script 1 is not \
+                 valid JSON: trailing comma at line 1 column 38; script 2 is not valid JSON: EOF while parsing"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -204,19 +223,35 @@ mod tests {
         for page in
             ["<html>no scripts</html>", r#"<script type="application/ld+json">{"@type": "Organization"}</script>"#]
         {
-            let err = parse_listing(page.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+            let err = error(page);
             assert!(err.starts_with("careers page has no JobPosting: no schema.org JobPosting found in"), "{err}");
         }
+        // The posting's script being the unreadable one is not hidden behind "no JobPosting".
+        let page = r#"<script type="application/ld+json">{"@type": "Organization"}</script>
+            <script type="application/ld+json">{"@type": "JobPosting", "title": "A",}</script>"#;
+        assert_eq!(
+            error(page),
+            "careers page has no JobPosting: no schema.org JobPosting found in 1 JSON-LD script(s); 1 of 2 JSON-LD \
+             scripts could not be read: script 2 is not valid JSON: trailing comma at line 1 column 38"
+        );
     }
 
     #[test]
-    fn id_falls_back_to_a_hash_of_title_and_organization() {
-        let job = json!({"title": "Engineer", "hiringOrganization": {"name": "ACME"}});
-        let expected = hex::encode(Sha256::digest(b"Engineer\nACME"));
-        assert_eq!(external_id(&job), expected);
-        assert_eq!(external_id(&json!({"identifier": 7, "url": "u"})), "7");
-        assert_eq!(external_id(&json!({"identifier": {"Value": "x"}, "url": "u"})), "x");
-        assert_eq!(external_id(&json!({"identifier": {"name": "n"}, "url": "u"})), "u");
+    fn postings_sharing_a_title_are_all_kept_with_ids_stable_across_reads() -> Result<(), ExtractError> {
+        let page = r#"<script type="application/ld+json">[
+            {"@type": "JobPosting", "title": "Engineer", "hiringOrganization": {"name": "ACME"},
+             "jobLocation": {"@type": "Place", "address": {"addressLocality": "Berlin"}}},
+            {"@type": "JobPosting", "title": "Engineer", "hiringOrganization": {"name": "ACME"},
+             "jobLocation": {"@type": "Place", "address": {"addressLocality": "Paris"}}},
+            {"@type": "JobPosting", "title": "Engineer", "hiringOrganization": {"name": "ACME"},
+             "jobLocation": {"@type": "Place", "address": {"addressLocality": "Berlin"}}}]</script>"#;
+        let first = ids(page)?;
+        // The third repeats the first word for word: one posting listed twice.
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_ne!(first[0], first[1]);
+        assert_eq!(first[0], hex::encode(sha2::Sha256::digest(b"Engineer\nACME")), "the first keeps the old id");
+        assert_eq!(ids(page)?, first, "the same page gives the same ids");
+        Ok(())
     }
 
     #[test]

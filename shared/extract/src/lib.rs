@@ -2,8 +2,9 @@
 //! schema.org `JobPosting` JSON-LD), fetch a posting's details where the list lacks them, and normalise the result.
 //!
 //! - [`BoardKind`] and [`Board`] (validated tokens) say what to read.
-//! - [`parse_listing`] turns a listing body into [`ListedPosting`]s (the raw item plus id, title and URL);
-//!   [`ListedPosting::content_hash`] detects changes independently of key order.
+//! - [`parse_listing`] turns a listing body into a [`Listing`]: [`ListedPosting`]s (the raw item plus id, title
+//!   and URL), and warnings naming what could not be read without failing the listing (a careers page's
+//!   unreadable JSON-LD script); [`ListedPosting::content_hash`] detects changes independently of key order.
 //! - [`needs_detail`] says whether a listed item lacks its description (Greenhouse without `content`), in which
 //!   case [`BoardSource::detail`] fetches it.
 //! - [`normalize`] maps a raw item (and optional detail) to a [`NormalizedPosting`] with a plain-text description
@@ -12,7 +13,8 @@
 //!   [`ExtractError`] whose message names the URL and the reason.
 //!
 //! Parsers are lenient: unknown fields are ignored and missing or null optional fields become `None`; only a
-//! listing that is not JSON or not in the board's shape, or an item without an id or title, is an error.
+//! listing that is not JSON or not in the board's shape, or an item without an id or title, is an error. A careers
+//! page is read script by script: one unreadable JSON-LD script is a warning, a page with none readable an error.
 
 mod ashby;
 mod board;
@@ -32,19 +34,20 @@ pub use board::{Board, BoardKind, InvalidBoard, UnknownBoardKind};
 pub use error::ExtractError;
 pub use html::html_to_text;
 pub use http::{BoardUrls, FromEnvError, HttpBoards};
-pub use listing::ListedPosting;
+pub use listing::{ListedPosting, Listing};
 pub use normalized::NormalizedPosting;
 
 /// Parses a board's listing response body.
 ///
 /// Greenhouse: `{"jobs": [...]}`; Lever: a bare array; Ashby: `{"jobs": [...]}` (jobs with `isListed: false` are
-/// left out); jsonld: an HTML page whose `<script type="application/ld+json">` blocks hold `JobPosting` objects.
+/// left out); jsonld: an HTML page whose `<script type="application/ld+json">` blocks hold `JobPosting` objects
+/// (a script that is not valid JSON is skipped with a warning, unless no script is readable).
 /// Postings listed twice (same external id) are kept once. Errors are [`ExtractError::Malformed`].
-pub fn parse_listing(kind: BoardKind, body: &[u8]) -> Result<Vec<ListedPosting>, ExtractError> {
+pub fn parse_listing(kind: BoardKind, body: &[u8]) -> Result<Listing, ExtractError> {
     match kind {
-        BoardKind::Greenhouse => greenhouse::parse_listing(body),
-        BoardKind::Lever => lever::parse_listing(body),
-        BoardKind::Ashby => ashby::parse_listing(body),
+        BoardKind::Greenhouse => greenhouse::parse_listing(body).map(Listing::complete),
+        BoardKind::Lever => lever::parse_listing(body).map(Listing::complete),
+        BoardKind::Ashby => ashby::parse_listing(body).map(Listing::complete),
         BoardKind::Jsonld => jsonld::parse_listing(body),
     }
 }
@@ -73,8 +76,8 @@ pub fn normalize(
 
 /// Where postings come from: [`HttpBoards`] in production, a fake in tests.
 pub trait BoardSource: Send + Sync {
-    /// Lists the board's open postings.
-    fn list(&self, board: &Board) -> impl Future<Output = Result<Vec<ListedPosting>, ExtractError>> + Send;
+    /// Lists the board's open postings, with warnings about parts of the listing that could not be read.
+    fn list(&self, board: &Board) -> impl Future<Output = Result<Listing, ExtractError>> + Send;
 
     /// Fetches one posting's full raw value, for items where [`needs_detail`] is true.
     fn detail(

@@ -1,4 +1,4 @@
-//! [`ListedPosting`], its content hash, and helpers shared by the board parsers.
+//! [`ListedPosting`], its content hash, [`Listing`], and helpers shared by the board parsers.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -18,15 +18,42 @@ pub struct ListedPosting {
     pub raw: Value,
 }
 
+/// What a board lists: its postings, and what could be read only in part without failing the listing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Listing {
+    /// The postings, each external id once.
+    pub postings: Vec<ListedPosting>,
+    /// One sentence per problem that left part of the listing unread, e.g. "1 of 3 JSON-LD scripts could not be
+    /// read: script 2 is not valid JSON: ...". Empty when the whole listing was read.
+    pub warnings: Vec<String>,
+}
+
+impl Listing {
+    /// A listing read whole.
+    pub fn complete(postings: Vec<ListedPosting>) -> Self {
+        Self { postings, warnings: Vec::new() }
+    }
+
+    /// Whether every part of the listing was read: only then does a posting it leaves out surely no longer exist.
+    pub fn is_complete(&self) -> bool {
+        self.warnings.is_empty()
+    }
+}
+
 impl ListedPosting {
     /// SHA-256 of a canonical JSON encoding of [`raw`](Self::raw): no whitespace, object keys sorted by their
     /// UTF-8 bytes, strings escaped as `serde_json` escapes them, numbers as `serde_json` prints them. Two
     /// payloads that differ only in key order or formatting hash the same.
     pub fn content_hash(&self) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        write_canonical(&self.raw, &mut hasher);
-        hasher.finalize().into()
+        canonical_hash(&self.raw)
     }
+}
+
+/// SHA-256 of the canonical JSON encoding of `value` (see [`ListedPosting::content_hash`]).
+pub(crate) fn canonical_hash(value: &Value) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    write_canonical(value, &mut hasher);
+    hasher.finalize().into()
 }
 
 /// Feeds the canonical encoding of `value` to `hasher`.

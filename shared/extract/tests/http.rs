@@ -119,22 +119,22 @@ async fn good_responses_parse_for_every_kind() -> TestResult {
     let server = start().await?;
     let http = boards(&server.base, Duration::from_secs(5))?;
 
-    let airbnb = http.list(&board(BoardKind::Greenhouse, "airbnb")?).await?;
+    let airbnb = http.list(&board(BoardKind::Greenhouse, "airbnb")?).await?.postings;
     assert_eq!(airbnb.len(), 20);
     assert_eq!(airbnb[0].external_id, "7649441");
     let detail = http.detail(&board(BoardKind::Greenhouse, "airbnb")?, "4679941006").await?;
     assert_eq!(detail.get("id").and_then(serde_json::Value::as_u64), Some(4679941006));
 
-    assert_eq!(http.list(&board(BoardKind::Lever, "plaid")?).await?.len(), 20);
+    assert_eq!(http.list(&board(BoardKind::Lever, "plaid")?).await?.postings.len(), 20);
     let wealth = board(BoardKind::Ashby, "wealth-com")?;
-    assert_eq!(http.list(&wealth).await?.len(), 4);
+    assert_eq!(http.list(&wealth).await?.postings.len(), 4);
     let job = http.detail(&wealth, "nocomp-0002").await?;
     assert_eq!(job.get("title").and_then(serde_json::Value::as_str), Some("Revenue Systems Engineer"));
     let gone = http.detail(&wealth, "unlisted-draft-0001").await.err().map(|e| e.to_string()).unwrap_or_default();
     assert_eq!(gone, "ashby board wealth-com no longer lists posting \"unlisted-draft-0001\"");
 
     let careers = board(BoardKind::Jsonld, &format!("{}/careers", server.base))?;
-    let lamp = http.list(&careers).await?;
+    let lamp = http.list(&careers).await?.postings;
     assert_eq!(lamp.len(), 1);
     assert_eq!(lamp[0].title, "Webデザイナー");
 

@@ -107,6 +107,20 @@ fn load_jsonld(token: &str, path: &Path, source: String) -> anyhow::Result<Loade
     Ok(Loaded { postings, raw, source })
 }
 
+/// A careers page a test wrote, served verbatim until the board changes. Its postings are those of its ld+json
+/// blocks that are valid JSON: a page may carry broken blocks on purpose.
+pub(crate) fn page(token: &str, html: &str) -> Loaded {
+    let mut postings = Vec::new();
+    for value in ld_json_blocks(html).into_iter().filter_map(|block| serde_json::from_str::<Value>(block).ok()) {
+        for item in job_postings(value) {
+            let id = jsonld_id(&item).unwrap_or_else(|| format!("{token}-{}", postings.len()));
+            postings.push(Posting::new(id, &item));
+        }
+    }
+    let raw = Raw { body: Bytes::from(html.to_owned()), with_content: true, with_compensation: true };
+    Loaded { postings, raw, source: "page".to_owned() }
+}
+
 /// The `JobPosting` objects of one ld+json block (a posting, an array of them, or an `@graph`).
 fn job_postings(value: Value) -> Vec<Value> {
     match value {
@@ -190,6 +204,15 @@ mod tests {
         assert!(error.to_string().contains("not an array"), "{error}");
         let error = load(Kind::Greenhouse, "x", "lever/lever_outreach_postings_TRIMMED.json").err().unwrap();
         assert!(error.to_string().contains("not an object"), "{error}");
+    }
+
+    #[test]
+    fn a_written_page_is_kept_verbatim_and_lists_its_readable_postings() {
+        let html = "<script type=\"application/ld+json\">{\"@type\": \"JobPosting\", \"title\": \"A\"}</script>\
+                    <script type=\"application/ld+json\">{\"@type\": \"JobPosting\",</script>";
+        let loaded = page("acme", html);
+        assert_eq!(loaded.postings.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["acme-0"]);
+        assert_eq!(&loaded.raw.body[..], html.as_bytes());
     }
 
     #[test]

@@ -114,6 +114,13 @@ impl FakeAts {
         Ok(self.state.insert_fixture_board(kind, token, loaded))
     }
 
+    /// Serves `html` verbatim as the careers page of [`Kind::Jsonld`] board `token` (until the board is changed,
+    /// when the page is built from its postings) and returns the board's posting count: the `JobPosting`s of the
+    /// page's ld+json blocks that are valid JSON. For pages no generator makes: broken blocks, postings without ids.
+    pub fn load_page(&self, token: &str, html: &str) -> usize {
+        self.state.insert_fixture_board(Kind::Jsonld, token, fixtures::page(token, html))
+    }
+
     /// Removes the board together with its failure and delay settings.
     pub fn remove_board(&self, kind: Kind, token: &str) {
         self.state.remove_board(kind, token);

@@ -140,7 +140,7 @@ async fn listed_rows(boards: &HttpBoards, list: &[Board]) -> anyhow::Result<Vec<
         .await;
     let mut rows = Vec::new();
     for (i, postings) in listed {
-        for p in postings? {
+        for p in postings?.postings {
             let hash = p.content_hash().to_vec();
             rows.push((
                 i,

@@ -21,6 +21,9 @@ pub struct Preview {
     pub found: usize,
     pub sample_titles: Vec<String>,
     pub error: Option<String>,
+    /// What of the board's listing could not be read without failing it (e.g. a careers page's broken JSON-LD
+    /// script); a run would not expire this company's postings.
+    pub warnings: Vec<String>,
 }
 
 /// What a run would find.
@@ -46,9 +49,12 @@ pub async fn dry_run(State(state): State<AppState>, User(user): User) -> Result<
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
-            let (found, sample_titles, error) = match listed {
-                Ok(postings) => (postings.len(), postings.iter().take(5).map(|p| p.title.clone()).collect(), None),
-                Err(error) => (0, Vec::new(), Some(error)),
+            let (found, sample_titles, error, warnings) = match listed {
+                Ok(listing) => {
+                    let titles = listing.postings.iter().take(5).map(|p| p.title.clone()).collect();
+                    (listing.postings.len(), titles, None, listing.warnings)
+                }
+                Err(error) => (0, Vec::new(), Some(error), Vec::new()),
             };
             Preview {
                 company_id: company.id,
@@ -58,6 +64,7 @@ pub async fn dry_run(State(state): State<AppState>, User(user): User) -> Result<
                 found,
                 sample_titles,
                 error,
+                warnings,
             }
         })
         .buffered(8)

@@ -63,7 +63,7 @@ const LISTINGS: &[(BoardKind, &str, &[u8], usize)] = &[
 ];
 
 fn listing(kind: BoardKind, body: &[u8]) -> Result<Vec<ListedPosting>, bw_extract::ExtractError> {
-    parse_listing(kind, body)
+    parse_listing(kind, body).map(|listing| listing.postings)
 }
 
 fn normalized(kind: BoardKind, posting: &ListedPosting) -> Result<NormalizedPosting, bw_extract::ExtractError> {
