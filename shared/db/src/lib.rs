@@ -6,6 +6,7 @@ pub mod counts;
 pub mod events;
 pub mod failures;
 pub mod llm;
+pub mod llm_tries;
 pub mod migrate;
 pub mod models;
 pub mod notify;
