@@ -1,13 +1,16 @@
 //! LLM-job scaffolding the tests share: alice's ready postings from one finished run, a job over them, a job's row,
-//! and a poller worker wired to the test app's `llm-jobs` queue and a fake OpenAI.
+//! a poller worker wired to the test app's `llm-jobs` queue and a fake OpenAI, and all of them together
+//! ([`Screening`]).
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use bw_db::llm::{self, NewJob};
+use bw_fake_openai::{FakeConfig, FakeOpenAi, FakeOpenAiServer};
 use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
 use bw_openai::{OpenAi, OpenAiConfig};
+use bw_poller::stats::Stats;
 use bw_poller::{Settings, Worker};
 use bw_queue::SqsQueue;
 use serde_json::Value;
@@ -79,4 +82,57 @@ pub async fn poll_until_resolved(app: &TestApp, worker: &Worker<SqsQueue>, id: U
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     anyhow::bail!("job {id} did not resolve: {}", job_row(app, id).await?)
+}
+
+/// Alice's run of 12 ready postings, a fake OpenAI, and a worker wired to them and the app's `llm-jobs` queue.
+pub struct Screening {
+    pub app: TestApp,
+    pub fake: FakeOpenAi,
+    pub server: FakeOpenAiServer,
+    pub worker: Worker<SqsQueue>,
+}
+
+impl Screening {
+    /// The postings and a fake OpenAI behaving as `config` says, on the system clock.
+    pub async fn start(config: FakeConfig) -> anyhow::Result<Self> {
+        Self::with_fake(FakeOpenAi::new(config)).await
+    }
+
+    /// The postings and `fake` (for a fake on a clock of the test's own).
+    pub async fn with_fake(fake: FakeOpenAi) -> anyhow::Result<Self> {
+        let (app, _run) = app_with_ready_postings(Kind::Greenhouse, "acme", 12).await?;
+        let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
+        let worker = worker(&app, &server.base_url)?;
+        Ok(Self { app, fake, server, worker })
+    }
+
+    /// Alice's job over the 12 postings.
+    pub async fn create_job(&self, mode: &str) -> anyhow::Result<Uuid> {
+        create_job(&self.app, mode, 12).await
+    }
+
+    /// The job's row.
+    pub async fn job(&self, id: Uuid) -> anyhow::Result<Value> {
+        job_row(&self.app, id).await
+    }
+
+    /// One invocation's work on the job, without a Lambda deadline.
+    pub async fn poll_once(&self, id: Uuid) -> anyhow::Result<Stats> {
+        self.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))
+    }
+
+    /// Polls the job until it resolves (at most a minute); returns its row.
+    pub async fn poll_until_resolved(&self, id: Uuid) -> anyhow::Result<Value> {
+        poll_until_resolved(&self.app, &self.worker, id).await
+    }
+
+    /// How many of the job's items match the SQL condition `cond`.
+    pub async fn items_where(&self, id: Uuid, cond: &str) -> anyhow::Result<i64> {
+        self.app.db.scalar(&format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND ({cond})")).await
+    }
+}
+
+/// A job row's count `key` (-1 when missing).
+pub fn count(job: &Value, key: &str) -> i64 {
+    job[key].as_i64().unwrap_or(-1)
 }

@@ -316,7 +316,6 @@ async fn fits(b: &Browser, page: &str) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until the API serves GET /api/me and the operators' routes (issue 5)"]
 async fn operators_peek_at_a_dead_letter_and_redrive_it_after_a_dry_run() -> anyhow::Result<()> {
     // No runner: a redriven message stays on the work queue, where its depth shows it arrived.
     let app = TestApp::spawn().await?;
@@ -364,6 +363,14 @@ async fn operators_peek_at_a_dead_letter_and_redrive_it_after_a_dry_run() -> any
     b.click("dlq-redrive-confirm").await?;
     TestQueue::wait_until(LONG, "the message back on the runs queue", || async {
         Ok(app.queue.visible(&app.queue.dlq_url).await? == 0 && app.queue.visible(&app.queue.url).await? == 1)
+    })
+    .await?;
+    // The operator sees it too: a later refresh of the panel shows the message back on the runs queue.
+    b.wait_until("the panel to show the message back on the runs queue", || async {
+        let row = b.find_css(&runs).await?;
+        let queued = inside(&row, "queue-visible").await?.text().await?;
+        let dead = inside(&row, "dlq-visible").await?.text().await?;
+        Ok((queued == "1" && dead == "0").then_some(()))
     })
     .await?;
     b.screenshot("04-redriven").await?;

@@ -1,6 +1,7 @@
 //! The LLM-job store: aggregates move with every item transition, decisions land once, leases keep one poller.
 
 use bw_db::llm::{self, Decision, ItemEnd, ItemStatus, NewJob};
+use bw_db::llm_tries;
 use bw_tests::db::TestDb;
 use serde_json::Value;
 use uuid::Uuid;
@@ -123,5 +124,59 @@ async fn one_worker_holds_a_job_and_a_released_job_is_due_when_its_poll_time_com
     assert_eq!(llm::resolve_if_done(&mut conn, job).await?.as_deref(), Some("cancelled"));
     assert_eq!(llm::request_cancel(&mut conn, "alice", job).await?, Some(false), "a resolved job cannot be cancelled");
     assert!(llm::due(&mut conn, 10).await?.is_empty(), "resolved jobs are never due");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_tries_count_on_open_items_and_giving_up_moves_each_item_once() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let job = job_with_items(&db, 4).await?;
+    let mut conn = bw_db::pool::conn(&db.pool).await?;
+    assert!(llm::mark_submitted(&mut conn, job, 1, "resp_1").await?);
+    assert!(llm::mark_submitted(&mut conn, job, 2, "resp_2").await?);
+    assert!(llm::end_item(&mut conn, job, "alice", 2, &completed(true)).await?);
+
+    assert_eq!(
+        llm_tries::record_failed_try(&mut conn, job, 1, "HTTP 503").await?,
+        Some(2),
+        "submitted once, failed once"
+    );
+    assert_eq!(llm_tries::record_failed_try(&mut conn, job, 3, "HTTP 502").await?, Some(1));
+    assert_eq!(llm_tries::record_failed_try(&mut conn, job, 2, "late").await?, None, "an ended item is not tried");
+    let tried = db
+        .rows(&format!(
+            "SELECT item_id, attempts, last_error FROM llm_job_items WHERE job_id = '{job}' ORDER BY item_id"
+        ))
+        .await?;
+    let tried: Vec<(i64, i64, Option<&str>)> = tried
+        .iter()
+        .map(|r| (r["item_id"].as_i64().unwrap_or(-1), r["attempts"].as_i64().unwrap_or(-1), r["last_error"].as_str()))
+        .collect();
+    assert_eq!(tried, [(1, 2, Some("HTTP 503")), (2, 1, None), (3, 1, Some("HTTP 502")), (4, 0, None)]);
+
+    // One item given up (twice: the second finds it ended), then the whole job.
+    assert_eq!(llm_tries::give_up_items(&mut conn, job, &[3], "gave up after 1 attempts").await?, 1);
+    assert_eq!(llm_tries::give_up_items(&mut conn, job, &[3, 2], "again").await?, 0, "ended items are left alone");
+    assert_eq!(llm_tries::give_up_job(&mut conn, job, "gave up: no answer after 24 h").await?, 2, "items 1 and 4");
+    let errors = db
+        .rows(&format!("SELECT item_id, status, error FROM llm_job_items WHERE job_id = '{job}' ORDER BY item_id"))
+        .await?;
+    let errors: Vec<(&str, Option<&str>)> =
+        errors.iter().map(|r| (r["status"].as_str().unwrap_or(""), r["error"].as_str())).collect();
+    assert_eq!(
+        errors,
+        [
+            ("failed", Some("gave up: no answer after 24 h; last error: HTTP 503")),
+            ("completed", None),
+            ("failed", Some("gave up after 1 attempts; last error: HTTP 502")),
+            ("failed", Some("gave up: no answer after 24 h")),
+        ]
+    );
+    let a = aggregates(&db, job).await?;
+    let counts = ["items_pending", "items_submitted", "items_completed", "items_failed"].map(|k| a[k].as_i64());
+    assert_eq!(counts, [Some(0), Some(0), Some(1), Some(3)], "{a}");
+    assert_eq!(llm::resolve_if_done(&mut conn, job).await?.as_deref(), Some("completed"));
+    let job_error = db.rows(&format!("SELECT error FROM llm_jobs WHERE id = '{job}'")).await?;
+    assert_eq!(job_error[0]["error"], "gave up: no answer after 24 h");
     Ok(())
 }

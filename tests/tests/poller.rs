@@ -3,56 +3,18 @@
 use std::time::Duration;
 
 use bw_db::llm;
-use bw_fake_openai::{FakeConfig, FakeOpenAi, FakeOpenAiServer, ResponseStatus};
-use bw_fakes::Kind;
+use bw_fake_openai::{FakeConfig, ResponseStatus};
 use bw_messages::LlmJobMessage;
 use bw_openai::{OpenAi, OpenAiConfig};
-use bw_poller::{Worker, dispatch};
-use bw_queue::SqsQueue;
+use bw_poller::dispatch;
 use bw_queue::runner::{self, RunnerConfig};
-use bw_tests::app::TestApp;
-use bw_tests::llm as llm_harness;
+use bw_tests::llm::{Screening, count};
 use bw_tests::sqs::{self, TestQueue};
-use serde_json::Value;
 use uuid::Uuid;
-
-struct Screening {
-    app: TestApp,
-    fake: FakeOpenAi,
-    _server: FakeOpenAiServer,
-    worker: Worker<SqsQueue>,
-}
-
-/// Alice's run of 12 ready postings, the fake OpenAI, and a worker wired to them and the app's `llm-jobs` queue.
-async fn screening(config: FakeConfig) -> anyhow::Result<Screening> {
-    let (app, _run) = llm_harness::app_with_ready_postings(Kind::Greenhouse, "acme", 12).await?;
-    let fake = FakeOpenAi::new(config);
-    let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
-    let worker = llm_harness::worker(&app, &server.base_url)?;
-    Ok(Screening { app, fake, _server: server, worker })
-}
-
-impl Screening {
-    async fn create_job(&self, mode: &str) -> anyhow::Result<Uuid> {
-        llm_harness::create_job(&self.app, mode, 12).await
-    }
-
-    async fn job(&self, id: Uuid) -> anyhow::Result<Value> {
-        llm_harness::job_row(&self.app, id).await
-    }
-
-    async fn poll_until_resolved(&self, id: Uuid) -> anyhow::Result<Value> {
-        llm_harness::poll_until_resolved(&self.app, &self.worker, id).await
-    }
-}
-
-fn count(job: &Value, key: &str) -> i64 {
-    job[key].as_i64().unwrap_or(-1)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<()> {
-    let s = screening(FakeConfig::default()).await?;
+    let s = Screening::start(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
     let first = s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
     assert_eq!(first.jobs_polled, 1);
@@ -72,7 +34,7 @@ async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_due_jobs() -> anyhow::Result<()> {
-    let s = screening(FakeConfig::default()).await?;
+    let s = Screening::start(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
     let sent = dispatch::dispatch(&s.app.db.pool, &s.app.llm_queue.sqs, &s.app.llm_queue.url, 100).await?;
     assert_eq!((sent.due, sent.sent), (1, 1));
@@ -101,7 +63,7 @@ async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_messages_for_one_job_at_once_one_polls_one_skips() -> anyhow::Result<()> {
-    let s = screening(FakeConfig::default()).await?;
+    let s = Screening::start(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
     // While another worker holds the lease, a message for the job is skipped without a word to OpenAI.
     let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
@@ -122,7 +84,7 @@ async fn two_messages_for_one_job_at_once_one_polls_one_skips() -> anyhow::Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_submitting_and_recording_costs_one_submission_and_no_second_decision() -> anyhow::Result<()> {
-    let s = screening(FakeConfig::default()).await?;
+    let s = Screening::start(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
     // A worker created item 1's response at OpenAI, then died before recording it: the item is still pending.
     let orphan = s
@@ -142,7 +104,7 @@ async fn a_crash_between_submitting_and_recording_costs_one_submission_and_no_se
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_answers_fail_their_items_with_the_reason_and_the_job_goes_on() -> anyhow::Result<()> {
-    let s = screening(FakeConfig { malformed_rate: 1.0, ..FakeConfig::default() }).await?;
+    let s = Screening::start(FakeConfig { malformed_rate: 1.0, ..FakeConfig::default() }).await?;
     let id = s.create_job("background").await?;
     let job = s.poll_until_resolved(id).await?;
     // Some of the fake's malformed shapes (a code fence, extra keys) are read on purpose; the rest fail their item.
@@ -163,8 +125,9 @@ async fn malformed_answers_fail_their_items_with_the_reason_and_the_job_goes_on(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
-    let s = screening(FakeConfig { complete_after_ms: bw_fake_openai::Timing::ms(60_000), ..FakeConfig::default() })
-        .await?;
+    let s =
+        Screening::start(FakeConfig { complete_after_ms: bw_fake_openai::Timing::ms(60_000), ..FakeConfig::default() })
+            .await?;
     let id = s.create_job("background").await?;
     s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
     let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
@@ -180,7 +143,7 @@ async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
-    let s = screening(FakeConfig::default()).await?;
+    let s = Screening::start(FakeConfig::default()).await?;
     let id = s.create_job("background").await?;
     let bodies = ["{nope".to_owned(), LlmJobMessage::new(id).body(), LlmJobMessage::new(Uuid::new_v4()).body()];
     let event = sqs::event(bodies.iter().enumerate().map(|(n, body)| sqs::record(&format!("m{n}"), body, 1)).collect());
@@ -194,7 +157,7 @@ async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_job_goes_through_its_whole_lifecycle_in_a_few_requests() -> anyhow::Result<()> {
-    let s = screening(FakeConfig::default()).await?;
+    let s = Screening::start(FakeConfig::default()).await?;
     let id = s.create_job("batch").await?;
     let job = s.poll_until_resolved(id).await?;
     assert_eq!(job["status"], "completed", "{job}");
@@ -209,7 +172,7 @@ async fn a_batch_job_goes_through_its_whole_lifecycle_in_a_few_requests() -> any
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_and_refused_batch_lines_are_counted_with_their_reasons() -> anyhow::Result<()> {
     let config = FakeConfig { batch_expired_rate: 0.3, batch_http_error_rate: 0.3, seed: 7, ..FakeConfig::default() };
-    let s = screening(config).await?;
+    let s = Screening::start(config).await?;
     let id = s.create_job("batch").await?;
     let job = s.poll_until_resolved(id).await?;
     let (done, failed, expired) =
@@ -227,7 +190,7 @@ async fn expired_and_refused_batch_lines_are_counted_with_their_reasons() -> any
 async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<()> {
     // 300 requests a minute, at most 4 at once: the job's burst of twelve creates runs into the limit.
     let limits = FakeConfig { rate_limit_per_minute: Some(300), rate_limit_burst: Some(4), ..FakeConfig::default() };
-    let mut s = screening(limits).await?;
+    let mut s = Screening::start(limits).await?;
     let mut config = OpenAiConfig::new(bw_config::Secret::new("sk-test"));
     config.base_url = s.worker.openai.config().base_url.clone();
     config.max_backoff = Duration::from_secs(5);
@@ -264,7 +227,7 @@ async fn the_openai_key_comes_from_secrets_manager_or_a_clear_error() -> anyhow:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_dispatch_also_re_enqueues_runs_whose_message_was_lost() -> anyhow::Result<()> {
-    let s = screening(FakeConfig::default()).await?;
+    let s = Screening::start(FakeConfig::default()).await?;
     let run_id = s.app.start_run("alice").await?;
     s.app.db.exec(&format!("UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}'")).await?;
     let targets = dispatch::Targets {

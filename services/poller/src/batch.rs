@@ -3,16 +3,20 @@
 //! back to its item by `custom_id` (lines come in any order).
 //!
 //! A crash between creating the batch and recording it costs one extra batch; only the recorded batch is ever read,
-//! so no decision is applied twice.
+//! so no decision is applied twice. An OpenAI error stands for every item of the batch: a refusal fails them all, a
+//! wait (the deadline, a rate limit) leaves them for the next invocation, anything else is a failed try of each
+//! (see [`crate::caps`]). The batch's window end (`expires_at`) is recorded with it, for the age cap.
 
 use std::collections::BTreeMap;
 
 use bw_db::llm::{self, ItemEnd, ItemStatus, LlmJob};
 use bw_db::pool;
-use bw_openai::{BatchOutcome, BatchResult, BatchStatus, OpenAi};
+use bw_openai::{Batch, BatchOutcome, BatchResult, BatchStatus, OpenAi, OpenAiError};
 use bw_queue::Queue;
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::AsyncConnection as _;
 
+use crate::caps::BATCH_WINDOW;
 use crate::stats::Stats;
 use crate::worker::{Worker, failed, item_end};
 
@@ -64,29 +68,35 @@ impl<Q: Queue> Worker<Q> {
         if jsonl.is_empty() {
             return Ok(());
         }
-        let file = openai.upload_batch_file(jsonl.into_bytes(), &format!("job-{}.jsonl", job.id)).await?;
-        let metadata = BTreeMap::from([("job_id".to_owned(), job.id.to_string())]);
-        let batch = openai.create_batch(&file.id, &metadata).await?;
+        let batch = match send_batch(job, openai, jsonl).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                let refused = "OpenAI refused the batch";
+                return self.after_batch_error(job, openai, ItemStatus::Pending, refused, &e, stats).await;
+            }
+        };
+        let input_file_id = batch.input_file_id.clone().unwrap_or_default();
+        let expires_at = expires_at(&batch);
         let mut conn = pool::conn(&self.pool).await?;
         let n = conn
-            .transaction::<_, anyhow::Error, _>(async |c| llm::record_batch(c, job.id, &file.id, &batch.id).await)
+            .transaction::<_, anyhow::Error, _>(async |c| {
+                llm::record_batch(c, job.id, &input_file_id, &batch.id, expires_at).await
+            })
             .await?;
-        tracing::info!(batch.id = %batch.id, items = n, "batch submitted");
+        tracing::info!(batch.id = %batch.id, items = n, %expires_at, "batch submitted");
         Ok(())
     }
 
     async fn poll_batch(&self, job: &LlmJob, batch_id: &str, openai: &OpenAi, stats: &mut Stats) -> anyhow::Result<()> {
-        let batch = openai.retrieve_batch(batch_id).await?;
         stats.items_polled += u64::try_from(job.items_submitted)?;
-        if !batch.status.is_terminal() {
-            tracing::info!(status = batch.status.as_str(), "batch still running");
-            return Ok(());
-        }
-        let mut results: Vec<BatchResult> = Vec::new();
-        for file in [&batch.output_file_id, &batch.error_file_id].into_iter().flatten() {
-            let content = openai.file_content(file).await?;
-            results.extend(bw_openai::parse_batch_output(&String::from_utf8_lossy(&content))?);
-        }
+        let (batch, results) = match fetch_results(openai, batch_id).await {
+            Ok(Some(ended)) => ended,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                let refused = "OpenAI refused to give the batch's results";
+                return self.after_batch_error(job, openai, ItemStatus::Submitted, refused, &e, stats).await;
+            }
+        };
         for result in &results {
             let Some(item_id) = item_of(&result.custom_id) else {
                 tracing::warn!(custom_id = %result.custom_id, "batch line for no item of this job; ignored");
@@ -105,6 +115,39 @@ impl<Q: Queue> Worker<Q> {
         }
         Ok(())
     }
+}
+
+/// Uploads the job's requests and creates its batch over them.
+async fn send_batch(job: &LlmJob, openai: &OpenAi, jsonl: String) -> Result<Batch, OpenAiError> {
+    let file = openai.upload_batch_file(jsonl.into_bytes(), &format!("job-{}.jsonl", job.id)).await?;
+    let metadata = BTreeMap::from([("job_id".to_owned(), job.id.to_string())]);
+    let mut batch = openai.create_batch(&file.id, &metadata).await?;
+    batch.input_file_id.get_or_insert(file.id);
+    Ok(batch)
+}
+
+/// When the batch's completion window closes: OpenAI's `expires_at`, else a full window from now.
+fn expires_at(batch: &Batch) -> DateTime<Utc> {
+    batch
+        .expires_at
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .or_else(|| Utc::now().checked_add_signed(TimeDelta::from_std(BATCH_WINDOW).ok()?))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The batch and the lines of its output and error files once it has ended; `None` while it runs.
+async fn fetch_results(openai: &OpenAi, batch_id: &str) -> Result<Option<(Batch, Vec<BatchResult>)>, OpenAiError> {
+    let batch = openai.retrieve_batch(batch_id).await?;
+    if !batch.status.is_terminal() {
+        tracing::info!(status = batch.status.as_str(), "batch still running");
+        return Ok(None);
+    }
+    let mut results: Vec<BatchResult> = Vec::new();
+    for file in [&batch.output_file_id, &batch.error_file_id].into_iter().flatten() {
+        let content = openai.file_content(file).await?;
+        results.extend(bw_openai::parse_batch_output(&String::from_utf8_lossy(&content))?);
+    }
+    Ok(Some((batch, results)))
 }
 
 /// How one output or error line ends its item.

@@ -1,8 +1,10 @@
 //! Settings of the poller, from the environment.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
-use bw_config::{ConfigError, parse_or};
+use bw_config::ConfigError;
 
 /// Tunables of the worker and dispatch.
 #[derive(Clone, Debug)]
@@ -19,6 +21,27 @@ pub struct Settings {
     pub max_input_chars: i32,
     /// Jobs one dispatch sends at most.
     pub dispatch_limit: i64,
+    /// The caps that give up on an item, so that every job resolves.
+    pub caps: Caps,
+}
+
+/// When the worker gives up on an item and ends it `failed` (see [`crate::caps`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    /// Tries an item may fail (its submission counts as one try too); at least 1.
+    pub max_attempts: i32,
+    /// How long after its job was created an item may go without an answer (background mode, and batch mode
+    /// before the batch is submitted); at least one second.
+    pub max_age: Duration,
+    /// How long past its batch's completion window (OpenAI's `expires_at`) a batch-mode item may go without an
+    /// answer.
+    pub batch_grace: Duration,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self { max_attempts: 10, max_age: Duration::from_secs(24 * 3600), batch_grace: Duration::from_secs(3600) }
+    }
 }
 
 impl Default for Settings {
@@ -30,22 +53,125 @@ impl Default for Settings {
             budget: Duration::from_secs(90),
             max_input_chars: 6_000,
             dispatch_limit: 500,
+            caps: Caps::default(),
         }
     }
 }
 
 impl Settings {
     /// Reads `JOB_LEASE_SECS`, `POLL_CONCURRENCY`, `POLL_MAX_ITEMS`, `POLL_BUDGET_SECS`, `LLM_MAX_INPUT_CHARS`,
-    /// `DISPATCH_LIMIT`.
+    /// `DISPATCH_LIMIT`, `LLM_ITEM_MAX_ATTEMPTS`, `LLM_ITEM_MAX_AGE_SECS` and `LLM_BATCH_GRACE_SECS`.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(bw_config::optional)
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (`None` for unset or empty).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
+        let env = Env(&lookup);
         Ok(Self {
-            lease_secs: parse_or("JOB_LEASE_SECS", d.lease_secs)?,
-            concurrency: parse_or("POLL_CONCURRENCY", d.concurrency)?.max(1),
-            max_items_per_invocation: parse_or("POLL_MAX_ITEMS", d.max_items_per_invocation)?.max(1),
-            budget: Duration::from_secs(parse_or("POLL_BUDGET_SECS", d.budget.as_secs())?),
-            max_input_chars: parse_or("LLM_MAX_INPUT_CHARS", d.max_input_chars)?,
-            dispatch_limit: parse_or("DISPATCH_LIMIT", d.dispatch_limit)?,
+            lease_secs: env.parse("JOB_LEASE_SECS", d.lease_secs)?,
+            concurrency: env.parse("POLL_CONCURRENCY", d.concurrency)?.max(1),
+            max_items_per_invocation: env.parse("POLL_MAX_ITEMS", d.max_items_per_invocation)?.max(1),
+            budget: Duration::from_secs(env.parse("POLL_BUDGET_SECS", d.budget.as_secs())?),
+            max_input_chars: env.parse("LLM_MAX_INPUT_CHARS", d.max_input_chars)?,
+            dispatch_limit: env.parse("DISPATCH_LIMIT", d.dispatch_limit)?,
+            caps: Caps::from_env(&env)?,
         })
+    }
+}
+
+impl Caps {
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let max_attempts = env.parse("LLM_ITEM_MAX_ATTEMPTS", d.max_attempts)?;
+        if max_attempts < 1 {
+            return Err(invalid("LLM_ITEM_MAX_ATTEMPTS", format!("{max_attempts}: must be at least 1")));
+        }
+        let max_age = env.parse("LLM_ITEM_MAX_AGE_SECS", d.max_age.as_secs())?;
+        if max_age < 1 {
+            return Err(invalid("LLM_ITEM_MAX_AGE_SECS", "0: must be at least 1 (second)".to_owned()));
+        }
+        let batch_grace = env.parse("LLM_BATCH_GRACE_SECS", d.batch_grace.as_secs())?;
+        // A bound that keeps the arithmetic on timestamps far from overflowing (ten years).
+        for (name, secs) in [("LLM_ITEM_MAX_AGE_SECS", max_age), ("LLM_BATCH_GRACE_SECS", batch_grace)] {
+            if secs > MAX_CAP_SECS {
+                return Err(invalid(name, format!("{secs}: must be at most {MAX_CAP_SECS} (ten years)")));
+            }
+        }
+        Ok(Self { max_attempts, max_age: Duration::from_secs(max_age), batch_grace: Duration::from_secs(batch_grace) })
+    }
+}
+
+/// The longest age cap or grace accepted: ten years.
+const MAX_CAP_SECS: u64 = 10 * 365 * 24 * 3600;
+
+fn invalid(name: &str, reason: String) -> ConfigError {
+    ConfigError::Invalid { name: name.to_owned(), reason }
+}
+
+/// Variables read through a lookup.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    /// `name` parsed as `T`, or `default` when unset; an unparsable value is an error naming the variable.
+    fn parse<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match (self.0)(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(name, format!("{raw:?}: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    fn error_of(vars: &[(&str, &str)]) -> String {
+        with(vars).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_caps_default_to_ten_attempts_a_day_and_an_hour_past_a_batch_window() -> Result<(), ConfigError> {
+        let caps = with(&[])?.caps;
+        assert_eq!(caps.max_attempts, 10);
+        assert_eq!(caps.max_age, Duration::from_secs(86_400));
+        assert_eq!(caps.batch_grace, Duration::from_secs(3_600));
+        Ok(())
+    }
+
+    #[test]
+    fn the_caps_are_read_from_the_environment() -> Result<(), ConfigError> {
+        let caps =
+            with(&[("LLM_ITEM_MAX_ATTEMPTS", "3"), ("LLM_ITEM_MAX_AGE_SECS", " 600 "), ("LLM_BATCH_GRACE_SECS", "0")])?
+                .caps;
+        assert_eq!(caps, Caps { max_attempts: 3, max_age: Duration::from_secs(600), batch_grace: Duration::ZERO });
+        Ok(())
+    }
+
+    #[test]
+    fn bad_caps_are_refused_naming_the_variable() {
+        for (name, value, says) in [
+            ("LLM_ITEM_MAX_ATTEMPTS", "0", "at least 1"),
+            ("LLM_ITEM_MAX_ATTEMPTS", "-2", "at least 1"),
+            ("LLM_ITEM_MAX_ATTEMPTS", "ten", "invalid digit"),
+            ("LLM_ITEM_MAX_AGE_SECS", "0", "at least 1"),
+            ("LLM_ITEM_MAX_AGE_SECS", "-1", "invalid digit"),
+            ("LLM_ITEM_MAX_AGE_SECS", "1e9999", "invalid digit"),
+            ("LLM_ITEM_MAX_AGE_SECS", "400000000", "at most"),
+            ("LLM_BATCH_GRACE_SECS", "1h", "invalid digit"),
+        ] {
+            let text = error_of(&[(name, value)]);
+            assert!(text.contains(name) && text.contains(says), "{name}={value}: {text}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Per-invocation statistics, logged and emitted as CloudWatch embedded metrics (EMF).
 
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::worker::Step;
@@ -12,7 +14,14 @@ pub struct Stats {
     pub items_updated: u64,
     pub jobs_resolved: u64,
     pub errors: u64,
+    /// Items left as they were because of the deadline or a rate limit.
+    pub items_waiting: u64,
+    /// The longest wait OpenAI asked for in this invocation (the job's next poll comes no sooner).
+    #[serde(skip)]
+    pub retry_after: Option<Duration>,
 }
+
+const METRICS: [&str; 6] = ["jobs_polled", "items_polled", "items_updated", "jobs_resolved", "errors", "items_waiting"];
 
 impl Stats {
     /// Counts what happened to items in this invocation; an item that could not be advanced is logged (it stays
@@ -25,6 +34,10 @@ impl Stats {
                     self.errors += 1;
                     tracing::warn!(error = %reason, "item not advanced; it stays open for the next poll");
                 }
+                Step::Waiting(asked) => {
+                    self.items_waiting += 1;
+                    self.retry_after = self.retry_after.max(asked);
+                }
                 Step::Submitted | Step::Running => {}
             }
         }
@@ -36,18 +49,19 @@ impl Stats {
         self.items_updated += other.items_updated;
         self.jobs_resolved += other.jobs_resolved;
         self.errors += other.errors;
+        self.items_waiting += other.items_waiting;
+        self.retry_after = self.retry_after.max(other.retry_after);
     }
 
     /// One EMF document: CloudWatch turns these fields into metrics of namespace `boardwatch/poller`.
     pub fn emf(&self, function: &str) -> serde_json::Value {
-        let names = ["jobs_polled", "items_polled", "items_updated", "jobs_resolved", "errors"];
         serde_json::json!({
             "_aws": {
                 "Timestamp": chrono::Utc::now().timestamp_millis(),
                 "CloudWatchMetrics": [{
                     "Namespace": "boardwatch/poller",
                     "Dimensions": [["function"]],
-                    "Metrics": names.iter().map(|n| serde_json::json!({ "Name": n, "Unit": "Count" })).collect::<Vec<_>>(),
+                    "Metrics": METRICS.iter().map(|n| serde_json::json!({ "Name": n, "Unit": "Count" })).collect::<Vec<_>>(),
                 }],
             },
             "function": function,
@@ -56,6 +70,7 @@ impl Stats {
             "items_updated": self.items_updated,
             "jobs_resolved": self.jobs_resolved,
             "errors": self.errors,
+            "items_waiting": self.items_waiting,
         })
     }
 
@@ -67,6 +82,7 @@ impl Stats {
             items_updated = self.items_updated,
             jobs_resolved = self.jobs_resolved,
             errors = self.errors,
+            items_waiting = self.items_waiting,
             "{function} stats"
         );
         println!("{}", self.emf(function));

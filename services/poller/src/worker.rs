@@ -4,22 +4,26 @@
 //! A crash between creating a response at OpenAI and recording its id leaves the item `pending`: the next worker
 //! submits it again (one extra submission), and the orphaned response is never read, so no decision is applied
 //! twice. Decisions land through `entity_flags`' primary key, at most once per entity and job.
+//!
+//! No item is failed by our own clock: the invocation's deadline or a rate limit leaves it as it is for the next
+//! invocation, and the job is re-enqueued (no sooner than OpenAI asked). Only a refusal from OpenAI fails an item at
+//! once; the attempt and age caps of [`crate::caps`] fail the rest that never end, so every job resolves.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bw_db::llm::{self, Decision, ItemEnd, ItemStatus, LlmJob, LlmJobItem};
+use bw_db::llm::{self, Decision, ItemEnd, ItemStatus, LlmJob};
 use bw_db::{PgPool, pool};
 use bw_messages::parse_llm_job_message;
-use bw_openai::{OpenAi, OpenAiError, Response, ResponseStatus};
+use bw_openai::{OpenAi, Response, ResponseStatus};
 use bw_queue::{Failure, Invocation, Outgoing, Queue, RecordHandler, SqsMessage};
 use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::delay::{next_delay, poll_budget};
-use crate::settings::Settings;
+use crate::caps;
+use crate::delay::next_delay;
+use crate::settings::{Caps, Settings};
 use crate::stats::Stats;
 
 /// The worker, built once in `main`.
@@ -85,6 +89,9 @@ impl<Q: Queue> Worker<Q> {
         if job.cancel_requested_at.is_some() {
             return self.cancel(job, openai, cap, stats).await;
         }
+        if let Some(reason) = overdue(job, &self.settings.caps) {
+            return self.give_up_job(job, openai, &reason, stats).await;
+        }
         if job.mode == "batch" {
             return self.work_batch(job, openai, stats).await;
         }
@@ -100,113 +107,11 @@ impl<Q: Queue> Worker<Q> {
             stats.jobs_resolved += 1;
             return llm::release(&mut conn, job.id, owner, 0).await;
         }
-        let delay = next_delay(&job.mode);
+        let delay = next_delay(&job.mode, stats.retry_after);
         llm::release(&mut conn, job.id, owner, i64::from(delay)).await?;
         drop(conn);
         self.queue.send(&self.queue_url, Outgoing::llm_job(job.id, Some(delay))).await?;
         tracing::info!(delay_secs = delay, "job re-enqueued");
-        Ok(())
-    }
-
-    /// Submits up to `cap` pending items; returns how many it tried.
-    async fn submit_pending(&self, job: &LlmJob, openai: &OpenAi, cap: i64, stats: &mut Stats) -> anyhow::Result<i64> {
-        let items = {
-            let mut conn = pool::conn(&self.pool).await?;
-            llm::open_items(&mut conn, job.id, ItemStatus::Pending, cap).await?
-        };
-        if items.is_empty() {
-            return Ok(0);
-        }
-        let texts = {
-            let mut conn = pool::conn(&self.pool).await?;
-            let ids: Vec<i64> = items.iter().map(|i| i.entity_id).collect();
-            llm::posting_texts(&mut conn, &ids, self.settings.max_input_chars).await?
-        };
-        let tried = i64::try_from(items.len())?;
-        let outcomes: Vec<Step> = futures::stream::iter(items)
-            .map(|item| {
-                let text = texts.get(&item.entity_id).cloned();
-                async move { self.submit_one(job, openai, item, text).await }
-            })
-            .buffer_unordered(self.settings.concurrency)
-            .collect()
-            .await;
-        stats.tally(outcomes);
-        Ok(tried)
-    }
-
-    async fn submit_one(&self, job: &LlmJob, openai: &OpenAi, item: LlmJobItem, text: Option<String>) -> Step {
-        let Some(text) = text else {
-            let end = failed("the posting no longer exists");
-            return self.end(job, item.item_id, &end).await;
-        };
-        let metadata = BTreeMap::from([
-            ("job_id".to_owned(), job.id.to_string()),
-            ("item_id".to_owned(), item.item_id.to_string()),
-        ]);
-        match openai.create_background_response(&job.model, &job.instructions, &text, &metadata).await {
-            Ok(response) => {
-                let recorded = async {
-                    let mut conn = pool::conn(&self.pool).await?;
-                    conn.transaction::<_, anyhow::Error, _>(async |c| {
-                        llm::mark_submitted(c, job.id, item.item_id, &response.id).await
-                    })
-                    .await
-                };
-                match recorded.await {
-                    Ok(_) => Step::Submitted,
-                    Err(e) => Step::Error(format!("{e:#}")),
-                }
-            }
-            Err(e) if e.is_retryable() => Step::Error(e.to_string()),
-            Err(e) => self.end(job, item.item_id, &failed(&format!("OpenAI refused the request: {e}"))).await,
-        }
-    }
-
-    /// Polls the job's budget of submitted items (at most `cap`), least recently polled first, records the ones that
-    /// ended, and sets the next budget from how many did.
-    async fn poll_submitted(&self, job: &LlmJob, openai: &OpenAi, cap: i64, stats: &mut Stats) -> anyhow::Result<()> {
-        let budget = if job.poll_budget > 0 { job.poll_budget } else { poll_budget(job.items_total, 0) };
-        let cap = cap.min(i64::from(budget));
-        if cap == 0 {
-            return Ok(());
-        }
-        let items = {
-            let mut conn = pool::conn(&self.pool).await?;
-            llm::open_items(&mut conn, job.id, ItemStatus::Submitted, cap).await?
-        };
-        if items.is_empty() {
-            return Ok(());
-        }
-        stats.items_polled += u64::try_from(items.len())?;
-        let outcomes: Vec<(i32, Step)> = futures::stream::iter(items)
-            .map(|item| async move {
-                let id = item.response_id.clone().unwrap_or_default();
-                let step = match openai.retrieve_response(&id).await {
-                    Ok(response) if response.status.is_terminal() => {
-                        self.end(job, item.item_id, &item_end(&response)).await
-                    }
-                    Ok(_) => Step::Running,
-                    Err(OpenAiError::Api { status: 404, .. }) => {
-                        self.end(job, item.item_id, &failed("OpenAI no longer knows this response")).await
-                    }
-                    Err(e) => Step::Error(e.to_string()),
-                };
-                (item.item_id, step)
-            })
-            .buffer_unordered(self.settings.concurrency)
-            .collect()
-            .await;
-        let running: Vec<i32> =
-            outcomes.iter().filter(|(_, s)| matches!(s, Step::Running)).map(|(id, _)| *id).collect();
-        if !running.is_empty() {
-            let mut conn = pool::conn(&self.pool).await?;
-            llm::touch_polled(&mut conn, job.id, &running).await?;
-        }
-        let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended)).count();
-        let mut conn = pool::conn(&self.pool).await?;
-        llm::set_poll_budget(&mut conn, job.id, poll_budget(job.items_total, i32::try_from(found)?)).await?;
-        stats.tally(outcomes.into_iter().map(|(_, s)| s));
         Ok(())
     }
 
@@ -266,7 +171,21 @@ pub(crate) enum Step {
     Submitted,
     Ended,
     Running,
+    /// Left as it was for the next invocation (the deadline, or a rate limit; OpenAI asked to wait this long).
+    Waiting(Option<Duration>),
+    /// Not advanced (a failed try, or a database error); it stays open.
     Error(String),
+}
+
+/// Why the job's open items are given up for their age now, if they are (see [`caps::overdue`]). The job's times
+/// come from the database's clock and `now` from this host's: both are NTP-synchronised, and the caps are meant
+/// in hours.
+fn overdue(job: &LlmJob, caps: &Caps) -> Option<String> {
+    let window = match &job.batch_id {
+        Some(_) => Some(caps::window_closes(job.batch_expires_at, job.created_at)?),
+        None => None,
+    };
+    caps::overdue(job.created_at, window, chrono::Utc::now(), caps)
 }
 
 pub(crate) fn failed(reason: &str) -> ItemEnd {

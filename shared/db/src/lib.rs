@@ -8,6 +8,7 @@ pub mod events;
 pub mod expiry;
 pub mod failures;
 pub mod llm;
+pub mod llm_tries;
 pub mod migrate;
 pub mod models;
 pub mod notify;

@@ -46,6 +46,8 @@ pub struct LlmJob {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Batch mode: when the batch's completion window closes (OpenAI's `expires_at`).
+    pub batch_expires_at: Option<DateTime<Utc>>,
 }
 
 /// One entity of a job.
@@ -59,6 +61,7 @@ pub struct LlmJobItem {
     pub entity_id: i64,
     pub status: String,
     pub response_id: Option<String>,
+    /// Submissions and failed tries (a submission or a poll that failed after the client's own retries).
     pub attempts: i32,
     pub submitted_at: Option<DateTime<Utc>>,
     pub last_polled_at: Option<DateTime<Utc>>,
@@ -66,6 +69,8 @@ pub struct LlmJobItem {
     pub output_text: Option<String>,
     pub decision: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// The last failed try while the item is open (it is retried; `error` is set when it ends).
+    pub last_error: Option<String>,
 }
 
 /// Most items one job may have: the API refuses more, and a batch-mode job sends them all in one batch file.
@@ -302,7 +307,7 @@ pub async fn open_items(
 }
 
 /// Moves `n` items of the job from one aggregate to another.
-async fn shift(
+pub(crate) async fn shift(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
     from: ItemStatus,
@@ -606,13 +611,15 @@ pub async fn flagged_postings(
     .await?)
 }
 
-/// Records a job's OpenAI batch: every pending item becomes submitted (the batch carries them all), the aggregates
-/// move, and the job runs. The caller holds a transaction. Returns how many items the batch covers.
+/// Records a job's OpenAI batch, whose completion window closes at `expires_at`: every pending item becomes
+/// submitted (the batch carries them all), the aggregates move, and the job runs. The caller holds a transaction.
+/// Returns how many items the batch covers.
 pub async fn record_batch(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
     input_file_id: &str,
     batch_id: &str,
+    expires_at: DateTime<Utc>,
 ) -> anyhow::Result<i32> {
     let n = diesel::update(llm_job_items::table)
         .filter(llm_job_items::job_id.eq(job_id))
@@ -628,7 +635,11 @@ pub async fn record_batch(
     shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, n).await?;
     diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(job_id))
-        .set((llm_jobs::input_file_id.eq(input_file_id), llm_jobs::batch_id.eq(batch_id)))
+        .set((
+            llm_jobs::input_file_id.eq(input_file_id),
+            llm_jobs::batch_id.eq(batch_id),
+            llm_jobs::batch_expires_at.eq(expires_at),
+        ))
         .execute(conn)
         .await?;
     set_running(conn, job_id).await?;

@@ -122,6 +122,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         resolved_at -> Nullable<Timestamptz>,
+        batch_expires_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -140,6 +141,7 @@ diesel::table! {
         output_text -> Nullable<Text>,
         decision -> Nullable<Jsonb>,
         error -> Nullable<Text>,
+        last_error -> Nullable<Text>,
     }
 }
 

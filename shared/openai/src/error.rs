@@ -113,6 +113,32 @@ impl OpenAiError {
         }
     }
 
+    /// Whether OpenAI answered and refused the request for good: an HTTP error that retrying does not fix (400, 401,
+    /// 403, 404, 409, 422, ...) or `insufficient_quota`. A caller may fail the work the request was for. Never a
+    /// rate limit, a 5xx, a timeout, a transport error, an exceeded deadline (our own clock) or an answer that could
+    /// not be decoded: none of those says OpenAI will not do it.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Self::Api { .. } => !self.is_retryable(),
+            Self::QuotaExhausted { .. } => true,
+            Self::RateLimited { .. }
+            | Self::Timeout { .. }
+            | Self::Transport { .. }
+            | Self::Decode { .. }
+            | Self::DeadlineExceeded { .. }
+            | Self::NotCompleted { .. }
+            | Self::BatchItem { .. }
+            | Self::InvalidConfig { .. } => false,
+        }
+    }
+
+    /// Whether the call stopped to wait rather than failed: the caller's deadline came first, or OpenAI's rate limit
+    /// still held when the retries ran out. Nothing is wrong with the request; send it again later
+    /// ([`retry_after`](Self::retry_after) says when, if OpenAI said).
+    pub fn is_wait(&self) -> bool {
+        matches!(self, Self::DeadlineExceeded { .. } | Self::RateLimited { .. })
+    }
+
     /// How long OpenAI asked us to wait, looking through a deadline error at the attempt it cut short. A caller that
     /// re-enqueues work can use this as the delay.
     pub fn retry_after(&self) -> Option<Duration> {
@@ -221,6 +247,26 @@ mod tests {
         let err = OpenAiError::from_http(404, b"", None);
         assert!(matches!(&err, OpenAiError::Api { status: 404, message, .. } if message == "(empty body)"));
         assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn refusals_are_the_answers_retrying_cannot_fix() {
+        let api = |status| OpenAiError::Api { status, error_type: None, code: None, param: None, message: "m".into() };
+        for status in [400, 401, 403, 404, 409, 422] {
+            assert!(api(status).is_refusal(), "{status}");
+            assert!(!api(status).is_wait(), "{status}");
+        }
+        for status in [500, 502, 503, 504] {
+            assert!(!api(status).is_refusal(), "{status}");
+        }
+        assert!(OpenAiError::QuotaExhausted { message: "q".into() }.is_refusal());
+        let rate = OpenAiError::RateLimited { retry_after: None, message: "r".into() };
+        assert!(!rate.is_refusal() && rate.is_wait());
+        let deadline = OpenAiError::DeadlineExceeded { attempts: 0, last_error: None };
+        assert!(!deadline.is_refusal() && deadline.is_wait(), "our own clock is never OpenAI's refusal");
+        let timeout = OpenAiError::Timeout { what: "GET /x".into() };
+        assert!(!timeout.is_refusal() && !timeout.is_wait());
+        assert!(!OpenAiError::decode("answer", "eof").is_refusal());
     }
 
     #[test]

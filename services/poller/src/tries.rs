@@ -1,0 +1,103 @@
+//! What the worker does with an OpenAI error, and how it gives up on items: the verdicts of [`crate::caps`] applied
+//! to the database, each item change in one transaction with the job's aggregates.
+
+use bw_db::llm::{ItemStatus, LlmJob};
+use bw_db::{llm_tries, pool};
+use bw_openai::{OpenAi, OpenAiError};
+use bw_queue::Queue;
+use diesel_async::AsyncConnection as _;
+
+use crate::caps::{self, Verdict};
+use crate::stats::Stats;
+use crate::worker::{Step, Worker, failed};
+
+impl<Q: Queue> Worker<Q> {
+    /// What `error`, met by a request about one item, does to it: a refusal fails it (`refused` and the error), a
+    /// wait leaves it as it is, anything else is a failed try.
+    pub(crate) async fn after_error(&self, job: &LlmJob, item_id: i32, refused: &str, error: &OpenAiError) -> Step {
+        match caps::verdict(error) {
+            Verdict::Refused => self.end(job, item_id, &failed(&format!("{refused}: {error}"))).await,
+            Verdict::Wait(asked) => {
+                tracing::info!(item.id = item_id, %error, "item left for the next invocation");
+                Step::Waiting(asked)
+            }
+            Verdict::FailedTry => match self.failed_try(job, item_id, &error.to_string()).await {
+                Ok(true) => Step::Ended,
+                Ok(false) => Step::Error(error.to_string()),
+                Err(e) => Step::Error(format!("{error}; and recording the failed try failed: {e:#}")),
+            },
+        }
+    }
+
+    /// Counts a failed try of one item, and gives the item up (in the same transaction) when it has had its
+    /// attempts. Returns whether the item ended.
+    async fn failed_try(&self, job: &LlmJob, item_id: i32, error: &str) -> anyhow::Result<bool> {
+        let caps = self.settings.caps;
+        let mut conn = pool::conn(&self.pool).await?;
+        conn.transaction::<_, anyhow::Error, _>(async |c| {
+            let Some(attempts) = llm_tries::record_failed_try(c, job.id, item_id, error).await? else {
+                return Ok(false);
+            };
+            if !caps::out_of_attempts(attempts, &caps) {
+                return Ok(false);
+            }
+            Ok(llm_tries::give_up_items(c, job.id, &[item_id], &caps::attempts_reason(attempts)).await? == 1)
+        })
+        .await
+    }
+
+    /// What `error`, met by a request for the whole batch (its items in `status`), does to them: a refusal fails
+    /// them all, a wait leaves them, anything else is a failed try of each, and past the attempts they are given up.
+    pub(crate) async fn after_batch_error(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        status: ItemStatus,
+        refused: &str,
+        error: &OpenAiError,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        let reason = match caps::verdict(error) {
+            Verdict::Refused => format!("{refused}: {error}"),
+            Verdict::Wait(asked) => {
+                tracing::info!(%error, "batch left for the next invocation");
+                stats.tally([Step::Waiting(asked)]);
+                return Ok(());
+            }
+            Verdict::FailedTry => {
+                let attempts = {
+                    let mut conn = pool::conn(&self.pool).await?;
+                    llm_tries::record_failed_tries(&mut conn, job.id, status, &error.to_string()).await?
+                };
+                if !caps::out_of_attempts(attempts, &self.settings.caps) {
+                    stats.tally([Step::Error(error.to_string())]);
+                    return Ok(());
+                }
+                caps::attempts_reason(attempts)
+            }
+        };
+        self.give_up_job(job, openai, &reason, stats).await
+    }
+
+    /// Ends every open item of the job `failed` with `reason`, which also becomes the job's error; cancels its
+    /// batch at OpenAI (best effort: nobody will read it).
+    pub(crate) async fn give_up_job(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        reason: &str,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        if let Some(batch_id) = &job.batch_id
+            && let Err(e) = openai.cancel_batch(batch_id).await
+        {
+            tracing::warn!(batch.id = %batch_id, error = %e, "cancel of the given-up batch at OpenAI failed");
+        }
+        let mut conn = pool::conn(&self.pool).await?;
+        let ended =
+            conn.transaction::<_, anyhow::Error, _>(async |c| llm_tries::give_up_job(c, job.id, reason).await).await?;
+        tracing::warn!(items = ended, %reason, "gave up on the job's open items");
+        stats.items_updated += u64::try_from(ended)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! Failed tries of LLM items, and giving up on them. A failed try (a submission or a poll that failed after the
+//! OpenAI client's own retries) bumps the item's `attempts` and keeps its error in `last_error`; giving up ends open
+//! items `failed` with the reason, followed by `; last error: …` when the item has one, and moves the job's
+//! aggregates in the same transaction. Every statement names the statuses it leaves, so an item that ended
+//! meanwhile is left alone.
+
+use diesel::OptionalExtension as _;
+use diesel::sql_types::{Array, Int4, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::llm::{ItemStatus, shift};
+
+#[derive(diesel::QueryableByName)]
+struct Attempts {
+    #[diesel(sql_type = Int4)]
+    attempts: i32,
+}
+
+/// Records a failed try of one open item: `attempts + 1`, `last_error`, and `last_polled_at = now()` (so the next
+/// invocation turns to the item's neighbours first). Returns the item's attempts now, or `None` when it is not open.
+pub async fn record_failed_try(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    item_id: i32,
+    error: &str,
+) -> anyhow::Result<Option<i32>> {
+    let row: Option<Attempts> = diesel::sql_query(
+        "UPDATE llm_job_items SET attempts = attempts + 1, last_error = $3, last_polled_at = now() \
+         WHERE job_id = $1 AND item_id = $2 AND status IN ('pending', 'submitted') RETURNING attempts",
+    )
+    .bind::<SqlUuid, _>(job_id)
+    .bind::<Int4, _>(item_id)
+    .bind::<Text, _>(crate::storable(error.to_owned()))
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| r.attempts))
+}
+
+/// Records a failed try of every item of the job in `status` (batch mode, where one request stands for all of
+/// them). Returns the most attempts among them, 0 when there is none.
+pub async fn record_failed_tries(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    status: ItemStatus,
+    error: &str,
+) -> anyhow::Result<i32> {
+    let row: Attempts = diesel::sql_query(
+        "WITH tried AS (UPDATE llm_job_items SET attempts = attempts + 1, last_error = $3, last_polled_at = now() \
+                        WHERE job_id = $1 AND status = $2 RETURNING attempts) \
+         SELECT coalesce(max(attempts), 0) AS attempts FROM tried",
+    )
+    .bind::<SqlUuid, _>(job_id)
+    .bind::<Text, _>(status.as_str())
+    .bind::<Text, _>(crate::storable(error.to_owned()))
+    .get_result(conn)
+    .await?;
+    Ok(row.attempts)
+}
+
+/// Ends the open items `item_ids` of the job `failed` with `reason`. Returns how many ended. The caller holds a
+/// transaction.
+pub async fn give_up_items(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    item_ids: &[i32],
+    reason: &str,
+) -> anyhow::Result<i32> {
+    end_open(conn, job_id, Some(item_ids), reason).await
+}
+
+/// Ends every open item of the job `failed` with `reason`, and notes the reason as the job's error. Returns how many
+/// items ended. The caller holds a transaction.
+pub async fn give_up_job(conn: &mut AsyncPgConnection, job_id: Uuid, reason: &str) -> anyhow::Result<i32> {
+    let ended = end_open(conn, job_id, None, reason).await?;
+    diesel::sql_query("UPDATE llm_jobs SET error = $2, updated_at = now() WHERE id = $1")
+        .bind::<SqlUuid, _>(job_id)
+        .bind::<Text, _>(crate::storable(reason.to_owned()))
+        .execute(conn)
+        .await?;
+    Ok(ended)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Ended {
+    #[diesel(sql_type = Int4)]
+    pending: i32,
+    #[diesel(sql_type = Int4)]
+    submitted: i32,
+}
+
+/// Ends open items (all of the job's when `item_ids` is `None`) `failed`, and moves the aggregates by how many left
+/// each status.
+async fn end_open(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    item_ids: Option<&[i32]>,
+    reason: &str,
+) -> anyhow::Result<i32> {
+    let ended: Ended = diesel::sql_query(
+        "WITH old AS (SELECT item_id, status FROM llm_job_items \
+                      WHERE job_id = $1 AND status IN ('pending', 'submitted') \
+                        AND ($3::int4[] IS NULL OR item_id = ANY($3)) FOR UPDATE), \
+              ended AS (UPDATE llm_job_items i \
+                        SET status = 'failed', error = $2 || coalesce('; last error: ' || i.last_error, ''), \
+                            completed_at = now(), last_polled_at = now() \
+                        FROM old WHERE i.job_id = $1 AND i.item_id = old.item_id \
+                          AND i.status IN ('pending', 'submitted') \
+                        RETURNING old.status) \
+         SELECT count(*) FILTER (WHERE status = 'pending')::int4 AS pending, \
+                count(*) FILTER (WHERE status = 'submitted')::int4 AS submitted FROM ended",
+    )
+    .bind::<SqlUuid, _>(job_id)
+    .bind::<Text, _>(crate::storable(reason.to_owned()))
+    .bind::<Nullable<Array<Int4>>, _>(item_ids)
+    .get_result(conn)
+    .await?;
+    for (from, n) in [(ItemStatus::Pending, ended.pending), (ItemStatus::Submitted, ended.submitted)] {
+        if n > 0 {
+            shift(conn, job_id, from, ItemStatus::Failed, n).await?;
+        }
+    }
+    Ok(ended.pending + ended.submitted)
+}
