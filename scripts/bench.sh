@@ -6,16 +6,22 @@
 #       each function's release binary in Lambda mode against a fake Runtime API: cold start and peak RSS
 #   scripts/bench.sh progress [STREAMS=50] [CHANGES=200]
 #       clients on a run's SSE progress stream: latency from a commit to each client's receipt of the event
+#   scripts/bench.sh delivery [MINUTES=10]
+#       the real runs queue and the ingestion binary: a malformed body until it is in the DLQ, and a record that
+#       keeps failing transiently (its first retry, its deliveries in the window); BENCH_INGESTION_BIN=PATH runs
+#       another build of the service (an older commit's) for before figures
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda|progress [ARGS...]"
+[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda|progress|delivery [ARGS...]"
 "$ROOT/scripts/bootstrap.sh" >&2
 load_env
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 log "building the benchmark (release)"
-if [[ "$1" == lambda ]]; then
+if [[ "$1" == delivery ]]; then
+  cargo build --release --quiet -p bw-tests -p bw-ingestion --bins
+elif [[ "$1" == lambda ]]; then
   # The functions' binaries, beside `bench`, built as for Lambda but for this machine.
   cargo build --release --quiet -p bw-tests -p bw-api -p bw-ingestion -p bw-poller --bins
 else

@@ -399,6 +399,40 @@ fn each_functions_role_names_only_its_own_queues_and_only_the_worker_reads_the_o
 }
 
 #[test]
+fn each_consumer_may_set_the_visibility_of_what_it_consumes_and_knows_its_queues_url() -> anyhow::Result<()> {
+    let template = load()?;
+    let consumers: Vec<_> = template.functions().into_iter().filter(|f| !f.consumed_queues().is_empty()).collect();
+    ensure!(consumers.len() == 2, "the ingestion and the worker consume queues: {}", consumers.len());
+    for f in consumers {
+        let role_id = f.props.get("Role").and_then(get_att_target).with_context(|| format!("{}: no Role", f.id))?;
+        let role = template.resource(&role_id)?;
+        let mut allowed = BTreeSet::new();
+        for statement in role["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().cloned().unwrap_or_default())
+        {
+            let actions = statement["Action"].as_array().cloned().unwrap_or_else(|| vec![statement["Action"].clone()]);
+            if actions.iter().any(|a| a == "sqs:ChangeMessageVisibility") {
+                mentions(&statement["Resource"], &mut allowed);
+            }
+        }
+        // The function backs failed records off itself (ChangeMessageVisibility on the queue's URL).
+        ensure!(
+            allowed == f.consumed_queues(),
+            "{} may change visibility on {allowed:?}, consumes {:?}",
+            f.id,
+            f.consumed_queues()
+        );
+        let mut urls = BTreeSet::new();
+        f.env.iter().filter(|(k, _)| k.ends_with("_QUEUE_URL")).for_each(|(_, v)| mentions(v, &mut urls));
+        ensure!(urls.is_superset(&f.consumed_queues()), "{} is not told its queue's URL: {urls:?}", f.id);
+    }
+    Ok(())
+}
+
+#[test]
 fn no_secret_is_in_plain_text() -> anyhow::Result<()> {
     let template = load()?;
     let secret_vars = ["DATABASE_URL", "TEST_DATABASE_URL", "JWT_SECRET"];

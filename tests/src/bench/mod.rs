@@ -1,5 +1,6 @@
 //! Benchmarks that print `key: value` figures (not timed tests). Run through `scripts/bench.sh`.
 
+pub mod delivery;
 pub mod ingestion;
 pub mod lambda;
 pub mod poller;

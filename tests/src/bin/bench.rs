@@ -1,4 +1,4 @@
-//! `bench ingestion|poller|lambda|progress …`: prints `key: value` figures. See `scripts/bench.sh`.
+//! `bench ingestion|poller|lambda|progress|delivery …`: prints `key: value` figures. See `scripts/bench.sh`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,9 +14,10 @@ async fn main() -> anyhow::Result<()> {
             bw_tests::bench::poller::run(number(1, 200)?, number(2, 100)?, rpm).await
         }
         Some("lambda") => bw_tests::bench::lambda::run(number(1, 5)?.max(1), number(2, 500)?).await,
+        Some("delivery") => bw_tests::bench::delivery::run(u64::try_from(number(1, 10)?.max(1))?).await,
         Some("progress") => bw_tests::bench::progress::run(number(1, 50)?.max(1), number(2, 200)?.max(1)).await,
         other => anyhow::bail!(
-            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] | bench lambda [ROUNDS] [POSTINGS] | bench progress [STREAMS] [CHANGES]"
+            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] | bench lambda [ROUNDS] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES]"
         ),
     }
 }
