@@ -3,8 +3,10 @@
 # .venv/cargo-lambda, installed with uv):
 #   target/lambda/<binary>/bootstrap       what infra/template.yaml's CodeUri points at (SAM zips the folder);
 #   target/lambda-zip/<binary>/bootstrap.zip the same binary zipped, ready to upload as is.
-# Then prints `zip_bytes_<function>: N` per function. The two poller functions (dispatch and worker) ship the same
-# `poller` binary and so the same zip; POLLER_ROLE tells them apart.
+# CA bundles in infra/certs/*.pem (e.g. RDS's global-bundle.pem, for DATABASE_URL's sslrootcert) are copied beside
+# each bootstrap (in its folder and its zip), so a function finds them under /var/task/. Then prints
+# `zip_bytes_<function>: N` per function. The two poller functions (dispatch and worker) ship the same `poller`
+# binary and so the same zip; POLLER_ROLE tells them apart.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -49,6 +51,22 @@ ensure_rust_target
 log "building ${BINARIES[*]} for $TARGET_TRIPLE (release; the first build takes several minutes)"
 lambda_build binary "$ROOT/target/lambda"
 lambda_build zip "$ROOT/target/lambda-zip"
+shopt -s nullglob
+bundles=("$ROOT"/infra/certs/*.pem)
+if ((${#bundles[@]} > 0)); then
+  for bin in "${BINARIES[@]}"; do
+    cp "${bundles[@]}" "$ROOT/target/lambda/$bin/"
+    python3 - "$ROOT/target/lambda-zip/$bin/bootstrap.zip" "${bundles[@]}" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "a", zipfile.ZIP_DEFLATED) as archive:
+    present = set(archive.namelist())
+    for bundle in sys.argv[2:]:
+        if os.path.basename(bundle) not in present:
+            archive.write(bundle, arcname=os.path.basename(bundle))
+PY
+  done
+  log "added ${bundles[*]##*/} beside each bootstrap, in its folder and its zip (/var/task/ in Lambda)"
+fi
 
 too_big=()
 for function in api ingestion poller_dispatch poller_worker; do

@@ -60,7 +60,11 @@ impl TlsCluster {
     fn init(&self) -> anyhow::Result<()> {
         let data = self.data();
         if running_as_root() {
-            // initdb refuses root; the cluster's files belong to the postgres user, who must own its key alone.
+            // initdb refuses root; the cluster's files belong to the postgres user (made as bootstrap makes it), who
+            // must own its key alone.
+            if !Command::new("id").arg("postgres").output().is_ok_and(|o| o.status.success()) {
+                run(Command::new("useradd").args(["--system", "--no-create-home", "postgres"]))?;
+            }
             run(Command::new("chown").arg("-R").arg("postgres").arg(&self.dir))?;
         }
         self.as_postgres(
@@ -128,18 +132,25 @@ fn authority(name: &str) -> anyhow::Result<(String, rcgen::Issuer<'static, rcgen
     Ok((pem, rcgen::Issuer::new(params, key)))
 }
 
-/// The folder of PostgreSQL's server binaries: `PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`.
+/// The folder of PostgreSQL's server binaries, looked for as `scripts/bootstrap.sh` does: `PG_BIN`, else where
+/// `initdb` is on the `PATH`, else the newest `/usr/lib/postgresql/*/bin`.
 fn pg_bin() -> anyhow::Result<PathBuf> {
     if let Some(dir) = bw_config::optional("PG_BIN") {
         return Ok(dir.into());
     }
+    let has_server = |bin: &Path| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file();
+    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
+    if let Some(bin) = on_path.into_iter().find(|dir| has_server(dir)) {
+        return Ok(bin);
+    }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .context("PostgreSQL's server binaries are not in /usr/lib/postgresql (set PG_BIN to their folder)")?
-        .filter_map(|e| Some(e.ok()?.path().join("bin")))
-        .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
-        .collect();
+        .map(|dirs| dirs.filter_map(|e| Some(e.ok()?.path().join("bin"))).filter(|b| has_server(b)).collect())
+        .unwrap_or_default();
     found.sort();
-    found.pop().context("no initdb and pg_ctl under /usr/lib/postgresql/*/bin (set PG_BIN to their folder)")
+    found.pop().context(
+        "PostgreSQL's server binaries (initdb, pg_ctl) are neither on the PATH nor in /usr/lib/postgresql/*/bin: \
+         install them (Debian: apt-get install postgresql) or set PG_BIN to their folder",
+    )
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -90,6 +90,35 @@ async fn the_binary_in_lambda_mode_works_an_sqs_event_and_reports_only_the_bad_r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_lambda_mode_a_record_that_can_never_succeed_is_handed_back_at_once() -> anyhow::Result<()> {
+    // A real message on the runs queue as the stack defines it (90-minute visibility), received as the event source
+    // mapping would: without the function's own visibility change it would stay hidden for 90 minutes.
+    let app = TestApp::spawn_with_real_runs_queue().await?;
+    let (sqs, url) = (&app.queue.sqs, app.queue.url.as_str());
+    sqs.send(url, bw_queue::Outgoing { body: "{oops".to_owned(), ..bw_queue::Outgoing::default() }).await?;
+    let received = sqs.receive(url, 1, Duration::from_secs(5)).await?.pop().context("nothing received")?;
+    let id = received.message_id.clone().context("no message id")?;
+    let mut record = sqs_record("bw-runs", &id, "{oops");
+    record["receiptHandle"] = json!(received.receipt_handle.clone().context("no receipt handle")?);
+
+    let (runtime, runtime_api) = FakeRuntime::start(Function::INGESTION).await?;
+    let request_id = runtime.push_event(sqs_event(vec![record]));
+    let mut child = Function::INGESTION
+        .command(&bw_tests::ctl::binary("ingestion")?, &runtime_api)
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", &app.db.url)
+        .env("RUNS_QUEUE_URL", url)
+        .spawn()
+        .context("failed to start the ingestion binary")?;
+    let answer = answer(&runtime, &mut child, &request_id).await?;
+    assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": id }] }));
+    let again = sqs.receive(url, 1, Duration::from_secs(5)).await?.pop().context("not visible again at once")?;
+    assert_eq!(again.message_id.as_deref(), Some(id.as_str()));
+    assert_eq!(again.attributes.get("ApproximateReceiveCount").map(String::as_str), Some("2"));
+    still_serving(&runtime, child).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_in_lambda_mode_without_database_url_exits_with_a_config_error() -> anyhow::Result<()> {
     let (_runtime, runtime_api) = FakeRuntime::start(Function::INGESTION).await?;
     let child = Function::INGESTION

@@ -137,12 +137,18 @@ async fn failed_tries_count_on_open_items_and_giving_up_moves_each_item_once() -
     assert!(llm::end_item(&mut conn, job, "alice", 2, &completed(true)).await?);
 
     assert_eq!(
-        llm_tries::record_failed_try(&mut conn, job, 1, "HTTP 503").await?,
+        llm_tries::record_failed_try(&mut conn, job, 1, "HTTP 503", true).await?,
         Some(2),
         "submitted once, failed once"
     );
-    assert_eq!(llm_tries::record_failed_try(&mut conn, job, 3, "HTTP 502").await?, Some(1));
-    assert_eq!(llm_tries::record_failed_try(&mut conn, job, 2, "late").await?, None, "an ended item is not tried");
+    assert_eq!(llm_tries::record_failed_try(&mut conn, job, 3, "HTTP 502", true).await?, Some(1));
+    assert_eq!(
+        llm_tries::record_failed_try(&mut conn, job, 2, "late", true).await?,
+        None,
+        "an ended item is not tried"
+    );
+    let noted = llm_tries::record_failed_try(&mut conn, job, 4, "HTTP 401", false).await?;
+    assert_eq!(noted, Some(0), "a failed poll is noted, not an attempt");
     let tried = db
         .rows(&format!(
             "SELECT item_id, attempts, last_error FROM llm_job_items WHERE job_id = '{job}' ORDER BY item_id"
@@ -152,7 +158,7 @@ async fn failed_tries_count_on_open_items_and_giving_up_moves_each_item_once() -
         .iter()
         .map(|r| (r["item_id"].as_i64().unwrap_or(-1), r["attempts"].as_i64().unwrap_or(-1), r["last_error"].as_str()))
         .collect();
-    assert_eq!(tried, [(1, 2, Some("HTTP 503")), (2, 1, None), (3, 1, Some("HTTP 502")), (4, 0, None)]);
+    assert_eq!(tried, [(1, 2, Some("HTTP 503")), (2, 1, None), (3, 1, Some("HTTP 502")), (4, 0, Some("HTTP 401"))]);
 
     // One item given up (twice: the second finds it ended), then the whole job.
     assert_eq!(llm_tries::give_up_items(&mut conn, job, &[3], "gave up after 1 attempts").await?, 1);
@@ -169,7 +175,7 @@ async fn failed_tries_count_on_open_items_and_giving_up_moves_each_item_once() -
             ("failed", Some("gave up: no answer after 24 h; last error: HTTP 503")),
             ("completed", None),
             ("failed", Some("gave up after 1 attempts; last error: HTTP 502")),
-            ("failed", Some("gave up: no answer after 24 h")),
+            ("failed", Some("gave up: no answer after 24 h; last error: HTTP 401")),
         ]
     );
     let a = aggregates(&db, job).await?;

@@ -95,31 +95,52 @@ async fn an_item_that_never_ends_is_given_up_at_the_age_cap_and_the_job_resolves
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_submissions_and_polls_count_as_attempts_until_the_cap_fails_the_item() -> anyhow::Result<()> {
+async fn failed_submissions_count_as_attempts_until_the_cap_fails_the_item() -> anyhow::Result<()> {
     let mut s = Screening::start(FakeConfig { server_error_rate: 1.0, ..slow() }).await?;
     s.worker.openai = client(&s, 1)?;
     s.worker.settings.caps.max_attempts = 3;
     let id = s.create_job("background").await?;
 
-    // Every create answers 5xx: each item has one failed try, and stays pending.
-    s.poll_once(id).await?;
-    let job = s.job(id).await?;
-    assert_eq!((count(&job, "items_pending"), count(&job, "items_failed")), (12, 0), "{job}");
-    assert_eq!(s.items_where(id, "attempts = 1 AND last_error LIKE 'OpenAI answered HTTP 5%'").await?, 12);
-
-    // OpenAI recovers for one invocation: every item goes out (its second try).
-    s.fake.update_config(|c| c.server_error_rate = 0.0)?;
-    s.poll_once(id).await?;
-    assert_eq!(count(&s.job(id).await?, "items_submitted"), 12);
-    assert_eq!(s.items_where(id, "attempts = 2").await?, 12);
-
-    // Then every poll answers 5xx: an item's third try fails, and that is its last.
-    s.fake.update_config(|c| c.server_error_rate = 1.0)?;
+    // Every create answers 5xx: each invocation is one failed try of each item, which stays pending.
+    for attempts in 1..=2 {
+        s.poll_once(id).await?;
+        let job = s.job(id).await?;
+        assert_eq!((count(&job, "items_pending"), count(&job, "items_failed")), (12, 0), "{job}");
+        let tried = format!("attempts = {attempts} AND last_error LIKE 'OpenAI answered HTTP 5%'");
+        assert_eq!(s.items_where(id, &tried).await?, 12);
+    }
+    // The third failed try is the last.
     let job = s.poll_until_resolved(id).await?;
     assert_eq!((job["status"].as_str(), count(&job, "items_failed")), (Some("failed"), 12), "{job}");
     let reason = "error LIKE 'gave up after 3 attempts; last error: OpenAI answered HTTP 5%'";
     assert_eq!(s.items_where(id, &format!("status = 'failed' AND attempts = 3 AND {reason}")).await?, 12);
-    assert_eq!(s.fake.stats().responses_created, 12, "each item created once");
+    assert_eq!(s.fake.stats().responses_created, 0, "no create went through");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_polls_are_noted_but_never_fail_work_going_on_at_openai() -> anyhow::Result<()> {
+    let mut s = Screening::start(FakeConfig { complete_after_ms: Timing::ms(4_000), ..FakeConfig::default() }).await?;
+    s.worker.openai = client(&s, 1)?;
+    s.worker.settings.caps.max_attempts = 2;
+    let id = s.create_job("background").await?;
+    s.poll_once(id).await?;
+    assert_eq!(count(&s.job(id).await?, "items_submitted"), 12);
+
+    // OpenAI answers every poll with a 5xx, more times than the attempt cap: the items stay submitted.
+    s.fake.update_config(|c| c.server_error_rate = 1.0)?;
+    for _ in 0..3 {
+        s.poll_once(id).await?;
+    }
+    let job = s.job(id).await?;
+    assert_eq!((count(&job, "items_submitted"), count(&job, "items_failed")), (12, 0), "{job}");
+    let noted = s.items_where(id, "attempts = 1 AND last_error LIKE 'OpenAI answered HTTP 5%'").await?;
+    assert!(noted > 0, "the failed polls are noted, not counted as attempts");
+
+    // OpenAI recovers: the work it was doing all along completes.
+    s.fake.update_config(|c| c.server_error_rate = 0.0)?;
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!((job["status"].as_str(), count(&job, "items_completed")), (Some("completed"), 12), "{job}");
     Ok(())
 }
 

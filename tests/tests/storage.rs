@@ -47,11 +47,11 @@ async fn forty_thousand_postings_upsert_in_statements_under_the_parameter_limit(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_revert_and_reapply() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let url = db.url.clone();
+    let conn = bw_db::connect::Target::parse(&db.url)?.diesel().await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         use diesel_migrations::MigrationHarness as _;
         type Wrapper = diesel_async::async_connection_wrapper::AsyncConnectionWrapper<diesel_async::AsyncPgConnection>;
-        let mut conn = <Wrapper as diesel::Connection>::establish(&url)?;
+        let mut conn = Wrapper::from(conn);
         let reverted =
             conn.revert_all_migrations(bw_db::migrate::MIGRATIONS).map_err(|e| anyhow::anyhow!("{e}"))?.len();
         anyhow::ensure!(reverted > 0);

@@ -1,9 +1,11 @@
 //! The expire guard: a board that suddenly lists nothing, or far fewer postings than before, must not expire
 //! everything on one look. Such a shrink from a last listing of [`GUARDED_FROM`] or more postings expires nothing
-//! and marks the company's expiry held; the next run that sees the same shrink confirms it and expires what is
-//! gone, and a run whose listing recovers clears the mark. A listing read only in part expires nothing either.
+//! and marks the company's expiry held; the next run that sees the same shrink (a listing no larger than the held
+//! one) confirms it and expires what is gone, a larger but still shrunken one is held again, and a run whose
+//! listing recovers clears the mark. A listing read only in part (a careers page with a script that is not valid
+//! JSON: what it leaves out may be in that script) is held the same way, and the next listing read in part confirms.
 
-use bw_db::expiry::{self, ExpiryBase};
+use bw_db::expiry::{self, ExpiryBase, Hold};
 use bw_db::postings;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -17,12 +19,11 @@ pub const GUARDED_FROM: i64 = 10;
 pub enum Expiry {
     /// They expire: the listing is no suspicious shrink (an open hold, if any, is cleared).
     Expire,
-    /// They expire: a second run saw the same suspicious shrink as the run that held them.
+    /// They expire: a second run saw the same suspicious listing as the run that held them.
     Confirmed { listed: i64, before: i64 },
-    /// None expires, and the company's expiry is marked held until the next run looks again.
-    Held { listed: i64, before: i64 },
-    /// None expires: part of the listing could not be read, so what it leaves out may still be listed.
-    Incomplete,
+    /// None expires, and the company's expiry is marked held until the next run looks again; `partial` when it is
+    /// held because part of the listing could not be read.
+    Held { listed: i64, before: i64, partial: bool },
 }
 
 impl Expiry {
@@ -30,14 +31,13 @@ impl Expiry {
     /// state before it, with the guard's `percent` (`EXPIRE_GUARD_PERCENT`).
     pub fn decide(percent: u32, base: &ExpiryBase, listed: i64, complete: bool) -> Self {
         let before = base.live;
-        if !complete {
-            Self::Incomplete
-        } else if !suspicious(percent, before, listed) {
-            Self::Expire
-        } else if base.held_since.is_some() {
-            Self::Confirmed { listed, before }
-        } else {
-            Self::Held { listed, before }
+        if complete && !suspicious(percent, before, listed) {
+            return Self::Expire;
+        }
+        // A shrunken listing that grew since the hold is no second look at the same one; a partial one always is.
+        match base.hold {
+            Some(hold) if !complete || listed <= hold.listed => Self::Confirmed { listed, before },
+            _ => Self::Held { listed, before, partial: !complete },
         }
     }
 
@@ -45,14 +45,16 @@ impl Expiry {
     pub fn held_reason(&self) -> Option<String> {
         match *self {
             Self::Expire | Self::Confirmed { .. } => None,
-            Self::Held { listed, before } => Some(format!(
+            Self::Held { partial: true, .. } => Some(
+                "the listing could be read only in part, so the postings it leaves out may still be listed; a second \
+                 run that reads it in part too is needed to expire them"
+                    .into(),
+            ),
+            Self::Held { listed, before, .. } => Some(format!(
                 "the board listed {} where its last listing had {before}; a second run that sees the same is needed \
                  to expire them",
                 postings_count(listed)
             )),
-            Self::Incomplete => {
-                Some("the listing could be read only in part, so the postings it leaves out may still be listed".into())
-            }
         }
     }
 
@@ -60,7 +62,7 @@ impl Expiry {
     pub fn confirmation(&self) -> Option<String> {
         match *self {
             Self::Confirmed { listed, before } => Some(format!(
-                "expiry confirmed: the board listed {} again where its last listing had {before}",
+                "expiry confirmed: a second look at the board listed {} where its last listing had {before}",
                 postings_count(listed)
             )),
             _ => None,
@@ -90,7 +92,7 @@ pub struct Applied {
 }
 
 /// Expires (or holds) the company's postings its listing left out, and keeps the company's hold mark in step: set by
-/// a held run, cleared by one that expires; a listing read only in part leaves the mark as it is.
+/// a held run that left postings out, cleared by one that expires.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     company_id: Uuid,
@@ -102,18 +104,20 @@ pub async fn apply(
     match decision {
         Expiry::Expire | Expiry::Confirmed { .. } => {
             let expired = postings::expire_missing(conn, company_id, listed_ids, at).await?;
-            if base.held_since.is_some() {
+            if base.hold.is_some() {
                 expiry::set_held(conn, company_id, None).await?;
             }
             Ok(Applied { expired, ..Applied::default() })
         }
-        Expiry::Held { .. } | Expiry::Incomplete => {
+        Expiry::Held { listed, .. } => {
             let held = postings::count_missing(conn, company_id, listed_ids).await?;
-            if matches!(decision, Expiry::Held { .. }) {
-                expiry::set_held(conn, company_id, Some(at)).await?;
+            if held == 0 {
+                // Nothing waits for a second look.
+                return Ok(Applied::default());
             }
-            let held_reason = if held > 0 { decision.held_reason() } else { None };
-            Ok(Applied { expired: 0, held, held_reason })
+            let since = base.hold.map_or(at, |h| h.since);
+            expiry::set_held(conn, company_id, Some(Hold { since, listed })).await?;
+            Ok(Applied { expired: 0, held, held_reason: decision.held_reason() })
         }
     }
 }
@@ -122,23 +126,34 @@ pub async fn apply(
 mod tests {
     use super::*;
 
-    fn base(live: i64, held: bool) -> ExpiryBase {
-        ExpiryBase { live, held_since: held.then(Utc::now) }
+    /// A company with `live` postings, held (on a listing of `held` postings) or not.
+    fn base(live: i64, held: Option<i64>) -> ExpiryBase {
+        ExpiryBase { live, hold: held.map(|listed| Hold { since: Utc::now(), listed }) }
     }
 
     #[test]
     fn a_shrink_to_nothing_or_past_the_percentage_is_held_once_then_confirmed() {
         for (before, listed) in [(20, 0), (120, 0), (10, 0), (20, 1), (100, 9)] {
-            assert_eq!(Expiry::decide(90, &base(before, false), listed, true), Expiry::Held { listed, before });
-            assert_eq!(Expiry::decide(90, &base(before, true), listed, true), Expiry::Confirmed { listed, before });
+            let held = Expiry::Held { listed, before, partial: false };
+            assert_eq!(Expiry::decide(90, &base(before, None), listed, true), held);
+            let confirmed = Expiry::Confirmed { listed, before };
+            assert_eq!(Expiry::decide(90, &base(before, Some(listed)), listed, true), confirmed);
         }
+    }
+
+    #[test]
+    fn a_second_look_must_see_no_more_than_the_held_listing() {
+        // Held on an empty listing; a different, larger but still shrunken one is held again, not confirmed.
+        let grown = Expiry::decide(90, &base(100, Some(0)), 3, true);
+        assert_eq!(grown, Expiry::Held { listed: 3, before: 100, partial: false });
+        assert_eq!(Expiry::decide(90, &base(100, Some(3)), 2, true), Expiry::Confirmed { listed: 2, before: 100 });
     }
 
     #[test]
     fn ordinary_listings_small_boards_and_recoveries_expire_at_once() {
         // 20 -> 2 is a shrink of exactly 90%: not more than the percentage.
         for (before, listed) in [(20, 15), (20, 2), (100, 10), (9, 0), (0, 0), (20, 20), (20, 40)] {
-            for held in [false, true] {
+            for held in [None, Some(0)] {
                 assert_eq!(Expiry::decide(90, &base(before, held), listed, true), Expiry::Expire, "{before}->{listed}");
             }
         }
@@ -146,24 +161,28 @@ mod tests {
 
     #[test]
     fn the_percentage_sets_how_far_a_listing_may_shrink() {
-        assert_eq!(Expiry::decide(50, &base(20, false), 9, true), Expiry::Held { listed: 9, before: 20 });
-        assert_eq!(Expiry::decide(50, &base(20, false), 10, true), Expiry::Expire);
-        assert_eq!(Expiry::decide(0, &base(20, false), 19, true), Expiry::Held { listed: 19, before: 20 });
+        let held = |listed, before| Expiry::Held { listed, before, partial: false };
+        assert_eq!(Expiry::decide(50, &base(20, None), 9, true), held(9, 20));
+        assert_eq!(Expiry::decide(50, &base(20, None), 10, true), Expiry::Expire);
+        assert_eq!(Expiry::decide(0, &base(20, None), 19, true), held(19, 20));
         // At 100 only an empty listing is held.
-        assert_eq!(Expiry::decide(100, &base(20, false), 1, true), Expiry::Expire);
-        assert_eq!(Expiry::decide(100, &base(20, false), 0, true), Expiry::Held { listed: 0, before: 20 });
+        assert_eq!(Expiry::decide(100, &base(20, None), 1, true), Expiry::Expire);
+        assert_eq!(Expiry::decide(100, &base(20, None), 0, true), held(0, 20));
     }
 
     #[test]
-    fn a_listing_read_in_part_expires_nothing_whatever_its_size() {
-        for (before, listed, held) in [(20, 19, false), (20, 0, true), (3, 0, false)] {
-            assert_eq!(Expiry::decide(90, &base(before, held), listed, false), Expiry::Incomplete);
+    fn a_listing_read_in_part_is_held_once_then_confirmed_by_the_next_read_in_part() {
+        for (before, listed) in [(20, 19), (3, 0), (20, 40)] {
+            let held = Expiry::Held { listed, before, partial: true };
+            assert_eq!(Expiry::decide(90, &base(before, None), listed, false), held);
+            let confirmed = Expiry::Confirmed { listed, before };
+            assert_eq!(Expiry::decide(90, &base(before, Some(listed - 1)), listed, false), confirmed, "grown or not");
         }
     }
 
     #[test]
     fn reasons_say_what_was_seen() {
-        let held = Expiry::Held { listed: 0, before: 120 }.held_reason();
+        let held = Expiry::Held { listed: 0, before: 120, partial: false }.held_reason();
         assert_eq!(
             held.as_deref(),
             Some(
@@ -171,12 +190,12 @@ mod tests {
                  needed to expire them"
             )
         );
-        let one = Expiry::Held { listed: 1, before: 20 }.held_reason().unwrap_or_default();
+        let one = Expiry::Held { listed: 1, before: 20, partial: false }.held_reason().unwrap_or_default();
         assert!(one.starts_with("the board listed 1 posting where"), "{one}");
         assert_eq!(Expiry::Expire.held_reason(), None);
         assert_eq!(
             Expiry::Confirmed { listed: 0, before: 20 }.confirmation().as_deref(),
-            Some("expiry confirmed: the board listed 0 postings again where its last listing had 20")
+            Some("expiry confirmed: a second look at the board listed 0 postings where its last listing had 20")
         );
     }
 }

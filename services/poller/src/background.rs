@@ -11,6 +11,7 @@ use bw_queue::Queue;
 use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 
+use crate::caps::Request;
 use crate::delay::poll_budget;
 use crate::stats::Stats;
 use crate::worker::{Step, Worker, failed, item_end};
@@ -72,7 +73,7 @@ impl<Q: Queue> Worker<Q> {
                     Err(e) => Step::Error(format!("{e:#}")),
                 }
             }
-            Err(e) => self.after_error(job, item.item_id, "OpenAI refused the request", &e).await,
+            Err(e) => self.after_error(job, item.item_id, Request::Submit, "OpenAI refused the request", &e).await,
         }
     }
 
@@ -124,7 +125,7 @@ impl<Q: Queue> Worker<Q> {
             Err(OpenAiError::Api { status: 404, .. }) => {
                 self.end(job, item.item_id, &failed("OpenAI no longer knows this response")).await
             }
-            Err(e) => self.after_error(job, item.item_id, "OpenAI refused the poll", &e).await,
+            Err(e) => self.after_error(job, item.item_id, Request::Poll, "OpenAI refused the poll", &e).await,
         }
     }
 }

@@ -16,7 +16,7 @@ use bw_queue::Queue;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::AsyncConnection as _;
 
-use crate::caps::BATCH_WINDOW;
+use crate::caps::{BATCH_WINDOW, Request};
 use crate::stats::Stats;
 use crate::worker::{Worker, failed, item_end};
 
@@ -72,7 +72,9 @@ impl<Q: Queue> Worker<Q> {
             Ok(batch) => batch,
             Err(e) => {
                 let refused = "OpenAI refused the batch";
-                return self.after_batch_error(job, openai, ItemStatus::Pending, refused, &e, stats).await;
+                return self
+                    .after_batch_error(job, openai, ItemStatus::Pending, Request::Submit, refused, &e, stats)
+                    .await;
             }
         };
         let input_file_id = batch.input_file_id.clone().unwrap_or_default();
@@ -94,7 +96,9 @@ impl<Q: Queue> Worker<Q> {
             Ok(None) => return Ok(()),
             Err(e) => {
                 let refused = "OpenAI refused to give the batch's results";
-                return self.after_batch_error(job, openai, ItemStatus::Submitted, refused, &e, stats).await;
+                return self
+                    .after_batch_error(job, openai, ItemStatus::Submitted, Request::Poll, refused, &e, stats)
+                    .await;
             }
         };
         for result in &results {

@@ -1,13 +1,17 @@
 //! When the worker gives up on an item, and what an OpenAI error means for the item it was about: the policy, in
 //! one place, as pure functions.
 //!
-//! - **A refusal** (OpenAI answered 400, 401, 403, 404, ..., or `insufficient_quota`) fails the item at once.
+//! - **A refusal** of a submission (OpenAI answered 400, 401, 403, 404, ..., or `insufficient_quota`) fails the
+//!   item at once.
 //! - **A wait** (the invocation's deadline came, or OpenAI's rate limit still held when the client's retries ran
 //!   out) leaves the item as it is, pending or submitted, for the next invocation. It is not a failed try: it says
 //!   nothing about the item. The job's next poll waits at least as long as OpenAI asked.
-//! - **Any other failure** (a 5xx, a timeout, a transport error, an answer that could not be read) is a failed try:
-//!   the item stays open until it has had [`Caps::max_attempts`] tries (its submission counts as one), then ends
-//!   `failed`: "gave up after 10 attempts; last error: …".
+//! - **Any other failure of a submission** (a 5xx, a timeout, a transport error, an answer that could not be read)
+//!   is a failed try: the item stays open until it has had [`Caps::max_attempts`] tries (its submission counts as
+//!   one), then ends `failed`: "gave up after 10 attempts; last error: …".
+//! - **A failed poll** (of a response or a batch already at OpenAI, whatever the error but OpenAI no longer knowing
+//!   it) is noted as the item's last error and nothing more: the work may well be going on at OpenAI (a key being
+//!   rotated answers 401 for a while), and an outage must not fail it; the age cap, or the batch's window, bounds it.
 //! - **Age.** A job's open items end `failed` ("gave up: no answer after 24 h") once the job is older than
 //!   [`Caps::max_age`], whatever kept them open (waits included). In batch mode, once the batch is submitted, its
 //!   items are not judged by that age but by the batch's completion window: OpenAI ends a batch itself when the
@@ -24,6 +28,15 @@ use crate::settings::Caps;
 /// OpenAI's only batch completion window.
 pub const BATCH_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
+/// What a request to OpenAI was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Creating the item's response, or the batch (and its file).
+    Submit,
+    /// Asking about a response or batch OpenAI already has.
+    Poll,
+}
+
 /// What an OpenAI error means for the item (or the batch's items) the request was about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -33,16 +46,17 @@ pub enum Verdict {
     Wait(Option<Duration>),
     /// A failure that another try may not repeat: it counts against the item's attempts.
     FailedTry,
+    /// A poll failed: noted as the item's last error, not an attempt.
+    PollFailed,
 }
 
-/// The verdict on `error`.
-pub fn verdict(error: &OpenAiError) -> Verdict {
-    if error.is_refusal() {
-        Verdict::Refused
-    } else if error.is_wait() {
-        Verdict::Wait(error.retry_after())
-    } else {
-        Verdict::FailedTry
+/// The verdict on `error`, met by a `request`.
+pub fn verdict(error: &OpenAiError, request: Request) -> Verdict {
+    match request {
+        Request::Submit if error.is_refusal() => Verdict::Refused,
+        _ if error.is_wait() => Verdict::Wait(error.retry_after()),
+        Request::Submit => Verdict::FailedTry,
+        Request::Poll => Verdict::PollFailed,
     }
 }
 
@@ -114,23 +128,34 @@ mod tests {
     fn our_deadline_and_rate_limits_are_waits_not_refusals() {
         let limited = OpenAiError::RateLimited { retry_after: Some(Duration::from_secs(7)), message: "r".into() };
         let cut_short = OpenAiError::DeadlineExceeded { attempts: 2, last_error: Some(Box::new(limited)) };
-        assert_eq!(verdict(&cut_short), Verdict::Wait(Some(Duration::from_secs(7))));
+        assert_eq!(verdict(&cut_short, Request::Submit), Verdict::Wait(Some(Duration::from_secs(7))));
         let no_time = OpenAiError::DeadlineExceeded { attempts: 0, last_error: None };
-        assert_eq!(verdict(&no_time), Verdict::Wait(None));
+        assert_eq!(verdict(&no_time, Request::Submit), Verdict::Wait(None));
         let limited = OpenAiError::RateLimited { retry_after: None, message: "r".into() };
-        assert_eq!(verdict(&limited), Verdict::Wait(None));
+        assert_eq!(verdict(&limited, Request::Submit), Verdict::Wait(None));
     }
 
     #[test]
     fn only_answers_that_retrying_cannot_fix_are_refusals() {
         for status in [400, 401, 403, 404] {
-            assert_eq!(verdict(&api(status)), Verdict::Refused, "{status}");
+            assert_eq!(verdict(&api(status), Request::Submit), Verdict::Refused, "{status}");
         }
-        assert_eq!(verdict(&OpenAiError::QuotaExhausted { message: "q".into() }), Verdict::Refused);
-        assert_eq!(verdict(&api(503)), Verdict::FailedTry);
-        assert_eq!(verdict(&OpenAiError::Timeout { what: "POST /v1/responses".into() }), Verdict::FailedTry);
+        let quota = OpenAiError::QuotaExhausted { message: "q".into() };
+        assert_eq!(verdict(&quota, Request::Submit), Verdict::Refused);
+        assert_eq!(verdict(&api(503), Request::Submit), Verdict::FailedTry);
+        let timeout = OpenAiError::Timeout { what: "POST /v1/responses".into() };
+        assert_eq!(verdict(&timeout, Request::Submit), Verdict::FailedTry);
         let transport = OpenAiError::Transport { what: "GET /v1/responses/x".into(), reason: "reset".into() };
-        assert_eq!(verdict(&transport), Verdict::FailedTry);
+        assert_eq!(verdict(&transport, Request::Submit), Verdict::FailedTry);
+    }
+
+    #[test]
+    fn a_failed_poll_is_noted_whatever_the_error_but_a_wait_is_still_a_wait() {
+        for error in [api(401), api(403), api(400), api(503), OpenAiError::QuotaExhausted { message: "q".into() }] {
+            assert_eq!(verdict(&error, Request::Poll), Verdict::PollFailed, "{error}");
+        }
+        let limited = OpenAiError::DeadlineExceeded { attempts: 1, last_error: None };
+        assert_eq!(verdict(&limited, Request::Poll), Verdict::Wait(None));
     }
 
     #[test]

@@ -7,15 +7,23 @@ use bw_openai::{OpenAi, OpenAiError};
 use bw_queue::Queue;
 use diesel_async::AsyncConnection as _;
 
-use crate::caps::{self, Verdict};
+use crate::caps::{self, Request, Verdict};
 use crate::stats::Stats;
 use crate::worker::{Step, Worker, failed};
 
 impl<Q: Queue> Worker<Q> {
-    /// What `error`, met by a request about one item, does to it: a refusal fails it (`refused` and the error), a
-    /// wait leaves it as it is, anything else is a failed try.
-    pub(crate) async fn after_error(&self, job: &LlmJob, item_id: i32, refused: &str, error: &OpenAiError) -> Step {
-        match caps::verdict(error) {
+    /// What `error`, met by a `request` about one item, does to it ([`caps::verdict`]): a refusal fails it
+    /// (`refused` and the error), a wait leaves it as it is, a failed submission is a failed try, a failed poll is
+    /// noted.
+    pub(crate) async fn after_error(
+        &self,
+        job: &LlmJob,
+        item_id: i32,
+        request: Request,
+        refused: &str,
+        error: &OpenAiError,
+    ) -> Step {
+        match caps::verdict(error, request) {
             Verdict::Refused => self.end(job, item_id, &failed(&format!("{refused}: {error}"))).await,
             Verdict::Wait(asked) => {
                 tracing::info!(item.id = item_id, %error, "item left for the next invocation");
@@ -26,6 +34,16 @@ impl<Q: Queue> Worker<Q> {
                 Ok(false) => Step::Error(error.to_string()),
                 Err(e) => Step::Error(format!("{error}; and recording the failed try failed: {e:#}")),
             },
+            Verdict::PollFailed => {
+                let noted = async {
+                    let mut conn = pool::conn(&self.pool).await?;
+                    llm_tries::record_failed_try(&mut conn, job.id, item_id, &error.to_string(), false).await
+                };
+                match noted.await {
+                    Ok(_) => Step::Error(error.to_string()),
+                    Err(e) => Step::Error(format!("{error}; and noting it failed: {e:#}")),
+                }
+            }
         }
     }
 
@@ -35,7 +53,7 @@ impl<Q: Queue> Worker<Q> {
         let caps = self.settings.caps;
         let mut conn = pool::conn(&self.pool).await?;
         conn.transaction::<_, anyhow::Error, _>(async |c| {
-            let Some(attempts) = llm_tries::record_failed_try(c, job.id, item_id, error).await? else {
+            let Some(attempts) = llm_tries::record_failed_try(c, job.id, item_id, error, true).await? else {
                 return Ok(false);
             };
             if !caps::out_of_attempts(attempts, &caps) {
@@ -46,18 +64,21 @@ impl<Q: Queue> Worker<Q> {
         .await
     }
 
-    /// What `error`, met by a request for the whole batch (its items in `status`), does to them: a refusal fails
-    /// them all, a wait leaves them, anything else is a failed try of each, and past the attempts they are given up.
+    /// What `error`, met by a `request` for the whole batch (its items in `status`), does to them: a refusal fails
+    /// them all, a wait leaves them, a failed submission is a failed try of each (past the attempts they are given
+    /// up), a failed poll is noted on each.
+    #[expect(clippy::too_many_arguments, reason = "the batch's request and what it met, as after_error's")]
     pub(crate) async fn after_batch_error(
         &self,
         job: &LlmJob,
         openai: &OpenAi,
         status: ItemStatus,
+        request: Request,
         refused: &str,
         error: &OpenAiError,
         stats: &mut Stats,
     ) -> anyhow::Result<()> {
-        let reason = match caps::verdict(error) {
+        let reason = match caps::verdict(error, request) {
             Verdict::Refused => format!("{refused}: {error}"),
             Verdict::Wait(asked) => {
                 tracing::info!(%error, "batch left for the next invocation");
@@ -67,13 +88,19 @@ impl<Q: Queue> Worker<Q> {
             Verdict::FailedTry => {
                 let attempts = {
                     let mut conn = pool::conn(&self.pool).await?;
-                    llm_tries::record_failed_tries(&mut conn, job.id, status, &error.to_string()).await?
+                    llm_tries::record_failed_tries(&mut conn, job.id, status, &error.to_string(), true).await?
                 };
                 if !caps::out_of_attempts(attempts, &self.settings.caps) {
                     stats.tally([Step::Error(error.to_string())]);
                     return Ok(());
                 }
                 caps::attempts_reason(attempts)
+            }
+            Verdict::PollFailed => {
+                let mut conn = pool::conn(&self.pool).await?;
+                llm_tries::record_failed_tries(&mut conn, job.id, status, &error.to_string(), false).await?;
+                stats.tally([Step::Error(error.to_string())]);
+                return Ok(());
             }
         };
         self.give_up_job(job, openai, &reason, stats).await

@@ -177,9 +177,25 @@ fn rustls_error(error: &tokio_postgres::Error) -> Option<&rustls::Error> {
     None
 }
 
-/// A URL query value with `%XX` escapes and `+` decoded (a path may be escaped).
+/// A URL query value with its `%XX` escapes decoded, as libpq decodes them (a `+` stays a `+`).
 fn decode(raw: &str) -> String {
-    url::form_urlencoded::parse(format!("v={raw}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Opens a client for `url` (parsed each time: for one-off connections).
@@ -237,6 +253,13 @@ mod tests {
         assert!(bundle.contains("cannot read sslrootcert=/no/such.pem"), "{bundle}");
         let option = err("postgres://h/d?sslcompression=1");
         assert!(option.contains("is not a valid PostgreSQL URL") && option.contains("sslcompression"), "{option}");
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded_only() {
+        assert_eq!(decode("%2Fetc%2Fca+bundle.pem"), "/etc/ca+bundle.pem");
+        assert_eq!(decode("50%"), "50%");
+        assert_eq!(decode("%zz%41"), "%zzA");
     }
 
     #[test]

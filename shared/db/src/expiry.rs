@@ -1,5 +1,6 @@
 //! What the expire guard decides a company's expiry against: how many of its postings are live, and whether a run
-//! held its expiry (`companies.expiry_held_at`). Read and written inside the company's store transaction.
+//! held its expiry (`companies.expiry_held_at`, with the size of the listing it held on). Read and written inside
+//! the company's store transaction.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -14,8 +15,16 @@ pub struct ExpiryBase {
     /// The company's postings that are not expired: every posting of its last confirmed listing stays live, so this
     /// is that listing's size (with what later held runs added).
     pub live: i64,
-    /// When a run held the company's expiry, while that hold waits for a second look.
-    pub held_since: Option<DateTime<Utc>>,
+    /// The hold a run put on the company's expiry, while it waits for a second look.
+    pub hold: Option<Hold>,
+}
+
+/// A held expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hold {
+    pub since: DateTime<Utc>,
+    /// How many postings the listing that was held had.
+    pub listed: i64,
 }
 
 /// Reads the company's expiry state.
@@ -26,13 +35,25 @@ pub async fn base(conn: &mut AsyncPgConnection, company_id: Uuid) -> anyhow::Res
         .count()
         .get_result(conn)
         .await?;
-    let held_since =
-        companies::table.find(company_id).select(companies::expiry_held_at).first(conn).await.optional()?.flatten();
-    Ok(ExpiryBase { live, held_since })
+    let held: Option<(Option<DateTime<Utc>>, Option<i32>)> = companies::table
+        .find(company_id)
+        .select((companies::expiry_held_at, companies::expiry_held_listed))
+        .first(conn)
+        .await
+        .optional()?;
+    let hold = match held {
+        Some((Some(since), listed)) => Some(Hold { since, listed: i64::from(listed.unwrap_or(0)) }),
+        _ => None,
+    };
+    Ok(ExpiryBase { live, hold })
 }
 
-/// Marks the company's expiry held since `at`, or (`None`) clears the mark.
-pub async fn set_held(conn: &mut AsyncPgConnection, company_id: Uuid, at: Option<DateTime<Utc>>) -> anyhow::Result<()> {
-    diesel::update(companies::table.find(company_id)).set(companies::expiry_held_at.eq(at)).execute(conn).await?;
+/// Marks the company's expiry held, or (`None`) clears the mark.
+pub async fn set_held(conn: &mut AsyncPgConnection, company_id: Uuid, hold: Option<Hold>) -> anyhow::Result<()> {
+    let listed = hold.map(|h| i32::try_from(h.listed).unwrap_or(i32::MAX));
+    diesel::update(companies::table.find(company_id))
+        .set((companies::expiry_held_at.eq(hold.map(|h| h.since)), companies::expiry_held_listed.eq(listed)))
+        .execute(conn)
+        .await?;
     Ok(())
 }

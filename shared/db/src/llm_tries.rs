@@ -1,5 +1,6 @@
-//! Failed tries of LLM items, and giving up on them. A failed try (a submission or a poll that failed after the
-//! OpenAI client's own retries) bumps the item's `attempts` and keeps its error in `last_error`; giving up ends open
+//! Failed tries of LLM items, and giving up on them. A failed try (a submission that failed after the OpenAI
+//! client's own retries) bumps the item's `attempts` and keeps its error in `last_error` (a failed poll only the
+//! latter); giving up ends open
 //! items `failed` with the reason, followed by `; last error: …` when the item has one, and moves the job's
 //! aggregates in the same transaction. Every statement names the statuses it leaves, so an item that ended
 //! meanwhile is left alone.
@@ -17,43 +18,48 @@ struct Attempts {
     attempts: i32,
 }
 
-/// Records a failed try of one open item: `attempts + 1`, `last_error`, and `last_polled_at = now()` (so the next
-/// invocation turns to the item's neighbours first). Returns the item's attempts now, or `None` when it is not open.
+/// Records a failed request about one open item: `last_error`, `last_polled_at = now()` (so the next invocation turns
+/// to the item's neighbours first) and, when it `counts` as an attempt (a submission), `attempts + 1`. Returns the
+/// item's attempts now, or `None` when it is not open.
 pub async fn record_failed_try(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
     item_id: i32,
     error: &str,
+    counts: bool,
 ) -> anyhow::Result<Option<i32>> {
     let row: Option<Attempts> = diesel::sql_query(
-        "UPDATE llm_job_items SET attempts = attempts + 1, last_error = $3, last_polled_at = now() \
+        "UPDATE llm_job_items SET attempts = attempts + $4::int, last_error = $3, last_polled_at = now() \
          WHERE job_id = $1 AND item_id = $2 AND status IN ('pending', 'submitted') RETURNING attempts",
     )
     .bind::<SqlUuid, _>(job_id)
     .bind::<Int4, _>(item_id)
     .bind::<Text, _>(crate::storable(error.to_owned()))
+    .bind::<Int4, _>(i32::from(counts))
     .get_result(conn)
     .await
     .optional()?;
     Ok(row.map(|r| r.attempts))
 }
 
-/// Records a failed try of every item of the job in `status` (batch mode, where one request stands for all of
+/// [`record_failed_try`] for every item of the job in `status` (batch mode, where one request stands for all of
 /// them). Returns the most attempts among them, 0 when there is none.
 pub async fn record_failed_tries(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
     status: ItemStatus,
     error: &str,
+    counts: bool,
 ) -> anyhow::Result<i32> {
     let row: Attempts = diesel::sql_query(
-        "WITH tried AS (UPDATE llm_job_items SET attempts = attempts + 1, last_error = $3, last_polled_at = now() \
-                        WHERE job_id = $1 AND status = $2 RETURNING attempts) \
+        "WITH tried AS (UPDATE llm_job_items SET attempts = attempts + $4::int, last_error = $3, \
+                        last_polled_at = now() WHERE job_id = $1 AND status = $2 RETURNING attempts) \
          SELECT coalesce(max(attempts), 0) AS attempts FROM tried",
     )
     .bind::<SqlUuid, _>(job_id)
     .bind::<Text, _>(status.as_str())
     .bind::<Text, _>(crate::storable(error.to_owned()))
+    .bind::<Int4, _>(i32::from(counts))
     .get_result(conn)
     .await?;
     Ok(row.attempts)

@@ -11,6 +11,7 @@ diesel::table! {
         created_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         expiry_held_at -> Nullable<Timestamptz>,
+        expiry_held_listed -> Nullable<Int4>,
     }
 }
 

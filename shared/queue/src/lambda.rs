@@ -11,6 +11,11 @@ use crate::backoff::Redelivery;
 use crate::batch::{Invocation, RecordHandler, handle_event};
 use crate::client::Queue;
 
+/// The longest the visibility changes of one invocation may take.
+const APPLY_AT_MOST: std::time::Duration = std::time::Duration::from_secs(5);
+/// What they leave of the invocation at least.
+const APPLY_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Serves SQS events from the Lambda Runtime API until the runtime stops.
 pub async fn run<H: RecordHandler + 'static, Q: Queue + 'static>(
     handler: Arc<H>,
@@ -27,7 +32,14 @@ pub async fn run<H: RecordHandler + 'static, Q: Queue + 'static>(
         async move {
             let handled = handle_event(&*handler, event.payload, concurrency, &invocation).await;
             if let Some(redelivery) = redelivery.as_ref() {
-                redelivery.apply(&handled.retries).await;
+                // Bounded, and within the deadline: a slow SQS must not push the invocation past its timeout (the
+                // whole batch, successes included, would then be delivered again).
+                let until = invocation.deadline_less(APPLY_MARGIN).map_or(APPLY_AT_MOST, |d| {
+                    d.saturating_duration_since(std::time::Instant::now()).min(APPLY_AT_MOST)
+                });
+                if tokio::time::timeout(until, redelivery.apply(&handled.retries)).await.is_err() {
+                    tracing::warn!("setting the failed records' visibility timed out; they return when it ends");
+                }
             }
             Ok::<SqsBatchResponse, lambda_runtime::Error>(handled.response)
         }

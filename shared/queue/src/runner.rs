@@ -76,14 +76,7 @@ pub async fn run<Q: Queue, H: RecordHandler>(
         }
     };
     // Failed records come back on the backoff schedule, never later than the queue itself would bring them back.
-    let backoff = match queue.visibility_timeout(queue_url).await {
-        Ok(visibility) => Some(Backoff::within(visibility)),
-        Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "could not read the visibility timeout; failed records \
-                will return when it ends");
-            None
-        }
-    };
+    let backoff = backoff_for(queue, queue_url).await;
     tracing::info!(
         queue.url = queue_url,
         batch_size = config.batch_size,
@@ -135,6 +128,23 @@ pub async fn run<Q: Queue, H: RecordHandler>(
     }
     tracing::info!(batches = stats.batches, succeeded = stats.succeeded, failed = stats.failed, "runner stopped");
     stats
+}
+
+/// The backoff within the queue's visibility timeout, read with a few tries; without it (the queue's attributes
+/// unreadable) failed records return when their visibility timeout ends.
+async fn backoff_for<Q: Queue>(queue: &Q, queue_url: &str) -> Option<Backoff> {
+    for tries_left in (0..3).rev() {
+        match queue.visibility_timeout(queue_url).await {
+            Ok(visibility) => return Some(Backoff::within(visibility)),
+            Err(error) if tries_left > 0 => {
+                tracing::warn!(error = %format!("{error:#}"), "could not read the visibility timeout; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not read the visibility timeout; \
+                failed records will return when it ends"),
+        }
+    }
+    None
 }
 
 /// What the runner last read of the operators' pause tag, and when.

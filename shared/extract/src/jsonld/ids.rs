@@ -1,13 +1,14 @@
-//! External ids of a careers page's postings, stable across reads of the same page.
+//! External ids of a careers page's postings, stable across reads of the same page, whatever its order.
 //!
 //! A posting's own id (`identifier.value` or `identifier`, a string or an integer) or, without one, its `url` is its
 //! id. A posting with neither gets a key: the hex SHA-256 of its title, a newline and its hiring organization's
-//! name. Two postings can share that key (one title, two places); every posting on the page is kept all the same:
-//! the first with a key keeps the key as its id (so ids stored before stay), a later one gets the key of its title,
-//! organization and location, and where even that is taken, the same with a number counting up from 2. A posting
-//! repeated word for word is one posting listed twice: it keeps the id it had the first time.
+//! name. Two postings can share that key (one title, two places); every posting on the page is kept all the same.
+//! A posting alone with its title keeps that key (so ids stored before stay); postings sharing one get the key of
+//! their title, organization and location, and postings sharing even that, the key of those and their whole content
+//! (so such a posting's id changes when its content does). No id depends on where a posting stands on the page. A
+//! posting repeated word for word is one posting listed twice: both get one id.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -17,8 +18,25 @@ use crate::listing::{canonical_hash, id_string, text};
 
 /// The external id of each posting, in order.
 pub(super) fn assign(postings: &[Value]) -> Vec<String> {
-    let mut keys = Keys::default();
-    postings.iter().map(|posting| own_id(posting).unwrap_or_else(|| keys.key_for(posting))).collect()
+    let keyed: Vec<Option<Key>> = postings.iter().map(|p| own_id(p).is_none().then(|| Key::of(p))).collect();
+    // The distinct postings (by content) under each title key, and under each title-and-place key.
+    let mut by_title: HashMap<&str, BTreeSet<[u8; 32]>> = HashMap::new();
+    let mut by_place: HashMap<&str, BTreeSet<[u8; 32]>> = HashMap::new();
+    for key in keyed.iter().flatten() {
+        by_title.entry(&key.title).or_default().insert(key.content);
+        by_place.entry(&key.place).or_default().insert(key.content);
+    }
+    let shared = |map: &HashMap<&str, BTreeSet<[u8; 32]>>, k: &str| map.get(k).is_some_and(|set| set.len() > 1);
+    postings
+        .iter()
+        .zip(&keyed)
+        .map(|(posting, key)| match key {
+            None => own_id(posting).unwrap_or_default(),
+            Some(key) if !shared(&by_title, &key.title) => key.title.clone(),
+            Some(key) if !shared(&by_place, &key.place) => key.place.clone(),
+            Some(key) => hash(&[&key.place, &hex::encode(key.content)]),
+        })
+        .collect()
 }
 
 /// `identifier.value` or `identifier` (string or number), else `url`.
@@ -29,36 +47,26 @@ pub(super) fn own_id(job: &Value) -> Option<String> {
         .or_else(|| text(job.get("url")))
 }
 
-/// The keys given so far on one page.
-#[derive(Default)]
-struct Keys {
-    taken: HashSet<String>,
-    /// By the canonical hash of the posting it was given to.
-    given: HashMap<[u8; 32], String>,
+/// The keys a posting without an id may get.
+struct Key {
+    /// Of its title and organization.
+    title: String,
+    /// Of its title, organization and location.
+    place: String,
+    /// Its canonical content hash.
+    content: [u8; 32],
 }
 
-impl Keys {
-    /// A key of its own for a posting without an id, unless the same posting was seen before.
-    fn key_for(&mut self, posting: &Value) -> String {
-        let content = canonical_hash(posting);
-        if let Some(key) = self.given.get(&content) {
-            return key.clone();
-        }
+impl Key {
+    fn of(posting: &Value) -> Self {
         let title = title(posting).unwrap_or_default();
         let organization = name_of(posting.get("hiringOrganization")).unwrap_or_default();
-        let mut key = hash(&[&title, &organization]);
-        if self.taken.contains(&key) {
-            let place = location(posting).unwrap_or_default();
-            key = hash(&[&title, &organization, &place]);
-            let mut n = 1_u64;
-            while self.taken.contains(&key) {
-                n += 1;
-                key = hash(&[&title, &organization, &place, &n.to_string()]);
-            }
+        let place = location(posting).unwrap_or_default();
+        Self {
+            title: hash(&[&title, &organization]),
+            place: hash(&[&title, &organization, &place]),
+            content: canonical_hash(posting),
         }
-        self.taken.insert(key.clone());
-        self.given.insert(content, key.clone());
-        key
     }
 }
 
@@ -86,31 +94,29 @@ mod tests {
     }
 
     #[test]
-    fn the_first_posting_of_a_title_keeps_the_title_and_organization_key() {
+    fn a_posting_alone_with_its_title_keeps_the_title_and_organization_key() {
         let expected = hex::encode(Sha256::digest(b"Engineer\nACME"));
         assert_eq!(assign(&[engineer("Berlin")]), std::slice::from_ref(&expected));
         assert_eq!(assign(&[json!({"title": "Engineer", "hiringOrganization": "ACME"})]), [expected]);
     }
 
     #[test]
-    fn later_postings_of_a_title_fold_in_their_location_then_their_order() {
-        // Three Paris postings that differ (their descriptions), so none is a repeat of another.
+    fn postings_sharing_a_title_fold_in_their_location_then_their_content_whatever_their_order() {
+        // Two Paris postings that differ (their descriptions), so neither is a repeat of the other.
         let paris = |n: u32| {
             let mut posting = engineer("Paris");
             posting["description"] = json!(format!("team {n}"));
             posting
         };
-        let ids = assign(&[engineer("Berlin"), paris(1), paris(2), paris(3)]);
-        let expected: Vec<String> = [
-            &b"Engineer\nACME"[..],
-            b"Engineer\nACME\nParis",
-            b"Engineer\nACME\nParis\n2",
-            b"Engineer\nACME\nParis\n3",
-        ]
-        .into_iter()
-        .map(|key| hex::encode(Sha256::digest(key)))
-        .collect();
-        assert_eq!(ids, expected);
+        let ids = assign(&[engineer("Berlin"), paris(1), paris(2)]);
+        let berlin = hex::encode(Sha256::digest(b"Engineer\nACME\nBerlin"));
+        assert_eq!(ids[0], berlin);
+        let place = hex::encode(Sha256::digest(b"Engineer\nACME\nParis"));
+        let by_content =
+            |p: &Value| hex::encode(Sha256::digest(format!("{place}\n{}", hex::encode(canonical_hash(p)))));
+        assert_eq!(ids[1..], [by_content(&paris(1)), by_content(&paris(2))]);
+        let reordered = assign(&[paris(2), engineer("Berlin"), paris(1)]);
+        assert_eq!(reordered, [ids[2].clone(), ids[0].clone(), ids[1].clone()], "the same ids in another order");
     }
 
     #[test]
@@ -121,5 +127,8 @@ mod tests {
         assert_eq!(ids[0], ids[2]);
         assert_eq!(ids[1], ids[3]);
         assert_ne!(ids[0], ids[1]);
+        // Repeated alone, a posting is still alone with its title.
+        let alone = assign(&[engineer("Berlin"), engineer("Berlin")]);
+        assert_eq!(alone[0], hex::encode(Sha256::digest(b"Engineer\nACME")));
     }
 }
