@@ -114,16 +114,13 @@ fn invalid(name: &str, reason: String) -> ConfigError {
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
 impl Env<'_> {
-    /// `name` parsed as `T`, or `default` when unset; an unparsable value is an error naming the variable.
+    /// `name` parsed as `T`, or `default` when unset ([`bw_config::parse_with`]).
     fn parse<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
     where
         T: FromStr,
         T::Err: fmt::Display,
     {
-        match (self.0)(name).filter(|v| !v.trim().is_empty()) {
-            None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(name, format!("{raw:?}: {e}"))),
-        }
+        bw_config::parse_with(self.0, name, default)
     }
 }
 

@@ -28,7 +28,16 @@ where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    match optional(name) {
+    parse_with(&|n| std::env::var(n).ok(), name, default)
+}
+
+/// [`parse_or`] over another source of variables than the process's environment (a test's, say).
+pub fn parse_with<T>(lookup: &dyn Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match lookup(name).filter(|v| !v.trim().is_empty()) {
         None => Ok(default),
         Some(raw) => raw
             .trim()
