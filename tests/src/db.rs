@@ -43,6 +43,8 @@ pub struct TestDb {
     pub name: String,
     pub url: String,
     pub pool: PgPool,
+    /// Where its one-off connections (for assertions and setup) go.
+    target: bw_db::connect::Target,
     /// The maintenance database of the server it lives on.
     admin: String,
 }
@@ -66,7 +68,8 @@ impl TestDb {
         let name = result?;
         let url = url_for(admin, &name);
         let pool = bw_db::pool::build(&url, 8)?;
-        Ok(Self { name, url, pool, admin: admin.to_owned() })
+        let target = bw_db::connect::Target::parse(&url)?;
+        Ok(Self { name, url, pool, target, admin: admin.to_owned() })
     }
 
     async fn clone_template(client: &tokio_postgres::Client, admin: &str) -> anyhow::Result<String> {
@@ -97,20 +100,20 @@ impl TestDb {
 
     /// Runs one SQL statement returning a single i64 (a count), for assertions.
     pub async fn scalar(&self, sql: &str) -> anyhow::Result<i64> {
-        let client = bw_db::connect::client(&self.url).await?;
+        let client = self.target.client().await?;
         let row = client.query_one(sql, &[]).await.with_context(|| format!("query failed: {sql}"))?;
         Ok(row.try_get(0)?)
     }
 
     /// Runs statements that return nothing (DDL, updates), for test setup.
     pub async fn exec(&self, sql: &str) -> anyhow::Result<()> {
-        let client = bw_db::connect::client(&self.url).await?;
+        let client = self.target.client().await?;
         client.batch_execute(sql).await.with_context(|| format!("statement failed: {sql}"))
     }
 
     /// Runs SQL and returns the rows as JSON objects (one `row_to_json` column), for assertions.
     pub async fn rows(&self, sql: &str) -> anyhow::Result<Vec<serde_json::Value>> {
-        let client = bw_db::connect::client(&self.url).await?;
+        let client = self.target.client().await?;
         let wrapped = format!("SELECT row_to_json(t)::text FROM ({sql}) t");
         let rows = client.query(&wrapped, &[]).await.with_context(|| format!("query failed: {sql}"))?;
         rows.iter().map(|r| Ok(serde_json::from_str(r.try_get::<_, &str>(0)?)?)).collect()

@@ -73,11 +73,6 @@ impl Target {
         Ok(Self { config, mode, roots, tls: MakeRustlsConnect::new(client), shown })
     }
 
-    /// The `sslmode` in force.
-    pub fn ssl_mode(&self) -> SslMode {
-        self.mode
-    }
-
     /// Opens a connection; the caller polls the [`Connection`] (or spawns it).
     pub async fn connect(&self) -> anyhow::Result<(tokio_postgres::Client, Connection)> {
         self.config.connect(self.tls.clone()).await.map_err(|e| self.explain(e))
@@ -179,23 +174,7 @@ fn rustls_error(error: &tokio_postgres::Error) -> Option<&rustls::Error> {
 
 /// A URL query value with its `%XX` escapes decoded, as libpq decodes them (a `+` stays a `+`).
 fn decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 /// Opens a client for `url` (parsed each time: for one-off connections).
@@ -231,14 +210,14 @@ mod tests {
     #[test]
     fn tls_settings_are_taken_out_of_the_url() -> anyhow::Result<()> {
         let t = Target::parse("postgres://u:pw@db.example.com:6432/app?sslmode=require&application_name=bw")?;
-        assert_eq!(t.ssl_mode(), SslMode::Require);
+        assert_eq!(t.mode, SslMode::Require);
         assert_eq!(t.config.get_application_name(), Some("bw"));
         assert_eq!(t.config.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
         assert_eq!(t.config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
         assert_eq!(t.host(), "db.example.com");
         assert!(!format!("{t:?}").contains("pw"), "{t:?}");
         let default = Target::parse("postgres://u@h/app?connect_timeout=3")?;
-        assert_eq!(default.ssl_mode(), SslMode::Prefer);
+        assert_eq!(default.mode, SslMode::Prefer);
         assert_eq!(default.config.get_connect_timeout(), Some(&Duration::from_secs(3)));
         Ok(())
     }

@@ -12,8 +12,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
-
 use crate::batch::Kind;
 use crate::client::Queue;
 use crate::definitions::QueueDef;
@@ -38,8 +36,8 @@ pub struct Redelivery<Q> {
 
 impl<Q: Queue> Redelivery<Q> {
     /// [`Backoff::apply`] on this queue.
-    pub async fn apply(&self, retries: &[Retry]) -> usize {
-        self.backoff.apply(&self.queue, &self.queue_url, retries).await
+    pub async fn apply(&self, retries: &[Retry]) {
+        self.backoff.apply(&self.queue, &self.queue_url, retries).await;
     }
 }
 
@@ -95,52 +93,38 @@ impl Backoff {
         nominal.mul_f64(factor).min(self.cap)
     }
 
-    /// Sets each failed record's visibility on `queue_url`, ten per call. Best effort: a record whose visibility
-    /// could not be set comes back when its visibility timeout ends, as without a backoff. Returns how many were set.
-    pub async fn apply<Q: Queue>(&self, queue: &Q, queue_url: &str, retries: &[Retry]) -> usize {
-        let mut set = 0;
-        for chunk in retries.chunks(10) {
-            let entries: Vec<(String, i32)> = chunk
-                .iter()
-                .map(|r| {
-                    let delay = self.delay(r.kind, r.receive_count, rand::random::<f64>());
-                    (r.receipt_handle.clone(), i32::try_from(delay.as_secs()).unwrap_or(i32::MAX))
-                })
-                .collect();
-            for (retry, (_, secs)) in chunk.iter().zip(&entries) {
-                tracing::info!(message.id = %retry.message_id, kind = ?retry.kind, receive_count = retry.receive_count,
+    /// Sets each failed record's visibility on `queue_url`. Best effort: a record whose visibility could not be set
+    /// comes back when its visibility timeout ends, as without a backoff.
+    pub async fn apply<Q: Queue>(&self, queue: &Q, queue_url: &str, retries: &[Retry]) {
+        let changes: Vec<(String, i32)> = retries
+            .iter()
+            .map(|r| {
+                let secs = self.delay(r.kind, r.receive_count, rand::random::<f64>()).as_secs();
+                tracing::info!(message.id = %r.message_id, kind = ?r.kind, receive_count = r.receive_count,
                     visible_in_secs = secs, "failed record will be delivered again");
-            }
-            match queue.change_visibility(queue_url, entries).await {
-                Ok(refused) => {
-                    set += chunk.len() - refused.len();
-                    for receipt in refused {
-                        tracing::warn!(receipt = %short(&receipt), "SQS refused the visibility change; the record \
-                            returns when its visibility timeout ends");
-                    }
-                }
-                Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not set the failed records' \
-                    visibility; they return when their visibility timeout ends"),
-            }
-        }
-        set
+                (r.receipt_handle.clone(), i32::try_from(secs).unwrap_or(i32::MAX))
+            })
+            .collect();
+        give_back(queue, queue_url, changes, "failed records").await;
     }
 }
 
-/// A receipt handle's first characters, for logs (they are long).
-fn short(receipt: &str) -> &str {
-    receipt.get(..16).unwrap_or(receipt)
-}
-
-/// A `ChangeMessageVisibilityBatch` entry.
-pub(crate) fn entry(id: usize, receipt: &str, secs: i32) -> anyhow::Result<ChangeMessageVisibilityBatchRequestEntry> {
-    use anyhow::Context as _;
-    ChangeMessageVisibilityBatchRequestEntry::builder()
-        .id(id.to_string())
-        .receipt_handle(receipt)
-        .visibility_timeout(secs)
-        .build()
-        .context("failed to build a visibility change entry")
+/// Sets the visibility of received messages (`what`, for the logs), warning about those it could not set: they
+/// return when their visibility timeout ends.
+pub(crate) async fn give_back<Q: Queue>(queue: &Q, queue_url: &str, changes: Vec<(String, i32)>, what: &str) {
+    if changes.is_empty() {
+        return;
+    }
+    match queue.change_visibility(queue_url, changes).await {
+        Ok(refused) if refused.is_empty() => {}
+        Ok(refused) => tracing::warn!(
+            count = refused.len(),
+            "SQS refused to change the visibility of some {what}; \
+            they return when their visibility timeout ends"
+        ),
+        Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not change the visibility of the {what}; \
+            they return when their visibility timeout ends"),
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
-    SendMessageBatchRequestEntry,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageAttributeValue,
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 
 /// A message to send.
@@ -60,7 +60,7 @@ pub trait Queue: Send + Sync {
         queue_url: &str,
         receipts: Vec<String>,
     ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
-    /// Sets the visibility timeout of received messages (receipt handle, seconds from now), ten at most per call;
+    /// Sets the visibility timeout of received messages (receipt handle, seconds from now), in batches of ten;
     /// returns the receipt handles SQS refused.
     fn change_visibility(
         &self,
@@ -240,35 +240,38 @@ impl Queue for SqsQueue {
                 .send()
                 .await
                 .with_context(|| format!("failed to delete messages from {queue_url}"))?;
-            for f in out.failed {
-                if let Some(receipt) = f.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
-                    failed.push(receipt.clone());
-                }
-            }
+            failed.extend(failed_entries(out.failed.iter().map(|f| f.id.as_str()), chunk).cloned());
         }
         Ok(failed)
     }
 
     async fn change_visibility(&self, queue_url: &str, changes: Vec<(String, i32)>) -> anyhow::Result<Vec<String>> {
-        anyhow::ensure!(changes.len() <= 10, "at most 10 visibility changes per call, not {}", changes.len());
-        if changes.is_empty() {
-            return Ok(Vec::new());
+        let mut refused = Vec::new();
+        for chunk in changes.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (receipt, secs))| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .visibility_timeout(*secs)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .context("failed to build a visibility change entry")?;
+            let out = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .with_context(|| format!("failed to change the visibility of messages on {queue_url}"))?;
+            let failed = failed_entries(out.failed.iter().map(|f| f.id.as_str()), chunk);
+            refused.extend(failed.map(|(receipt, _)| receipt.clone()));
         }
-        let entries = changes
-            .iter()
-            .enumerate()
-            .map(|(i, (receipt, secs))| crate::backoff::entry(i, receipt, *secs))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let out = self
-            .client
-            .change_message_visibility_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .with_context(|| format!("failed to change the visibility of messages on {queue_url}"))?;
-        let refused = out.failed.iter().filter_map(|f| f.id.parse::<usize>().ok()).filter_map(|i| changes.get(i));
-        Ok(refused.map(|(receipt, _)| receipt.clone()).collect())
+        Ok(refused)
     }
 
     async fn arn(&self, queue_url: &str) -> anyhow::Result<String> {
@@ -276,18 +279,9 @@ impl Queue for SqsQueue {
     }
 
     async fn visibility_timeout(&self, queue_url: &str) -> anyhow::Result<Duration> {
-        let out = self
-            .client
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(QueueAttributeName::VisibilityTimeout)
-            .send()
-            .await
-            .with_context(|| format!("failed to read the visibility timeout of {queue_url}"))?;
-        let secs = out.attributes.as_ref().and_then(|a| a.get(&QueueAttributeName::VisibilityTimeout));
-        let secs: u64 = secs
-            .and_then(|v| v.parse().ok())
-            .with_context(|| format!("SQS gave no visibility timeout for {queue_url}"))?;
+        let name = QueueAttributeName::VisibilityTimeout;
+        let secs = crate::definitions::attribute_of(&self.client, queue_url, name).await?;
+        let secs = secs.parse().with_context(|| format!("{queue_url} has a visibility timeout of {secs:?} s"))?;
         Ok(Duration::from_secs(secs))
     }
 
@@ -315,6 +309,11 @@ impl Outgoing {
             .collect::<anyhow::Result<_>>()
             .map(Some)
     }
+}
+
+/// The items of a batch request's `chunk` whose entries (their ids are their indices) SQS reports `failed`.
+fn failed_entries<'a, T>(failed: impl Iterator<Item = &'a str>, chunk: &'a [T]) -> impl Iterator<Item = &'a T> {
+    failed.filter_map(|id| chunk.get(id.parse::<usize>().ok()?))
 }
 
 /// An SQS API message as the Lambda event source mapping would present it.

@@ -86,16 +86,19 @@ async fn create_or_update(
 
 /// The ARN of the queue at `url`.
 pub async fn arn_of(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<String> {
+    attribute_of(client, url, QueueAttributeName::QueueArn).await
+}
+
+/// One attribute of the queue at `url`.
+pub async fn attribute_of(client: &aws_sdk_sqs::Client, url: &str, name: QueueAttributeName) -> anyhow::Result<String> {
     let out = client
         .get_queue_attributes()
         .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
+        .attribute_names(name.clone())
         .send()
         .await
-        .with_context(|| format!("failed to read the ARN of {url}"))?;
-    out.attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .with_context(|| format!("SQS returned no ARN for {url}"))
+        .with_context(|| format!("failed to read the {name} of {url}"))?;
+    out.attributes.and_then(|mut a| a.remove(&name)).with_context(|| format!("SQS returned no {name} for {url}"))
 }
 
 /// The URL of a work queue: `{env_var}` when set (as in AWS, from the template), else the URL of the queue named

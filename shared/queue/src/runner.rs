@@ -238,19 +238,8 @@ async fn release<Q: Queue>(
         Err(error) => return tracing::warn!(error = %format!("{error:#}"), "the last receive failed"),
     };
     let receipts: Vec<(String, i32)> = records.into_iter().filter_map(|r| Some((r.receipt_handle?, 0))).collect();
-    for chunk in receipts.chunks(10) {
-        match queue.change_visibility(queue_url, chunk.to_vec()).await {
-            Ok(refused) if refused.is_empty() => {}
-            Ok(refused) => tracing::warn!(
-                count = refused.len(),
-                "some messages received while stopping stay \
-                invisible until their visibility timeout ends"
-            ),
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "messages received while stopping stay \
-                invisible until their visibility timeout ends"),
-        }
-    }
-    tracing::info!(count = receipts.len(), "gave back the messages received while stopping");
+    tracing::info!(count = receipts.len(), "giving back the messages received while stopping");
+    crate::backoff::give_back(queue, queue_url, receipts, "messages received while stopping").await;
 }
 
 /// Receives until the batch is full or the batching window after the first record has passed.

@@ -114,11 +114,7 @@ async fn wait_for_start(
 /// Notes a delivery when `line` is the service's log of a failed record (JSON, the record's span carrying its id).
 fn note_delivery(line: &str, deliveries: &mut BTreeMap<String, Vec<Instant>>) {
     let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else { return };
-    if !entry["fields"]["message"]
-        .as_str()
-        .or(entry["message"].as_str())
-        .is_some_and(|m| m.starts_with("record failed"))
-    {
+    if !entry["message"].as_str().is_some_and(|m| m.starts_with("record failed")) {
         return;
     }
     if let Some(id) = entry["span"]["message.id"].as_str() {
