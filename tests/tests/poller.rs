@@ -19,7 +19,10 @@ async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<(
     let first = s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
     assert_eq!(first.jobs_polled, 1);
     let job = s.job(id).await?;
-    assert_eq!((job["status"].as_str(), count(&job, "items_submitted")), (Some("running"), 12), "{job}");
+    // Every item went out in the first invocation; its own polls may already have found a few finished (the fake
+    // completes a response in about 200 ms, and a loaded machine is slow to poll).
+    let out = count(&job, "items_submitted") + count(&job, "items_completed");
+    assert_eq!((job["status"].as_str(), count(&job, "items_pending"), out), (Some("running"), 0, 12), "{job}");
 
     let job = s.poll_until_resolved(id).await?;
     assert_eq!(job["status"], "completed", "{job}");

@@ -120,7 +120,7 @@ async fn failed_submissions_count_as_attempts_until_the_cap_fails_the_item() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_polls_are_noted_but_never_fail_work_going_on_at_openai() -> anyhow::Result<()> {
-    let mut s = Screening::start(FakeConfig { complete_after_ms: Timing::ms(4_000), ..FakeConfig::default() }).await?;
+    let mut s = Screening::start(FakeConfig { complete_after_ms: Timing::ms(8_000), ..FakeConfig::default() }).await?;
     s.worker.openai = client(&s, 1)?;
     s.worker.settings.caps.max_attempts = 2;
     let id = s.create_job("background").await?;
