@@ -114,6 +114,11 @@ pub struct FakeConfig {
     pub quota_exhausted: bool,
     /// Fraction of API requests answered with a 5xx before reaching their handler.
     pub server_error_rate: f64,
+    /// Fraction of API requests answered with 429 `rate_limit_exceeded` (with `Retry-After`) before reaching their
+    /// handler, whatever the rate limit: a storm of 429s a client must wait out.
+    pub rate_limited_rate: f64,
+    /// The `Retry-After` of those 429s, in seconds.
+    pub rate_limited_retry_after_secs: u64,
     /// The statuses injected 5xx answers use, picked uniformly.
     pub server_error_statuses: Vec<u16>,
     /// Added before every API request is handled.
@@ -143,6 +148,8 @@ impl Default for FakeConfig {
             tokens_per_minute: 150_000_000,
             quota_exhausted: false,
             server_error_rate: 0.0,
+            rate_limited_rate: 0.0,
+            rate_limited_retry_after_secs: 1,
             server_error_statuses: vec![500, 502, 503],
             latency_ms: 0,
         }
@@ -180,6 +187,7 @@ impl FakeConfig {
             ("batch_expired_rate", self.batch_expired_rate),
             ("batch_http_error_rate", self.batch_http_error_rate),
             ("server_error_rate", self.server_error_rate),
+            ("rate_limited_rate", self.rate_limited_rate),
             ("decision.hash_flag_rate", self.decision.hash_flag_rate),
         ];
         for (field, rate) in rates {

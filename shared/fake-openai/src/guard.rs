@@ -93,6 +93,11 @@ fn admit(inner: &mut Inner, headers: &HeaderMap, body_tokens: u64, now_ms: u64) 
         None => inner.requests.drain(1.0, now_ms),
     }
     inner.tokens.drain(body_tokens as f64, now_ms);
+    if inner.config.rate_limited_rate > 0.0 && inner.fault_rng.random::<f64>() < inner.config.rate_limited_rate {
+        inner.stats.rate_limited += 1;
+        let limit = inner.config.rate_limit_per_minute.unwrap_or(30_000);
+        return Err(ApiError::rate_limited(limit, inner.config.rate_limited_retry_after_secs.max(1)));
+    }
     if inner.config.server_error_rate > 0.0 && inner.fault_rng.random::<f64>() < inner.config.server_error_rate {
         let statuses = &inner.config.server_error_statuses;
         let status = statuses.get(inner.fault_rng.random_range(0..statuses.len().max(1))).copied().unwrap_or(500);

@@ -67,6 +67,28 @@ async fn per_minute_limit_answers_429_with_retry_after() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn injected_429s_follow_the_rate_and_carry_retry_after() -> anyhow::Result<()> {
+    let config = FakeConfig { seed: 3, rate_limited_rate: 0.3, rate_limited_retry_after_secs: 2, ..Default::default() };
+    let h = start(config).await?;
+    let mut limited = 0;
+    for _ in 0..300 {
+        let answer = poll(&h).await?;
+        match answer.status {
+            429 => {
+                limited += 1;
+                assert_eq!(answer.header("retry-after"), Some("2"));
+                assert_eq!(answer.body["error"]["code"], "rate_limit_exceeded");
+            }
+            status => assert_eq!(status, 404, "an admitted poll of an unknown response"),
+        }
+    }
+    assert!((60..=120).contains(&limited), "{limited} of 300 at a rate of 0.3");
+    assert_eq!(h.fake.stats().rate_limited, limited);
+    assert_eq!(h.fake.stats().retrievals, 300 - limited, "a refused request never reached its handler");
+    Ok(())
+}
+
+#[tokio::test]
 async fn exhausted_quota_is_429_without_retry_after() -> anyhow::Result<()> {
     let h = start(FakeConfig { quota_exhausted: true, ..Default::default() }).await?;
     let answer = h.post("/responses", &json!({"model": "m", "input": "x", "background": true})).await?;
