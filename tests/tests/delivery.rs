@@ -205,6 +205,40 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write() -> anyhow::Result<()
     Ok(())
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_worker_died_is_re_enqueued_as_soon_as_its_lease_ends() -> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    boards(&app).await?;
+    let run_id = app.start_run("alice").await?;
+    // A worker took the run and was killed: its message stays hidden for the visibility timeout, and the run keeps
+    // the lease it last renewed a moment ago, which has just run out.
+    assert_eq!(app.queue.take_all(&app.queue.url).await?, 1);
+    let dead = uuid::Uuid::new_v4();
+    app.db
+        .exec(&format!(
+            "UPDATE runs SET status = 'initializing', lease_owner = '{dead}', lease_until = now() - interval '1 second', \
+             updated_at = now() - interval '20 seconds' WHERE id = '{run_id}'"
+        ))
+        .await?;
+    let (pool, sqs, url) = (app.db.pool.clone(), app.queue.sqs.clone(), app.queue.url.clone());
+    let sweep = || bw_maintenance::stale_runs::requeue_stale(&pool, &sqs, &url, Database::Primary, 300);
+    assert_eq!(sweep().await?, 1, "sent again at once, not after STALE_RUN_SECS");
+    assert_eq!(sweep().await?, 0, "then left alone for STALE_RUN_SECS like any re-enqueued run");
+
+    // A live worker's run (its lease renewed) is never sent again, however long since it last wrote.
+    app.db
+        .exec(&format!(
+            "UPDATE runs SET lease_until = now() + interval '30 seconds', updated_at = now() - interval '1 hour' \
+             WHERE id = '{run_id}'"
+        ))
+        .await?;
+    assert_eq!(sweep().await?, 0);
+    app.db.exec(&format!("UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = '{run_id}'")).await?;
+    app.start_runner();
+    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;
     boards(&app).await?;

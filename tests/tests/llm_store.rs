@@ -128,6 +128,30 @@ async fn one_worker_holds_a_job_and_a_released_job_is_due_when_its_poll_time_com
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_died_is_due_when_its_lease_ends_and_a_renewed_lease_holds_it() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let job = job_with_items(&db, 2).await?;
+    let mut conn = bw_db::pool::conn(&db.pool).await?;
+    // Dispatch sent it and put its poll time two minutes off (the lost-message net); a worker takes it and dies.
+    llm::postpone(&mut conn, &[job], 120).await?;
+    let (dead, other) = (Uuid::new_v4(), Uuid::new_v4());
+    assert!(llm::claim(&mut conn, job, dead, 1).await?.is_some());
+    assert!(llm::due(&mut conn, 10).await?.is_empty(), "not due while the lease is live");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(llm::due(&mut conn, 10).await?, vec![job], "due as the lease ends, not at the old poll time");
+
+    // A live worker renews: its job is neither due nor claimable, and a renewal by anyone else is refused.
+    assert!(llm::claim(&mut conn, job, other, 1).await?.is_some());
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(llm::renew(&mut conn, job, other, 60).await?);
+    assert!(!llm::renew(&mut conn, job, dead, 60).await?, "the dead worker's lease is gone");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(llm::due(&mut conn, 10).await?.is_empty(), "a renewed lease outlives its first length");
+    assert!(llm::claim(&mut conn, job, dead, 60).await?.is_none());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_tries_count_on_open_items_and_giving_up_moves_each_item_once() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let job = job_with_items(&db, 4).await?;

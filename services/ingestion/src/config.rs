@@ -7,7 +7,8 @@ use bw_config::{ConfigError, parse_or};
 /// Tunables of a run.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// How long a worker's lease on a run lasts without a heartbeat.
+    /// How long a worker's lease on a run lasts without a heartbeat (renewed every third of it): how long a run held
+    /// by a worker that died waits before the stale-run sweep sends it again.
     pub lease_secs: i64,
     /// Boards fetched at once.
     pub extract_concurrency: usize,
@@ -36,7 +37,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            lease_secs: 120,
+            lease_secs: 30,
             extract_concurrency: 8,
             ingest_concurrency: 16,
             ingest_chunk: 500,

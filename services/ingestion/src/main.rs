@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let config = RunnerConfig::from_env(defaults)?;
     let shutdown = runner::shutdown_signal();
     let stale_secs = parse_or("STALE_RUN_SECS", 300)?;
-    let every = std::time::Duration::from_secs(parse_or("STALE_SWEEP_SECS", 60)?);
+    let every = std::time::Duration::from_secs(parse_or("STALE_SWEEP_SECS", 10)?);
     let sweeper = stale_runs::run(pools, &queue, &url, stale_secs, every, shutdown.clone());
     tokio::join!(runner::run(&queue, &url, &*handler, &config, shutdown), sweeper);
     Ok(())

@@ -63,7 +63,7 @@ async fn run_dispatch(
         });
         return lambda_runtime::run(handler).await.map_err(|e| anyhow::anyhow!(e));
     }
-    let every = std::time::Duration::from_secs(parse_or("DISPATCH_EVERY_SECS", 60)?);
+    let every = std::time::Duration::from_secs(parse_or("DISPATCH_EVERY_SECS", 10)?);
     let mut shutdown = runner::shutdown_signal();
     let mut ticker = tokio::time::interval(every);
     loop {

@@ -9,7 +9,8 @@ use bw_config::ConfigError;
 /// Tunables of the worker and dispatch.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// A worker's lease on a job.
+    /// A worker's lease on a job, renewed every third of it while the worker works: how long a job held by a
+    /// worker that died waits before it is dispatched again.
     pub lease_secs: i64,
     /// OpenAI requests in flight for one job.
     pub concurrency: usize,
@@ -47,7 +48,7 @@ impl Default for Caps {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            lease_secs: 180,
+            lease_secs: 30,
             concurrency: 20,
             max_items_per_invocation: 50,
             budget: Duration::from_secs(90),

@@ -255,6 +255,9 @@ pub async fn due(conn: &mut AsyncPgConnection, limit: i64) -> anyhow::Result<Vec
 }
 
 /// Takes the job's lease unless another worker holds a live one; `None` when busy or resolved.
+///
+/// The job is due again when the lease runs out, so a worker that dies holding it (killed, out of memory, past its
+/// timeout) has its job dispatched again as soon as the lease ends, not at its old poll time.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -262,15 +265,36 @@ pub async fn claim(
     lease_secs: i64,
 ) -> anyhow::Result<Option<LlmJob>> {
     let until = crate::db_now_plus::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(lease_secs);
+    let due = crate::db_now_plus::<diesel::sql_types::Timestamptz>(lease_secs);
     Ok(diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(id))
         .filter(llm_jobs::status.eq_any(UNRESOLVED))
         .filter(llm_jobs::lease_until.is_null().or(llm_jobs::lease_until.lt(now)).or(llm_jobs::lease_owner.eq(owner)))
-        .set((llm_jobs::lease_owner.eq(owner), llm_jobs::lease_until.eq(until), llm_jobs::updated_at.eq(now)))
+        .set((
+            llm_jobs::lease_owner.eq(owner),
+            llm_jobs::lease_until.eq(until),
+            llm_jobs::next_poll_at.eq(due),
+            llm_jobs::updated_at.eq(now),
+        ))
         .returning(LlmJob::as_returning())
         .get_result(conn)
         .await
         .optional()?)
+}
+
+/// Extends our lease on the job (and its due time with it) by `lease_secs` from now; `false` when the lease is no
+/// longer ours or the job resolved.
+pub async fn renew(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid, lease_secs: i64) -> anyhow::Result<bool> {
+    let until = crate::db_now_plus::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(lease_secs);
+    let due = crate::db_now_plus::<diesel::sql_types::Timestamptz>(lease_secs);
+    let n = diesel::update(llm_jobs::table)
+        .filter(llm_jobs::id.eq(id))
+        .filter(llm_jobs::lease_owner.eq(owner))
+        .filter(llm_jobs::status.eq_any(UNRESOLVED))
+        .set((llm_jobs::lease_until.eq(until), llm_jobs::next_poll_at.eq(due)))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
 }
 
 /// Gives the lease back and sets the job due again in `next_poll_secs`.

@@ -307,12 +307,18 @@ async fn abort_in(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyh
     })
 }
 
-/// Active runs not updated for `stale_secs` and holding no live lease: their message was probably lost.
+/// Active runs whose message was probably lost, oldest first:
+/// - runs holding no live lease and not updated for `stale_secs` (a message lost before any worker took it);
+/// - runs whose holder died: a lease that ran out without being given back, and nothing written to the run since
+///   it was last renewed. These are due at once: the dead worker's message stays hidden for the queue's whole
+///   visibility timeout. Re-enqueueing one updates it ([`touch`]), so it then waits `stale_secs` like the others.
 pub async fn stale(conn: &mut AsyncPgConnection, stale_secs: i64, limit: i64) -> anyhow::Result<Vec<Run>> {
+    let quiet = r::updated_at.lt(crate::db_now_plus::<diesel::sql_types::Timestamptz>(-stale_secs));
+    let holder_died = r::lease_owner.is_not_null().and(r::updated_at.nullable().lt(r::lease_until));
     Ok(r::runs
         .filter(r::status.eq_any(status::ACTIVE))
-        .filter(r::updated_at.lt(crate::db_now_plus::<diesel::sql_types::Timestamptz>(-stale_secs)))
         .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
+        .filter(quiet.or(holder_died))
         .order(r::updated_at.asc())
         .limit(limit)
         .select(Run::as_select())
