@@ -55,6 +55,17 @@ tool_venv() {
   VIRTUAL_ENV="$venv" "$uv" pip install --quiet --exclude-newer "$newer" "$@"
 }
 
+# Schemathesis, pinned, in .venv/schemathesis: the API fuzzing test (tests/tests/openapi.rs) runs it against the
+# API's own OpenAPI document. Installs it the first time.
+SCHEMATHESIS_VERSION="4.32.5"
+SCHEMATHESIS_EXCLUDE_NEWER="2026-11-01"
+ensure_schemathesis() {
+  local venv="$ROOT/.venv/schemathesis"
+  if [[ "$("$venv/bin/st" --version 2>/dev/null)" == "st, version $SCHEMATHESIS_VERSION" ]]; then return; fi
+  log "installing schemathesis $SCHEMATHESIS_VERSION into .venv/schemathesis (one time)"
+  tool_venv "$venv" "$SCHEMATHESIS_EXCLUDE_NEWER" "schemathesis==$SCHEMATHESIS_VERSION"
+}
+
 # Loads what bootstrap.sh found (database URLs) into the environment.
 load_env() {
   [[ -f "$STATE_DIR/env.sh" ]] || die "run scripts/bootstrap.sh first"

@@ -96,3 +96,46 @@ async fn every_documented_operation_is_routed_and_nothing_else_is() -> anyhow::R
     }
     Ok(())
 }
+
+/// Schemathesis (pinned, installed into `.venv/schemathesis` by `scripts/test.sh` through `lib.sh`'s
+/// `ensure_schemathesis`), or `SCHEMATHESIS` when set.
+fn schemathesis() -> anyhow::Result<std::path::PathBuf> {
+    let path = std::env::var_os("SCHEMATHESIS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/schemathesis/bin/st"),
+        std::path::PathBuf::from,
+    );
+    anyhow::ensure!(path.is_file(), "{} is missing: run the tests through scripts/test.sh (it installs schemathesis)", path.display());
+    Ok(path)
+}
+
+/// Generated requests against every documented operation, as a user with data and as an operator: no answer is a
+/// 5xx, and every answer's status, content type and body are the ones the document gives for the operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_describe() -> anyhow::Result<()> {
+    let st = schemathesis()?;
+    let app = TestApp::spawn().await?;
+    // Data for the generated ids and filters to find: a company, a finished run, a job.
+    app.ats.generate_board(bw_fakes::Kind::Greenhouse, "acme", 5, 1);
+    app.add_company("fuzz", "Acme", "greenhouse", "acme").await?;
+    let _ = app.start_run("fuzz").await?;
+    for (user, operator) in [("fuzz", false), ("ops", true)] {
+        let output = tokio::process::Command::new(&st)
+            .arg("run")
+            .arg(format!("{}/api/openapi.json", app.api_url))
+            .args(["--url", &app.api_url])
+            .args(["--header", &format!("Authorization: Bearer {}", token_for(user, operator))])
+            .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--max-examples", "25", "--seed", "1", "--workers", "2"])
+            // Progress streams answer forever while a run is active: their shape is tested elsewhere.
+            .args(["--exclude-path-regex", "/progress$"])
+            .arg("--no-color")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .await
+            .context("failed to run schemathesis")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "schemathesis as {user} found failures:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(())
+}

@@ -78,7 +78,7 @@ pub async fn list(State(state): State<AppState>, User(user): User) -> Result<axu
 
 /// Stops following a company; the next run expires its postings.
 #[utoipa::path(delete, path = "/api/companies/{id}", tag = "companies", params(("id" = Uuid, Path, description = "Company id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody, description = "A malformed id"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,
     User(user): User,

@@ -200,7 +200,7 @@ pub(crate) fn not_found(id: Uuid) -> ApiError {
 
 /// A job with its aggregates and progress.
 #[utoipa::path(get, path = "/api/llm-jobs/{id}", tag = "llm-jobs", params(("id" = Uuid, Path, description = "Job id")),
-    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = JobView), (status = 400, body = ErrorBody, description = "A malformed id"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
     User(user): User,
@@ -259,7 +259,7 @@ pub async fn items(
 
 /// Cancels a job: its open items are cancelled (at OpenAI too) at the worker's next poll.
 #[utoipa::path(post, path = "/api/llm-jobs/{id}/cancel", tag = "llm-jobs", params(("id" = Uuid, Path, description = "Job id")),
-    responses((status = 202, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 202, body = JobView), (status = 400, body = ErrorBody, description = "A malformed id"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "The job has already resolved")))]
 pub async fn cancel(
     State(state): State<AppState>,

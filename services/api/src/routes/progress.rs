@@ -72,7 +72,7 @@ pub async fn run_progress(
     responses((status = 200, content_type = "text/event-stream",
                description = "Server-sent events: `state` (the job), `change` (changed fields), `end` (`{status}`, \
                               then the stream closes)"),
-              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn job_progress(
     State(state): State<AppState>,
     User(user): User,

@@ -114,7 +114,7 @@ pub async fn list(
 
 /// A run: status, stage, and counts (live while it runs).
 #[utoipa::path(get, path = "/api/ingestion/runs/{id}", tag = "runs", params(("id" = Uuid, Path, description = "Run id")),
-    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RunView), (status = 400, body = ErrorBody, description = "A malformed id"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
     User(user): User,
@@ -131,7 +131,7 @@ pub(crate) fn not_found(id: Uuid) -> ApiError {
 
 /// Aborts a run: at once when no worker holds it, else at the worker's next boundary.
 #[utoipa::path(post, path = "/api/ingestion/runs/{id}/abort", tag = "runs", params(("id" = Uuid, Path, description = "Run id")),
-    responses((status = 202, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 202, body = RunView), (status = 400, body = ErrorBody, description = "A malformed id"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "The run has already ended")))]
 pub async fn abort(
     State(state): State<AppState>,
