@@ -104,7 +104,11 @@ fn schemathesis() -> anyhow::Result<std::path::PathBuf> {
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/schemathesis/bin/st"),
         std::path::PathBuf::from,
     );
-    anyhow::ensure!(path.is_file(), "{} is missing: run the tests through scripts/test.sh (it installs schemathesis)", path.display());
+    anyhow::ensure!(
+        path.is_file(),
+        "{} is missing: run the tests through scripts/test.sh (it installs schemathesis)",
+        path.display()
+    );
     Ok(path)
 }
 
@@ -124,7 +128,10 @@ async fn schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_
             .arg(format!("{}/api/openapi.json", app.api_url))
             .args(["--url", &app.api_url])
             .args(["--header", &format!("Authorization: Bearer {}", token_for(user, operator))])
-            .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            ])
             .args(["--phases", "examples,coverage,fuzzing"])
             .args(["--max-examples", "25", "--seed", "1", "--workers", "2"])
             // Progress streams answer forever while a run is active: their shape is tested elsewhere.
@@ -135,7 +142,11 @@ async fn schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_
             .await
             .context("failed to run schemathesis")?;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "schemathesis as {user} found failures:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "schemathesis as {user} found failures:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
 }
