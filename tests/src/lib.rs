@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bench;
 pub mod browser;
+pub mod chaos;
 pub mod ctl;
 pub mod db;
 pub mod lambda_runtime;
