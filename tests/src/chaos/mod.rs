@@ -28,6 +28,8 @@ pub struct Config {
     pub seed: u64,
     /// Fewer users, rounds, postings and faults (the form `scripts/test.sh` runs).
     pub short: bool,
+    /// Trials run at once (each has its own database, queues, proxies and services).
+    pub parallel: usize,
     /// Where the services' logs go (a folder per trial and phase).
     pub dir: PathBuf,
 }
@@ -47,23 +49,33 @@ pub struct Trial {
 /// Recoveries after kills may take at most this long (the bound).
 pub const RECOVERY_AFTER_KILL_MAX_SECS: f64 = 60.0;
 
-/// Runs the trials, prints the figures, and fails naming each trial whose invariants broke (with its seed).
+/// Runs the trials (`parallel` at a time), prints the figures, and fails naming each trial whose invariants broke
+/// (with its seed).
 pub async fn run(config: &Config) -> anyhow::Result<()> {
+    use futures::StreamExt as _;
     let ats = FakeAts::new();
     let server = ats.serve(([127, 0, 0, 1], 0).into()).await?;
+    let (ats, server) = (&ats, &server);
+    let outcomes: Vec<(u32, u64, anyhow::Result<Trial>)> = futures::stream::iter(0..config.trials)
+        .map(|i| async move {
+            let seed = config.seed.wrapping_add(u64::from(i));
+            eprintln!("chaos: trial {} of {} (seed {seed}) started", i + 1, config.trials);
+            (i, seed, trial(config, seed, ats, server).await)
+        })
+        .buffer_unordered(config.parallel.max(1))
+        .collect()
+        .await;
     let mut trials = Vec::new();
     let mut failures = Vec::new();
-    for i in 0..config.trials {
-        let seed = config.seed.wrapping_add(u64::from(i));
-        eprintln!("chaos: trial {} of {} (seed {seed})", i + 1, config.trials);
-        match trial(config, seed, &ats, &server).await {
+    for (i, seed, outcome) in outcomes {
+        match outcome {
             Ok(trial) => {
                 let problems = problems(&trial);
                 if !problems.is_empty() {
                     failures.push(format!("trial {} (seed {seed}): {}", i + 1, problems.join("; ")));
                 }
                 eprintln!(
-                    "chaos: trial {} done in {:.0} s: {} kills, {} outages, recoveries {:?}",
+                    "chaos: trial {} (seed {seed}) done in {:.0} s: {} kills, {} outages, recoveries {:?}",
                     i + 1,
                     trial.seconds,
                     trial.faults.kills,
@@ -80,7 +92,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         return Ok(());
     }
     anyhow::bail!(
-        "{} of {} trials failed (replay one with SEED=<its seed> TRIALS=1; logs in {}):\n{}",
+        "{} of {} trials failed (replay one with scripts/chaos.sh 1 <its seed>; logs in {}):\n{}",
         failures.len(),
         config.trials,
         config.dir.display(),
