@@ -171,17 +171,19 @@ fn tag_end(attrs: &str) -> usize {
     attrs.find('>').map_or(attrs.len(), |i| i + 1)
 }
 
-/// The text after the end tag `</name ...>`, or nothing when it never comes.
+/// The text after the end tag `</name ...>` (any case), or nothing when it never comes. Reads only up to that tag,
+/// so a description of many such elements is converted in time linear in its length.
 fn skip_element<'a>(s: &'a str, name: &str) -> &'a str {
-    let needle = format!("</{name}");
-    let lower = s.to_ascii_lowercase(); // ASCII lowering keeps byte offsets.
-    match lower.find(&needle) {
-        Some(start) => {
-            let tail = s.get(start..).unwrap_or_default();
-            tail.find('>').and_then(|end| tail.get(end + 1..)).unwrap_or_default()
+    let mut from = 0;
+    while let Some(at) = s.get(from..).and_then(|rest| rest.find("</")).map(|i| from + i) {
+        let candidate = s.as_bytes().get(at + 2..at + 2 + name.len());
+        if candidate.is_some_and(|c| c.eq_ignore_ascii_case(name.as_bytes())) {
+            let tail = s.get(at..).unwrap_or_default();
+            return tail.find('>').and_then(|end| tail.get(end + 1..)).unwrap_or_default();
         }
-        None => "",
+        from = at + 2;
     }
+    ""
 }
 
 /// The bodies of `<script type="application/ld+json">` elements (any case, any attribute quoting), with
@@ -275,6 +277,20 @@ mod tests {
         let html = "<!DOCTYPE html><!-- hi <p>no</p> --><style>p{color:red}</style><SCRIPT type=x>if (a<b) {}</script >ok<?php x ?>";
         assert_eq!(html_to_text(html), "ok");
         assert_eq!(html_to_text("a<script>never closed"), "a");
+        assert_eq!(html_to_text("<p>a</p><Script>x</sCrIpT ><p>b</p>"), "a\nb");
+    }
+
+    /// Found by fuzzing (tests/boards/fuzz.rs): every skipped element lowered the whole rest of the text, so 50,000
+    /// scripts (a 5 MB description) took over eight minutes. The text between them is kept, whatever its length.
+    #[test]
+    fn many_skipped_elements_are_read_once() {
+        let html = "<p>job</p><script>x</script>".repeat(50_000);
+        let started = std::time::Instant::now();
+        let text = html_to_text(&html);
+        assert_eq!(text.lines().count(), 50_000);
+        assert!(text.lines().all(|line| line == "job"));
+        // A hang guard, not a speed figure: linear work takes milliseconds here.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
     }
 
     #[test]
