@@ -110,6 +110,7 @@ fn every_fixture_parses_to_the_expected_count_and_normalizes() -> TestResult {
 }
 
 mod ashby;
+mod fuzz;
 mod greenhouse;
 mod jsonld;
 mod lever;
