@@ -1,4 +1,5 @@
-//! Hostile message bodies on both consumers' queues, handled by the real binaries: each fails alone, with its reason
+//! Hostile message bodies on both consumers' queues (and another user's message for a real run), handled by the real
+//! binaries: each fails alone, with its reason
 //! recorded, and reaches its DLQ within seconds; the good messages beside them are processed; no service stops or
 //! panics.
 
@@ -72,6 +73,20 @@ async fn hostile_bodies_fail_alone_with_their_reason_in_the_dlq_while_good_work_
         .rows(&format!("SELECT status, counts->'total'->>'inserted' AS n FROM runs WHERE id = '{run}'"))
         .await?;
     assert_eq!((rows[0]["status"].as_str(), rows[0]["n"].as_str()), (Some("finished"), Some("20")), "{rows:?}");
+    // Another user's message for alice's real run: refused as a run that does not exist for that user, and the run
+    // is left as it was.
+    let before = world.db.rows(&format!("SELECT status, counts, finished_at FROM runs WHERE id = '{run}'")).await?;
+    let theirs = json!({ "v": 1, "run_id": run, "user_id": "mallory", "database": "primary" }).to_string();
+    world.runs.sqs.send(&world.runs.url, Outgoing { body: theirs, ..Outgoing::default() }).await?;
+    sent += 1;
+    // SQS carries only Unicode text of XML characters: bytes that are not UTF-8 cannot be sent at all, and a body
+    // with a NUL is refused at the send, so neither can reach a consumer.
+    let refused = world
+        .runs
+        .sqs
+        .send(&world.runs.url, Outgoing { body: "{\"v\":1,\u{0}}".to_owned(), ..Outgoing::default() })
+        .await;
+    assert!(refused.is_err(), "SQS took a body with a NUL character");
     let job = create_job(&world, "alice", "background").await?;
     wait_job_resolved(&world, &job).await?;
     let completed =
@@ -89,6 +104,10 @@ async fn hostile_bodies_fail_alone_with_their_reason_in_the_dlq_while_good_work_
         let reason = reason.as_deref().unwrap_or_default();
         assert!(!reason.is_empty(), "dead letter {id} on {queue} has no recorded reason");
     }
+    let after = world.db.rows(&format!("SELECT status, counts, finished_at FROM runs WHERE id = '{run}'")).await?;
+    assert_eq!(before, after, "another user's message changed alice's run");
+    let theirs_reason = dead.iter().filter_map(|(_, _, r)| r.as_deref()).find(|r| r.contains("mallory"));
+    assert!(theirs_reason.is_some_and(|r| r.contains("does not exist")), "{dead:?}");
     services.check_running()?;
     for role in Role::ALL {
         let found = panics(&services.log_path(role));
