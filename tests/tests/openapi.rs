@@ -112,41 +112,55 @@ fn schemathesis() -> anyhow::Result<std::path::PathBuf> {
     Ok(path)
 }
 
+/// One schemathesis run against the app as `user`.
+async fn schemathesis_run(st: &Path, app: &TestApp, user: &str, operator: bool) -> anyhow::Result<(bool, String)> {
+    let output = tokio::process::Command::new(st)
+        .arg("run")
+        .arg(format!("{}/api/openapi.json", app.api_url))
+        .args(["--url", &app.api_url])
+        .args(["--header", &format!("Authorization: Bearer {}", token_for(user, operator))])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--max-examples", "25", "--seed", "1", "--workers", "2"])
+        // Progress streams answer forever while a run is active: their shape is tested elsewhere.
+        .args(["--exclude-path-regex", "/progress$"])
+        .arg("--no-color")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .await
+        .context("failed to run schemathesis")?;
+    let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    Ok((output.status.success(), text))
+}
+
 /// Generated requests against every documented operation, as a user with data and as an operator: no answer is a
 /// 5xx, and every answer's status, content type and body are the ones the document gives for the operation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_describe() -> anyhow::Result<()> {
     let st = schemathesis()?;
     let app = TestApp::spawn().await?;
-    // Data for the generated ids and filters to find: a company, a finished run, a job.
+    // Data for the generated ids and filters to find: a company and a run.
     app.ats.generate_board(bw_fakes::Kind::Greenhouse, "acme", 5, 1);
     app.add_company("fuzz", "Acme", "greenhouse", "acme").await?;
     let _ = app.start_run("fuzz").await?;
     for (user, operator) in [("fuzz", false), ("ops", true)] {
-        let output = tokio::process::Command::new(&st)
-            .arg("run")
-            .arg(format!("{}/api/openapi.json", app.api_url))
-            .args(["--url", &app.api_url])
-            .args(["--header", &format!("Authorization: Bearer {}", token_for(user, operator))])
-            .args([
-                "--checks",
-                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-            ])
-            .args(["--phases", "examples,coverage,fuzzing"])
-            .args(["--max-examples", "25", "--seed", "1", "--workers", "2"])
-            // Progress streams answer forever while a run is active: their shape is tested elsewhere.
-            .args(["--exclude-path-regex", "/progress$"])
-            .arg("--no-color")
-            .current_dir(std::env::temp_dir())
-            .output()
-            .await
-            .context("failed to run schemathesis")?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "schemathesis as {user} found failures:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (passed, output) = schemathesis_run(&st, &app, user, operator).await?;
+            if passed {
+                break;
+            }
+            // Schemathesis's own crash inside Hypothesis (seen once in a clean clone: CPython 3.11's "AST
+            // constructor recursion depth mismatch" while Hypothesis described a strategy) says nothing of the
+            // API: that run is tried again, up to three times. A failure of a check never is.
+            let tool_crash = output.contains("Runtime Error") && !output.contains("Failures:");
+            assert!(tool_crash && attempts < 3, "schemathesis as {user} found failures (try {attempts}):\n{output}");
+            eprintln!("schemathesis crashed inside itself (try {attempts}); running it again:\n{output}");
+        }
     }
     Ok(())
 }
