@@ -204,14 +204,28 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write() -> anyhow::Result<()
     assert!(bw_ingestion::pipeline::fence(&mut conn, run_id, new, 30).await.is_ok());
     Ok(())
 }
+
+/// A run of alice's whose message is gone: taken from the queue and never handled (lost, or hidden with a dead
+/// worker for the visibility timeout).
+async fn run_without_its_message(app: &TestApp) -> anyhow::Result<String> {
+    boards(app).await?;
+    let run_id = app.start_run("alice").await?;
+    assert_eq!(app.queue.take_all(&app.queue.url).await?, 1);
+    Ok(run_id)
+}
+
+/// One pass of the stale-run sweep over the app's database and queue, with the default `STALE_RUN_SECS`.
+async fn sweep(app: &TestApp) -> anyhow::Result<usize> {
+    bw_maintenance::stale_runs::requeue_stale(&app.db.pool, &app.queue.sqs, &app.queue.url, Database::Primary, 300)
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_worker_died_is_re_enqueued_as_soon_as_its_lease_ends() -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;
-    boards(&app).await?;
-    let run_id = app.start_run("alice").await?;
     // A worker took the run and was killed: its message stays hidden for the visibility timeout, and the run keeps
     // the lease it last renewed a moment ago, which has just run out.
-    assert_eq!(app.queue.take_all(&app.queue.url).await?, 1);
+    let run_id = run_without_its_message(&app).await?;
     let dead = uuid::Uuid::new_v4();
     app.db
         .exec(&format!(
@@ -219,10 +233,8 @@ async fn a_run_whose_worker_died_is_re_enqueued_as_soon_as_its_lease_ends() -> a
              updated_at = now() - interval '20 seconds' WHERE id = '{run_id}'"
         ))
         .await?;
-    let (pool, sqs, url) = (app.db.pool.clone(), app.queue.sqs.clone(), app.queue.url.clone());
-    let sweep = || bw_maintenance::stale_runs::requeue_stale(&pool, &sqs, &url, Database::Primary, 300);
-    assert_eq!(sweep().await?, 1, "sent again at once, not after STALE_RUN_SECS");
-    assert_eq!(sweep().await?, 0, "then left alone for STALE_RUN_SECS like any re-enqueued run");
+    assert_eq!(sweep(&app).await?, 1, "sent again at once, not after STALE_RUN_SECS");
+    assert_eq!(sweep(&app).await?, 0, "then left alone for STALE_RUN_SECS like any re-enqueued run");
 
     // A live worker's run (its lease renewed) is never sent again, however long since it last wrote.
     app.db
@@ -231,7 +243,7 @@ async fn a_run_whose_worker_died_is_re_enqueued_as_soon_as_its_lease_ends() -> a
              WHERE id = '{run_id}'"
         ))
         .await?;
-    assert_eq!(sweep().await?, 0);
+    assert_eq!(sweep(&app).await?, 0);
     app.db.exec(&format!("UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = '{run_id}'")).await?;
     app.start_runner();
     assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
@@ -241,19 +253,14 @@ async fn a_run_whose_worker_died_is_re_enqueued_as_soon_as_its_lease_ends() -> a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;
-    boards(&app).await?;
-    let run_id = app.start_run("alice").await?;
-    // The message is lost: taken and deleted without being handled.
-    assert_eq!(app.queue.take_all(&app.queue.url).await?, 1);
+    let run_id = run_without_its_message(&app).await?;
     app.db.exec(&format!("UPDATE runs SET updated_at = now() - interval '10 minutes' WHERE id = '{run_id}'")).await?;
 
-    let (pool, sqs, url) = (app.db.pool.clone(), app.queue.sqs.clone(), app.queue.url.clone());
-    let sweep = || bw_maintenance::stale_runs::requeue_stale(&pool, &sqs, &url, Database::Primary, 300);
-    assert_eq!(sweep().await?, 1);
-    assert_eq!(sweep().await?, 0, "a re-enqueued run is left alone for another period");
+    assert_eq!(sweep(&app).await?, 1);
+    assert_eq!(sweep(&app).await?, 0, "a re-enqueued run is left alone for another period");
     app.start_runner();
     assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
-    assert_eq!(sweep().await?, 0, "ended runs are never re-enqueued");
+    assert_eq!(sweep(&app).await?, 0, "ended runs are never re-enqueued");
     let events = app.event_messages("alice", &run_id).await?;
     assert!(events.first().is_some_and(|e| e.starts_with("run re-enqueued")), "{events:?}");
     Ok(())

@@ -110,9 +110,13 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
     if run.attempts > ctx.settings.max_attempts {
         return give_up(ctx, run.attempts).await;
     }
-    let renewal = tokio::spawn(renew_lease(ctx.pool.clone(), ctx.run_id, ctx.owner, ctx.settings.lease_secs));
+    // A chunk of slow detail fetches can outlast the lease; aborts are still honoured only at boundaries.
+    let (run_id, owner, lease_secs) = (ctx.run_id, ctx.owner, ctx.settings.lease_secs);
+    let renewal = bw_db::lease::keep(ctx.pool.clone(), lease_secs, move |mut conn| async move {
+        Ok(runs::heartbeat(&mut conn, run_id, owner, lease_secs).await? != Heartbeat::LeaseLost)
+    });
     let result = drive(ctx, run).await;
-    renewal.abort();
+    drop(renewal);
     // A delivery that stops without ending the run gives its lease back, so the next one need not wait it out.
     let continued = matches!(result, Ok(Outcome::Yielded));
     if (continued || result.is_err())
@@ -245,19 +249,6 @@ async fn yielded<S: Sync>(ctx: &RunCtx<'_, S>, stage: &str) -> Result<Outcome, F
     .await
     .map_err(classify)?;
     Ok(Outcome::Yielded)
-}
-
-/// Renews the lease every third of its length for as long as the delivery works (a chunk of slow detail fetches can
-/// outlast the lease); stops when the lease is no longer ours. Aborts are still honoured only at boundaries.
-async fn renew_lease(pool: PgPool, run_id: Uuid, owner: Uuid, lease_secs: i64) {
-    let every = std::time::Duration::from_secs(u64::try_from(lease_secs / 3).unwrap_or(10).max(1));
-    loop {
-        tokio::time::sleep(every).await;
-        let Ok(mut conn) = pool::conn(&pool).await else { continue };
-        if let Ok(Heartbeat::LeaseLost) = runs::heartbeat(&mut conn, run_id, owner, lease_secs).await {
-            return;
-        }
-    }
 }
 
 /// Ends a run that was delivered too many times without ending, so it cannot keep its user busy forever.

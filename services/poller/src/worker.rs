@@ -75,7 +75,10 @@ impl<Q: Queue> Worker<Q> {
             };
         };
         drop(conn);
-        let _renewal = Renewal(tokio::spawn(renew_lease(self.pool.clone(), job_id, owner, self.settings.lease_secs)));
+        let lease_secs = self.settings.lease_secs;
+        let _renewal = bw_db::lease::keep(self.pool.clone(), lease_secs, move |mut conn| async move {
+            llm::renew(&mut conn, job_id, owner, lease_secs).await
+        });
         let budget_end = Instant::now() + self.settings.budget;
         let openai = self.openai.with_deadline(deadline.map_or(budget_end, |d| d.min(budget_end)));
         let mut stats = Stats { jobs_polled: 1, ..Stats::default() };
@@ -217,29 +220,5 @@ pub fn item_end(response: &Response) -> ItemEnd {
                 .map_or_else(|| format!("response {}", response.status.as_str()), |e| e.to_string());
             ItemEnd { output_text, ..failed(&reason) }
         }
-    }
-}
-
-/// Renews the job's lease every third of its length while an invocation works on it, so a short lease (which a
-/// dead worker's job waits out) holds for an invocation of any length. Stops when dropped or the lease is lost.
-async fn renew_lease(pool: PgPool, job_id: Uuid, owner: Uuid, lease_secs: i64) {
-    let every = Duration::from_secs(u64::try_from(lease_secs / 3).unwrap_or(10).max(1));
-    loop {
-        tokio::time::sleep(every).await;
-        let Ok(mut conn) = pool::conn(&pool).await else { continue };
-        match llm::renew(&mut conn, job_id, owner, lease_secs).await {
-            Ok(false) => return,
-            Ok(true) => {}
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not renew the job's lease"),
-        }
-    }
-}
-
-/// Ends the renewal task with the invocation.
-struct Renewal(tokio::task::JoinHandle<()>);
-
-impl Drop for Renewal {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }

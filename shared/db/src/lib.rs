@@ -7,6 +7,7 @@ pub mod counts;
 pub mod events;
 pub mod expiry;
 pub mod failures;
+pub mod lease;
 pub mod llm;
 pub mod llm_tries;
 pub mod migrate;

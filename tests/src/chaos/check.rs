@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use bw_queue::Queue as _;
 use serde_json::Value;
+
+use bw_db::models::status;
 
 use super::workload::{Plan, Started};
 use super::world::World;
@@ -50,7 +51,7 @@ impl Snapshot {
             snapshot.aborted_total += 1;
             let rows = world.db.rows(&format!("SELECT status FROM runs WHERE id = '{id}'")).await?;
             let status = rows.first().and_then(|r| r["status"].as_str()).unwrap_or_default().to_owned();
-            snapshot.aborted_ended += usize::from(matches!(status.as_str(), "finished" | "failed" | "aborted"));
+            snapshot.aborted_ended += usize::from(status::is_terminal(&status));
         }
         let postings = world
             .db
@@ -118,44 +119,32 @@ async fn job(world: &World, id: &str) -> anyhow::Result<Job> {
         ))
         .await?;
     let flag_rows = world.db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{id}'")).await?;
-    let decided_items = world
-        .db
-        .scalar(&format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND decision IS NOT NULL"))
-        .await?;
-    let items = items
+    let items: BTreeMap<(String, String), Value> = items
         .into_iter()
         .map(|r| {
             ((text(&r, "company"), text(&r, "external_id")), serde_json::json!([r["status"], r["flag"], r["label"]]))
         })
         .collect();
+    // An item has a decision when its flag is there (null without one).
+    let decided_items = items.values().filter(|item: &&Value| !item[1].is_null()).count();
     Ok(Job {
         status: text(&row, "status"),
+        decided_items: i64::try_from(decided_items)?,
         items,
         flags_applied: row["flags_applied"].as_i64().unwrap_or(-1),
         flag_rows,
-        decided_items,
     })
 }
 
-/// Every message in the phase's DLQs, with the reason the consumers recorded for it.
+/// Every message in the phase's DLQs (left there), with the reason the consumers recorded for it.
 pub async fn dead_letters(world: &World) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+    let ops = bw_ops::Ops::from_config(&bw_queue::aws_config().await, "");
+    let reasons = bw_ops::peek::Reasons::from_pool(world.db.pool.clone());
     let mut found = Vec::new();
     for (name, queue) in [("runs", &world.runs), ("llm-jobs", &world.llm_jobs)] {
-        let mut seen = std::collections::BTreeSet::new();
-        // A DLQ is read with a long visibility, so each message comes once; its depth says when all were read.
-        let depth = queue.depth(&queue.dlq_url).await?;
-        for _ in 0..50 {
-            if i64::try_from(seen.len()).unwrap_or(i64::MAX) >= depth {
-                break;
-            }
-            for message in queue.sqs.receive(&queue.dlq_url, 10, std::time::Duration::from_secs(1)).await? {
-                seen.insert(message.message_id.unwrap_or_default());
-            }
-        }
-        for id in seen {
-            let rows = world.db.rows(&format!("SELECT reason FROM message_failures WHERE message_id = '{id}'")).await?;
-            let reason = rows.first().and_then(|r| r["reason"].as_str()).map(str::to_owned);
-            found.push((name.to_owned(), id, reason));
+        let depth = usize::try_from(queue.depth(&queue.dlq_url).await?).unwrap_or(0);
+        for message in bw_ops::peek::peek(&ops, &queue.dlq_url, depth, Some(&reasons)).await? {
+            found.push((name.to_owned(), message.message_id, message.failure.map(|f| f.reason)));
         }
     }
     Ok(found)
@@ -180,8 +169,8 @@ pub struct Verdict {
 /// Compares the chaos phase's snapshot with the reference's.
 pub fn compare(reference: &Snapshot, chaos: &Snapshot) -> Verdict {
     let mut v = Verdict { runs_total: chaos.runs.len() + chaos.aborted_total, ..Verdict::default() };
-    let ended = |r: &Value| matches!(r["status"].as_str(), Some("finished" | "failed" | "aborted"));
-    v.runs_ended = chaos.runs.values().filter(|r| ended(r)).count() + chaos.aborted_ended;
+    let ended = |r: &&Value| r["status"].as_str().is_some_and(status::is_terminal);
+    v.runs_ended = chaos.runs.values().filter(ended).count() + chaos.aborted_ended;
     if v.runs_ended < v.runs_total {
         v.diffs.push(format!("{} of {} runs did not end", v.runs_total - v.runs_ended, v.runs_total));
     }

@@ -151,22 +151,24 @@ struct Probe {
 
 impl Probe {
     async fn take(world: &World) -> anyhow::Result<Self> {
+        let listed = |statuses: &[&str]| statuses.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
         let runs = world
             .db
-            .rows(
+            .rows(&format!(
                 "SELECT r.id::text AS id, r.status || ':' || r.counts::text || ':' || \
                  (SELECT count(*) FROM run_events e WHERE e.run_id = r.id AND e.message NOT LIKE 'run re-enqueued%') \
-                 AS state FROM runs r WHERE r.status IN ('pending', 'initializing', 'ingesting')",
-            )
+                 AS state FROM runs r WHERE r.status IN ({})",
+                listed(&bw_db::models::status::ACTIVE)
+            ))
             .await?;
         let jobs = world
             .db
-            .rows(
+            .rows(&format!(
                 "SELECT id::text AS id, concat_ws(':', status, items_pending, items_submitted, items_completed, \
-                 items_failed, flags_applied, updated_at) AS state FROM llm_jobs \
-                 WHERE status IN ('queued', 'submitting', 'running') \
+                 items_failed, flags_applied, updated_at) AS state FROM llm_jobs WHERE status IN ({}) \
                  AND (lease_until > now() OR next_poll_at <= now() + interval '5 seconds')",
-            )
+                listed(&bw_db::llm::UNRESOLVED)
+            ))
             .await?;
         let open = runs
             .iter()

@@ -37,7 +37,6 @@ pub struct Config {
 /// One trial's figures.
 #[derive(Debug, Default)]
 pub struct Trial {
-    pub seed: u64,
     pub faults: FaultLog,
     pub openai_faults: u64,
     pub board_faults: usize,
@@ -149,7 +148,6 @@ async fn trial(config: &Config, seed: u64, ats: &FakeAts, server: &bw_fakes::Fak
     let verdict = check::compare(&reference, &chaos);
     let messages_lost = (verdict.runs_total - verdict.runs_ended) + (verdict.jobs_total - verdict.jobs_resolved);
     Ok(Trial {
-        seed,
         faults: log,
         openai_faults: fake.rate_limited + fake.server_errors + proxy.resets + proxy.stalls,
         board_faults: done.board_faults,

@@ -174,48 +174,11 @@ async fn connection(client: TcpStream, shared: Arc<Shared>) {
     let _ = server.set_nodelay(true);
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
-    let upstream = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = client_read.read(&mut buf).await?;
-            if n == 0 {
-                return Ok::<_, std::io::Error>(());
-            }
-            match draw(&shared) {
-                Verdict::Pass => {}
-                Verdict::Reset => {
-                    shared.resets.fetch_add(1, Ordering::SeqCst);
-                    return Err(std::io::ErrorKind::ConnectionReset.into());
-                }
-                Verdict::Stall(stall) => {
-                    shared.stalls.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(stall).await;
-                    return Err(std::io::ErrorKind::TimedOut.into());
-                }
-            }
-            delay(&shared).await;
-            server_write.write_all(&buf[..n]).await?;
-        }
-    };
-    let downstream = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = server_read.read(&mut buf).await?;
-            if n == 0 {
-                return Ok::<_, std::io::Error>(());
-            }
-            delay(&shared).await;
-            client_write.write_all(&buf[..n]).await?;
-        }
-    };
-    let cut = async {
-        let _ = cuts.changed().await;
-    };
     // Whichever side ends first ends both: the halves drop together, and a cut or fault resets the client.
     let clean = tokio::select! {
-        result = upstream => result.is_ok(),
-        result = downstream => result.is_ok(),
-        () = cut => false,
+        result = forward(&mut client_read, &mut server_write, &shared, true) => result.is_ok(),
+        result = forward(&mut server_read, &mut client_write, &shared, false) => result.is_ok(),
+        _ = cuts.changed() => false,
     };
     if let (Ok(client), Ok(_server)) = (client_read.reunite(client_write), server_read.reunite(server_write)) {
         if clean {
@@ -223,6 +186,37 @@ async fn connection(client: TcpStream, shared: Arc<Shared>) {
         } else {
             reset(client);
         }
+    }
+}
+
+/// Copies `from` to `to` chunk by chunk with the proxy's latency until `from` ends; a client's chunks (`faulty`)
+/// meet the request faults first.
+async fn forward(
+    from: &mut (impl tokio::io::AsyncRead + Unpin),
+    to: &mut (impl tokio::io::AsyncWrite + Unpin),
+    shared: &Shared,
+    faulty: bool,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        match if faulty { draw(shared) } else { Verdict::Pass } {
+            Verdict::Pass => {}
+            Verdict::Reset => {
+                shared.resets.fetch_add(1, Ordering::SeqCst);
+                return Err(std::io::ErrorKind::ConnectionReset.into());
+            }
+            Verdict::Stall(stall) => {
+                shared.stalls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(stall).await;
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+        }
+        delay(shared).await;
+        to.write_all(&buf[..n]).await?;
     }
 }
 

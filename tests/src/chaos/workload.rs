@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use bw_db::models::status;
 use bw_fakes::{Failure, FakeAts, FakeAtsServer, Kind};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -12,6 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::world::World;
+use crate::sqs::TestQueue;
 
 /// The shape of a trial's workload.
 #[derive(Clone, Debug)]
@@ -204,7 +206,7 @@ async fn existing_job(world: &World, user: &str, name: &str) -> anyhow::Result<O
 
 pub async fn wait_run_ended(world: &World, id: &str) -> anyhow::Result<()> {
     let sql = format!("SELECT status FROM runs WHERE id = '{id}'");
-    wait_for(world, &sql, &["finished", "failed", "aborted"], &format!("run {id}")).await
+    wait_for(world, &sql, &status::TERMINAL, &format!("run {id}")).await
 }
 
 pub async fn wait_job_resolved(world: &World, id: &str) -> anyhow::Result<()> {
@@ -218,15 +220,16 @@ pub async fn wait_job_resolved(world: &World, id: &str) -> anyhow::Result<()> {
 
 /// Polls the phase's database directly (not through the fault proxy) until `sql`'s `status` is one of `ends`.
 async fn wait_for(world: &World, sql: &str, ends: &[&str], what: &str) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    let mut last = Value::Null;
-    while tokio::time::Instant::now() < deadline {
-        let rows = world.db.rows(sql).await?;
-        last = rows.first().map(|r| r["status"].clone()).unwrap_or(Value::Null);
-        if last.as_str().is_some_and(|s| ends.contains(&s)) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    let status = async || -> anyhow::Result<Value> {
+        Ok(world.db.rows(sql).await?.first().map(|r| r["status"].clone()).unwrap_or(Value::Null))
+    };
+    let ended = TestQueue::wait_until(SETTLE, &format!("{what} to end"), || async {
+        Ok(status().await?.as_str().is_some_and(|s| ends.contains(&s)))
+    })
+    .await;
+    if ended.is_err() {
+        let last = status().await.map_or_else(|e| format!("unknown ({e:#})"), |s| s.to_string());
+        return ended.with_context(|| format!("{what} is still {last}"));
     }
-    anyhow::bail!("{what} did not end within {SETTLE:?} (status {last})")
+    Ok(())
 }

@@ -58,11 +58,13 @@ fn db_address(url: &str) -> anyhow::Result<std::net::SocketAddr> {
     format!("{host}:{}", parsed.port().unwrap_or(5432)).parse().context("the database must be at a loopback IP")
 }
 
-/// `url` with its host and port replaced by the proxy's.
+/// `url` with its host and port replaced by the proxy's, and libpq's `connect_timeout` (seconds) short, so that a
+/// cut connection fails a call instead of hanging it.
 fn through(url: &str, proxy: &FaultProxy) -> anyhow::Result<String> {
     let mut parsed = url::Url::parse(url)?;
     parsed.set_host(Some("127.0.0.1"))?;
     parsed.set_port(Some(proxy.addr.port())).map_err(|()| anyhow::anyhow!("cannot set a port on {url}"))?;
+    parsed.query_pairs_mut().append_pair("connect_timeout", "3");
     Ok(parsed.into())
 }
 
@@ -81,12 +83,8 @@ fn service_env(
     ats_base_url: &str,
     api_addr: &str,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let database_url = through(db_url, db_proxy)?;
-    let mut database_url = url::Url::parse(&database_url)?;
-    // A cut connection must fail a call, not hang it: libpq's connect_timeout, in seconds.
-    database_url.query_pairs_mut().append_pair("connect_timeout", "3");
     let pairs = [
-        ("DATABASE_URL", database_url.to_string()),
+        ("DATABASE_URL", through(db_url, db_proxy)?),
         ("DATABASE_POOL_SIZE", "4".to_owned()),
         ("QUEUE_PREFIX", prefix.to_owned()),
         ("LOG_FORMAT", "json".to_owned()),
@@ -131,16 +129,8 @@ impl Api {
     }
 
     pub async fn wait_healthy(&self, timeout: Duration) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !self.healthy().await {
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "{}/healthz did not answer within {timeout:?}",
-                self.url
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        Ok(())
+        let what = format!("{}/healthz to answer", self.url);
+        crate::sqs::TestQueue::wait_until(timeout, &what, || async { Ok(self.healthy().await) }).await
     }
 
     /// One request as `user`: (status, JSON body or Null); `Err` when no answer came.

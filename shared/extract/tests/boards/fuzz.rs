@@ -105,7 +105,7 @@ proptest! {
 
 /// A real fixture with some of its postings' fields (known ones and others) replaced by arbitrary JSON, removed, or
 /// the postings repeated.
-fn mutated(kind: BoardKind, body: &[u8]) -> impl Strategy<Value = Vec<u8>> + use<> {
+fn mutated(body: &[u8]) -> impl Strategy<Value = Vec<u8>> + use<> {
     let base: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let keys = [
         "id",
@@ -150,33 +150,27 @@ fn mutated(kind: BoardKind, body: &[u8]) -> impl Strategy<Value = Vec<u8>> + use
                 jobs.extend(copy);
             }
         }
-        let _ = kind;
         value.to_string().into_bytes()
     })
 }
 
+/// One of the real Greenhouse, Lever and Ashby listings, mutated.
+fn mutated_fixture() -> impl Strategy<Value = (BoardKind, Vec<u8>)> {
+    let fixtures = [
+        (BoardKind::Greenhouse, fixture!("greenhouse/gh_airbnb_board_jobs_content_true.json")),
+        (BoardKind::Lever, fixture!("lever/lever_plaid_postings.json")),
+        (BoardKind::Ashby, fixture!("ashby/ashby_wealthcom_openai_board_with_compensation_PARTLY_SYNTHETIC.json")),
+    ];
+    proptest::sample::select(fixtures.to_vec())
+        .prop_flat_map(|(kind, body)| mutated(body).prop_map(move |mutated| (kind, mutated)))
+}
+
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(384))]
 
     #[test]
-    fn mutated_greenhouse_fixtures_keep_the_invariants(
-        body in mutated(BoardKind::Greenhouse, fixture!("greenhouse/gh_airbnb_board_jobs_content_true.json"))
-    ) {
-        check_listing(BoardKind::Greenhouse, &body)?;
-    }
-
-    #[test]
-    fn mutated_lever_fixtures_keep_the_invariants(
-        body in mutated(BoardKind::Lever, fixture!("lever/lever_plaid_postings.json"))
-    ) {
-        check_listing(BoardKind::Lever, &body)?;
-    }
-
-    #[test]
-    fn mutated_ashby_fixtures_keep_the_invariants(
-        body in mutated(BoardKind::Ashby, fixture!("ashby/ashby_wealthcom_openai_board_with_compensation_PARTLY_SYNTHETIC.json"))
-    ) {
-        check_listing(BoardKind::Ashby, &body)?;
+    fn mutated_fixtures_keep_the_invariants((kind, body) in mutated_fixture()) {
+        check_listing(kind, &body)?;
     }
 
     #[test]
