@@ -11,6 +11,7 @@ use bw_ingestion::{Continuation, Ingestion, Settings};
 use bw_messages::Database;
 use bw_queue::definitions::QueueDef;
 use bw_queue::runner::{self, RunnerConfig};
+use bw_vocab::BoardKind;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -244,7 +245,7 @@ impl TestApp {
     pub async fn run_in(&self, db: &TestDb, postings: usize) -> anyhow::Result<uuid::Uuid> {
         self.ats.generate_board(bw_fakes::Kind::Greenhouse, "acme", postings, 1);
         let mut conn = bw_db::pool::conn(&db.pool).await?;
-        bw_db::companies::create(&mut conn, "alice", "Acme", "greenhouse", "acme").await?;
+        bw_db::companies::create(&mut conn, "alice", "Acme", BoardKind::Greenhouse, "acme").await?;
         match bw_db::runs::create(&mut conn, "alice").await? {
             bw_db::runs::Created::Run(run) => Ok(run.id),
             bw_db::runs::Created::ActiveExists(run) => anyhow::bail!("alice already has run {}", run.id),

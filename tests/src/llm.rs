@@ -13,6 +13,7 @@ use bw_openai::{OpenAi, OpenAiConfig};
 use bw_poller::stats::Stats;
 use bw_poller::{Settings, Worker};
 use bw_queue::SqsQueue;
+use bw_vocab::JobMode;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -33,7 +34,7 @@ pub async fn app_with_ready_postings(kind: Kind, token: &str, count: usize) -> a
 }
 
 /// Creates alice's job "remote?" in `mode` over all her ready postings (there must be `expected` of them).
-pub async fn create_job(app: &TestApp, mode: &str, expected: usize) -> anyhow::Result<Uuid> {
+pub async fn create_job(app: &TestApp, mode: JobMode, expected: usize) -> anyhow::Result<Uuid> {
     let ids: Vec<i64> = app
         .db
         .rows("SELECT id FROM postings WHERE status = 'ready' ORDER BY id")
@@ -107,7 +108,7 @@ impl Screening {
     }
 
     /// Alice's job over the 12 postings.
-    pub async fn create_job(&self, mode: &str) -> anyhow::Result<Uuid> {
+    pub async fn create_job(&self, mode: JobMode) -> anyhow::Result<Uuid> {
         create_job(&self.app, mode, 12).await
     }
 

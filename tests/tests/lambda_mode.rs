@@ -41,7 +41,7 @@ async fn still_serving(runtime: &FakeRuntime, mut child: Child) -> anyhow::Resul
 /// A test app whose user alice has 12 ready postings (one finished run), and a queued background LLM job over them.
 async fn app_with_job() -> anyhow::Result<(TestApp, Uuid)> {
     let (app, _run) = llm_harness::app_with_ready_postings(Kind::Greenhouse, "acme", 12).await?;
-    let job_id = llm_harness::create_job(&app, "background", 12).await?;
+    let job_id = llm_harness::create_job(&app, bw_vocab::JobMode::Background, 12).await?;
     Ok((app, job_id))
 }
 

@@ -46,7 +46,15 @@ async fn log_pages_give_every_line_once_while_four_writers_append() -> anyhow::R
             tokio::spawn(async move {
                 for i in 0..60 {
                     let mut conn = bw_db::pool::conn(&pool).await?;
-                    events::record(&mut conn, run_id, Level::Info, Some("ingest"), &format!("w{w} {i}"), None).await?;
+                    events::record(
+                        &mut conn,
+                        run_id,
+                        Level::Info,
+                        Some(bw_vocab::Stage::Ingest),
+                        &format!("w{w} {i}"),
+                        None,
+                    )
+                    .await?;
                 }
                 anyhow::Ok(())
             })
@@ -182,7 +190,7 @@ async fn a_runs_stream_gives_its_state_then_changes_and_lines_ends_and_resumes_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jobs_stream_follows_it_to_completion_with_changes_only() -> anyhow::Result<()> {
     let (app, _run) = llm_harness::app_with_ready_postings(Kind::Lever, "globex", 8).await?;
-    let job = llm_harness::create_job(&app, "background", 8).await?;
+    let job = llm_harness::create_job(&app, bw_vocab::JobMode::Background, 8).await?;
     let url = progress_url(&app, "alice", &format!("/api/llm-jobs/{job}/progress"));
     let mut stream = SseStream::open(&app.http, &url, None).await?;
     let first = stream.next(WAIT).await?.context("the stream closed at once")?;
@@ -217,7 +225,7 @@ async fn a_jobs_stream_follows_it_to_completion_with_changes_only() -> anyhow::R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_streams_are_their_owners_alone_and_refuse_what_they_did_not_give() -> anyhow::Result<()> {
     let (app, run) = llm_harness::app_with_ready_postings(Kind::Greenhouse, "acme", 2).await?;
-    let job = llm_harness::create_job(&app, "background", 2).await?;
+    let job = llm_harness::create_job(&app, bw_vocab::JobMode::Background, 2).await?;
     let stranger = Uuid::new_v4();
     for path in [
         format!("/api/ingestion/progress/{run}"),

@@ -13,7 +13,7 @@ async fn job_with_items(db: &TestDb, n: i64) -> anyhow::Result<Uuid> {
         name: "screen",
         model: "gpt-4.1-nano",
         instructions: "Is it remote?",
-        mode: "background",
+        mode: bw_vocab::JobMode::Background,
     };
     let ids: Vec<i64> = (1..=n).map(|i| 1000 + i).collect();
     Ok(llm::create(&mut conn, job, &ids).await?.id)

@@ -75,7 +75,7 @@ async fn a_poison_message_is_dead_lettered_peeked_and_after_the_fix_redriven_and
             run.status,
             run.error
         );
-        Ok(run.status == "finished")
+        Ok(run.status == bw_vocab::RunStatus::Finished)
     })
     .await?;
     let mut conn = bw_db::pool::conn(&test_db.pool).await?;

@@ -10,12 +10,13 @@ use bw_poller::dispatch;
 use bw_queue::runner::{self, RunnerConfig};
 use bw_tests::llm::{Screening, count};
 use bw_tests::sqs::{self, TestQueue};
+use bw_vocab::JobMode;
 use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<()> {
     let s = Screening::start(FakeConfig::default()).await?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     let first = s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
     assert_eq!(first.jobs_polled, 1);
     let job = s.job(id).await?;
@@ -38,7 +39,7 @@ async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_due_jobs() -> anyhow::Result<()> {
     let s = Screening::start(FakeConfig::default()).await?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     let sent = dispatch::dispatch(&s.app.db.pool, &s.app.llm_queue.sqs, &s.app.llm_queue.url, 100).await?;
     assert_eq!((sent.due, sent.sent), (1, 1));
     let again = dispatch::dispatch(&s.app.db.pool, &s.app.llm_queue.sqs, &s.app.llm_queue.url, 100).await?;
@@ -67,7 +68,7 @@ async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_messages_for_one_job_at_once_one_polls_one_skips() -> anyhow::Result<()> {
     let s = Screening::start(FakeConfig::default()).await?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     // While another worker holds the lease, a message for the job is skipped without a word to OpenAI.
     let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
     let other = Uuid::new_v4();
@@ -88,7 +89,7 @@ async fn two_messages_for_one_job_at_once_one_polls_one_skips() -> anyhow::Resul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_submitting_and_recording_costs_one_submission_and_no_second_decision() -> anyhow::Result<()> {
     let s = Screening::start(FakeConfig::default()).await?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     // A worker created item 1's response at OpenAI, then died before recording it: the item is still pending.
     let orphan = s
         .worker
@@ -108,7 +109,7 @@ async fn a_crash_between_submitting_and_recording_costs_one_submission_and_no_se
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_answers_fail_their_items_with_the_reason_and_the_job_goes_on() -> anyhow::Result<()> {
     let s = Screening::start(FakeConfig { malformed_rate: 1.0, ..FakeConfig::default() }).await?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     let job = s.poll_until_resolved(id).await?;
     // Some of the fake's malformed shapes (a code fence, extra keys) are read on purpose; the rest fail their item.
     let (done, failed) = (count(&job, "items_completed"), count(&job, "items_failed"));
@@ -131,7 +132,7 @@ async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
     let s =
         Screening::start(FakeConfig { complete_after_ms: bw_fake_openai::Timing::ms(60_000), ..FakeConfig::default() })
             .await?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     s.worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
     let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
     assert_eq!(llm::request_cancel(&mut conn, "alice", id).await?, Some(true));
@@ -147,7 +148,7 @@ async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
     let s = Screening::start(FakeConfig::default()).await?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     let bodies = ["{nope".to_owned(), LlmJobMessage::new(id).body(), LlmJobMessage::new(Uuid::new_v4()).body()];
     let event = sqs::event(bodies.iter().enumerate().map(|(n, body)| sqs::record(&format!("m{n}"), body, 1)).collect());
     let response = bw_queue::process_event(&s.worker, event, 3).await;
@@ -161,7 +162,7 @@ async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_job_goes_through_its_whole_lifecycle_in_a_few_requests() -> anyhow::Result<()> {
     let s = Screening::start(FakeConfig::default()).await?;
-    let id = s.create_job("batch").await?;
+    let id = s.create_job(JobMode::Batch).await?;
     let job = s.poll_until_resolved(id).await?;
     assert_eq!(job["status"], "completed", "{job}");
     assert_eq!((count(&job, "items_completed"), count(&job, "flags_applied")), (12, 12));
@@ -176,7 +177,7 @@ async fn a_batch_job_goes_through_its_whole_lifecycle_in_a_few_requests() -> any
 async fn expired_and_refused_batch_lines_are_counted_with_their_reasons() -> anyhow::Result<()> {
     let config = FakeConfig { batch_expired_rate: 0.3, batch_http_error_rate: 0.3, seed: 7, ..FakeConfig::default() };
     let s = Screening::start(config).await?;
-    let id = s.create_job("batch").await?;
+    let id = s.create_job(JobMode::Batch).await?;
     let job = s.poll_until_resolved(id).await?;
     let (done, failed, expired) =
         (count(&job, "items_completed"), count(&job, "items_failed"), count(&job, "items_expired"));
@@ -199,7 +200,7 @@ async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<
     config.max_backoff = Duration::from_secs(5);
     config.max_retries = 8;
     s.worker.openai = OpenAi::new(config)?;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     let job = s.poll_until_resolved(id).await?;
     assert_eq!(job["status"], "completed", "{job}");
     assert_eq!(count(&job, "items_completed"), 12);

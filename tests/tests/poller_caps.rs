@@ -8,6 +8,7 @@ use std::time::Duration;
 use bw_fake_openai::{Clock, FakeConfig, FakeOpenAi, Timing};
 use bw_openai::{OpenAi, OpenAiConfig};
 use bw_tests::llm::{Screening, count};
+use bw_vocab::JobMode;
 use uuid::Uuid;
 
 /// A rate limit of six requests a minute, one at a time: after the first request, each waits ten seconds.
@@ -51,7 +52,7 @@ async fn a_429_storm_longer_than_the_budget_leaves_items_open_and_a_later_invoca
 -> anyhow::Result<()> {
     let mut s = Screening::start(storm()).await?;
     s.worker.settings.budget = Duration::from_secs(3);
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     let stats = s.poll_once(id).await?;
     assert!(stats.items_waiting > 0, "{stats:?}");
     let job = s.job(id).await?;
@@ -75,7 +76,7 @@ async fn a_429_storm_longer_than_the_budget_leaves_items_open_and_a_later_invoca
 async fn an_item_that_never_ends_is_given_up_at_the_age_cap_and_the_job_resolves() -> anyhow::Result<()> {
     let mut s = Screening::start(slow()).await?;
     s.worker.settings.caps.max_age = Duration::from_secs(3);
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     s.poll_once(id).await?;
     let job = s.job(id).await?;
     assert_eq!((count(&job, "items_submitted"), count(&job, "items_failed")), (12, 0), "{job}");
@@ -99,7 +100,7 @@ async fn failed_submissions_count_as_attempts_until_the_cap_fails_the_item() -> 
     let mut s = Screening::start(FakeConfig { server_error_rate: 1.0, ..slow() }).await?;
     s.worker.openai = client(&s, 1)?;
     s.worker.settings.caps.max_attempts = 3;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
 
     // Every create answers 5xx: each invocation is one failed try of each item, which stays pending.
     for attempts in 1..=2 {
@@ -123,7 +124,7 @@ async fn failed_polls_are_noted_but_never_fail_work_going_on_at_openai() -> anyh
     let mut s = Screening::start(FakeConfig { complete_after_ms: Timing::ms(8_000), ..FakeConfig::default() }).await?;
     s.worker.openai = client(&s, 1)?;
     s.worker.settings.caps.max_attempts = 2;
-    let id = s.create_job("background").await?;
+    let id = s.create_job(JobMode::Background).await?;
     s.poll_once(id).await?;
     assert_eq!(count(&s.job(id).await?, "items_submitted"), 12);
 
@@ -148,7 +149,7 @@ async fn failed_polls_are_noted_but_never_fail_work_going_on_at_openai() -> anyh
 async fn a_rate_limited_batch_submission_waits_for_a_later_invocation() -> anyhow::Result<()> {
     let mut s = Screening::start(storm()).await?;
     s.worker.settings.budget = Duration::from_secs(3);
-    let id = s.create_job("batch").await?;
+    let id = s.create_job(JobMode::Batch).await?;
     // The upload gets the one request the limit allows; the batch's creation runs into the storm.
     let stats = s.poll_once(id).await?;
     assert!(stats.items_waiting > 0, "{stats:?}");
@@ -174,7 +175,7 @@ async fn a_batch_outlives_the_age_cap_within_its_window_and_is_given_up_only_pas
     let mut s = Screening::with_fake(FakeOpenAi::with_clock(config, clock)).await?;
     s.worker.settings.caps.max_age = Duration::from_secs(1);
     s.worker.settings.caps.batch_grace = Duration::from_secs(2 * 3600);
-    let id = s.create_job("batch").await?;
+    let id = s.create_job(JobMode::Batch).await?;
     s.poll_once(id).await?;
     let closed = s
         .app

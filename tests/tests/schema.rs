@@ -57,3 +57,35 @@ async fn schema_rs_matches_the_migrated_database() -> anyhow::Result<()> {
     assert_eq!(declared, actual);
     Ok(())
 }
+
+/// The words a column's `CHECK (column IN (…))` constraint allows, in the order the migration lists them.
+async fn allowed(db: &TestDb, table: &str, column: &str) -> anyhow::Result<Vec<String>> {
+    let rows = db
+        .rows(&format!(
+            "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c \
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+             WHERE c.conrelid = '{table}'::regclass AND c.contype = 'c' AND a.attname = '{column}'"
+        ))
+        .await?;
+    anyhow::ensure!(rows.len() == 1, "{table}.{column}: expected one CHECK constraint, found {rows:?}");
+    let def = rows[0]["def"].as_str().unwrap_or_default();
+    // `CHECK ((status = ANY (ARRAY['pending'::text, …])))`: the quoted parts are the words.
+    Ok(def.split('\'').skip(1).step_by(2).map(str::to_owned).collect())
+}
+
+/// The vocabulary's enums and the database's CHECK constraints allow the same words: a word added to one and not
+/// the other would fail at a write (or at reading a row) instead of here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
+    use bw_vocab::{BoardKind, ItemStatus, JobMode, JobStatus, RunStatus};
+    fn words<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
+        all.iter().map(|&w| name(w).to_owned()).collect()
+    }
+    let db = TestDb::new().await?;
+    assert_eq!(allowed(&db, "runs", "status").await?, words(&RunStatus::ALL, RunStatus::as_str));
+    assert_eq!(allowed(&db, "companies", "board_kind").await?, words(&BoardKind::ALL, BoardKind::as_str));
+    assert_eq!(allowed(&db, "llm_jobs", "status").await?, words(&JobStatus::ALL, JobStatus::as_str));
+    assert_eq!(allowed(&db, "llm_jobs", "mode").await?, words(&JobMode::ALL, JobMode::as_str));
+    assert_eq!(allowed(&db, "llm_job_items", "status").await?, words(&ItemStatus::ALL, ItemStatus::as_str));
+    Ok(())
+}

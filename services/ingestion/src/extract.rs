@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use bw_db::companies;
 use bw_db::counts::Tally;
 use bw_db::events::Level;
-use bw_db::models::{Company, stage, status};
+use bw_db::models::{Company, RunStatus, Stage};
 use bw_db::postings::{self, Checkpoint, Listing, NewPosting};
 use bw_db::{expiry, pool, runs};
 use bw_extract::{Board, BoardSource, ExtractError, Listing as BoardListing};
@@ -57,8 +57,7 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
 }
 
 async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardListing, String> {
-    let kind = company.board_kind.parse().map_err(|e| format!("{e}"))?;
-    let board = Board::new(kind, &company.board_token).map_err(|e| e.to_string())?;
+    let board = Board::new(company.board_kind, &company.board_token).map_err(|e| e.to_string())?;
     boards.list(&board).await.map_err(|e: ExtractError| e.to_string())
 }
 
@@ -103,7 +102,7 @@ async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardLis
         let (level, message) = summary(company, &tally, decision, held, warnings);
         let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates,
             "statements": outcome.statements, "expiry_held_reason": held, "warnings": warnings });
-        event(conn, ctx.run_id, level, stage::UPSERT, &message, Some(data)).await
+        event(conn, ctx.run_id, level, Stage::Upsert, &message, Some(data)).await
     })
     .await
 }
@@ -147,7 +146,7 @@ async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason:
             conn,
             ctx.run_id,
             Level::Warn,
-            stage::EXTRACT,
+            Stage::Extract,
             &message,
             Some(json!({ "company_id": company.id, "error": reason })),
         )
@@ -164,7 +163,7 @@ async fn expire_removed_and_advance<S: Sync>(ctx: &RunCtx<'_, S>) -> anyhow::Res
         runs::merge_counts(conn, ctx.run_id, ctx.owner, &json!({ "removed_company_postings_expired": expired }))
             .await?;
         anyhow::ensure!(
-            runs::transition(conn, ctx.run_id, ctx.owner, status::INITIALIZING, status::INGESTING, stage::INGEST)
+            runs::transition(conn, ctx.run_id, ctx.owner, RunStatus::Initializing, RunStatus::Ingesting, Stage::Ingest)
                 .await?,
             "run left `initializing` under us"
         );
@@ -173,7 +172,7 @@ async fn expire_removed_and_advance<S: Sync>(ctx: &RunCtx<'_, S>) -> anyhow::Res
             conn,
             ctx.run_id,
             Level::Info,
-            stage::EXPIRE,
+            Stage::Expire,
             &message,
             Some(json!({ "removed_company_postings_expired": expired })),
         )

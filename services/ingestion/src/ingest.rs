@@ -3,7 +3,7 @@
 //! transaction with its counts; abort is checked between chunks.
 
 use bw_db::events::Level;
-use bw_db::models::stage;
+use bw_db::models::Stage;
 use bw_db::pool;
 use bw_db::postings::{self, Ingested, PendingPosting};
 use bw_extract::{Board, BoardKind, BoardSource};
@@ -49,7 +49,7 @@ async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyh
             results.iter().filter_map(|r| r.outcome.as_ref().err().map(String::as_str)).take(5).collect();
         let message = format!("ingested {} postings: {ready} ready, {failed} failed", results.len());
         let data = json!({ "ready": ready, "failed": failed, "first_errors": reasons });
-        event(conn, ctx.run_id, level, stage::INGEST, &message, Some(data)).await
+        event(conn, ctx.run_id, level, Stage::Ingest, &message, Some(data)).await
     })
     .await
 }

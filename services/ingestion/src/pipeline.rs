@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use bw_db::events::Level;
-use bw_db::models::{Run, stage, status};
+use bw_db::models::{Run, RunStatus, Stage};
 use bw_db::runs::{self, Claim, Heartbeat};
 use bw_db::{PgPool, counts, pool};
 use bw_extract::BoardSource;
@@ -19,7 +19,7 @@ pub enum Outcome {
     Finished,
     Aborted,
     /// The run had already ended; the message is acknowledged.
-    AlreadyEnded(String),
+    AlreadyEnded(RunStatus),
     /// The run was delivered more than `MAX_RUN_ATTEMPTS` times without ending: it is marked failed.
     GaveUp,
     /// The invocation's deadline came near: the run stopped at a boundary, its lease released, to continue in a
@@ -128,38 +128,45 @@ pub async fn execute<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Fai
 }
 
 async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome, Failure> {
-    let mut current = run.status.clone();
+    let mut current = run.status;
     if run.abort_requested_at.is_some() {
-        return abort(ctx, &current).await;
+        return abort(ctx, current).await;
     }
-    if current == status::PENDING {
+    if current == RunStatus::Pending {
         let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-        if !runs::transition(&mut conn, ctx.run_id, ctx.owner, status::PENDING, status::INITIALIZING, stage::EXTRACT)
-            .await
-            .map_err(transient)?
+        if !runs::transition(
+            &mut conn,
+            ctx.run_id,
+            ctx.owner,
+            RunStatus::Pending,
+            RunStatus::Initializing,
+            Stage::Extract,
+        )
+        .await
+        .map_err(transient)?
         {
             return Err(transient(anyhow::anyhow!("run left `pending` while starting; retrying")));
         }
-        event(&mut conn, ctx.run_id, Level::Info, stage::EXTRACT, "run started", None).await.map_err(transient)?;
-        current = status::INITIALIZING.to_owned();
+        event(&mut conn, ctx.run_id, Level::Info, Stage::Extract, "run started", None).await.map_err(transient)?;
+        current = RunStatus::Initializing;
     }
-    if current == status::INITIALIZING {
+    if current == RunStatus::Initializing {
         match crate::extract::run_stage(ctx).await? {
             Step::Done => {}
-            Step::AbortRequested => return abort(ctx, &current).await,
-            Step::Yield => return yielded(ctx, stage::EXTRACT).await,
+            Step::AbortRequested => return abort(ctx, current).await,
+            Step::Yield => return yielded(ctx, Stage::Extract).await,
         }
-        current = status::INGESTING.to_owned();
+        current = RunStatus::Ingesting;
     }
-    if current == status::INGESTING {
+    if current == RunStatus::Ingesting {
         match crate::ingest::run_stage(ctx).await? {
             Step::Done => {}
-            Step::AbortRequested => return abort(ctx, &current).await,
-            Step::Yield => return yielded(ctx, stage::INGEST).await,
+            Step::AbortRequested => return abort(ctx, current).await,
+            Step::Yield => return yielded(ctx, Stage::Ingest).await,
         }
         return finish(ctx).await;
     }
-    Err(Failure::Permanent(anyhow::anyhow!("run is in unexpected status {current:?}")))
+    Err(Failure::Permanent(anyhow::anyhow!("run is in unexpected status {current}")))
 }
 
 /// Extends the lease; says whether to stop for an abort. A lost lease is a transient failure: another worker has the run.
@@ -195,7 +202,7 @@ struct LastLine<'a> {
 async fn conclude<'m, S: Sync>(
     ctx: &RunCtx<'_, S>,
     conn: &mut diesel_async::AsyncPgConnection,
-    to: &str,
+    to: RunStatus,
     error: Option<&str>,
     last: impl FnOnce(&serde_json::Value) -> LastLine<'m> + Send,
 ) -> Result<Option<serde_json::Value>, Failure> {
@@ -206,7 +213,7 @@ async fn conclude<'m, S: Sync>(
             return Ok(None);
         }
         let line = last(&counts);
-        event(c, ctx.run_id, line.level, stage::SUMMARY, line.message, line.data).await?;
+        event(c, ctx.run_id, line.level, Stage::Summary, line.message, line.data).await?;
         Ok(Some(counts))
     })
     .await
@@ -220,24 +227,24 @@ async fn finish<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Failure> {
         message: "run finished",
         data: counts.get("total").cloned(),
     };
-    if conclude(ctx, &mut conn, status::FINISHED, None, last).await?.is_none() {
+    if conclude(ctx, &mut conn, RunStatus::Finished, None, last).await?.is_none() {
         return Err(transient(anyhow::anyhow!("run changed under us while finishing")));
     }
     Ok(Outcome::Finished)
 }
 
-async fn abort<S: Sync>(ctx: &RunCtx<'_, S>, during: &str) -> Result<Outcome, Failure> {
+async fn abort<S: Sync>(ctx: &RunCtx<'_, S>, during: RunStatus) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
     let message = format!("run aborted on request while {during}; no later stage ran");
     let last = |_: &serde_json::Value| LastLine { level: Level::Warn, message: &message, data: None };
-    if conclude(ctx, &mut conn, status::ABORTED, None, last).await?.is_none() {
+    if conclude(ctx, &mut conn, RunStatus::Aborted, None, last).await?.is_none() {
         return Err(Failure::Busy(LeaseLost.into()));
     }
     Ok(Outcome::Aborted)
 }
 
 /// Records that the run stopped at a boundary of `stage` before the invocation's deadline.
-async fn yielded<S: Sync>(ctx: &RunCtx<'_, S>, stage: &str) -> Result<Outcome, Failure> {
+async fn yielded<S: Sync>(ctx: &RunCtx<'_, S>, stage: Stage) -> Result<Outcome, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
     let message = "invocation deadline near: stopped at a boundary, continuing in a new invocation";
     // Fenced: a worker whose lease was taken over (the run may have ended since) must not add to the run's log.
@@ -257,6 +264,6 @@ async fn give_up<S: Sync>(ctx: &RunCtx<'_, S>, attempts: i32) -> Result<Outcome,
     let reason = format!("gave up after {attempts} deliveries without finishing (MAX_RUN_ATTEMPTS)");
     let message = format!("run failed: {reason}");
     let last = |_: &serde_json::Value| LastLine { level: Level::Error, message: &message, data: None };
-    conclude(ctx, &mut conn, status::FAILED, Some(&reason), last).await?;
+    conclude(ctx, &mut conn, RunStatus::Failed, Some(&reason), last).await?;
     Ok(Outcome::GaveUp)
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use bw_vocab::JobMode;
+
 /// Shortest delay: items are finishing.
 pub const ACTIVE_SECS: i32 = 2;
 /// Delay for a batch job (OpenAI batches take minutes to hours).
@@ -12,8 +14,11 @@ pub const MAX_SECS: i32 = 900;
 /// The delay before the next poll: a batch is polled every minute; a background job every two seconds while it is
 /// open (each poll asks about a budget of items, see [`poll_budget`], so the short cadence stays cheap). When OpenAI
 /// asked us to wait (`retry_after`, from a rate limit), the next poll is no sooner than that, up to SQS's limit.
-pub fn next_delay(mode: &str, retry_after: Option<Duration>) -> i32 {
-    let base = if mode == "batch" { BATCH_SECS } else { ACTIVE_SECS };
+pub fn next_delay(mode: JobMode, retry_after: Option<Duration>) -> i32 {
+    let base = match mode {
+        JobMode::Batch => BATCH_SECS,
+        JobMode::Background => ACTIVE_SECS,
+    };
     let asked = retry_after.map_or(0, |d| d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0)));
     base.max(i32::try_from(asked).unwrap_or(MAX_SECS)).min(MAX_SECS)
 }
@@ -38,18 +43,22 @@ mod tests {
 
     #[test]
     fn background_jobs_poll_often_and_batches_rarely() {
-        assert_eq!(next_delay("background", None), ACTIVE_SECS);
-        assert_eq!(next_delay("batch", None), BATCH_SECS);
+        assert_eq!(next_delay(JobMode::Background, None), ACTIVE_SECS);
+        assert_eq!(next_delay(JobMode::Batch, None), BATCH_SECS);
     }
 
     #[test]
     fn the_next_poll_waits_as_long_as_openai_asked_within_sqs_limit() {
-        assert_eq!(next_delay("background", Some(Duration::from_millis(9_200))), 10, "rounded up");
-        assert_eq!(next_delay("background", Some(Duration::from_secs(1))), ACTIVE_SECS, "never sooner than usual");
-        assert_eq!(next_delay("batch", Some(Duration::from_secs(20))), BATCH_SECS);
-        assert_eq!(next_delay("batch", Some(Duration::from_secs(120))), 120);
-        assert_eq!(next_delay("background", Some(Duration::from_secs(86_400))), MAX_SECS);
-        assert_eq!(next_delay("background", Some(Duration::MAX)), MAX_SECS);
+        assert_eq!(next_delay(JobMode::Background, Some(Duration::from_millis(9_200))), 10, "rounded up");
+        assert_eq!(
+            next_delay(JobMode::Background, Some(Duration::from_secs(1))),
+            ACTIVE_SECS,
+            "never sooner than usual"
+        );
+        assert_eq!(next_delay(JobMode::Batch, Some(Duration::from_secs(20))), BATCH_SECS);
+        assert_eq!(next_delay(JobMode::Batch, Some(Duration::from_secs(120))), 120);
+        assert_eq!(next_delay(JobMode::Background, Some(Duration::from_secs(86_400))), MAX_SECS);
+        assert_eq!(next_delay(JobMode::Background, Some(Duration::MAX)), MAX_SECS);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use bw_db::llm::{self, Decision, ItemEnd, ItemStatus, LlmJob};
+use bw_db::llm::{self, Decision, ItemEnd, ItemStatus, JobMode, LlmJob};
 use bw_db::{PgPool, pool};
 use bw_messages::parse_llm_job_message;
 use bw_openai::{OpenAi, Response, ResponseStatus};
@@ -64,7 +64,7 @@ impl<Q: Queue> Worker<Q> {
         let Some(job) = llm::claim(&mut conn, job_id, owner, self.settings.lease_secs).await.map_err(transient)? else {
             return match llm::load(&mut conn, job_id).await.map_err(transient)? {
                 None => Err(Failure::Permanent(anyhow::anyhow!("LLM job {job_id} does not exist"))),
-                Some(job) if !llm::UNRESOLVED.contains(&job.status.as_str()) => {
+                Some(job) if job.status.is_resolved() => {
                     tracing::info!(status = %job.status, "job already resolved; acknowledging");
                     Ok(Stats::default())
                 }
@@ -96,7 +96,7 @@ impl<Q: Queue> Worker<Q> {
         if let Some(reason) = overdue(job, &self.settings.caps) {
             return self.give_up_job(job, openai, &reason, stats).await;
         }
-        if job.mode == "batch" {
+        if job.mode == JobMode::Batch {
             return self.work_batch(job, openai, stats).await;
         }
         let submitted = self.submit_pending(job, openai, cap, stats).await?;
@@ -111,7 +111,7 @@ impl<Q: Queue> Worker<Q> {
             stats.jobs_resolved += 1;
             return llm::release(&mut conn, job.id, owner, 0).await;
         }
-        let delay = next_delay(&job.mode, stats.retry_after);
+        let delay = next_delay(job.mode, stats.retry_after);
         llm::release(&mut conn, job.id, owner, i64::from(delay)).await?;
         drop(conn);
         self.queue.send(&self.queue_url, Outgoing::llm_job(job.id, Some(delay))).await?;

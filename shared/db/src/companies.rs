@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use crate::models::Company;
+use crate::models::{BoardKind, Company};
 use crate::schema::companies::dsl as c;
 
 /// What creating a company came to.
@@ -20,7 +20,7 @@ pub async fn create(
     conn: &mut diesel_async::AsyncPgConnection,
     user_id: &str,
     name: &str,
-    board_kind: &str,
+    board_kind: BoardKind,
     board_token: &str,
 ) -> anyhow::Result<Created> {
     let row = (

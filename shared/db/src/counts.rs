@@ -5,7 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::models::RunCompany;
+use crate::models::{BoardKind, RunCompany};
 use crate::schema::{companies, run_companies};
 
 /// Posting counts of one company, or of a whole run.
@@ -42,7 +42,7 @@ impl Tally {
 pub struct CompanyCounts {
     pub company_id: Uuid,
     pub name: String,
-    pub board_kind: String,
+    pub board_kind: BoardKind,
     pub extract_status: String,
     pub error: Option<String>,
     /// Why the company's expiry was held in this run, e.g. "the board listed 0 postings where its last listing had
@@ -76,7 +76,7 @@ pub async fn load(
     companies_total: i64,
     removed_expired: i64,
 ) -> anyhow::Result<RunCounts> {
-    let rows: Vec<(RunCompany, (String, String))> = run_companies::table
+    let rows: Vec<(RunCompany, (String, BoardKind))> = run_companies::table
         .inner_join(companies::table)
         .filter(run_companies::run_id.eq(run_id))
         .order((companies::created_at.asc(), companies::id.asc()))

@@ -8,7 +8,7 @@ use diesel::sql_types::{Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::models::RunEvent;
+use crate::models::{RunEvent, Stage};
 use crate::schema::run_events::dsl as e;
 
 /// Severity of an event.
@@ -34,7 +34,7 @@ pub async fn record(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     level: Level,
-    stage: Option<&str>,
+    stage: Option<Stage>,
     message: &str,
     data: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
@@ -47,7 +47,7 @@ pub async fn record(
     )
     .bind::<SqlUuid, _>(run_id)
     .bind::<Text, _>(level.as_str())
-    .bind::<Nullable<Text>, _>(stage)
+    .bind::<Nullable<Text>, _>(stage.map(Stage::as_str))
     .bind::<Text, _>(message)
     .bind::<Nullable<Jsonb>, _>(data)
     .execute(conn)

@@ -10,6 +10,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use bw_vocab::{ItemStatus, JobMode, JobStatus};
+
 use crate::schema::{llm_job_items, llm_jobs};
 
 /// An LLM job with its aggregates.
@@ -22,8 +24,8 @@ pub struct LlmJob {
     pub name: String,
     pub model: String,
     pub instructions: String,
-    pub mode: String,
-    pub status: String,
+    pub mode: JobMode,
+    pub status: JobStatus,
     pub items_total: i32,
     pub items_pending: i32,
     pub items_submitted: i32,
@@ -59,7 +61,7 @@ pub struct LlmJobItem {
     pub item_id: i32,
     pub entity_kind: String,
     pub entity_id: i64,
-    pub status: String,
+    pub status: ItemStatus,
     pub response_id: Option<String>,
     /// Submissions and failed tries (a submission or a poll that failed after the client's own retries).
     pub attempts: i32,
@@ -76,50 +78,15 @@ pub struct LlmJobItem {
 /// Most items one job may have: the API refuses more, and a batch-mode job sends them all in one batch file.
 pub const MAX_ITEMS: i64 = 50_000;
 
-/// Job statuses that are not resolved yet.
-pub const UNRESOLVED: [&str; 3] = ["queued", "submitting", "running"];
-
-/// Item statuses, each with the job column counting it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ItemStatus {
-    Pending,
-    Submitted,
-    Completed,
-    Failed,
-    Cancelled,
-    Expired,
-}
-
-impl ItemStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Submitted => "submitted",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Expired => "expired",
-        }
-    }
-
-    /// The aggregate column on `llm_jobs` (a fixed name, safe to put in SQL).
-    fn column(self) -> &'static str {
-        match self {
-            Self::Pending => "items_pending",
-            Self::Submitted => "items_submitted",
-            Self::Completed => "items_completed",
-            Self::Failed => "items_failed",
-            Self::Cancelled => "items_cancelled",
-            Self::Expired => "items_expired",
-        }
-    }
-
-    /// Every status, in lifecycle order.
-    pub const ALL: [Self; 6] =
-        [Self::Pending, Self::Submitted, Self::Completed, Self::Failed, Self::Cancelled, Self::Expired];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
+/// The aggregate column on `llm_jobs` counting items of `status` (a fixed name, safe to put in SQL).
+fn column(status: ItemStatus) -> &'static str {
+    match status {
+        ItemStatus::Pending => "items_pending",
+        ItemStatus::Submitted => "items_submitted",
+        ItemStatus::Completed => "items_completed",
+        ItemStatus::Failed => "items_failed",
+        ItemStatus::Cancelled => "items_cancelled",
+        ItemStatus::Expired => "items_expired",
     }
 }
 
@@ -130,7 +97,7 @@ pub struct NewJob<'a> {
     pub name: &'a str,
     pub model: &'a str,
     pub instructions: &'a str,
-    pub mode: &'a str,
+    pub mode: JobMode,
 }
 
 /// Creates a `queued` job with one `pending` item per posting id, in one transaction the caller holds.
@@ -244,7 +211,7 @@ pub async fn items(
 /// Unresolved jobs whose poll time has come and that no worker holds, oldest due first.
 pub async fn due(conn: &mut AsyncPgConnection, limit: i64) -> anyhow::Result<Vec<Uuid>> {
     Ok(llm_jobs::table
-        .filter(llm_jobs::status.eq_any(UNRESOLVED))
+        .filter(llm_jobs::status.eq_any(JobStatus::UNRESOLVED))
         .filter(llm_jobs::next_poll_at.le(now))
         .filter(llm_jobs::lease_until.is_null().or(llm_jobs::lease_until.lt(now)))
         .order(llm_jobs::next_poll_at)
@@ -268,7 +235,7 @@ pub async fn claim(
     let due = crate::db_now_plus::<diesel::sql_types::Timestamptz>(lease_secs);
     Ok(diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(id))
-        .filter(llm_jobs::status.eq_any(UNRESOLVED))
+        .filter(llm_jobs::status.eq_any(JobStatus::UNRESOLVED))
         .filter(llm_jobs::lease_until.is_null().or(llm_jobs::lease_until.lt(now)).or(llm_jobs::lease_owner.eq(owner)))
         .set((
             llm_jobs::lease_owner.eq(owner),
@@ -290,7 +257,7 @@ pub async fn renew(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid, lease_se
     let n = diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(id))
         .filter(llm_jobs::lease_owner.eq(owner))
-        .filter(llm_jobs::status.eq_any(UNRESOLVED))
+        .filter(llm_jobs::status.eq_any(JobStatus::UNRESOLVED))
         .set((llm_jobs::lease_until.eq(until), llm_jobs::next_poll_at.eq(due)))
         .execute(conn)
         .await?;
@@ -340,8 +307,8 @@ pub(crate) async fn shift(
 ) -> anyhow::Result<()> {
     let sql = format!(
         "UPDATE llm_jobs SET {from} = {from} - $2, {to} = {to} + $2, updated_at = now() WHERE id = $1",
-        from = from.column(),
-        to = to.column()
+        from = column(from),
+        to = column(to)
     );
     diesel::sql_query(sql).bind::<SqlUuid, _>(job_id).bind::<Int4, _>(n).execute(conn).await?;
     Ok(())
@@ -378,8 +345,8 @@ pub async fn mark_submitted(
 async fn set_running(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<()> {
     diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(job_id))
-        .filter(llm_jobs::status.eq_any(["queued", "submitting"]))
-        .set((llm_jobs::status.eq("running"), llm_jobs::updated_at.eq(now)))
+        .filter(llm_jobs::status.eq_any([JobStatus::Queued, JobStatus::Submitting]))
+        .set((llm_jobs::status.eq(JobStatus::Running), llm_jobs::updated_at.eq(now)))
         .execute(conn)
         .await?;
     Ok(())
@@ -417,7 +384,7 @@ pub struct Decision {
 #[derive(QueryableByName)]
 struct Previous {
     #[diesel(sql_type = Text)]
-    status: String,
+    status: ItemStatus,
     #[diesel(sql_type = Text)]
     entity_kind: String,
     #[diesel(sql_type = Int8)]
@@ -452,9 +419,7 @@ pub async fn end_item(
     .await
     .optional()?;
     let Some(previous) = previous else { return Ok(false) };
-    let from = ItemStatus::parse(&previous.status)
-        .ok_or_else(|| anyhow::anyhow!("item in unknown status {}", previous.status))?;
-    shift(conn, job_id, from, end.status, 1).await?;
+    shift(conn, job_id, previous.status, end.status, 1).await?;
     if let Some(decision) = &end.decision {
         apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
     }
@@ -522,7 +487,7 @@ pub async fn request_cancel(conn: &mut AsyncPgConnection, user_id: &str, id: Uui
     let n = diesel::update(llm_jobs::table)
         .filter(llm_jobs::id.eq(id))
         .filter(llm_jobs::user_id.eq(user_id))
-        .filter(llm_jobs::status.eq_any(UNRESOLVED))
+        .filter(llm_jobs::status.eq_any(JobStatus::UNRESOLVED))
         .set((
             llm_jobs::cancel_requested_at.eq(diesel::dsl::sql::<
                 diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
@@ -672,7 +637,7 @@ pub async fn record_batch(
 
 /// How many jobs are not resolved yet (for benchmarks and operators).
 pub async fn unresolved_count(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
-    Ok(llm_jobs::table.filter(llm_jobs::status.eq_any(UNRESOLVED)).count().get_result(conn).await?)
+    Ok(llm_jobs::table.filter(llm_jobs::status.eq_any(JobStatus::UNRESOLVED)).count().get_result(conn).await?)
 }
 
 /// Sets how many submitted items the job's next poll asks about.

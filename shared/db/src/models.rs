@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use bw_vocab::{BoardKind, RunStatus, Stage};
+
 use crate::schema::{companies, run_companies, run_events, runs};
 
 /// A company whose career board a user follows.
@@ -15,7 +17,7 @@ pub struct Company {
     #[serde(skip)]
     pub user_id: String,
     pub name: String,
-    pub board_kind: String,
+    pub board_kind: BoardKind,
     pub board_token: String,
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
@@ -29,8 +31,8 @@ pub struct Run {
     pub id: Uuid,
     #[serde(skip)]
     pub user_id: String,
-    pub status: String,
-    pub stage: Option<String>,
+    pub status: RunStatus,
+    pub stage: Option<Stage>,
     pub counts: serde_json::Value,
     pub error: Option<String>,
     pub abort_requested_at: Option<DateTime<Utc>>,
@@ -45,36 +47,9 @@ pub struct Run {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Run statuses, in lifecycle order.
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const INITIALIZING: &str = "initializing";
-    pub const INGESTING: &str = "ingesting";
-    pub const FINISHED: &str = "finished";
-    pub const FAILED: &str = "failed";
-    pub const ABORTED: &str = "aborted";
-    /// Statuses after which nothing changes.
-    pub const TERMINAL: [&str; 3] = [FINISHED, FAILED, ABORTED];
-    /// Statuses of a run that is under way.
-    pub const ACTIVE: [&str; 3] = [PENDING, INITIALIZING, INGESTING];
-
-    pub fn is_terminal(status: &str) -> bool {
-        TERMINAL.contains(&status)
-    }
-}
-
-/// Stages recorded in `runs.stage` and on events.
-pub mod stage {
-    pub const EXTRACT: &str = "extract";
-    pub const UPSERT: &str = "upsert";
-    pub const EXPIRE: &str = "expire";
-    pub const INGEST: &str = "ingest";
-    pub const SUMMARY: &str = "summary";
-}
-
 impl Run {
     pub fn is_terminal(&self) -> bool {
-        status::is_terminal(&self.status)
+        self.status.is_terminal()
     }
 }
 
@@ -87,7 +62,7 @@ pub struct RunEvent {
     pub run_id: Uuid,
     pub at: DateTime<Utc>,
     pub level: String,
-    pub stage: Option<String>,
+    pub stage: Option<Stage>,
     pub message: String,
     pub data: Option<serde_json::Value>,
     /// Position in the run's log: milliseconds since the epoch, strictly increasing within the run, in commit order.

@@ -11,7 +11,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::events;
-use crate::models::{Run, status};
+use crate::models::{Run, RunStatus, Stage};
 use crate::schema::runs::dsl as r;
 
 /// What creating a run came to.
@@ -35,7 +35,7 @@ pub async fn create(conn: &mut AsyncPgConnection, user_id: &str) -> anyhow::Resu
     }
     let active = r::runs
         .filter(r::user_id.eq(user_id))
-        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
         .select(Run::as_select())
         .first(conn)
         .await?;
@@ -87,7 +87,7 @@ pub async fn claim(
     let claimed: Option<Run> = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::user_id.eq(user_id))
-        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
         .filter(r::lease_until.is_null().or(r::lease_until.lt(now)).or(r::lease_owner.eq(owner)))
         .set((
             r::lease_owner.eq(owner),
@@ -130,7 +130,7 @@ pub async fn heartbeat(
     let abort: Option<Option<DateTime<Utc>>> = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::lease_owner.eq(owner))
-        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
         .set(r::lease_until.eq(crate::db_now_plus(lease_secs)))
         .returning(r::abort_requested_at)
         .get_result(conn)
@@ -148,9 +148,9 @@ pub async fn transition(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     owner: Uuid,
-    from: &str,
-    to: &str,
-    stage: &str,
+    from: RunStatus,
+    to: RunStatus,
+    stage: Stage,
 ) -> anyhow::Result<bool> {
     let n = diesel::update(r::runs)
         .filter(r::id.eq(id))
@@ -174,17 +174,17 @@ pub async fn end(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     owner: Uuid,
-    to: &str,
+    to: RunStatus,
     counts: &serde_json::Value,
     error: Option<&str>,
 ) -> anyhow::Result<bool> {
     let n = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::lease_owner.eq(owner))
-        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
         .set((
             r::status.eq(to),
-            r::stage.eq(crate::models::stage::SUMMARY),
+            r::stage.eq(Stage::Summary),
             r::counts.eq(counts),
             r::error.eq(error),
             r::finished_at.eq(now),
@@ -205,10 +205,10 @@ pub async fn fail_unleased(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid
         let n = diesel::update(r::runs)
             .filter(r::id.eq(id))
             .filter(r::user_id.eq(user_id))
-            .filter(r::status.eq_any(status::ACTIVE))
+            .filter(r::status.eq_any(RunStatus::ACTIVE))
             .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
             .set((
-                r::status.eq(status::FAILED),
+                r::status.eq(RunStatus::Failed),
                 r::error.eq(error),
                 r::finished_at.eq(now),
                 r::updated_at.eq(now),
@@ -265,10 +265,10 @@ async fn abort_in(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyh
     let pending_aborted: Option<Run> = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::user_id.eq(user_id))
-        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
         .filter(r::lease_owner.is_null().or(r::lease_until.lt(now)))
         .set((
-            r::status.eq(status::ABORTED),
+            r::status.eq(RunStatus::Aborted),
             r::abort_requested_at.eq(now),
             r::finished_at.eq(now),
             r::updated_at.eq(now),
@@ -287,7 +287,7 @@ async fn abort_in(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyh
     let requested: Option<Run> = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::user_id.eq(user_id))
-        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
         .set((
             r::abort_requested_at.eq(sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
                 "coalesce(abort_requested_at, now())",
@@ -316,7 +316,7 @@ pub async fn stale(conn: &mut AsyncPgConnection, stale_secs: i64, limit: i64) ->
     let quiet = r::updated_at.lt(crate::db_now_plus::<diesel::sql_types::Timestamptz>(-stale_secs));
     let holder_died = r::lease_owner.is_not_null().and(r::updated_at.nullable().lt(r::lease_until));
     Ok(r::runs
-        .filter(r::status.eq_any(status::ACTIVE))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
         .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
         .filter(quiet.or(holder_died))
         .order(r::updated_at.asc())
@@ -347,11 +347,11 @@ pub async fn merge_counts(
 ///
 /// The run's log gets `note` (a warning, at `stage`) in the same transaction, and only if the run was still active:
 /// a run's last line stays the one that ended it.
-pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, stage: Option<&str>, note: &str) -> anyhow::Result<bool> {
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, stage: Option<Stage>, note: &str) -> anyhow::Result<bool> {
     conn.transaction::<_, anyhow::Error, _>(async |c| {
         let n = diesel::update(r::runs)
             .filter(r::id.eq(id))
-            .filter(r::status.eq_any(status::ACTIVE))
+            .filter(r::status.eq_any(RunStatus::ACTIVE))
             .set(r::updated_at.eq(now))
             .execute(c)
             .await?;

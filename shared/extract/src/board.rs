@@ -1,60 +1,10 @@
 //! Which board a posting comes from: [`BoardKind`] and the validated [`Board`].
 
 use std::fmt;
-use std::str::FromStr;
 
-/// The kinds of career board this crate can read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BoardKind {
-    /// Greenhouse Job Board API (`boards-api.greenhouse.io`).
-    Greenhouse,
-    /// Lever Postings API (`api.lever.co`).
-    Lever,
-    /// Ashby public job board API (`api.ashbyhq.com`).
-    Ashby,
-    /// Any careers page carrying schema.org `JobPosting` JSON-LD.
-    Jsonld,
-}
-
-impl BoardKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [BoardKind; 4] = [Self::Greenhouse, Self::Lever, Self::Ashby, Self::Jsonld];
-
-    /// The lowercase name used in configuration, the database and serde: `greenhouse`, `lever`, `ashby`, `jsonld`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Greenhouse => "greenhouse",
-            Self::Lever => "lever",
-            Self::Ashby => "ashby",
-            Self::Jsonld => "jsonld",
-        }
-    }
-}
-
-impl fmt::Display for BoardKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A board kind name that is not one of `greenhouse`, `lever`, `ashby`, `jsonld`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown board kind {0:?}: expected one of greenhouse, lever, ashby, jsonld")]
-pub struct UnknownBoardKind(pub String);
-
-impl FromStr for BoardKind {
-    type Err = UnknownBoardKind;
-
-    /// Parses the lowercase names; ASCII case and surrounding whitespace are ignored.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim();
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| UnknownBoardKind(s.to_owned()))
-    }
-}
+pub use bw_vocab::BoardKind;
+/// A board kind name that is not one of the known kinds.
+pub type UnknownBoardKind = bw_vocab::Unknown;
 
 /// A board token that does not suit its kind; the message says what a valid one looks like.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -23,7 +23,7 @@ pub async fn requeue_stale<Q: Queue>(
     for run in &stale {
         queue.send(queue_url, Outgoing::run(&RunMessage::new(run.id, &run.user_id, database), None)).await?;
         let message = format!("run re-enqueued: no progress for {stale_secs} s and no worker holds it");
-        if runs::touch(&mut conn, run.id, run.stage.as_deref(), &message).await? {
+        if runs::touch(&mut conn, run.id, run.stage, &message).await? {
             tracing::warn!(run.id = %run.id, status = %run.status, "re-enqueued a stale run");
         }
     }

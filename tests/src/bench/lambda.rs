@@ -15,6 +15,7 @@ use bw_db::llm::{self, NewJob};
 use bw_fake_openai::{FakeConfig, FakeOpenAi};
 use bw_fakes::Kind;
 use bw_messages::{Database, LlmJobMessage, RunMessage};
+use bw_vocab::{BoardKind, JobMode};
 use serde_json::{Value, json};
 use tokio::process::Child;
 use uuid::Uuid;
@@ -93,7 +94,9 @@ async fn ingestion_target(
 ) -> anyhow::Result<Target> {
     let mut conn = bw_db::pool::conn(&app.db.pool).await?;
     let mut bodies = Vec::new();
-    for (user, (fake, kind)) in users.into_iter().zip([(Kind::Greenhouse, "greenhouse"), (Kind::Lever, "lever")]) {
+    for (user, (fake, kind)) in
+        users.into_iter().zip([(Kind::Greenhouse, BoardKind::Greenhouse), (Kind::Lever, BoardKind::Lever)])
+    {
         let board = format!("{user}-board");
         app.ats.generate_board(fake, &board, postings, bodies.len() as u64);
         bw_db::companies::create(&mut conn, user, &board, kind, &board).await?;
@@ -196,7 +199,7 @@ async fn create_jobs(app: &TestApp, user: &str, count: usize) -> anyhow::Result<
             name: "remote?",
             model: "gpt-4.1-nano",
             instructions: "Is it remote?",
-            mode: "background",
+            mode: JobMode::Background,
         };
         jobs.push(llm::create(&mut conn, job, chunk).await?.id);
     }

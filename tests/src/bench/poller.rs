@@ -15,6 +15,7 @@ use bw_fake_openai::{FakeConfig, FakeOpenAi, Timing};
 use bw_openai::{OpenAi, OpenAiConfig};
 use bw_poller::{Settings, Worker};
 use bw_queue::{Outgoing, Queue};
+use bw_vocab::{BoardKind, JobMode};
 use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 
@@ -60,14 +61,14 @@ pub async fn run(jobs: usize, items: usize, rpm: u32) -> anyhow::Result<()> {
     figure("jobs", jobs);
     figure("items_per_job", items);
     figure("rate_limit_per_minute", rpm);
-    let new = strategy(jobs, items, rpm, "background", false).await?;
+    let new = strategy(jobs, items, rpm, JobMode::Background, false).await?;
     print("new_strategy", &new);
-    let old = strategy(jobs, items, rpm, "background", true).await?;
+    let old = strategy(jobs, items, rpm, JobMode::Background, true).await?;
     print("old_strategy", &old);
     figure("speedup_vs_old_strategy", format!("{:.1}", old.lag.as_secs_f64() / new.lag.as_secs_f64().max(0.001)));
     figure("requests_per_item_background", format!("{:.2}", new.requests_per_item));
     figure("rate_limited_requests", new.rate_limited);
-    let batch = strategy(jobs, items, rpm, "batch", false).await?;
+    let batch = strategy(jobs, items, rpm, JobMode::Batch, false).await?;
     figure("requests_per_item_batch", format!("{:.3}", batch.requests_per_item));
     figure("batch_wall_s", format!("{:.1}", batch.wall.as_secs_f64()));
     Ok(())
@@ -80,7 +81,7 @@ fn print(name: &str, o: &Outcome) {
     figure(&format!("{name}_wall_s"), format!("{:.1}", o.wall.as_secs_f64()));
 }
 
-async fn strategy(jobs: usize, items: usize, rpm: u32, mode: &str, old: bool) -> anyhow::Result<Outcome> {
+async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool) -> anyhow::Result<Outcome> {
     let db = TestDb::new().await?;
     let pool = bw_db::pool::build(&db.url, 40)?;
     let ids = seed(&pool, jobs, items, mode).await?;
@@ -127,9 +128,9 @@ async fn strategy(jobs: usize, items: usize, rpm: u32, mode: &str, old: bool) ->
 }
 
 /// `items` postings of one company, and `jobs` jobs over all of them.
-async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: &str) -> anyhow::Result<Vec<Uuid>> {
+async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) -> anyhow::Result<Vec<Uuid>> {
     let mut conn = bw_db::pool::conn(pool).await?;
-    let company = match bw_db::companies::create(&mut conn, "bench", "Bench", "lever", "bench").await? {
+    let company = match bw_db::companies::create(&mut conn, "bench", "Bench", BoardKind::Lever, "bench").await? {
         bw_db::companies::Created::Company(c) | bw_db::companies::Created::Duplicate(c) => c,
     };
     let rows: Vec<NewPosting> = (0..items)

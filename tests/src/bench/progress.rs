@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bw_db::events::{self, Level};
+use bw_vocab::Stage;
 use tokio::sync::mpsc;
 
 use super::figure;
@@ -57,7 +58,7 @@ pub async fn run(streams: usize, changes: usize) -> anyhow::Result<()> {
         let (key, started) = if i % 2 == 0 {
             let key = format!("bench line {i}");
             let started = Instant::now();
-            events::record(&mut conn, run_id, Level::Info, Some("ingest"), &key, None).await?;
+            events::record(&mut conn, run_id, Level::Info, Some(Stage::Ingest), &key, None).await?;
             (key, started)
         } else {
             let started = Instant::now();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use serde_json::Value;
 
-use bw_db::models::status;
+use bw_vocab::{JobStatus, RunStatus};
 
 use super::workload::{Plan, Started};
 use super::world::World;
@@ -50,8 +50,8 @@ impl Snapshot {
         for id in &started.aborted {
             snapshot.aborted_total += 1;
             let rows = world.db.rows(&format!("SELECT status FROM runs WHERE id = '{id}'")).await?;
-            let status = rows.first().and_then(|r| r["status"].as_str()).unwrap_or_default().to_owned();
-            snapshot.aborted_ended += usize::from(status::is_terminal(&status));
+            let status = rows.first().and_then(|r| r["status"].as_str()).and_then(RunStatus::exact);
+            snapshot.aborted_ended += usize::from(status.is_some_and(RunStatus::is_terminal));
         }
         let postings = world
             .db
@@ -169,7 +169,7 @@ pub struct Verdict {
 /// Compares the chaos phase's snapshot with the reference's.
 pub fn compare(reference: &Snapshot, chaos: &Snapshot) -> Verdict {
     let mut v = Verdict { runs_total: chaos.runs.len() + chaos.aborted_total, ..Verdict::default() };
-    let ended = |r: &&Value| r["status"].as_str().is_some_and(status::is_terminal);
+    let ended = |r: &&Value| r["status"].as_str().and_then(RunStatus::exact).is_some_and(RunStatus::is_terminal);
     v.runs_ended = chaos.runs.values().filter(ended).count() + chaos.aborted_ended;
     if v.runs_ended < v.runs_total {
         v.diffs.push(format!("{} of {} runs did not end", v.runs_total - v.runs_ended, v.runs_total));
@@ -188,7 +188,7 @@ pub fn compare(reference: &Snapshot, chaos: &Snapshot) -> Verdict {
     for (key, job) in &chaos.jobs {
         v.jobs_total += 1;
         v.items_total += job.items.len();
-        if !bw_db::llm::UNRESOLVED.contains(&job.status.as_str()) {
+        if JobStatus::exact(&job.status).is_some_and(JobStatus::is_resolved) {
             v.jobs_resolved += 1;
         }
         // A decision applied twice counts a flag twice: the counter runs ahead of the rows.

@@ -158,7 +158,7 @@ impl Probe {
                 "SELECT r.id::text AS id, r.status || ':' || r.counts::text || ':' || \
                  (SELECT count(*) FROM run_events e WHERE e.run_id = r.id AND e.message NOT LIKE 'run re-enqueued%') \
                  AS state FROM runs r WHERE r.status IN ({})",
-                listed(&bw_db::models::status::ACTIVE)
+                listed(&bw_vocab::RunStatus::ACTIVE.map(bw_vocab::RunStatus::as_str))
             ))
             .await?;
         let jobs = world
@@ -167,7 +167,7 @@ impl Probe {
                 "SELECT id::text AS id, concat_ws(':', status, items_pending, items_submitted, items_completed, \
                  items_failed, flags_applied, updated_at) AS state FROM llm_jobs WHERE status IN ({}) \
                  AND (lease_until > now() OR next_poll_at <= now() + interval '5 seconds')",
-                listed(&bw_db::llm::UNRESOLVED)
+                listed(&bw_vocab::JobStatus::UNRESOLVED.map(bw_vocab::JobStatus::as_str))
             ))
             .await?;
         let open = runs

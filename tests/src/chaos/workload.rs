@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bw_db::models::status;
 use bw_fakes::{Failure, FakeAts, FakeAtsServer, Kind};
+use bw_vocab::{JobStatus, RunStatus};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use reqwest::Method;
@@ -206,11 +206,11 @@ async fn existing_job(world: &World, user: &str, name: &str) -> anyhow::Result<O
 
 pub async fn wait_run_ended(world: &World, id: &str) -> anyhow::Result<()> {
     let sql = format!("SELECT status FROM runs WHERE id = '{id}'");
-    wait_for(world, &sql, &status::TERMINAL, &format!("run {id}")).await
+    wait_for(world, &sql, &RunStatus::TERMINAL.map(RunStatus::as_str), &format!("run {id}")).await
 }
 
 pub async fn wait_job_resolved(world: &World, id: &str) -> anyhow::Result<()> {
-    let open = bw_db::llm::UNRESOLVED.map(|s| format!("'{s}'")).join(", ");
+    let open = JobStatus::UNRESOLVED.map(|s| format!("'{s}'")).join(", ");
     let sql = format!(
         "SELECT CASE WHEN status IN ({open}) THEN 'open: ' || status ELSE 'resolved' END AS status \
          FROM llm_jobs WHERE id = '{id}'"

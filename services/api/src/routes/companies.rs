@@ -58,7 +58,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let (name, board) = input.validate()?;
     let mut conn = pool::conn(&state.pool).await?;
-    match companies::create(&mut conn, &user, &name, board.kind.as_str(), &board.token).await? {
+    match companies::create(&mut conn, &user, &name, board.kind, &board.token).await? {
         Created::Company(company) => Ok((StatusCode::CREATED, axum::Json(company))),
         Created::Duplicate(existing) => Err(ApiError::Conflict {
             message: format!("you already follow the {} board {:?} (company {})", board.kind, board.token, existing.id),

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use bw_db::pool;
-use bw_extract::{Board, BoardSource as _};
+use bw_extract::{Board, BoardKind, BoardSource as _};
 use futures::StreamExt as _;
 use serde::Serialize;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub struct Preview {
     pub company_id: Uuid,
     pub name: String,
-    pub board_kind: String,
+    pub board_kind: BoardKind,
     pub ok: bool,
     pub found: usize,
     pub sample_titles: Vec<String>,
@@ -44,9 +44,8 @@ pub async fn dry_run(State(state): State<AppState>, User(user): User) -> Result<
     let boards = &state.boards;
     let previews: Vec<Preview> = futures::stream::iter(companies)
         .map(|company| async move {
-            let listed = match company.board_kind.parse().map(|kind| Board::new(kind, &company.board_token)) {
-                Ok(Ok(board)) => boards.list(&board).await.map_err(|e| e.to_string()),
-                Ok(Err(e)) => Err(e.to_string()),
+            let listed = match Board::new(company.board_kind, &company.board_token) {
+                Ok(board) => boards.list(&board).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             let (found, sample_titles, error, warnings) = match listed {

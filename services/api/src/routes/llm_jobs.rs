@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use bw_db::llm::{self, LlmJob, NewJob};
 use bw_db::pool;
 use bw_queue::{Outgoing, Queue as _};
+use bw_vocab::JobMode;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -53,6 +54,14 @@ fn bad(message: impl Into<String>) -> ApiError {
 }
 
 impl NewLlmJob {
+    /// The mode asked for, spelt exactly.
+    fn mode(&self) -> Result<JobMode, ApiError> {
+        JobMode::exact(&self.mode).ok_or_else(|| {
+            let all: Vec<&str> = JobMode::ALL.map(JobMode::as_str).to_vec();
+            bad(format!("mode must be {}, not {:?}", all.join(" or "), self.mode))
+        })
+    }
+
     fn validate(&self) -> Result<(), ApiError> {
         if self.name.trim().is_empty() || self.name.chars().count() > 200 {
             return Err(bad("name must be 1-200 characters"));
@@ -64,9 +73,7 @@ impl NewLlmJob {
         if self.instructions.trim().is_empty() || self.instructions.chars().count() > 20_000 {
             return Err(bad("instructions must be 1-20000 characters"));
         }
-        if !matches!(self.mode.as_str(), "background" | "batch") {
-            return Err(bad(format!("mode must be background or batch, not {:?}", self.mode)));
-        }
+        self.mode()?;
         let given =
             [self.entities.posting_ids.is_some(), self.entities.run_id.is_some(), self.entities.filter.is_some()];
         if given.iter().filter(|g| **g).count() != 1 {
@@ -135,7 +142,7 @@ pub async fn create(
             name: input.name.trim(),
             model: &input.model,
             instructions: &input.instructions,
-            mode: &input.mode,
+            mode: input.mode()?,
         };
         use diesel_async::AsyncConnection as _;
         conn.transaction::<_, anyhow::Error, _>(async |c| llm::create(c, new, &ids).await).await?
@@ -245,7 +252,7 @@ pub async fn items(
     let limit = crate::extract::page_limit(q.limit, 100, 1000)?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(llm::ItemStatus::parse(s).ok_or_else(|| {
+        Some(s) => Some(llm::ItemStatus::exact(s).ok_or_else(|| {
             let all: Vec<&str> = llm::ItemStatus::ALL.iter().map(|st| st.as_str()).collect();
             bad(format!("status must be one of {}, not {s:?}", all.join(", ")))
         })?),

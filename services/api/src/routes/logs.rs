@@ -7,6 +7,7 @@
 use axum::extract::State;
 use bw_db::models::RunEvent;
 use bw_db::{events, pool, runs};
+use bw_vocab::Stage;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -36,8 +37,8 @@ pub struct LogLine {
     pub timestamp: i64,
     /// `info`, `warn` or `error`.
     pub level: String,
-    /// `extract`, `upsert`, `expire`, `ingest` or `summary`; none for run-level lines.
-    pub stage: Option<String>,
+    /// None for run-level lines.
+    pub stage: Option<Stage>,
     pub message: String,
 }
 

@@ -104,7 +104,7 @@ enum Subject {
 /// What a read found: the view as JSON fields, and its status.
 struct Snapshot {
     fields: Map<String, Value>,
-    status: String,
+    status: &'static str,
     ended: bool,
 }
 
@@ -136,13 +136,13 @@ impl Subject {
         let (view, status, ended) = match self {
             Self::Run(id) => {
                 let Some(run) = runs::get(conn, user, id).await? else { return Ok(None) };
-                let (status, ended) = (run.status.clone(), run.is_terminal());
+                let (status, ended) = (run.status.as_str(), run.is_terminal());
                 (serde_json::to_value(crate::routes::runs::view(conn, run).await?), status, ended)
             }
             Self::Job(id) => {
                 let Some(job) = llm::get(conn, user, id).await? else { return Ok(None) };
-                let ended = !llm::UNRESOLVED.contains(&job.status.as_str());
-                let status = job.status.clone();
+                let ended = job.status.is_resolved();
+                let status = job.status.as_str();
                 (serde_json::to_value(crate::routes::llm_jobs::view(job)), status, ended)
             }
         };

@@ -8,6 +8,7 @@ use bw_db::runs::{self, Abort, Created};
 use bw_db::{events, pool};
 use bw_messages::RunMessage;
 use bw_queue::{Outgoing, Queue as _};
+use bw_vocab::{RunStatus, Stage};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,8 +23,8 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: Uuid,
-    pub status: String,
-    pub stage: Option<String>,
+    pub status: RunStatus,
+    pub stage: Option<Stage>,
     pub counts: RunCounts,
     pub error: Option<String>,
     pub abort_requested: bool,
