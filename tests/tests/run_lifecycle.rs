@@ -45,6 +45,21 @@ async fn a_run_goes_end_to_end_with_exact_counts() -> anyhow::Result<()> {
     assert_eq!(run["status"], "finished", "{run}");
     assert_eq!(run["stage"], "summary");
     assert_eq!(totals(&run), [75, 75, 0, 0, 0, 75, 0], "{run}");
+    // The vocabulary the UI reads (no token needed) describes this answer: its status is a terminal one, its stage a
+    // stage, and every count column is a figure of the total and of each company.
+    let meta: Value =
+        app.http.get(format!("{}/api/meta", app.api_url)).send().await?.error_for_status()?.json().await?;
+    let words = |path: &str| meta.pointer(path).and_then(Value::as_array).cloned().unwrap_or_default();
+    assert!(words("/runs/terminal").contains(&run["status"]), "{meta}");
+    assert!(words("/runs/stages").contains(&run["stage"]), "{meta}");
+    let columns = words("/runs/count_columns");
+    assert_eq!(columns.len(), 7, "{meta}");
+    for column in columns.iter().filter_map(Value::as_str) {
+        assert!(run["counts"]["total"][column].is_i64(), "{column} is not in the total: {run}");
+        for company in run["counts"]["companies"].as_array().into_iter().flatten() {
+            assert!(company[column].is_i64(), "{column} is not in {company}");
+        }
+    }
     let companies = run["counts"]["companies"].as_array().cloned().unwrap_or_default();
     let per_company: Vec<(String, i64, i64)> = companies
         .iter()

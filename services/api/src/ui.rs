@@ -38,6 +38,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/ui/app.js", "app.js", JS),
     asset!("/ui/api.js", "api.js", JS),
     asset!("/ui/dom.js", "dom.js", JS),
+    asset!("/ui/meta.js", "meta.js", JS),
     asset!("/ui/companies.js", "companies.js", JS),
     asset!("/ui/runs.js", "runs.js", JS),
     asset!("/ui/run.js", "run.js", JS),

@@ -103,6 +103,7 @@ const seg = (value) => encodeURIComponent(String(value));
 /** The API's paths, in one place. */
 export const paths = {
   me: () => '/api/me',
+  meta: () => '/api/meta',
   companies: () => '/api/companies',
   company: (id) => `/api/companies/${seg(id)}`,
   runs: (limit) => `/api/ingestion/runs?limit=${Number(limit)}`,

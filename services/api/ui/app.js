@@ -4,6 +4,7 @@
 
 import { api, ApiError, isQuiet, onUnauthorized, paths, token } from './api.js';
 import { clearNotice, h, notify } from './dom.js';
+import { loadMeta } from './meta.js';
 import * as companies from './companies.js';
 import * as runs from './runs.js';
 import * as run from './run.js';
@@ -163,6 +164,12 @@ function signOut() {
 
 async function start() {
   if (token.get() && !(await loadMe())) return;
+  try {
+    await loadMeta();
+  } catch (error) {
+    notify('error', `Could not load the API's vocabulary (/api/meta): ${error.message}`);
+    return;
+  }
   route();
 }
 

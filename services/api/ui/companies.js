@@ -2,13 +2,18 @@
 
 import { api, isQuiet, paths } from './api.js';
 import { h, notify, syncRows, table, time } from './dom.js';
+import { meta } from './meta.js';
 
-const KINDS = [
-  ['greenhouse', 'Greenhouse', 'Board token', 'The name in boards.greenhouse.io/NAME, e.g. airbnb.'],
-  ['lever', 'Lever', 'Board token', 'The name in jobs.lever.co/NAME, e.g. plaid.'],
-  ['ashby', 'Ashby', 'Board token', 'The name in jobs.ashbyhq.com/NAME, e.g. linear.'],
-  ['jsonld', 'Careers page (JSON-LD)', 'Careers page URL', 'An https:// page carrying schema.org JobPosting data.'],
-];
+/** How the form describes the board kinds `/api/meta` lists: a label, the token's label and a hint. */
+const KIND_TEXT = {
+  greenhouse: ['Greenhouse', 'Board token', 'The name in boards.greenhouse.io/NAME, e.g. airbnb.'],
+  lever: ['Lever', 'Board token', 'The name in jobs.lever.co/NAME, e.g. plaid.'],
+  ashby: ['Ashby', 'Board token', 'The name in jobs.ashbyhq.com/NAME, e.g. linear.'],
+  jsonld: ['Careers page (JSON-LD)', 'Careers page URL', 'An https:// page carrying schema.org JobPosting data.'],
+};
+
+/** The board kinds, each as [kind, label, token label, hint]. */
+const kinds = () => meta().board_kinds.map((k) => [k, ...(KIND_TEXT[k] ?? [k, 'Board token', ''])]);
 
 export function render(ctx) {
   document.title = 'Companies · boardwatch';
@@ -34,7 +39,7 @@ async function load(ctx, list, empty) {
 }
 
 function row(ctx, company, refresh) {
-  const kind = KINDS.find(([k]) => k === company.board_kind)?.[1] ?? company.board_kind;
+  const kind = KIND_TEXT[company.board_kind]?.[0] ?? company.board_kind;
   const remove = h('button', {
     type: 'button', class: 'button button--danger button--small', testid: 'company-remove',
     'aria-label': `Remove ${company.name}`,
@@ -66,7 +71,7 @@ function addForm(ctx, refresh) {
   const name = h('input', { id: 'company-name', name: 'name', required: true, maxlength: 200, autocomplete: 'off',
     testid: 'company-name' });
   const kind = h('select', { id: 'company-kind', name: 'board_kind', testid: 'company-kind' },
-    KINDS.map(([value, label]) => h('option', { value }, label)));
+    kinds().map(([value, label]) => h('option', { value }, label)));
   const tokenLabel = h('label', { for: 'company-token' });
   const hint = h('p', { class: 'hint', id: 'company-token-hint' });
   const boardToken = h('input', { id: 'company-token', name: 'board_token', required: true, autocomplete: 'off',
@@ -81,7 +86,7 @@ function addForm(ctx, refresh) {
     error,
     h('div', { class: 'actions' }, submit));
   const describeKind = () => {
-    const [, , label, help] = KINDS.find(([k]) => k === kind.value) ?? KINDS[0];
+    const [, , label, help] = kinds().find(([k]) => k === kind.value) ?? kinds()[0];
     tokenLabel.textContent = label;
     hint.textContent = help;
   };

@@ -3,7 +3,8 @@
 
 import { api, isQuiet, paths, stream } from './api.js';
 import { h, link, notFound, notify, repeat, safeHref, setText, shortId, table, time } from './dom.js';
-import { doneCount, UNRESOLVED, updateProgress } from './jobs.js';
+import { doneCount, updateProgress } from './jobs.js';
+import { jobUnresolved } from './meta.js';
 import { statusBadge } from './runs.js';
 
 const ITEMS_SHOWN = 200;
@@ -29,7 +30,7 @@ async function start(ctx, id, page) {
   }
   page.update(job);
   await page.reloadLists();
-  if (UNRESOLVED.includes(job.status)) follow(ctx, id, page);
+  if (jobUnresolved(job.status)) follow(ctx, id, page);
 }
 
 function jobPage(ctx, id) {
@@ -67,7 +68,7 @@ function jobPage(ctx, id) {
       counts.replaceChildren(...countItems(job));
       details.replaceChildren(...detailItems(job));
       setText(instructions, job.instructions);
-      cancel.hidden = !UNRESOLVED.includes(job.status);
+      cancel.hidden = !jobUnresolved(job.status);
       cancel.disabled = Boolean(job.cancel_requested_at);
       setText(cancel, job.cancel_requested_at ? 'Cancel requested…' : 'Cancel job');
     },
@@ -140,7 +141,7 @@ function poll(ctx, id, page) {
       const job = await api('GET', paths.job(id), { signal: ctx.signal });
       page.update(job);
       await page.reloadLists();
-      return UNRESOLVED.includes(job.status);
+      return jobUnresolved(job.status);
     } catch (error) {
       if (error.status === 404) page.notFound();
       else ctx.fail(error);

@@ -4,10 +4,15 @@
 import { api, isQuiet, paths } from './api.js';
 import { go } from './app.js';
 import { dateTime, h, link, repeat, setText, shortId, syncRows, table, time } from './dom.js';
+import { jobUnresolved, meta } from './meta.js';
 import { statusBadge } from './runs.js';
 
-export const UNRESOLVED = ['queued', 'submitting', 'running'];
 const DEFAULT_MODEL = 'gpt-4.1-mini';
+/** How the form names the modes `/api/meta` lists. */
+const MODE_LABELS = {
+  background: 'Background (one request per posting)',
+  batch: 'Batch (one OpenAI batch, half the price, slower)',
+};
 
 export function render(ctx) {
   document.title = 'Screening · boardwatch';
@@ -31,7 +36,7 @@ export function render(ctx) {
       syncRows(list.tbody, jobs, (j) => j.id, createRow, updateRow);
       empty.hidden = jobs.length > 0;
       list.wrap.hidden = jobs.length === 0;
-      anyUnresolved = jobs.some((j) => UNRESOLVED.includes(j.status));
+      anyUnresolved = jobs.some((j) => jobUnresolved(j.status));
       return true;
     } catch (error) {
       ctx.fail(error);
@@ -90,8 +95,7 @@ function jobForm(ctx, chosenRun) {
   const run = h('select', { id: 'job-run', name: 'run', required: true, testid: 'job-run' },
     h('option', { value: '' }, 'Loading runs…'));
   const mode = h('select', { id: 'job-mode', name: 'mode', testid: 'job-mode' },
-    h('option', { value: 'background' }, 'Background (one request per posting)'),
-    h('option', { value: 'batch' }, 'Batch (one OpenAI batch, half the price, slower)'));
+    meta().jobs.modes.map((value) => h('option', { value }, MODE_LABELS[value] ?? value)));
   const model = h('input', { id: 'job-model', name: 'model', required: true, value: DEFAULT_MODEL, testid: 'job-model',
     autocomplete: 'off', spellcheck: 'false' });
   const error = h('p', { class: 'form-error', testid: 'form-error', role: 'alert', hidden: true });

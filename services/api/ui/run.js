@@ -5,7 +5,8 @@ import { api, isQuiet, paths, stream } from './api.js';
 import { go } from './app.js';
 import { h, link, notFound, notify, repeat, setText, shortId, table, time } from './dom.js';
 import { logView } from './log.js';
-import { ACTIVE, startRun, statusBadge } from './runs.js';
+import { meta, runActive } from './meta.js';
+import { startRun, statusBadge } from './runs.js';
 
 const STEPS = [
   ['queued', 'Queued'],
@@ -14,11 +15,10 @@ const STEPS = [
   ['summary', 'Summary'],
 ];
 const STEP_OF_STATUS = { pending: 0, initializing: 1, ingesting: 2 };
-const COLUMNS = ['found', 'inserted', 'updated', 'unchanged', 'expired', 'ready', 'failed'];
 const LIVE_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…',
   polling: 'Refreshing every 2 s', ended: 'Ended' };
 
-const isEnded = (run) => run && !ACTIVE.includes(run.status);
+const isEnded = (run) => run && !runActive(run.status);
 
 export function render(ctx) {
   const [id] = ctx.params;
@@ -245,8 +245,8 @@ function summaryContent(ctx, id, run) {
 }
 
 function countsTable() {
-  const headers = ['Company', 'Board', 'Status', 'Found', 'Inserted', 'Updated', 'Unchanged', 'Expired', 'Ready',
-    'Failed'];
+  const title = (word) => word.charAt(0).toUpperCase() + word.slice(1);
+  const headers = ['Company', 'Board', 'Status', ...meta().runs.count_columns.map(title)];
   const { wrap, table: tableEl, tbody } = table('run-counts', 'Postings per company', headers);
   const tfoot = h('tfoot');
   tableEl.append(tfoot);
@@ -263,7 +263,7 @@ function countsTable() {
         isEnded(run) ? 'No company was read.' : 'No company finished yet.')));
       tbody.replaceChildren(...rows);
       tfoot.replaceChildren(h('tr', { class: 'total' }, h('th', { scope: 'row', colspan: 3 }, 'Total'),
-        COLUMNS.map((k) => h('td', { class: 'num' }, String(c.total?.[k] ?? 0)))));
+        meta().runs.count_columns.map((k) => h('td', { class: 'num' }, String(c.total?.[k] ?? 0)))));
     },
   };
 }
@@ -284,5 +284,5 @@ function companyRow(company) {
     h('td', {}, company.board_kind),
     h('td', { class: failed ? 'cell-error' : null },
       failed ? `${company.extract_status}: ${company.error ?? 'the board could not be read'}` : 'ok'),
-    COLUMNS.map((k) => h('td', { class: 'num' }, String(company[k] ?? 0))));
+    meta().runs.count_columns.map((k) => h('td', { class: 'num' }, String(company[k] ?? 0))));
 }

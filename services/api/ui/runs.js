@@ -3,8 +3,7 @@
 import { api, isQuiet, paths } from './api.js';
 import { go } from './app.js';
 import { h, link, notify, repeat, setText, shortId, syncRows, table, time } from './dom.js';
-
-export const ACTIVE = ['pending', 'initializing', 'ingesting'];
+import { runActive } from './meta.js';
 
 /** The API's status word in a coloured badge. */
 export function statusBadge(status, testid) {
@@ -31,7 +30,7 @@ export function render(ctx) {
       syncRows(list.tbody, runs, (r) => r.id, createRow, updateRow);
       empty.hidden = runs.length > 0;
       list.wrap.hidden = runs.length === 0;
-      anyActive = runs.some((r) => ACTIVE.includes(r.status));
+      anyActive = runs.some((r) => runActive(r.status));
     } catch (error) {
       ctx.fail(error);
       return !isQuiet(error);

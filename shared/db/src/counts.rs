@@ -25,6 +25,10 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The counts of postings every run reports, in the order tables show them (`expiry_held` is reported apart,
+    /// with its reason).
+    pub const COLUMNS: [&'static str; 7] = ["found", "inserted", "updated", "unchanged", "expired", "ready", "failed"];
+
     fn add(&mut self, row: &RunCompany) {
         self.found += i64::from(row.found);
         self.inserted += i64::from(row.inserted);
@@ -120,4 +124,21 @@ pub async fn for_run(conn: &mut AsyncPgConnection, run: &crate::models::Run) -> 
     }
     let figure = |key: &str| run.counts.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
     load(conn, run.id, figure("companies_total"), figure("removed_company_postings_expired")).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_columns_are_the_tallys_fields_but_the_held_expiry() -> anyhow::Result<()> {
+        let json = serde_json::to_value(Tally::default())?;
+        let mut keys: Vec<&str> = json.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        keys.retain(|k| *k != "expiry_held");
+        let mut columns = Tally::COLUMNS.to_vec();
+        keys.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(keys, columns);
+        Ok(())
+    }
 }

@@ -12,6 +12,7 @@ pub mod companies;
 pub mod dry_run;
 pub mod llm_jobs;
 pub mod logs;
+pub mod meta;
 pub mod ops;
 pub mod progress;
 pub mod runs;
@@ -54,6 +55,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(system::health))
         .routes(routes!(system::openapi_json))
         .routes(routes!(system::me))
+        .routes(routes!(meta::meta))
         .routes(routes!(companies::list, companies::create))
         .routes(routes!(companies::remove))
         .routes(routes!(runs::list, runs::start))
