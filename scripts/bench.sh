@@ -20,11 +20,11 @@ load_env
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 log "building the benchmark (release)"
 if [[ "$1" == delivery ]]; then
-  cargo build --release --quiet -p bw-tests -p bw-ingestion --bins
+  cargo build --release --quiet -p bw-bench -p bw-ingestion --bins
 elif [[ "$1" == lambda ]]; then
   # The functions' binaries, beside `bench`, built as for Lambda but for this machine.
-  cargo build --release --quiet -p bw-tests -p bw-api -p bw-ingestion -p bw-poller --bins
+  cargo build --release --quiet -p bw-bench -p bw-api -p bw-ingestion -p bw-poller --bins
 else
-  cargo build --release --quiet -p bw-tests --bin bench
+  cargo build --release --quiet -p bw-bench --bin bench
 fi
 exec "$TARGET_DIR/release/bench" "$@"

@@ -37,7 +37,7 @@ command -v curl >/dev/null || die "curl is required"
 command -v python3 >/dev/null || die "python3 is required (it formats the output)"
 
 log "building the services"
-cargo build --quiet -p bw-api -p bw-ctl -p bw-ingestion -p bw-poller -p bw-fakes -p bw-fake-openai --bins
+cargo build --quiet -p bw-api -p bw-ctl -p bw-ingestion -p bw-poller -p bw-fake-ats -p bw-fake-openai --bins
 # The demo user is an operator, so the web UI's operators' panel shows too.
 TOKEN="$(./target/debug/ctl token --user demo --operator)"
 

@@ -55,7 +55,7 @@ tool_venv() {
   VIRTUAL_ENV="$venv" "$uv" pip install --quiet --exclude-newer "$newer" "$@"
 }
 
-# Schemathesis, pinned, in .venv/schemathesis: the API fuzzing test (tests/tests/openapi.rs) runs it against the
+# Schemathesis, pinned, in .venv/schemathesis: the API fuzzing test (tests/tests/it/openapi.rs) runs it against the
 # API's own OpenAPI document. Installs it the first time.
 SCHEMATHESIS_VERSION="4.32.5"
 SCHEMATHESIS_EXCLUDE_NEWER="2026-11-01"

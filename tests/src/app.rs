@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bw_api::AppState;
 use bw_extract::{BoardUrls, HttpBoards};
-use bw_fakes::{FakeAts, FakeAtsServer};
+use bw_fake_ats::{FakeAts, FakeAtsServer};
 use bw_ingestion::{Continuation, Ingestion, Settings};
 use bw_messages::Database;
 use bw_queue::definitions::QueueDef;
@@ -243,7 +243,7 @@ impl TestApp {
     /// A pending run of alice's written straight into `db` (another database than the app's, such as the `test`
     /// database of a scenario), with one company: greenhouse `acme`, which the fake ATS serves with `postings`.
     pub async fn run_in(&self, db: &TestDb, postings: usize) -> anyhow::Result<uuid::Uuid> {
-        self.ats.generate_board(bw_fakes::Kind::Greenhouse, "acme", postings, 1);
+        self.ats.generate_board(bw_fake_ats::Kind::Greenhouse, "acme", postings, 1);
         let mut conn = bw_db::pool::conn(&db.pool).await?;
         bw_db::companies::create(&mut conn, "alice", "Acme", BoardKind::Greenhouse, "acme").await?;
         match bw_db::runs::create(&mut conn, "alice").await? {

@@ -2,7 +2,6 @@
 //! per test, the fake ATS on an ephemeral port, the API on port 0, and the ingestion runner in a task.
 
 pub mod app;
-pub mod bench;
 pub mod browser;
 pub mod chaos;
 pub mod ctl;
@@ -19,4 +18,9 @@ pub fn init_logging() {
     if std::env::var_os("TEST_LOG").is_some() {
         bw_telemetry::init(bw_telemetry::Format::Text);
     }
+}
+
+/// Prints one figure as `key: value` (the benchmarks' and the chaos suite's output).
+pub fn figure(key: &str, value: impl std::fmt::Display) {
+    println!("{key}: {value}");
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bw_db::llm::{self, NewJob};
+use bw_fake_ats::Kind;
 use bw_fake_openai::{FakeConfig, FakeOpenAi, FakeOpenAiServer};
-use bw_fakes::Kind;
 use bw_messages::{Database, RunMessage};
 use bw_openai::{OpenAi, OpenAiConfig};
 use bw_poller::stats::Stats;

@@ -11,10 +11,10 @@ pub mod world;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use bw_fakes::FakeAts;
+use bw_fake_ats::FakeAts;
 use tokio::sync::watch;
 
-use crate::bench::figure;
+use crate::figure;
 use check::{Snapshot, Verdict};
 use faults::FaultLog;
 use workload::Plan;
@@ -112,7 +112,12 @@ fn problems(trial: &Trial) -> Vec<String> {
     problems
 }
 
-async fn trial(config: &Config, seed: u64, ats: &FakeAts, server: &bw_fakes::FakeAtsServer) -> anyhow::Result<Trial> {
+async fn trial(
+    config: &Config,
+    seed: u64,
+    ats: &FakeAts,
+    server: &bw_fake_ats::FakeAtsServer,
+) -> anyhow::Result<Trial> {
     let started = Instant::now();
     let plan = Plan::new(seed, config.short);
     let dir = config.dir.join(format!("seed-{seed}"));

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bw_fakes::{Failure, FakeAts, FakeAtsServer, Kind};
+use bw_fake_ats::{Failure, FakeAts, FakeAtsServer, Kind};
 use bw_vocab::{JobStatus, RunStatus};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};

@@ -1,0 +1,240 @@
+//! A job's items: their pages, their transitions (each moving the job's aggregates in the same transaction), and the
+//! postings they are about.
+
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Int4, Int8, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{Decision, ItemStatus, LlmJobItem};
+use crate::schema::llm_job_items;
+
+/// The aggregate column on `llm_jobs` counting items of `status` (a fixed name, safe to put in SQL).
+fn column(status: ItemStatus) -> &'static str {
+    match status {
+        ItemStatus::Pending => "items_pending",
+        ItemStatus::Submitted => "items_submitted",
+        ItemStatus::Completed => "items_completed",
+        ItemStatus::Failed => "items_failed",
+        ItemStatus::Cancelled => "items_cancelled",
+        ItemStatus::Expired => "items_expired",
+    }
+}
+
+/// Of `ids`, the postings that belong to `user_id`.
+pub async fn owned_postings(conn: &mut AsyncPgConnection, user_id: &str, ids: &[i64]) -> anyhow::Result<Vec<i64>> {
+    use crate::schema::postings::dsl as p;
+    Ok(p::postings
+        .filter(p::user_id.eq(user_id))
+        .filter(p::id.eq_any(ids))
+        .select(p::id)
+        .order(p::id)
+        .load(conn)
+        .await?)
+}
+
+/// The user's `ready` postings last written by run `run_id`.
+pub async fn ready_postings_of_run(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    run_id: Uuid,
+) -> anyhow::Result<Vec<i64>> {
+    use crate::schema::postings::dsl as p;
+    Ok(p::postings
+        .filter(p::user_id.eq(user_id))
+        .filter(p::run_id.eq(run_id))
+        .filter(p::status.eq("ready"))
+        .select(p::id)
+        .order(p::id)
+        .load(conn)
+        .await?)
+}
+
+/// A page of a job's items after `after_item`, optionally of one status.
+pub async fn items(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    status: Option<ItemStatus>,
+    after_item: i32,
+    limit: i64,
+) -> anyhow::Result<Vec<LlmJobItem>> {
+    let mut query = llm_job_items::table
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::item_id.gt(after_item))
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(llm_job_items::status.eq(status.as_str()));
+    }
+    Ok(query.order(llm_job_items::item_id).limit(limit).select(LlmJobItem::as_select()).load(conn).await?)
+}
+
+/// Up to `limit` of the job's items in `status`, least recently polled first.
+pub async fn open_items(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    status: ItemStatus,
+    limit: i64,
+) -> anyhow::Result<Vec<LlmJobItem>> {
+    Ok(llm_job_items::table
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::status.eq(status.as_str()))
+        .order((llm_job_items::last_polled_at.asc().nulls_first(), llm_job_items::item_id))
+        .limit(limit)
+        .select(LlmJobItem::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Moves `n` items of the job from one aggregate to another.
+pub(crate) async fn shift(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    from: ItemStatus,
+    to: ItemStatus,
+    n: i32,
+) -> anyhow::Result<()> {
+    let sql = format!(
+        "UPDATE llm_jobs SET {from} = {from} - $2, {to} = {to} + $2, updated_at = now() WHERE id = $1",
+        from = column(from),
+        to = column(to)
+    );
+    diesel::sql_query(sql).bind::<SqlUuid, _>(job_id).bind::<Int4, _>(n).execute(conn).await?;
+    Ok(())
+}
+
+/// Records that a pending item was submitted as OpenAI response `response_id`; `false` if it was not pending.
+/// The caller holds a transaction.
+pub async fn mark_submitted(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    item_id: i32,
+    response_id: &str,
+) -> anyhow::Result<bool> {
+    let n = diesel::update(llm_job_items::table)
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::item_id.eq(item_id))
+        .filter(llm_job_items::status.eq("pending"))
+        .set((
+            llm_job_items::status.eq("submitted"),
+            llm_job_items::response_id.eq(response_id),
+            llm_job_items::submitted_at.eq(now),
+            llm_job_items::attempts.eq(llm_job_items::attempts + 1),
+        ))
+        .execute(conn)
+        .await?;
+    if n == 1 {
+        shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, 1).await?;
+        super::jobs::set_running(conn, job_id).await?;
+    }
+    Ok(n == 1)
+}
+
+/// Notes that a submitted item was polled and is still running.
+pub async fn touch_polled(conn: &mut AsyncPgConnection, job_id: Uuid, item_ids: &[i32]) -> anyhow::Result<()> {
+    diesel::update(llm_job_items::table)
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::item_id.eq_any(item_ids))
+        .set(llm_job_items::last_polled_at.eq(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How an item ended.
+#[derive(Clone, Debug)]
+pub struct ItemEnd {
+    pub status: ItemStatus,
+    pub output_text: Option<String>,
+    /// The decision `{flag, label, reason}` when the item completed.
+    pub decision: Option<Decision>,
+    pub error: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Previous {
+    #[diesel(sql_type = Text)]
+    status: ItemStatus,
+    #[diesel(sql_type = Text)]
+    entity_kind: String,
+    #[diesel(sql_type = Int8)]
+    entity_id: i64,
+}
+
+/// Ends an open item (pending or submitted) with `end`, moves the aggregates, and applies its decision to the
+/// entity once. Returns whether anything changed: an item already ended is left alone. The caller holds a
+/// transaction.
+pub async fn end_item(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    user_id: &str,
+    item_id: i32,
+    end: &ItemEnd,
+) -> anyhow::Result<bool> {
+    let decision_json = end.decision.as_ref().map(serde_json::to_value).transpose()?;
+    let previous: Option<Previous> = diesel::sql_query(
+        "WITH old AS (SELECT status FROM llm_job_items WHERE job_id = $1 AND item_id = $2 FOR UPDATE) \
+         UPDATE llm_job_items i SET status = $3, output_text = $4, decision = $5, error = $6, completed_at = now(), \
+                last_polled_at = now() \
+         FROM old WHERE i.job_id = $1 AND i.item_id = $2 AND old.status IN ('pending', 'submitted') \
+         RETURNING old.status, i.entity_kind, i.entity_id",
+    )
+    .bind::<SqlUuid, _>(job_id)
+    .bind::<Int4, _>(item_id)
+    .bind::<Text, _>(end.status.as_str())
+    .bind::<diesel::sql_types::Nullable<Text>, _>(end.output_text.as_deref())
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>, _>(decision_json)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(end.error.as_deref())
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(previous) = previous else { return Ok(false) };
+    shift(conn, job_id, previous.status, end.status, 1).await?;
+    if let Some(decision) = &end.decision {
+        super::flags::apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
+    }
+    Ok(true)
+}
+
+#[derive(QueryableByName)]
+struct PostingText {
+    #[diesel(sql_type = Int8)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    text: String,
+}
+
+/// The text an LLM is asked about for each posting: its normalised fields and description (at most `max_chars`).
+pub async fn posting_texts(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    max_chars: i32,
+) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+    let rows: Vec<PostingText> = diesel::sql_query(
+        "SELECT p.id, concat_ws(E'\\n', 'Title: ' || p.title, 'Company: ' || c.name, 'Location: ' || p.location, \
+                'Remote: ' || p.remote::text, 'Department: ' || p.department, 'Employment type: ' || p.employment_type, \
+                'Compensation: ' || p.compensation, '', left(p.description, $2)) AS text \
+         FROM postings p JOIN companies c ON c.id = p.company_id WHERE p.id = ANY($1)",
+    )
+    .bind::<Array<Int8>, _>(ids)
+    .bind::<Int4, _>(max_chars)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+}
+
+/// The user's postings in `status`, optionally of one company, in id order (at most `limit`).
+pub async fn postings_matching(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    status: &str,
+    company_id: Option<Uuid>,
+    limit: i64,
+) -> anyhow::Result<Vec<i64>> {
+    use crate::schema::postings::dsl as p;
+    let mut query = p::postings.filter(p::user_id.eq(user_id)).filter(p::status.eq(status.to_owned())).into_boxed();
+    if let Some(company) = company_id {
+        query = query.filter(p::company_id.eq(company));
+    }
+    Ok(query.select(p::id).order(p::id).limit(limit).load(conn).await?)
+}

@@ -1,0 +1,93 @@
+//! LLM jobs and their items. Every item transition names the statuses it leaves, and moves the job's aggregates in
+//! the same transaction; a decision lands in `entity_flags` at most once per (entity, job), so a result processed
+//! twice is applied once.
+//!
+//! [`jobs`] holds a job's life (creation, the worker's lease, resolution, cancel), [`items`] its items' transitions
+//! and the postings they are about, [`flags`] the decisions landed on the postings.
+
+mod flags;
+mod items;
+mod jobs;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use bw_vocab::{ItemStatus, JobMode, JobStatus};
+pub use flags::{Decision, FlaggedPosting, flagged_postings};
+pub(crate) use items::shift;
+pub use items::{
+    ItemEnd, end_item, items, mark_submitted, open_items, owned_postings, posting_texts, postings_matching,
+    ready_postings_of_run, touch_polled,
+};
+pub use jobs::{
+    NewJob, claim, create, due, get, list, load, postpone, record_batch, release, renew, request_cancel,
+    resolve_if_done, set_poll_budget, unresolved_count,
+};
+
+use crate::schema::{llm_job_items, llm_jobs};
+
+/// An LLM job with its aggregates.
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = llm_jobs)]
+pub struct LlmJob {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub user_id: String,
+    pub name: String,
+    pub model: String,
+    pub instructions: String,
+    pub mode: JobMode,
+    pub status: JobStatus,
+    pub items_total: i32,
+    pub items_pending: i32,
+    pub items_submitted: i32,
+    pub items_completed: i32,
+    pub items_failed: i32,
+    pub items_cancelled: i32,
+    pub items_expired: i32,
+    pub flags_applied: i32,
+    pub input_file_id: Option<String>,
+    pub batch_id: Option<String>,
+    pub next_poll_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub poll_budget: i32,
+    #[serde(skip)]
+    pub lease_owner: Option<Uuid>,
+    #[serde(skip)]
+    pub lease_until: Option<DateTime<Utc>>,
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Batch mode: when the batch's completion window closes (OpenAI's `expires_at`).
+    pub batch_expires_at: Option<DateTime<Utc>>,
+}
+
+/// One entity of a job.
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = llm_job_items)]
+pub struct LlmJobItem {
+    #[serde(skip)]
+    pub job_id: Uuid,
+    pub item_id: i32,
+    pub entity_kind: String,
+    pub entity_id: i64,
+    pub status: ItemStatus,
+    pub response_id: Option<String>,
+    /// Submissions and failed tries (a submission or a poll that failed after the client's own retries).
+    pub attempts: i32,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub output_text: Option<String>,
+    pub decision: Option<serde_json::Value>,
+    pub error: Option<String>,
+    /// The last failed try while the item is open (it is retried; `error` is set when it ends).
+    pub last_error: Option<String>,
+}
+
+/// Most items one job may have: the API refuses more, and a batch-mode job sends them all in one batch file.
+pub const MAX_ITEMS: i64 = 50_000;

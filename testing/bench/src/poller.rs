@@ -1,0 +1,203 @@
+//! `bench poller`: J jobs x I items against the fake OpenAI (50 ms latency, items finishing uniformly over 60 s,
+//! a per-minute rate limit), worked two ways on the same workload:
+//! - the new strategy: the real worker, each job re-enqueued with the delay its progress chose (an in-process queue
+//!   stands in for SQS `DelaySeconds`, so the figures measure the strategy, not LocalStack);
+//! - the old strategy: every 30 s, jobs one after another, 20 items in parallel, at most 50 items per job per tick.
+//!
+//! For each: the time from the last item finishing at OpenAI to the last job resolved, and OpenAI requests per item.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bw_db::llm::{self, NewJob};
+use bw_db::postings::{self, Listing, NewPosting};
+use bw_fake_openai::{FakeConfig, FakeOpenAi, Timing};
+use bw_openai::{OpenAi, OpenAiConfig};
+use bw_poller::{Settings, Worker};
+use bw_queue::{Outgoing, Queue};
+use bw_vocab::{BoardKind, JobMode};
+use tokio::sync::{Semaphore, mpsc};
+use uuid::Uuid;
+
+use super::figure;
+use bw_tests::db::TestDb;
+
+/// Stands in for the `llm-jobs` queue: a sent message comes back after its `DelaySeconds`.
+#[derive(Clone)]
+struct MemQueue {
+    tx: mpsc::UnboundedSender<(Uuid, u64)>,
+}
+
+impl Queue for MemQueue {
+    async fn send(&self, _url: &str, message: Outgoing) -> anyhow::Result<String> {
+        let job = bw_messages::parse_llm_job_message(&message.body)?.job_id;
+        let _ = self.tx.send((job, u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0)));
+        Ok(String::new())
+    }
+    async fn send_batch(&self, url: &str, messages: Vec<Outgoing>) -> anyhow::Result<usize> {
+        for m in messages {
+            self.send(url, m).await?;
+        }
+        Ok(0)
+    }
+    async fn receive(&self, _: &str, _: i32, _: Duration) -> anyhow::Result<Vec<bw_queue::SqsMessage>> {
+        Ok(Vec::new())
+    }
+    async fn delete(&self, _: &str, _: Vec<String>) -> anyhow::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+}
+
+/// What one strategy did.
+struct Outcome {
+    lag: Duration,
+    requests_per_item: f64,
+    rate_limited: u64,
+    wall: Duration,
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(jobs: usize, items: usize, rpm: u32) -> anyhow::Result<()> {
+    figure("jobs", jobs);
+    figure("items_per_job", items);
+    figure("rate_limit_per_minute", rpm);
+    let new = strategy(jobs, items, rpm, JobMode::Background, false).await?;
+    print("new_strategy", &new);
+    let old = strategy(jobs, items, rpm, JobMode::Background, true).await?;
+    print("old_strategy", &old);
+    figure("speedup_vs_old_strategy", format!("{:.1}", old.lag.as_secs_f64() / new.lag.as_secs_f64().max(0.001)));
+    figure("requests_per_item_background", format!("{:.2}", new.requests_per_item));
+    figure("rate_limited_requests", new.rate_limited);
+    let batch = strategy(jobs, items, rpm, JobMode::Batch, false).await?;
+    figure("requests_per_item_batch", format!("{:.3}", batch.requests_per_item));
+    figure("batch_wall_s", format!("{:.1}", batch.wall.as_secs_f64()));
+    Ok(())
+}
+
+fn print(name: &str, o: &Outcome) {
+    figure(&format!("{name}_resolve_lag_s"), format!("{:.1}", o.lag.as_secs_f64()));
+    figure(&format!("{name}_requests_per_item"), format!("{:.2}", o.requests_per_item));
+    figure(&format!("{name}_rate_limited_requests"), o.rate_limited);
+    figure(&format!("{name}_wall_s"), format!("{:.1}", o.wall.as_secs_f64()));
+}
+
+async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool) -> anyhow::Result<Outcome> {
+    let db = TestDb::new().await?;
+    let pool = bw_db::pool::build(&db.url, 40)?;
+    let ids = seed(&pool, jobs, items, mode).await?;
+    let config = FakeConfig {
+        latency_ms: 50,
+        in_progress_after_ms: Timing::ms(0),
+        complete_after_ms: Timing::Range { min_ms: 0, max_ms: 60_000 },
+        rate_limit_per_minute: Some(rpm),
+        ..FakeConfig::default()
+    };
+    let fake = FakeOpenAi::new(config);
+    let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
+    let mut openai = OpenAiConfig::new(bw_config::Secret::new("sk-bench"));
+    openai.base_url = server.base_url.clone();
+    openai.max_retries = 10;
+    let openai = OpenAi::new(openai)?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let settings = Settings { budget: Duration::from_secs(120), ..Settings::default() };
+    let worker = Arc::new(Worker {
+        pool: pool.clone(),
+        openai,
+        queue: MemQueue { tx: tx.clone() },
+        queue_url: String::new(),
+        settings,
+    });
+    let started = Instant::now();
+    let driver = if old {
+        tokio::spawn(old_ticks(Arc::clone(&worker), ids.clone()))
+    } else {
+        tokio::spawn(new_loop(Arc::clone(&worker), ids.clone(), tx, rx))
+    };
+    let resolved_ms = wait_resolved(&pool, &fake).await?;
+    driver.abort();
+    let wall = started.elapsed();
+    let last_done = fake.last_response_done_ms().unwrap_or(resolved_ms);
+    let stats = fake.stats();
+    let total_items = (jobs * items) as f64;
+    Ok(Outcome {
+        lag: Duration::from_millis(resolved_ms.saturating_sub(last_done)),
+        requests_per_item: stats.total_requests as f64 / total_items,
+        rate_limited: stats.rate_limited,
+        wall,
+    })
+}
+
+/// `items` postings of one company, and `jobs` jobs over all of them.
+async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) -> anyhow::Result<Vec<Uuid>> {
+    let mut conn = bw_db::pool::conn(pool).await?;
+    let company = match bw_db::companies::create(&mut conn, "bench", "Bench", BoardKind::Lever, "bench").await? {
+        bw_db::companies::Created::Company(c) | bw_db::companies::Created::Duplicate(c) => c,
+    };
+    let rows: Vec<NewPosting> = (0..items)
+        .map(|i| NewPosting {
+            external_id: i.to_string(),
+            content_hash: vec![0; 32],
+            title: format!("Engineer {i}"),
+            url: None,
+            raw: serde_json::json!({}),
+        })
+        .collect();
+    let listing =
+        Listing { run_id: Uuid::new_v4(), user_id: "bench", company_id: company.id, seen_at: chrono::Utc::now() };
+    postings::upsert(&mut conn, listing, &rows).await?;
+    let posting_ids: Vec<i64> = llm::postings_matching(&mut conn, "bench", "pending", None, 1_000_000).await?;
+    let mut ids = Vec::with_capacity(jobs);
+    for j in 0..jobs {
+        let name = format!("job {j}");
+        let job = NewJob { user_id: "bench", name: &name, model: "gpt-4.1-nano", instructions: "Is it remote?", mode };
+        ids.push(llm::create(&mut conn, job, &posting_ids).await?.id);
+    }
+    Ok(ids)
+}
+
+/// The new strategy: every job polled when its message comes back, at most 64 invocations at once.
+async fn new_loop(
+    worker: Arc<Worker<MemQueue>>,
+    ids: Vec<Uuid>,
+    tx: mpsc::UnboundedSender<(Uuid, u64)>,
+    mut rx: mpsc::UnboundedReceiver<(Uuid, u64)>,
+) {
+    for id in ids {
+        let _ = tx.send((id, 0));
+    }
+    let slots = Arc::new(Semaphore::new(64));
+    while let Some((id, delay)) = rx.recv().await {
+        let (worker, slots) = (Arc::clone(&worker), Arc::clone(&slots));
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(delay)).await;
+            let Ok(_permit) = slots.acquire().await else { return };
+            let _ = worker.poll_job(id, None).await;
+        });
+    }
+}
+
+/// The old strategy: every 30 s, jobs one after another (each: up to 50 items, 20 in parallel).
+async fn old_ticks(worker: Arc<Worker<MemQueue>>, ids: Vec<Uuid>) {
+    loop {
+        let tick = Instant::now();
+        for id in &ids {
+            let _ = worker.poll_job(*id, None).await;
+        }
+        tokio::time::sleep(Duration::from_secs(30).saturating_sub(tick.elapsed())).await;
+    }
+}
+
+/// Waits until every job resolved; returns that moment on the fake's clock.
+async fn wait_resolved(pool: &bw_db::PgPool, fake: &FakeOpenAi) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(1_800);
+    loop {
+        let mut conn = bw_db::pool::conn(pool).await?;
+        let open = llm::unresolved_count(&mut conn).await?;
+        if open == 0 {
+            return Ok(fake.clock().now_ms());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "jobs still unresolved after 30 minutes: {open}");
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,222 @@
+//! The API's answers to bad input, to other users' objects, to concurrent run starts, and to a queue that fails.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use bw_tests::app::{TestApp, test_settings, token_for};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn message(body: &Value) -> String {
+    body["error"]["message"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let cases = [
+        (json!({ "name": "Acme", "board_token": "acme" }), "missing field `board_kind`"),
+        (
+            json!({ "name": 5, "board_kind": "lever", "board_token": "acme" }),
+            "name: invalid type: integer `5`, expected a string",
+        ),
+        (
+            json!({ "name": "Acme", "board_kind": "workday", "board_token": "acme" }),
+            "board_kind: unknown board kind \"workday\"",
+        ),
+        (
+            json!({ "name": "Acme", "board_kind": "lever", "board_token": "../etc" }),
+            "board_token: board token for lever must be",
+        ),
+        (
+            json!({ "name": "Acme", "board_kind": "jsonld", "board_token": "ftp://x" }),
+            "board_token: board token for jsonld",
+        ),
+        (json!({ "name": " ", "board_kind": "lever", "board_token": "acme" }), "name must be 1-200 characters"),
+        (
+            json!({ "name": "Acme", "board_kind": "lever", "board_token": "acme", "boardKind": 1 }),
+            "unknown field `boardKind`",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (status, answer) = app.call("alice", Method::POST, "/api/companies", Some(body.clone())).await?;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        assert!(message(&answer).contains(expected), "{body} -> {answer}");
+    }
+    let raw = app
+        .http
+        .post(format!("{}/api/companies", app.api_url))
+        .bearer_auth(token_for("alice", false))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await?;
+    assert_eq!(raw.status().as_u16(), 400);
+    assert!(raw.text().await?.contains("not valid JSON"));
+
+    app.add_company("alice", "Acme", "lever", "acme").await?;
+    let (status, answer) = app
+        .call(
+            "alice",
+            Method::POST,
+            "/api/companies",
+            Some(json!({ "name": "Again", "board_kind": "lever", "board_token": "acme" })),
+        )
+        .await?;
+    assert_eq!(status, 409, "{answer}");
+    assert!(message(&answer).contains("already follow"), "{answer}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_forged_and_unsigned_tokens_get_401_and_a_query_token_is_accepted() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let now = chrono::Utc::now().timestamp().unsigned_abs();
+    let claims = |exp: u64| bw_auth::Claims {
+        sub: "alice".into(),
+        iss: bw_auth::ISSUER.into(),
+        iat: now - 7200,
+        exp,
+        operator: false,
+    };
+    let keys = bw_tests::app::test_keys();
+    let expired = keys.sign_claims(&claims(now - 3600)).map_err(anyhow::Error::msg)?;
+    let other = bw_auth::Keys::new(&bw_config::Secret::new("a different secret, also 32 bytes or more"))
+        .map_err(anyhow::Error::msg)?;
+    let forged = other.sign("alice", Duration::from_secs(60), false).map_err(anyhow::Error::msg)?;
+    let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let payload = b64(serde_json::to_string(&claims(now + 3600))?);
+    let unsigned = format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#.to_owned()));
+    // A valid token's header and claims with the signature cut off.
+    let valid = token_for("alice", false);
+    let stripped = valid.rsplit_once('.').map(|(signed, _)| format!("{signed}.")).unwrap_or_default();
+    let url = format!("{}/api/companies", app.api_url);
+    for (token, expected) in [
+        (expired.as_str(), "token has expired"),
+        (forged.as_str(), "token signature is invalid"),
+        (unsigned.as_str(), ""),
+        (stripped.as_str(), ""),
+        ("not-a-jwt", "token is malformed"),
+    ] {
+        for response in [
+            app.http.get(&url).bearer_auth(token).send().await?,
+            app.http.get(&url).query(&[("token", token)]).send().await?,
+        ] {
+            assert_eq!(response.status().as_u16(), 401, "{token}");
+            assert_eq!(response.headers().get("www-authenticate").map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
+            let body: serde_json::Value = response.json().await?;
+            assert!(message(&body).contains(expected), "{token}: {body}");
+        }
+    }
+    // The runs list refuses unknown query parameters: the token must not reach it.
+    let runs = format!("{}/api/ingestion/runs", app.api_url);
+    let by_query = app.http.get(&runs).query(&[("token", valid.as_str()), ("limit", "5")]).send().await?;
+    assert_eq!(by_query.status().as_u16(), 200, "{}", by_query.text().await?);
+    let missing = app.http.get(&url).send().await?.json::<serde_json::Value>().await?;
+    assert!(message(&missing).contains("?token="), "{missing}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_and_scoping() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let anonymous = app.http.get(format!("{}/api/companies", app.api_url)).send().await?;
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    let company = app.add_company("alice", "Acme", "lever", "acme").await?;
+    let run = app.start_run("alice").await?;
+    let unknown = uuid::Uuid::new_v4();
+    let not_found = [
+        (Method::DELETE, format!("/api/companies/{company}")),
+        (Method::DELETE, format!("/api/companies/{unknown}")),
+        (Method::GET, format!("/api/ingestion/runs/{run}")),
+        (Method::POST, format!("/api/ingestion/runs/{run}/abort")),
+        (Method::GET, format!("/api/ingestion/runs/{run}/events")),
+        (Method::GET, format!("/api/ingestion/runs/{unknown}")),
+    ];
+    for (method, path) in not_found {
+        let (status, answer) = app.call("bob", method.clone(), &path, None).await?;
+        assert_eq!(status, 404, "{method} {path} -> {answer}");
+    }
+    let (_, bobs) = app.call("bob", Method::GET, "/api/companies", None).await?;
+    assert_eq!(bobs["companies"], json!([]));
+
+    for (path, expected) in [
+        ("/api/ingestion/runs/not-a-uuid".to_owned(), "invalid path"),
+        ("/api/ingestion/runs?limit=0".to_owned(), "limit must be between 1 and 100"),
+        ("/api/ingestion/runs?limit=ten".to_owned(), "invalid query"),
+        (format!("/api/ingestion/runs/{run}/events?after=x"), "invalid query"),
+    ] {
+        let (status, answer) = app.call("alice", Method::GET, &path, None).await?;
+        assert_eq!(status, 400, "{path} -> {answer}");
+        assert!(message(&answer).contains(expected), "{path} -> {answer}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_starts_give_one_run_and_one_conflict() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let start = || app.call("alice", Method::POST, "/api/ingestion/runs", None);
+    let ((a, body_a), (b, body_b)) = tokio::try_join!(start(), start())?;
+    let mut statuses = [a, b];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 409], "{body_a} {body_b}");
+    let (accepted, conflict) = if a == 202 { (body_a, body_b) } else { (body_b, body_a) };
+    assert_eq!(conflict["error"]["details"]["run_id"], accepted["id"]);
+    // Another user is not blocked by Alice's run.
+    app.start_run("bob").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_enqueue_fails_answers_503_and_does_not_stay_pending() -> anyhow::Result<()> {
+    let broken = "http://127.0.0.1:4566/000000000000/no-such-queue".to_owned();
+    let app = TestApp::spawn_with(test_settings(), Some(broken)).await?;
+    let (status, answer) = app.call("alice", Method::POST, "/api/ingestion/runs", None).await?;
+    assert_eq!(status, 503, "{answer}");
+    assert!(message(&answer).contains("marked failed"), "{answer}");
+    let (_, runs) = app.call("alice", Method::GET, "/api/ingestion/runs", None).await?;
+    assert_eq!(runs["runs"][0]["status"], "failed", "{runs}");
+    // The failed run does not block the next attempt (it is not left active).
+    let (status, _) = app.call("alice", Method::POST, "/api/ingestion/runs", None).await?;
+    assert_eq!(status, 503);
+    assert_eq!(app.db.scalar("SELECT count(*) FROM runs WHERE status = 'failed'").await?, 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_reports_per_company_and_writes_nothing() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.ats.generate_board(bw_fake_ats::Kind::Ashby, "initech", 7, 3);
+    app.add_company("alice", "Initech", "ashby", "initech").await?;
+    app.add_company("alice", "Missing", "lever", "nobody-here").await?;
+    let (status, answer) = app.call("alice", Method::POST, "/api/ingestion/dry-run", None).await?;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["total_found"], 7);
+    assert_eq!(answer["companies"][0]["found"], 7);
+    assert_eq!(answer["companies"][1]["ok"], false);
+    assert!(answer["companies"][1]["error"].as_str().is_some_and(|e| e.contains("404")), "{answer}");
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM postings").await? + app.db.scalar("SELECT count(*) FROM runs").await?,
+        0
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_a_run_whose_worker_died_ends_it_at_once() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let run = app.start_run("alice").await?;
+    // A worker took the run and died: its lease has expired.
+    app.db
+        .exec(&format!(
+            "UPDATE runs SET status = 'ingesting', lease_owner = gen_random_uuid(), lease_until = now() - interval '1 minute' WHERE id = '{run}'"
+        ))
+        .await?;
+    let (status, body) = app.call("alice", Method::POST, &format!("/api/ingestion/runs/{run}/abort"), None).await?;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "aborted", "{body}");
+    app.start_run("alice").await?;
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! The integration tests, one binary: each module is one area of the system, driven against the real PostgreSQL,
+//! LocalStack SQS, the real binaries and the fakes of OpenAI and the boards (see `bw_tests` for the harness).
+//! One binary links the workspace once instead of once per file.
+
+mod api;
+mod browser;
+mod delivery;
+mod hostile;
+mod ingest_paths;
+mod ingest_safety;
+mod lambda_mode;
+mod live;
+mod llm_api;
+mod llm_store;
+mod openapi;
+mod operators;
+mod ops_api;
+mod poller;
+mod poller_caps;
+mod redelivery;
+mod run_lifecycle;
+mod schema;
+mod storage;
+mod template;
+mod tls;
+mod ui_static;
