@@ -98,6 +98,9 @@ print(f"   total {d['total_found']:>20}")
 PY
 )"
 
+# The vocabulary (terminal run statuses, unresolved job statuses, count columns) from the API, not copies of it.
+META="$(call GET /api/meta)"
+
 log "starting a run"
 answer="$(call POST /api/ingestion/runs)"
 run_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("id") or d["error"]["details"]["run_id"])' "$answer")"
@@ -119,16 +122,16 @@ print(d["next_token"], len(d["logs"]))
 PY
 )"
   read -r next_token lines <<<"$page"
-  status="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$run")"
+  read -r status ended < <(python3 -c 'import json,sys; s = json.loads(sys.argv[1])["status"]; print(s, int(s in json.loads(sys.argv[2])["runs"]["terminal"]))' "$run" "$META")
   # A full page may leave lines behind: read on before stopping.
-  case "$status" in finished|failed|aborted) [[ "$lines" -lt 1000 ]] && break ;; esac
+  [[ "$ended" == 1 && "$lines" -lt 1000 ]] && break
   sleep 0.5
 done
-python3 - "$run" <<'PY'
+python3 - "$run" "$META" <<'PY'
 import json, sys
 run = json.loads(sys.argv[1])
 c = run["counts"]
-cols = ["found", "inserted", "updated", "unchanged", "expired", "ready", "failed"]
+cols = json.loads(sys.argv[2])["runs"]["count_columns"]
 print()
 print(f"Run {run['id']}: {run['status'].upper()}" + (f" ({run['error']})" if run.get("error") else ""))
 print(f"{'company':<12}{'board':<12}" + "".join(f"{k:>10}" for k in cols) + "  note")
@@ -161,16 +164,17 @@ job_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("i
 log "screening job $job_id started; following it"
 while :; do
   job="$(call GET "/api/llm-jobs/$job_id")"
-  line="$(python3 - "$job" <<'PY'
+  line="$(python3 - "$job" "$META" <<'PY'
 import json, sys
 j = json.loads(sys.argv[1])
+ended = j["status"] not in json.loads(sys.argv[2])["jobs"]["unresolved"]
 done = j["items_completed"] + j["items_failed"] + j["items_cancelled"] + j["items_expired"]
 bar = "#" * int(30 * j["progress"]) + "." * (30 - int(30 * j["progress"]))
-print(f"{j['status']}|   [{bar}] {done}/{j['items_total']}  completed {j['items_completed']}  failed {j['items_failed']}  flags {j['flags_applied']}")
+print(f"{int(ended)}|   [{bar}] {done}/{j['items_total']}  completed {j['items_completed']}  failed {j['items_failed']}  flags {j['flags_applied']}")
 PY
 )"
   printf '\r%s' "${line#*|}" >&2
-  case "${line%%|*}" in completed|failed|cancelled) echo >&2; break ;; esac
+  [[ "${line%%|*}" == 1 ]] && { echo >&2; break; }
   sleep 1
 done
 

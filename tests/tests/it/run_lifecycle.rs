@@ -26,8 +26,10 @@ fn total(run: &Value, key: &str) -> i64 {
     run["counts"]["total"][key].as_i64().unwrap_or(-1)
 }
 
+/// The total of each count column, in `Tally::COLUMNS`' order (found, inserted, updated, unchanged, expired, ready,
+/// failed).
 fn totals(run: &Value) -> [i64; 7] {
-    ["found", "inserted", "updated", "unchanged", "expired", "ready", "failed"].map(|k| total(run, k))
+    bw_db::counts::Tally::COLUMNS.map(|k| total(run, k))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,8 +40,8 @@ pub struct Meta {
     pub board_kinds: Vec<BoardKind>,
 }
 
-impl Meta {
-    pub fn new() -> Self {
+impl Default for Meta {
+    fn default() -> Self {
         Self {
             runs: RunWords {
                 statuses: RunStatus::ALL.to_vec(),
@@ -61,14 +61,8 @@ impl Meta {
     }
 }
 
-impl Default for Meta {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// The statuses, stages, modes, board kinds and count columns the other answers use (no token needed).
 #[utoipa::path(get, path = "/api/meta", tag = "system", security(()), responses((status = 200, body = Meta)))]
 pub async fn meta() -> Json<Meta> {
-    Json(Meta::new())
+    Json(Meta::default())
 }
