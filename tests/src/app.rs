@@ -119,7 +119,7 @@ impl TestApp {
             database: Database::Primary,
             boards: boards.clone(),
             keys: test_keys(),
-            ops: bw_ops::Ops::from_config(&bw_queue::aws_config().await, prefix),
+            ops: bw_ops::Ops::from_config(&bw_aws::aws_config().await, prefix),
             live: Some(bw_api::live::Hub::start(db.url.clone())),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

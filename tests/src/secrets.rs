@@ -10,7 +10,7 @@ pub struct TestSecret {
 impl TestSecret {
     /// Creates a secret `{label}-{random}` holding `value`.
     pub async fn create(label: &str, value: &str) -> anyhow::Result<Self> {
-        let client = aws_sdk_secretsmanager::Client::new(&bw_queue::aws_config().await);
+        let client = aws_sdk_secretsmanager::Client::new(&bw_aws::aws_config().await);
         let name = format!("{label}-{}", uuid::Uuid::new_v4().simple());
         client
             .create_secret()

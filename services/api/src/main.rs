@@ -18,8 +18,8 @@ async fn main() -> anyhow::Result<()> {
         Some("test") => Database::Test,
         Some(other) => anyhow::bail!("RUN_DATABASE must be primary or test, not {other:?}"),
     };
-    let aws = bw_queue::aws_config().await;
-    let keys = bw_auth::Keys::from_env(async || aws.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+    let aws = bw_aws::aws_config().await;
+    let keys = bw_auth::Keys::from_env(&bw_aws::AwsSecrets::from_config(&aws)).await?;
     let queue = bw_queue::SqsQueue::from_config(&aws);
     let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
     let llm_jobs_queue_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;

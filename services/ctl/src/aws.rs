@@ -12,7 +12,7 @@ pub struct Aws {
 impl Aws {
     /// Clients from the environment; `prefix` is `QUEUE_PREFIX` (default `bw-`).
     pub async fn from_env(prefix: String) -> Self {
-        let config = bw_queue::aws_config().await;
+        let config = bw_aws::aws_config().await;
         Self { ops: bw_ops::Ops::from_config(&config, prefix), lambda: aws_sdk_lambda::Client::new(&config) }
     }
 }

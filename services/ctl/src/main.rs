@@ -203,9 +203,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, &rows, || render::queues(&rows))
         }
         Command::Token { user, operator, hours } => {
-            let keys = bw_auth::Keys::from_env(bw_queue::aws_config).await.map_err(anyhow::Error::msg)?;
-            let token =
-                keys.sign(&user, std::time::Duration::from_secs(hours * 3600), operator).map_err(anyhow::Error::msg)?;
+            // The AWS configuration is loaded only if the key is in Secrets Manager.
+            let keys = bw_auth::Keys::from_env(&bw_aws::AwsSecrets::from_env()).await?;
+            let token = keys.sign(&user, std::time::Duration::from_secs(hours * 3600), operator)?;
             let out = serde_json::json!({ "user": user.trim(), "operator": operator, "hours": hours, "token": token });
             print(json, &out, || format!("{token}\n"))
         }

@@ -8,7 +8,6 @@ pub mod batch;
 pub mod caps;
 pub mod delay;
 pub mod dispatch;
-pub mod secrets;
 pub mod settings;
 pub mod stats;
 pub mod tries;

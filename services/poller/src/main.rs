@@ -18,12 +18,12 @@ async fn main() -> anyhow::Result<()> {
     let pool =
         bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL")?, parse_or("DATABASE_POOL_SIZE", 8)?)?;
     // One AWS configuration for every client of the process.
-    let aws = bw_queue::aws_config().await;
+    let aws = bw_aws::aws_config().await;
     let queue = bw_queue::SqsQueue::from_config(&aws);
     let url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
     match role.as_str() {
         "worker" => {
-            let secrets = bw_poller::secrets::AwsSecrets::from_config(&aws);
+            let secrets = bw_aws::AwsSecrets::from_config(&aws);
             let config = bw_openai::OpenAiConfig::from_env(&secrets).await?;
             let openai = bw_openai::OpenAi::new(config).context("failed to build the OpenAI client")?;
             let worker = Arc::new(Worker { pool, openai, queue: queue.clone(), queue_url: url.clone(), settings });

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bw_config::Secret;
+use bw_config::{ConfigError, Secret, SecretSource, SecretVar};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub const ISSUER: &str = "boardwatch";
 /// The shortest secret accepted (HS256 wants at least the hash's 32 bytes).
 pub const MIN_SECRET_BYTES: usize = 32;
+/// The JWT key: `JWT_SECRET` itself, or the Secrets Manager secret `JWT_SECRET_ID` names.
+pub const JWT_SECRET: SecretVar =
+    SecretVar { var: "JWT_SECRET", hint: "the HS256 key that signs API tokens, at least 32 bytes", old_id_vars: &[] };
 /// Tolerated clock difference between the signer and the API when checking `exp`.
 const LEEWAY_SECS: u64 = 30;
 
@@ -46,6 +49,19 @@ pub enum TokenError {
     Malformed,
 }
 
+/// Why keys could not be made or a token signed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the JWT secret must be at least {MIN_SECRET_BYTES} bytes, not {0}")]
+    ShortSecret(usize),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("a token needs a user name")]
+    NoUser,
+    #[error("cannot sign a token: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
+}
+
 /// Signs and verifies tokens with one HS256 secret.
 #[derive(Clone)]
 pub struct Keys {
@@ -61,32 +77,26 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     /// Keys from `secret`, refused when shorter than [`MIN_SECRET_BYTES`].
-    pub fn new(secret: &Secret) -> Result<Self, String> {
+    pub fn new(secret: &Secret) -> Result<Self, KeyError> {
         let bytes = secret.expose().as_bytes();
         if bytes.len() < MIN_SECRET_BYTES {
-            return Err(format!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes, not {}", bytes.len()));
+            return Err(KeyError::ShortSecret(bytes.len()));
         }
         Ok(Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes) })
     }
 
-    /// Keys from `JWT_SECRET`, or from the Secrets Manager secret `JWT_SECRET_ID` names (read once, here).
-    /// `aws` loads the AWS configuration, only when it is needed.
-    pub async fn from_env(aws: impl AsyncFnOnce() -> bw_queue::SdkConfig) -> Result<Self, String> {
-        let secret = match (bw_config::optional("JWT_SECRET"), bw_config::optional("JWT_SECRET_ID")) {
-            (Some(value), _) => value,
-            (None, Some(id)) => bw_secrets::AwsSecrets::from_config(&aws().await).get(&id).await?,
-            (None, None) => {
-                return Err("set JWT_SECRET (at least 32 bytes) or JWT_SECRET_ID (a Secrets Manager secret)".into());
-            }
-        };
-        Self::new(&Secret::new(secret.trim()))
+    /// Keys from [`JWT_SECRET`]: the variable itself, or the stored secret `JWT_SECRET_ID` names, read once here
+    /// through `secrets`.
+    pub async fn from_env(secrets: &impl SecretSource) -> Result<Self, KeyError> {
+        let found = JWT_SECRET.read(secrets).await?;
+        Self::new(found.secret())
     }
 
     /// A token for `user`, valid for `ttl`.
-    pub fn sign(&self, user: &str, ttl: Duration, operator: bool) -> Result<String, String> {
+    pub fn sign(&self, user: &str, ttl: Duration, operator: bool) -> Result<String, KeyError> {
         let user = user.trim();
         if user.is_empty() {
-            return Err("a token needs a user name".into());
+            return Err(KeyError::NoUser);
         }
         let now = epoch_secs();
         let claims =
@@ -95,9 +105,8 @@ impl Keys {
     }
 
     /// A token carrying exactly `claims` (tests use it for expired ones).
-    pub fn sign_claims(&self, claims: &Claims) -> Result<String, String> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .map_err(|e| format!("cannot sign a token: {e}"))
+    pub fn sign_claims(&self, claims: &Claims) -> Result<String, KeyError> {
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)?)
     }
 
     /// The claims of a valid token: HS256, signed with this secret, from [`ISSUER`], not expired, naming a user.
@@ -169,7 +178,7 @@ mod tests {
 
     #[test]
     fn a_short_secret_is_refused_with_its_length() {
-        let error = Keys::new(&Secret::new("short")).err().unwrap_or_default();
+        let error = Keys::new(&Secret::new("short")).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("at least 32 bytes, not 5"), "{error}");
     }
 }

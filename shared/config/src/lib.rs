@@ -3,6 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+mod secrets;
+
+pub use secrets::{Found, NoSecretSource, SecretSource, SecretVar};
+
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -3,7 +3,7 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `OPENAI_API_KEY` | the API key | — |
-//! | `OPENAI_API_KEY_SECRET` | name of a secret holding the key, read through a [`SecretSource`] when `OPENAI_API_KEY` is unset | — |
+//! | `OPENAI_API_KEY_SECRET_ID` | id of a secret holding the key, read through a [`SecretSource`] when `OPENAI_API_KEY` is unset; `OPENAI_API_KEY_SECRET` is its older name, still read | — |
 //! | `OPENAI_BASE_URL` | API root | `https://api.openai.com/v1` |
 //! | `OPENAI_CONNECT_TIMEOUT_MS` | TCP + TLS connect timeout | 5000 |
 //! | `OPENAI_REQUEST_TIMEOUT_MS` | whole-request timeout (one attempt) | 60000 |
@@ -12,35 +12,17 @@
 //! | `OPENAI_MAX_BACKOFF_MS` | longest wait between attempts | 20000 |
 
 use std::fmt::Display;
-use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
-use bw_config::{ConfigError, Secret};
+use bw_config::{ConfigError, Found, Secret, SecretSource, SecretVar};
 
 use crate::retry::RetryPolicy;
 
-/// Where secrets come from when the key is not in the environment (AWS Secrets Manager in AWS). Implement it over
-/// whatever client the service already has; this crate does not depend on any cloud SDK.
-pub trait SecretSource {
-    /// Why a secret could not be read. It is shown in the configuration error, so it must not contain the secret.
-    type Error: Display;
-
-    /// The secret string stored under `name`.
-    fn get(&self, name: &str) -> impl Future<Output = Result<String, Self::Error>> + Send;
-}
-
-/// A [`SecretSource`] that has no secrets: for processes that only ever read `OPENAI_API_KEY`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoSecretSource;
-
-impl SecretSource for NoSecretSource {
-    type Error = &'static str;
-
-    async fn get(&self, _name: &str) -> Result<String, Self::Error> {
-        Err("no secret source is configured in this process; set OPENAI_API_KEY instead")
-    }
-}
+/// The key: `OPENAI_API_KEY` itself, or the secret `OPENAI_API_KEY_SECRET_ID` (formerly `OPENAI_API_KEY_SECRET`)
+/// names.
+pub const OPENAI_API_KEY: SecretVar =
+    SecretVar { var: "OPENAI_API_KEY", hint: "the OpenAI API key", old_id_vars: &["OPENAI_API_KEY_SECRET"] };
 
 /// Everything the client needs. `Debug` never shows the key.
 #[derive(Debug, Clone)]
@@ -78,9 +60,8 @@ impl OpenAiConfig {
         }
     }
 
-    /// Settings from the process environment (see the module docs). The key comes from `OPENAI_API_KEY`, else from
-    /// the secret named by `OPENAI_API_KEY_SECRET`; with neither set the error says
-    /// "OPENAI_API_KEY is not set (nor OPENAI_API_KEY_SECRET)".
+    /// Settings from the process environment (see the module docs). The key comes from [`OPENAI_API_KEY`]; with
+    /// neither of its variables set the error names both.
     pub async fn from_env(secrets: &impl SecretSource) -> Result<Self, ConfigError> {
         Self::from_lookup(bw_config::optional, secrets).await
     }
@@ -88,19 +69,13 @@ impl OpenAiConfig {
     /// Like [`from_env`](Self::from_env), reading variables through `lookup` (which returns `None` for unset or
     /// empty), so tests need not touch the process environment.
     pub async fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
+        lookup: impl Fn(&str) -> Option<String> + Sync,
         secrets: &impl SecretSource,
     ) -> Result<Self, ConfigError> {
         let lookup = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let api_key = match (lookup("OPENAI_API_KEY"), lookup("OPENAI_API_KEY_SECRET")) {
-            (Some(key), _) => Secret::new(key.trim()),
-            (None, Some(name)) => key_from_secret(secrets, name.trim()).await?,
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    name: "OPENAI_API_KEY".to_owned(),
-                    hint: "nor OPENAI_API_KEY_SECRET".to_owned(),
-                });
-            }
+        let api_key = match OPENAI_API_KEY.read_with(&lookup, secrets).await? {
+            Found::Value(key) => key,
+            Found::Stored { id_var, id, value } => key_in_secret(&id_var, &id, value.expose())?,
         };
         let defaults = Self::new(api_key);
         let millis = |name: &str, default: Duration| {
@@ -131,22 +106,20 @@ impl OpenAiConfig {
     }
 }
 
-/// The key stored in the secret `name`: the whole secret string, or, for a JSON key/value secret, its
+/// The key in the secret `id` (named by `id_var`): the whole secret string, or, for a JSON key/value secret, its
 /// `OPENAI_API_KEY` or `api_key` field.
-async fn key_from_secret(secrets: &impl SecretSource, name: &str) -> Result<Secret, ConfigError> {
-    let invalid = |reason: String| ConfigError::Invalid { name: "OPENAI_API_KEY_SECRET".to_owned(), reason };
-    let raw = secrets.get(name).await.map_err(|e| invalid(format!("secret {name:?} could not be read: {e}")))?;
-    let raw = raw.trim();
+fn key_in_secret(id_var: &str, id: &str, raw: &str) -> Result<Secret, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { name: id_var.to_owned(), reason };
     if !raw.starts_with('{') {
-        return if raw.is_empty() { Err(invalid(format!("secret {name:?} is empty"))) } else { Ok(Secret::new(raw)) };
+        return Ok(Secret::new(raw));
     }
     let json: serde_json::Value =
-        serde_json::from_str(raw).map_err(|_| invalid(format!("secret {name:?} starts with '{{' but is not JSON")))?;
+        serde_json::from_str(raw).map_err(|_| invalid(format!("secret {id:?} starts with '{{' but is not JSON")))?;
     ["OPENAI_API_KEY", "api_key"]
         .iter()
         .find_map(|field| json.get(field).and_then(|v| v.as_str()).filter(|v| !v.trim().is_empty()))
         .map(|key| Secret::new(key.trim()))
-        .ok_or_else(|| invalid(format!("secret {name:?} is a JSON object without an OPENAI_API_KEY or api_key string")))
+        .ok_or_else(|| invalid(format!("secret {id:?} is a JSON object without an OPENAI_API_KEY or api_key string")))
 }
 
 fn parse<T>(lookup: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, ConfigError>
@@ -175,6 +148,7 @@ fn validate_base_url(url: &str) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bw_config::NoSecretSource;
     use std::collections::HashMap;
 
     struct Secrets(HashMap<&'static str, &'static str>);
@@ -204,18 +178,25 @@ mod tests {
     #[tokio::test]
     async fn missing_key_names_both_variables() {
         let err = load(&[("OPENAI_API_KEY", " ")], &NoSecretSource).await.err().map(|e| e.to_string());
-        assert!(err.is_some_and(|e| e.contains("OPENAI_API_KEY is not set (nor OPENAI_API_KEY_SECRET)")));
+        assert!(err.is_some_and(|e| e.contains("OPENAI_API_KEY is not set") && e.contains("OPENAI_API_KEY_SECRET_ID")));
     }
 
     #[tokio::test]
     async fn key_from_a_secret() -> Result<(), ConfigError> {
-        let secrets = Secrets(HashMap::from([("plain", " sk-plain\n"), ("kv", r#"{"OPENAI_API_KEY": "sk-kv"}"#)]));
-        let plain = load(&[("OPENAI_API_KEY_SECRET", "plain")], &secrets).await?;
+        let secrets = Secrets(HashMap::from([
+            ("plain", " sk-plain\n"),
+            ("kv", r#"{"OPENAI_API_KEY": "sk-kv"}"#),
+            ("json", r#"{"key": "sk-kv"}"#),
+        ]));
+        let plain = load(&[("OPENAI_API_KEY_SECRET_ID", "plain")], &secrets).await?;
         assert_eq!(plain.api_key.expose(), "sk-plain");
+        // The older name of the variable still works.
         let kv = load(&[("OPENAI_API_KEY_SECRET", "kv")], &secrets).await?;
         assert_eq!(kv.api_key.expose(), "sk-kv");
-        let missing = load(&[("OPENAI_API_KEY_SECRET", "nope")], &secrets).await.err().map(|e| e.to_string());
-        assert!(missing.is_some_and(|e| e.contains("OPENAI_API_KEY_SECRET") && e.contains("no secret named nope")));
+        let missing = load(&[("OPENAI_API_KEY_SECRET_ID", "nope")], &secrets).await.err().map(|e| e.to_string());
+        assert!(missing.is_some_and(|e| e.contains("OPENAI_API_KEY_SECRET_ID") && e.contains("no secret named nope")));
+        let bad = load(&[("OPENAI_API_KEY_SECRET_ID", "json")], &secrets).await.err().map(|e| e.to_string());
+        assert!(bad.is_some_and(|e| e.contains("\"json\" is a JSON object without an OPENAI_API_KEY")));
         Ok(())
     }
 

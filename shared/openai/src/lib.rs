@@ -24,7 +24,7 @@ pub mod types;
 pub use api::{BATCH_COMPLETION_WINDOW, BATCH_ENDPOINT};
 pub use batch::{BatchOutcome, BatchResult, batch_request_line, parse_batch_output};
 pub use client::OpenAi;
-pub use config::{NoSecretSource, OpenAiConfig, SecretSource};
+pub use config::{OPENAI_API_KEY, OpenAiConfig};
 pub use decision::{DECISION_FORMAT_NAME, Decision, decision_schema, decision_text_format, parse_decision};
 pub use error::{ApiErrorBody, ErrorEnvelope, OpenAiError};
 pub use ratelimit::{RateLimits, parse_go_duration};

@@ -87,18 +87,6 @@ pub trait Queue: Send + Sync {
     }
 }
 
-/// The AWS SDK configuration every client of the system is built from: region, credentials and
-/// `AWS_ENDPOINT_URL` from the environment, with explicit timeouts. A long poll waits at most 20 s, so an attempt may
-/// take 25 s, and a call with its retries 60 s.
-pub async fn aws_config() -> aws_config::SdkConfig {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(25))
-        .operation_timeout(Duration::from_secs(60))
-        .build();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
-}
-
 /// Messages on a queue, as SQS counts them (approximately).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Depth {
@@ -118,9 +106,9 @@ impl SqsQueue {
         Self { client }
     }
 
-    /// A client configured from the environment ([`aws_config`]).
+    /// A client configured from the environment ([`bw_aws::aws_config`]).
     pub async fn from_env() -> Self {
-        Self::from_config(&aws_config().await)
+        Self::from_config(&bw_aws::aws_config().await)
     }
 
     /// A client from a configuration already loaded (a process loads it once for all its AWS clients).

@@ -9,11 +9,10 @@ pub mod lambda;
 pub mod pause;
 pub mod runner;
 
-pub use aws_config::SdkConfig;
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 pub use backoff::{Backoff, Retry};
 pub use batch::{Failure, Handled, Invocation, Kind, RecordHandler, handle_event, process_event};
-pub use client::{Depth, Outgoing, Queue, SqsQueue, aws_config};
+pub use client::{Depth, Outgoing, Queue, SqsQueue};
 
 /// True when this process is running inside AWS Lambda (the runtime API address is set).
 pub fn in_lambda() -> bool {

@@ -138,7 +138,7 @@ async fn job(world: &World, id: &str) -> anyhow::Result<Job> {
 
 /// Every message in the phase's DLQs (left there), with the reason the consumers recorded for it.
 pub async fn dead_letters(world: &World) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
-    let ops = bw_ops::Ops::from_config(&bw_queue::aws_config().await, "");
+    let ops = bw_ops::Ops::from_config(&bw_aws::aws_config().await, "");
     let reasons = bw_ops::peek::Reasons::from_pool(world.db.pool.clone());
     let mut found = Vec::new();
     for (name, queue) in [("runs", &world.runs), ("llm-jobs", &world.llm_jobs)] {

@@ -213,19 +213,19 @@ async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_key_comes_from_secrets_manager_or_a_clear_error() -> anyhow::Result<()> {
-    let secrets = bw_poller::secrets::AwsSecrets::from_env().await;
+    let secrets = bw_aws::AwsSecrets::from_env();
     let secret = bw_tests::secrets::TestSecret::create("t-openai", "sk-from-secrets-manager").await?;
     let name = secret.name.clone();
     let env =
-        |secret: Option<String>| move |var: &str| (var == "OPENAI_API_KEY_SECRET").then(|| secret.clone()).flatten();
+        |secret: Option<String>| move |var: &str| (var == "OPENAI_API_KEY_SECRET_ID").then(|| secret.clone()).flatten();
     let from_secret = OpenAiConfig::from_lookup(env(Some(name.clone())), &secrets).await?;
     assert_eq!(from_secret.api_key.expose(), "sk-from-secrets-manager");
 
     let missing = OpenAiConfig::from_lookup(env(Some(format!("{name}-gone"))), &secrets).await;
     let text = missing.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(text.contains("OPENAI_API_KEY_SECRET") || text.contains("Secrets Manager"), "{text}");
+    assert!(text.contains("OPENAI_API_KEY_SECRET_ID") && text.contains("Secrets Manager"), "{text}");
     let none = OpenAiConfig::from_lookup(env(None), &secrets).await.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(none.contains("OPENAI_API_KEY is not set (nor OPENAI_API_KEY_SECRET)"), "{none}");
+    assert!(none.contains("OPENAI_API_KEY is not set") && none.contains("OPENAI_API_KEY_SECRET_ID"), "{none}");
     Ok(())
 }
 

@@ -390,7 +390,7 @@ fn each_functions_role_names_only_its_own_queues_and_only_the_worker_reads_the_o
                 let mut secret = BTreeSet::new();
                 mentions(&statement["Resource"], &mut secret);
                 let mut told = BTreeSet::new();
-                mentions(f.env.get("OPENAI_API_KEY_SECRET").unwrap_or(&Value::Null), &mut told);
+                mentions(f.env.get("OPENAI_API_KEY_SECRET_ID").unwrap_or(&Value::Null), &mut told);
                 ensure!(secret.is_superset(&told) && !told.is_empty(), "the worker may read {secret:?}, not {told:?}");
             }
         }
@@ -438,7 +438,7 @@ fn no_secret_is_in_plain_text() -> anyhow::Result<()> {
     let secret_vars = ["DATABASE_URL", "TEST_DATABASE_URL", "JWT_SECRET"];
     for f in template.functions() {
         ensure!(!f.env.contains_key("OPENAI_API_KEY"), "{}: OPENAI_API_KEY in plain text", f.id);
-        let reads_key = f.env.contains_key("OPENAI_API_KEY_SECRET");
+        let reads_key = f.env.contains_key("OPENAI_API_KEY_SECRET_ID");
         ensure!(reads_key == (f.id == "PollerWorkerFunction"), "{}: only the worker reads the OpenAI key", f.id);
         for (name, value) in &f.env {
             let resolved_at_deploy = |v: &Value| {
@@ -458,9 +458,12 @@ fn no_secret_is_in_plain_text() -> anyhow::Result<()> {
         }
     }
     let worker = template.function("PollerWorkerFunction")?;
-    let secret = worker.env.get("OPENAI_API_KEY_SECRET").and_then(ref_target);
+    let secret = worker.env.get("OPENAI_API_KEY_SECRET_ID").and_then(ref_target);
     let parameter = secret.as_deref().map(|p| &template.0["Parameters"][p]);
-    ensure!(parameter.is_some_and(|p| p["Type"] == "String"), "OPENAI_API_KEY_SECRET must name a secret (a parameter)");
+    ensure!(
+        parameter.is_some_and(|p| p["Type"] == "String"),
+        "OPENAI_API_KEY_SECRET_ID must name a secret (a parameter)"
+    );
     Ok(())
 }
 
