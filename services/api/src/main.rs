@@ -3,27 +3,24 @@
 
 use anyhow::Context as _;
 use bw_api::{AppState, router};
-use bw_config::{parse_or, required};
+use bw_config::required;
 use bw_extract::HttpBoards;
-use bw_messages::Database;
 use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     bw_telemetry::init(bw_telemetry::Format::from_env());
+    let settings = bw_api::settings::Settings::from_env()?;
     let database_url = required("DATABASE_URL", "the PostgreSQL URL")?;
-    let pool = bw_db::pool::build(&database_url, parse_or("DATABASE_POOL_SIZE", 8)?)?;
-    let database = match bw_config::optional("RUN_DATABASE").as_deref() {
-        None | Some("primary") => Database::Primary,
-        Some("test") => Database::Test,
-        Some(other) => anyhow::bail!("RUN_DATABASE must be primary or test, not {other:?}"),
-    };
+    let pool = bw_db::pool::build(&database_url, settings.pool_size)?;
+    let database = settings.run_database;
     let aws = bw_aws::aws_config().await;
     let keys = bw_auth::Keys::from_env(&bw_aws::AwsSecrets::from_config(&aws)).await?;
     let queue = bw_queue::SqsQueue::from_config(&aws);
     let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
     let llm_jobs_queue_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
-    let boards = HttpBoards::from_env(std::time::Duration::from_secs(5), std::time::Duration::from_secs(20), 32 << 20)?;
+    let boards =
+        HttpBoards::from_env(settings.board_connect_timeout, settings.board_timeout, settings.board_max_body_bytes)?;
     // The operators' routes find the queues by name: `{QUEUE_PREFIX}runs` (default prefix `bw-`), as ctl does.
     let ops = bw_ops::Ops::from_config(&aws, bw_queue::definitions::prefix());
     let in_lambda = bw_queue::in_lambda();
@@ -34,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
     if in_lambda {
         return lambda_http::run(router(state)).await.map_err(|e| anyhow::anyhow!(e));
     }
-    let addr = bw_config::optional("API_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let addr = settings.listen;
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;
     tracing::info!(%addr, "api listening");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown(live)).await.context("server failed")

@@ -32,6 +32,10 @@ pub struct Settings {
     /// A company's listing that shrinks by more than this percentage (or to nothing) from a last listing of
     /// [`crate::expiry::GUARDED_FROM`] or more postings expires nothing until a second run sees the same.
     pub expire_guard_percent: u32,
+    /// Connections per database pool.
+    pub pool_size: usize,
+    /// The local process's stale-run sweep.
+    pub staleness: bw_maintenance::stale_runs::Staleness,
 }
 
 impl Default for Settings {
@@ -50,6 +54,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 32 * 1024 * 1024,
             expire_guard_percent: 90,
+            pool_size: 8,
+            staleness: bw_maintenance::stale_runs::Staleness::default(),
         }
     }
 }
@@ -57,7 +63,8 @@ impl Default for Settings {
 impl Settings {
     /// Reads `RUN_LEASE_SECS`, `EXTRACT_CONCURRENCY`, `INGEST_CONCURRENCY`, `INGEST_CHUNK`, `RUNS_MAX_RECEIVE_COUNT`,
     /// `RECORD_CONCURRENCY`, `MAX_RUN_ATTEMPTS`, `BOARD_CONNECT_TIMEOUT_SECS`, `BOARD_TIMEOUT_SECS`,
-    /// `BOARD_MAX_BODY_BYTES`, `EXPIRE_GUARD_PERCENT`, and checks them.
+    /// `BOARD_MAX_BODY_BYTES`, `EXPIRE_GUARD_PERCENT`, `DATABASE_POOL_SIZE`, `STALE_RUN_SECS` and `STALE_SWEEP_SECS`,
+    /// and checks them.
     pub fn from_env() -> Result<Self, ConfigError> {
         let d = Self::default();
         let settings = Self {
@@ -73,6 +80,8 @@ impl Settings {
             request_timeout: Duration::from_secs(parse_or("BOARD_TIMEOUT_SECS", 30)?),
             max_body_bytes: parse_or("BOARD_MAX_BODY_BYTES", d.max_body_bytes)?,
             expire_guard_percent: parse_or("EXPIRE_GUARD_PERCENT", d.expire_guard_percent)?,
+            pool_size: parse_or("DATABASE_POOL_SIZE", d.pool_size)?,
+            staleness: bw_maintenance::stale_runs::Staleness::from_env()?,
         };
         settings.validate()?;
         Ok(settings)

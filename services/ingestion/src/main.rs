@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bw_config::{optional, parse_or, required};
+use bw_config::{optional, required};
 use bw_extract::HttpBoards;
 use bw_ingestion::{Continuation, Ingestion, Settings};
 use bw_maintenance::stale_runs;
@@ -16,7 +16,7 @@ use bw_queue::runner::{self, RunnerConfig};
 async fn main() -> anyhow::Result<()> {
     bw_telemetry::init(bw_telemetry::Format::from_env());
     let settings = Settings::from_env()?;
-    let pool_size = parse_or("DATABASE_POOL_SIZE", 8)?;
+    let pool_size = settings.pool_size;
     let primary =
         bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL of the primary database")?, pool_size)?;
     let test = optional("TEST_DATABASE_URL").map(|url| bw_db::pool::build(&url, pool_size)).transpose()?;
@@ -42,14 +42,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
     let continuation = Some(Continuation { queue: queue.clone(), queue_url: url.clone() });
+    let stale = settings.staleness;
     let handler = Arc::new(Ingestion { primary, test, boards, settings, continuation });
     let defaults =
         RunnerConfig { batch_size: 1, concurrency, wait: std::time::Duration::from_secs(5), ..RunnerConfig::default() };
     let config = RunnerConfig::from_env(defaults)?;
     let shutdown = runner::shutdown_signal();
-    let stale_secs = parse_or("STALE_RUN_SECS", 300)?;
-    let every = std::time::Duration::from_secs(parse_or("STALE_SWEEP_SECS", 10)?);
-    let sweeper = stale_runs::run(pools, &queue, &url, stale_secs, every, shutdown.clone());
+    let sweeper = stale_runs::run(pools, &queue, &url, stale.after_secs, stale.every, shutdown.clone());
     tokio::join!(runner::run(&queue, &url, &*handler, &config, shutdown), sweeper);
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bw_config::{parse_or, required};
+use bw_config::required;
 use bw_poller::{Settings, Worker, dispatch};
 use bw_queue::backoff::{Backoff, Redelivery};
 use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
@@ -15,8 +15,7 @@ async fn main() -> anyhow::Result<()> {
     bw_telemetry::init(bw_telemetry::Format::from_env());
     let role = std::env::args().nth(1).or_else(|| bw_config::optional("POLLER_ROLE")).unwrap_or_default();
     let settings = Settings::from_env()?;
-    let pool =
-        bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL")?, parse_or("DATABASE_POOL_SIZE", 8)?)?;
+    let pool = bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL")?, settings.pool_size)?;
     // One AWS configuration for every client of the process.
     let aws = bw_aws::aws_config().await;
     let queue = bw_queue::SqsQueue::from_config(&aws);
@@ -40,9 +39,9 @@ async fn main() -> anyhow::Result<()> {
                 llm_jobs_url: url,
                 runs_url: resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?,
                 limit: settings.dispatch_limit,
-                stale_run_secs: parse_or("STALE_RUN_SECS", 300)?,
+                stale_run_secs: settings.staleness.after_secs,
             };
-            run_dispatch(pool, queue, targets).await
+            run_dispatch(pool, queue, targets, settings.dispatch_every).await
         }
         other => anyhow::bail!("unknown role {other:?}: run `poller worker` or `poller dispatch` (or set POLLER_ROLE)"),
     }
@@ -52,6 +51,7 @@ async fn run_dispatch(
     pool: bw_db::PgPool,
     queue: bw_queue::SqsQueue,
     targets: dispatch::Targets,
+    every: std::time::Duration,
 ) -> anyhow::Result<()> {
     if bw_queue::in_lambda() {
         let handler = lambda_runtime::service_fn(|_: lambda_runtime::LambdaEvent<serde_json::Value>| {
@@ -63,7 +63,6 @@ async fn run_dispatch(
         });
         return lambda_runtime::run(handler).await.map_err(|e| anyhow::anyhow!(e));
     }
-    let every = std::time::Duration::from_secs(parse_or("DISPATCH_EVERY_SECS", 10)?);
     let mut shutdown = runner::shutdown_signal();
     let mut ticker = tokio::time::interval(every);
     loop {

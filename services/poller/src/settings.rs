@@ -24,6 +24,12 @@ pub struct Settings {
     pub dispatch_limit: i64,
     /// The caps that give up on an item, so that every job resolves.
     pub caps: Caps,
+    /// How often the local dispatch runs (in AWS, the schedule's once a minute).
+    pub dispatch_every: Duration,
+    /// Which active runs the dispatch sends again.
+    pub staleness: bw_maintenance::stale_runs::Staleness,
+    /// Connections in the database pool.
+    pub pool_size: usize,
 }
 
 /// When the worker gives up on an item and ends it `failed` (see [`crate::caps`]).
@@ -55,15 +61,22 @@ impl Default for Settings {
             max_input_chars: 6_000,
             dispatch_limit: 500,
             caps: Caps::default(),
+            dispatch_every: Duration::from_secs(10),
+            staleness: bw_maintenance::stale_runs::Staleness::default(),
+            pool_size: 8,
         }
     }
 }
 
 impl Settings {
     /// Reads `JOB_LEASE_SECS`, `POLL_CONCURRENCY`, `POLL_MAX_ITEMS`, `POLL_BUDGET_SECS`, `LLM_MAX_INPUT_CHARS`,
-    /// `DISPATCH_LIMIT`, `LLM_ITEM_MAX_ATTEMPTS`, `LLM_ITEM_MAX_AGE_SECS` and `LLM_BATCH_GRACE_SECS`.
+    /// `DISPATCH_LIMIT`, `LLM_ITEM_MAX_ATTEMPTS`, `LLM_ITEM_MAX_AGE_SECS`, `LLM_BATCH_GRACE_SECS`,
+    /// `DISPATCH_EVERY_SECS`, `DATABASE_POOL_SIZE`, and the stale-run settings (`STALE_RUN_SECS`).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(bw_config::optional)
+        Ok(Self {
+            staleness: bw_maintenance::stale_runs::Staleness::from_env()?,
+            ..Self::from_lookup(bw_config::optional)?
+        })
     }
 
     /// Like [`from_env`](Self::from_env), reading variables through `lookup` (`None` for unset or empty).
@@ -78,6 +91,9 @@ impl Settings {
             max_input_chars: env.parse("LLM_MAX_INPUT_CHARS", d.max_input_chars)?,
             dispatch_limit: env.parse("DISPATCH_LIMIT", d.dispatch_limit)?,
             caps: Caps::from_env(&env)?,
+            dispatch_every: Duration::from_secs(env.parse("DISPATCH_EVERY_SECS", d.dispatch_every.as_secs())?.max(1)),
+            staleness: d.staleness,
+            pool_size: env.parse("DATABASE_POOL_SIZE", d.pool_size)?.max(1),
         })
     }
 }

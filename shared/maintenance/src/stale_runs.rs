@@ -10,6 +10,40 @@ use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue};
 use tokio::sync::watch;
 
+/// When a run counts as stale, and how often a local sweep looks: `STALE_RUN_SECS` (300) and `STALE_SWEEP_SECS`
+/// (10), read here for both services that sweep (the local ingestion process and the poller's dispatch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Staleness {
+    /// Seconds an active run may go without progress and without a live lease.
+    pub after_secs: i64,
+    /// How often the local sweep runs.
+    pub every: Duration,
+}
+
+impl Default for Staleness {
+    fn default() -> Self {
+        Self { after_secs: 300, every: Duration::from_secs(10) }
+    }
+}
+
+impl Staleness {
+    /// Reads `STALE_RUN_SECS` and `STALE_SWEEP_SECS`; both must be at least 1.
+    pub fn from_env() -> Result<Self, bw_config::ConfigError> {
+        let d = Self::default();
+        let after_secs = bw_config::parse_or("STALE_RUN_SECS", d.after_secs)?;
+        let every = bw_config::parse_or("STALE_SWEEP_SECS", d.every.as_secs())?;
+        let invalid =
+            |name: &str| bw_config::ConfigError::Invalid { name: name.to_owned(), reason: "must be at least 1".into() };
+        if after_secs < 1 {
+            return Err(invalid("STALE_RUN_SECS"));
+        }
+        if every < 1 {
+            return Err(invalid("STALE_SWEEP_SECS"));
+        }
+        Ok(Self { after_secs, every: Duration::from_secs(every) })
+    }
+}
+
 /// Sends the messages of runs that have been active without a live lease for `stale_secs`; returns how many.
 pub async fn requeue_stale<Q: Queue>(
     pool: &PgPool,
