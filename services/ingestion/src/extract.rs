@@ -10,7 +10,7 @@ use bw_db::events::Level;
 use bw_db::models::{Company, RunStatus, Stage};
 use bw_db::postings::{self, Checkpoint, Listing, NewPosting};
 use bw_db::{expiry, pool, runs};
-use bw_extract::{Board, BoardSource, ExtractError, Listing as BoardListing};
+use bw_extract::{Board, BoardSource, ExtractError, InvalidBoard, Listing as BoardListing};
 use bw_queue::Failure;
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
@@ -45,7 +45,7 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
         }
         match listed {
             Ok(listed) => store(ctx, &company, listed).await.map_err(classify)?,
-            Err(error) => record_failure(ctx, &company, &error).await.map_err(classify)?,
+            Err(error) => record_failure(ctx, &company, &error.to_string()).await.map_err(classify)?,
         }
     }
     drop(fetches);
@@ -56,9 +56,18 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
     Ok(Step::Done)
 }
 
-async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardListing, String> {
-    let board = Board::new(company.board_kind, &company.board_token).map_err(|e| e.to_string())?;
-    boards.list(&board).await.map_err(|e: ExtractError| e.to_string())
+/// Why a company's board could not be listed; its text is what the company's checkpoint records.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error(transparent)]
+    Board(#[from] InvalidBoard),
+    #[error(transparent)]
+    List(#[from] ExtractError),
+}
+
+async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardListing, FetchError> {
+    let board = Board::new(company.board_kind, &company.board_token)?;
+    Ok(boards.list(&board).await?)
 }
 
 /// UPSERTs the company's listing, expires (or holds, see [`crate::expiry`]) what it left out, and writes the

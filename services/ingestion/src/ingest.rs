@@ -6,7 +6,7 @@ use bw_db::events::Level;
 use bw_db::models::Stage;
 use bw_db::pool;
 use bw_db::postings::{self, Ingested, PendingPosting};
-use bw_extract::{Board, BoardKind, BoardSource};
+use bw_extract::{Board, BoardKind, BoardSource, ExtractError, InvalidBoard};
 use bw_queue::Failure;
 use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
@@ -56,20 +56,32 @@ async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyh
 
 /// Fetches details if needed and normalises one posting; a failure becomes the posting's recorded error.
 async fn ingest_one<S: BoardSource>(boards: &S, posting: PendingPosting) -> Ingested {
-    Ingested { id: posting.id, outcome: normalise(boards, &posting).await }
+    Ingested { id: posting.id, outcome: normalise(boards, &posting).await.map_err(|e| e.to_string()) }
+}
+
+/// Why a posting could not be normalised; its text is the posting's recorded error.
+#[derive(Debug, thiserror::Error)]
+enum NormaliseError {
+    #[error(transparent)]
+    Kind(#[from] bw_vocab::Unknown),
+    #[error(transparent)]
+    Board(#[from] InvalidBoard),
+    #[error("detail fetch failed: {0}")]
+    Detail(ExtractError),
+    #[error(transparent)]
+    Normalise(ExtractError),
 }
 
 async fn normalise<S: BoardSource>(
     boards: &S,
     posting: &PendingPosting,
-) -> Result<bw_extract::NormalizedPosting, String> {
-    let kind: BoardKind = posting.board_kind.parse().map_err(|e| format!("{e}"))?;
+) -> Result<bw_extract::NormalizedPosting, NormaliseError> {
+    let kind: BoardKind = posting.board_kind.parse()?;
     let detail = if bw_extract::needs_detail(kind, &posting.raw) {
-        let board = Board::new(kind, &posting.board_token).map_err(|e| e.to_string())?;
-        let detail = boards.detail(&board, &posting.external_id).await;
-        Some(detail.map_err(|e| format!("detail fetch failed: {e}"))?)
+        let board = Board::new(kind, &posting.board_token)?;
+        Some(boards.detail(&board, &posting.external_id).await.map_err(NormaliseError::Detail)?)
     } else {
         None
     };
-    bw_extract::normalize(kind, &posting.raw, detail.as_ref()).map_err(|e| e.to_string())
+    bw_extract::normalize(kind, &posting.raw, detail.as_ref()).map_err(NormaliseError::Normalise)
 }
