@@ -46,6 +46,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/ui/jobs.js", "jobs.js", JS),
     asset!("/ui/job.js", "job.js", JS),
     asset!("/ui/ops.js", "ops.js", JS),
+    asset!("/ui/widgets.js", "widgets.js", JS),
 ];
 
 /// `GET` routes for the UI's files.

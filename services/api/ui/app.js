@@ -28,8 +28,8 @@ let current = null; // the AbortController of the page on screen
 let pendingNotice = null; // shown after the next page renders (go() sets it)
 let me = null;
 
-/** Navigates to `hash`, then shows `notice` ([kind, ...content]) on the new page. */
-export function go(hash, notice = null) {
+/** Navigates to `hash`, then shows `notice` ([kind, ...content]) on the new page. Pages get it as `ctx.go`. */
+function go(hash, notice = null) {
   pendingNotice = notice;
   if (location.hash === hash) route();
   else location.hash = hash;
@@ -64,7 +64,7 @@ function route({ focus = false } = {}) {
   markNav(nav);
   const root = h('div', { class: 'page' });
   pageEl().replaceChildren(root);
-  const ctx = { root, signal, params, query, me, fail: (e) => fail(e, signal) };
+  const ctx = { root, signal, params, query, me, go, fail: (e) => fail(e, signal) };
   try {
     Promise.resolve(page.render(ctx)).catch(ctx.fail);
   } catch (error) {

@@ -3,9 +3,8 @@
 
 import { api, isQuiet, paths, stream } from './api.js';
 import { h, link, notFound, notify, repeat, safeHref, setText, shortId, table, time } from './dom.js';
-import { doneCount, updateProgress } from './jobs.js';
 import { jobUnresolved } from './meta.js';
-import { statusBadge } from './runs.js';
+import { doneCount, statusBadge, updateProgress } from './widgets.js';
 
 const ITEMS_SHOWN = 200;
 const FLAGS_SHOWN = 500;

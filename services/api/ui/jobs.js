@@ -2,10 +2,9 @@
 // progress, refreshed every few seconds while any is unresolved.
 
 import { api, isQuiet, paths } from './api.js';
-import { go } from './app.js';
 import { dateTime, h, link, repeat, setText, shortId, syncRows, table, time } from './dom.js';
 import { jobUnresolved, meta } from './meta.js';
-import { statusBadge } from './runs.js';
+import { doneCount, progressBar, statusBadge, updateProgress } from './widgets.js';
 
 const DEFAULT_MODEL = 'gpt-4.1-mini';
 /** How the form names the modes `/api/meta` lists. */
@@ -43,25 +42,6 @@ export function render(ctx) {
       return !isQuiet(error);
     }
   }, () => (anyUnresolved ? 3000 : 20000), ctx.signal);
-}
-
-/** The job's progress bar: a real `<progress>` (0..1), labelled with the share done. */
-export function progressBar(job, testid = 'job-progress') {
-  const el = h('progress', { testid, max: 1, 'aria-label': `Progress of ${job.name}` });
-  updateProgress(el, job);
-  return el;
-}
-
-export function updateProgress(el, job) {
-  const value = Math.min(1, Math.max(0, Number(job.progress) || 0));
-  if (el.value !== value) el.value = value;
-  el.title = `${Math.round(value * 100)} %`;
-  el.textContent = `${Math.round(value * 100)} %`;
-}
-
-/** Items resolved one way or another, out of all. */
-export function doneCount(job) {
-  return job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
 }
 
 function createRow(job) {
@@ -120,7 +100,7 @@ function jobForm(ctx, chosenRun) {
       const body = { name: name.value, instructions: instructions.value, mode: mode.value, model: model.value.trim(),
         entities: { run_id: run.value } };
       const job = await api('POST', paths.createJob(), { body, signal: ctx.signal });
-      go(`#/jobs/${encodeURIComponent(job.id)}`, ['success', `Screening job "${job.name}" created.`]);
+      ctx.go(`#/jobs/${encodeURIComponent(job.id)}`, ['success', `Screening job "${job.name}" created.`]);
     } catch (e) {
       if (isQuiet(e)) return;
       error.textContent = e.message;

@@ -2,11 +2,10 @@
 // (`change`), log lines (`log`) and `end`; if the stream cannot be had, the page polls the run and its log instead.
 
 import { api, isQuiet, paths, stream } from './api.js';
-import { go } from './app.js';
 import { h, link, notFound, notify, repeat, setText, shortId, table, time } from './dom.js';
 import { logView } from './log.js';
 import { meta, runActive } from './meta.js';
-import { startRun, statusBadge } from './runs.js';
+import { startRun, statusBadge } from './widgets.js';
 
 const STEPS = [
   ['queued', 'Queued'],
@@ -240,7 +239,7 @@ function summaryContent(ctx, id, run) {
   const screen = run.status === 'finished'
     ? h('button', { type: 'button', class: 'button button--secondary', testid: 'run-screen' }, 'Screen these postings')
     : null;
-  screen?.addEventListener('click', () => go(`#/jobs?run=${encodeURIComponent(id)}`));
+  screen?.addEventListener('click', () => ctx.go(`#/jobs?run=${encodeURIComponent(id)}`));
   return [h('h2', {}, title), h('p', {}, text), h('div', { class: 'actions' }, again, screen)];
 }
 

@@ -1,14 +1,9 @@
 // #/runs: the user's ingestion runs, newest first, and the button that starts one. Refreshes while one is active.
 
 import { api, isQuiet, paths } from './api.js';
-import { go } from './app.js';
-import { h, link, notify, repeat, setText, shortId, syncRows, table, time } from './dom.js';
+import { h, link, repeat, setText, shortId, syncRows, table, time } from './dom.js';
 import { runActive } from './meta.js';
-
-/** The API's status word in a coloured badge. */
-export function statusBadge(status, testid) {
-  return h('span', { class: 'badge', testid, dataset: { status } }, status);
-}
+import { startRun, statusBadge } from './widgets.js';
 
 export function render(ctx) {
   document.title = 'Runs · boardwatch';
@@ -67,27 +62,4 @@ function replaceTime(td, iso) {
   if (td.dataset.iso === key && td.firstChild) return;
   td.dataset.iso = key;
   td.replaceChildren(time(iso));
-}
-
-/**
- * Starts a run and opens its page. A run already active (409) becomes a notice linking to it; `button` (if any) is
- * disabled meanwhile.
- */
-export async function startRun(ctx, button = null) {
-  if (button) button.disabled = true;
-  try {
-    const run = await api('POST', paths.startRun(), { signal: ctx.signal });
-    go(`#/runs/${encodeURIComponent(run.id)}`, ['success', `Run ${shortId(run.id)} queued.`]);
-  } catch (error) {
-    const active = error.status === 409 ? error.details?.run_id : null;
-    if (active) {
-      notify('warn', `A run is already active (${error.details.status ?? 'under way'}): `,
-        link(`#/runs/${encodeURIComponent(active)}`, `open run ${shortId(active)}`, { testid: 'active-run-link' }),
-        '. One run at a time: wait for it to end, or abort it.');
-    } else {
-      ctx.fail(error);
-    }
-  } finally {
-    if (button) button.disabled = false;
-  }
 }
