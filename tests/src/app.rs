@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bw_api::AppState;
+use bw_api::seams::sqs::{SqsEnqueue, SqsOps};
 use bw_extract::{BoardUrls, HttpBoards};
 use bw_fake_ats::{FakeAts, FakeAtsServer};
 use bw_ingestion::{Continuation, Ingestion, Settings};
@@ -12,10 +13,12 @@ use bw_messages::Database;
 use bw_queue::definitions::QueueDef;
 use bw_queue::runner::{self, RunnerConfig};
 use bw_vocab::BoardKind;
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::client::Api;
 use crate::db::TestDb;
 use crate::sqs::{TestQueue, unique_prefix};
 
@@ -67,20 +70,20 @@ pub fn test_settings() -> Settings {
 impl TestApp {
     /// Starts everything but the ingestion runner (see [`TestApp::start_runner`]).
     pub async fn spawn() -> anyhow::Result<Self> {
-        Self::spawn_with(test_settings(), None).await
+        Self::spawn_with(test_settings()).await
     }
 
-    /// Like [`TestApp::spawn`], with settings and optionally a queue URL the API sends to instead of the test queue.
-    pub async fn spawn_with(settings: Settings, api_queue_url: Option<String>) -> anyhow::Result<Self> {
+    /// Like [`TestApp::spawn`], with settings of the caller's.
+    pub async fn spawn_with(settings: Settings) -> anyhow::Result<Self> {
         let runs = test_queue(settings.max_receive_count);
-        Self::spawn_in(TestDb::new().await?, settings, api_queue_url, runs).await
+        Self::spawn_in(TestDb::new().await?, settings, runs).await
     }
 
     /// Like [`TestApp::spawn`], on a database of the caller's (another server's, say).
     pub async fn spawn_on(db: TestDb) -> anyhow::Result<Self> {
         let settings = test_settings();
         let runs = test_queue(settings.max_receive_count);
-        Self::spawn_in(db, settings, None, runs).await
+        Self::spawn_in(db, settings, runs).await
     }
 
     /// Like [`TestApp::spawn`], with the `runs` queue as the stack defines it (90-minute visibility timeout, five
@@ -88,15 +91,10 @@ impl TestApp {
     pub async fn spawn_with_real_runs_queue() -> anyhow::Result<Self> {
         let runs = bw_queue::definitions::RUNS;
         let settings = Settings { max_receive_count: runs.max_receive_count, ..test_settings() };
-        Self::spawn_in(TestDb::new().await?, settings, None, runs).await
+        Self::spawn_in(TestDb::new().await?, settings, runs).await
     }
 
-    async fn spawn_in(
-        db: TestDb,
-        settings: Settings,
-        api_queue_url: Option<String>,
-        runs: QueueDef,
-    ) -> anyhow::Result<Self> {
+    async fn spawn_in(db: TestDb, settings: Settings, runs: QueueDef) -> anyhow::Result<Self> {
         crate::init_logging();
         // The system's queue names under a prefix of this app's own, so its operators' routes see exactly its queues.
         let prefix = unique_prefix();
@@ -111,15 +109,16 @@ impl TestApp {
             settings.max_body_bytes,
         )?
         .with_private_careers_pages();
+        let enqueue =
+            SqsEnqueue { queue: queue.sqs.clone(), runs_url: queue.url.clone(), llm_jobs_url: llm_queue.url.clone() };
+        let ops = bw_ops::Ops::from_config(&bw_aws::aws_config().await, prefix);
         let state = AppState {
             pool: db.pool.clone(),
-            queue: queue.sqs.clone(),
-            runs_queue_url: api_queue_url.clone().unwrap_or_else(|| queue.url.clone()),
-            llm_jobs_queue_url: llm_queue.url.clone(),
+            queue: Arc::new(enqueue),
             database: Database::Primary,
-            boards: boards.clone(),
+            boards: Arc::new(boards.clone()),
             keys: test_keys(),
-            ops: bw_ops::Ops::from_config(&bw_aws::aws_config().await, prefix),
+            ops: Arc::new(SqsOps { ops, reasons: bw_ops::peek::Reasons::from_pool(db.pool.clone()) }),
             live: Some(bw_api::live::Hub::start(db.url.clone())),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -186,60 +185,6 @@ impl TestApp {
         Ok(task.await?)
     }
 
-    /// Sends a request as `user` and returns (status, JSON body or Null).
-    pub async fn call(
-        &self,
-        user: &str,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut request =
-            self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(token_for(user, user == "ops"));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let text = response.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-
-    /// Adds a company; returns its id.
-    pub async fn add_company(&self, user: &str, name: &str, kind: &str, token: &str) -> anyhow::Result<String> {
-        let body = json!({ "name": name, "board_kind": kind, "board_token": token });
-        let (status, body) = self.call(user, reqwest::Method::POST, "/api/companies", Some(body)).await?;
-        anyhow::ensure!(status == 201, "adding company {name} answered {status}: {body}");
-        body["id"].as_str().map(str::to_owned).context("company without id")
-    }
-
-    /// Starts a run; returns its id.
-    pub async fn start_run(&self, user: &str) -> anyhow::Result<String> {
-        let (status, body) = self.call(user, reqwest::Method::POST, "/api/ingestion/runs", None).await?;
-        anyhow::ensure!(status == 202, "starting a run answered {status}: {body}");
-        body["id"].as_str().map(str::to_owned).context("run without id")
-    }
-
-    /// The run as the API shows it.
-    pub async fn run(&self, user: &str, id: &str) -> anyhow::Result<Value> {
-        let (status, body) = self.call(user, reqwest::Method::GET, &format!("/api/ingestion/runs/{id}"), None).await?;
-        anyhow::ensure!(status == 200, "getting run {id} answered {status}: {body}");
-        Ok(body)
-    }
-
-    /// Waits until the run reaches a terminal status and returns it.
-    pub async fn wait_for_end(&self, user: &str, id: &str, timeout: Duration) -> anyhow::Result<Value> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let run = self.run(user, id).await?;
-            if matches!(run["status"].as_str(), Some("finished" | "failed" | "aborted")) {
-                return Ok(run);
-            }
-            anyhow::ensure!(tokio::time::Instant::now() < deadline, "run {id} did not end within {timeout:?}: {run}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// A pending run of alice's written straight into `db` (another database than the app's, such as the `test`
     /// database of a scenario), with one company: greenhouse `acme`, which the fake ATS serves with `postings`.
     pub async fn run_in(&self, db: &TestDb, postings: usize) -> anyhow::Result<uuid::Uuid> {
@@ -251,18 +196,19 @@ impl TestApp {
             bw_db::runs::Created::ActiveExists(run) => anyhow::bail!("alice already has run {}", run.id),
         }
     }
+}
 
-    /// Event messages of the run, oldest first.
-    pub async fn event_messages(&self, user: &str, id: &str) -> anyhow::Result<Vec<String>> {
-        let (status, body) =
-            self.call(user, reqwest::Method::GET, &format!("/api/ingestion/runs/{id}/events?limit=1000"), None).await?;
-        anyhow::ensure!(status == 200, "events answered {status}: {body}");
-        Ok(body["events"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["message"].as_str().map(str::to_owned))
-            .collect())
+impl Api for TestApp {
+    async fn call(&self, user: &str, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(token_for(user, user == "ops"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 }
 

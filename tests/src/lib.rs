@@ -1,12 +1,15 @@
 //! Test harness: a fresh PostgreSQL database per test (cloned from a migrated template), LocalStack queues unique
 //! per test, the fake ATS on an ephemeral port, the API on port 0, and the ingestion runner in a task.
 
+pub mod api;
 pub mod app;
 pub mod browser;
 pub mod chaos;
+pub mod client;
 pub mod ctl;
 pub mod db;
 pub mod lambda_runtime;
+pub mod layering;
 pub mod llm;
 pub mod secrets;
 pub mod sqs;

@@ -18,6 +18,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::TestApp;
+use crate::client::Api as _;
 
 /// A test app whose user alice has `count` ready postings from the board `kind`/`token`, ingested by one run
 /// (handled in-process); returns the app and the run id.

@@ -5,14 +5,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The body of every error answer.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// What went wrong: a stable `code` (`bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
 /// `unavailable`, `internal`) and a message naming the problem.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -58,7 +58,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if let Self::Internal(error) = &self {
-            tracing::error!(error = %format!("{error:#}"), "request failed");
+            tracing::error!(error = %bw_telemetry::chain(error.as_ref()), "request failed");
         }
         let details = if let Self::Conflict { details, .. } = &self { Some(details.clone()) } else { None };
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: self.to_string(), details } };

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod live;
 pub mod routes;
+pub mod seams;
 pub mod settings;
 pub mod state;
 pub mod ui;

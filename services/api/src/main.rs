@@ -1,7 +1,11 @@
-//! Entry point: builds the pool, queue client and board client once, then serves the router: through the Lambda
-//! Runtime API (API Gateway HTTP API events, payload v2) when `AWS_LAMBDA_RUNTIME_API` is set, else on `API_LISTEN`.
+//! Entry point: builds the pool and the real seams (SQS, the boards over HTTP, the operators' SQS and CloudWatch)
+//! once, then serves the router: through the Lambda Runtime API (API Gateway HTTP API events, payload v2) when
+//! `AWS_LAMBDA_RUNTIME_API` is set, else on `API_LISTEN`.
+
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use bw_api::seams::sqs::{SqsEnqueue, SqsOps};
 use bw_api::{AppState, router};
 use bw_config::required;
 use bw_extract::HttpBoards;
@@ -17,17 +21,25 @@ async fn main() -> anyhow::Result<()> {
     let aws = bw_aws::aws_config().await;
     let keys = bw_auth::Keys::from_env(&bw_aws::AwsSecrets::from_config(&aws)).await?;
     let queue = bw_queue::SqsQueue::from_config(&aws);
-    let runs_queue_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
-    let llm_jobs_queue_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
+    let runs_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
+    let llm_jobs_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
     let boards =
         HttpBoards::from_env(settings.board_connect_timeout, settings.board_timeout, settings.board_max_body_bytes)?;
     // The operators' routes find the queues by name: `{QUEUE_PREFIX}runs` (default prefix `bw-`), as ctl does.
     let ops = bw_ops::Ops::from_config(&aws, bw_queue::definitions::prefix());
+    let ops = SqsOps { ops, reasons: bw_ops::peek::Reasons::from_pool(pool.clone()) };
     let in_lambda = bw_queue::in_lambda();
     // In Lambda a response is buffered whole, so progress streams are one shot and need no listener.
     let live = (!in_lambda).then(|| bw_api::live::Hub::start(database_url.clone()));
-    let state =
-        AppState { pool, queue, runs_queue_url, llm_jobs_queue_url, database, boards, keys, ops, live: live.clone() };
+    let state = AppState {
+        pool,
+        queue: Arc::new(SqsEnqueue { queue, runs_url, llm_jobs_url }),
+        database,
+        boards: Arc::new(boards),
+        keys,
+        ops: Arc::new(ops),
+        live: live.clone(),
+    };
     if in_lambda {
         return lambda_http::run(router(state)).await.map_err(|e| anyhow::anyhow!(e));
     }

@@ -1,25 +1,26 @@
-//! What every handler shares, built once in `main`.
+//! What every handler shares, built once in `main` (or by a test, with in-memory seams).
+
+use std::sync::Arc;
 
 use bw_db::PgPool;
-use bw_extract::HttpBoards;
 use bw_messages::Database;
-use bw_queue::SqsQueue;
+
+use crate::seams::{Boards, Enqueue, QueueOps};
 
 /// Shared state of the API.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    pub queue: SqsQueue,
-    pub runs_queue_url: String,
-    /// The `llm-jobs` queue, where a new or cancelled job's first message goes.
-    pub llm_jobs_queue_url: String,
+    /// Where a started run's message and a new job's first message go.
+    pub queue: Arc<dyn Enqueue>,
     /// Which database runs started here live in; carried in every run message.
     pub database: Database,
-    pub boards: HttpBoards,
+    /// The career boards, for the dry run.
+    pub boards: Arc<dyn Boards>,
     /// Verifies the callers' JWTs.
     pub keys: bw_auth::Keys,
-    /// The operators' view of the system's queues (`/api/ops`): SQS, CloudWatch and the queue prefix.
-    pub ops: bw_ops::Ops,
+    /// The operators' view of the system's queues (`/api/ops`).
+    pub ops: Arc<dyn QueueOps>,
     /// Wakes the progress streams when a run or job changes; `None` where streams cannot stay open (Lambda), which
     /// makes each stream one shot.
     pub live: Option<crate::live::Hub>,

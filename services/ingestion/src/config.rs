@@ -30,7 +30,7 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     /// A company's listing that shrinks by more than this percentage (or to nothing) from a last listing of
-    /// [`crate::expiry::GUARDED_FROM`] or more postings expires nothing until a second run sees the same.
+    /// [`crate::stages::expiry::GUARDED_FROM`] or more postings expires nothing until a second run sees the same.
     pub expire_guard_percent: u32,
     /// Connections per database pool.
     pub pool_size: usize,

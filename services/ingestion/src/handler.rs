@@ -8,11 +8,11 @@ use bw_extract::BoardSource;
 use bw_messages::{Database, RunMessage, parse_run_message};
 use bw_queue::batch::receive_count;
 use bw_queue::{Failure, Invocation, Outgoing, Queue as _, RecordHandler, SqsMessage, SqsQueue};
-use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::config::Settings;
-use crate::pipeline::{Outcome, RunCtx, execute};
+use crate::pipeline::{Outcome, execute};
+use crate::run::RunCtx;
 
 /// The ingestion service's handler; built once in `main` and shared by every invocation.
 pub struct Ingestion<S> {
@@ -90,6 +90,24 @@ impl<S: BoardSource> Ingestion<S> {
     }
 }
 
+impl<S: BoardSource> Ingestion<S> {
+    /// Handles one parsed record in the run's span: every line logged while handling it carries the run, its user,
+    /// its database and the trace id the message brought.
+    #[tracing::instrument(name = "run", skip_all, fields(run.id = %message.run_id, user.id = %message.user_id,
+        database = message.database.as_str(), trace.id = trace_id))]
+    async fn handle_record(
+        &self,
+        message: &RunMessage,
+        trace_id: &str,
+        deliveries: u32,
+        yield_at: Option<std::time::Instant>,
+    ) -> Result<(), Failure> {
+        let outcome = self.handle_run_until(message, deliveries, yield_at).await?;
+        tracing::info!(outcome = ?outcome, "run message handled");
+        Ok(())
+    }
+}
+
 impl<S> Ingestion<S> {
     /// Sends the run's message again so a new invocation continues it from its checkpoints.
     async fn continue_run(&self, message: &RunMessage) -> Result<(), Failure> {
@@ -110,9 +128,9 @@ async fn fail_run(pool: &PgPool, user_id: &str, run_id: Uuid, failure: &Failure)
         Ok(mut conn) => match runs::fail_unleased(&mut conn, user_id, run_id, &reason).await {
             Ok(true) => tracing::error!(error = %reason, "run failed; its message goes to the DLQ"),
             Ok(false) => {}
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "could not mark the run failed"),
+            Err(e) => tracing::error!(error = %bw_telemetry::chain(e.as_ref()), "could not mark the run failed"),
         },
-        Err(e) => tracing::error!(error = %format!("{e:#}"), "could not mark the run failed"),
+        Err(e) => tracing::error!(error = %bw_telemetry::chain(e.as_ref()), "could not mark the run failed"),
     }
 }
 
@@ -121,15 +139,9 @@ impl<S: BoardSource> RecordHandler for Ingestion<S> {
         let body = record.body.as_deref().unwrap_or_default();
         let message = parse_run_message(body).map_err(|e| Failure::Permanent(e.into()))?;
         let trace_id =
-            record.message_attributes.get(bw_messages::attributes::TRACE_ID).and_then(|a| a.string_value.clone());
-        let span = tracing::info_span!(
-            "run", run.id = %message.run_id, user.id = %message.user_id, database = message.database.as_str(),
-            trace.id = trace_id.as_deref().unwrap_or("")
-        );
+            record.message_attributes.get(bw_messages::attributes::TRACE_ID).and_then(|a| a.string_value.as_deref());
         let yield_at = invocation.deadline_less(self.settings.yield_margin);
-        let outcome = self.handle_run_until(&message, receive_count(record), yield_at).instrument(span.clone()).await?;
-        span.in_scope(|| tracing::info!(outcome = ?outcome, "run message handled"));
-        Ok(())
+        self.handle_record(&message, trace_id.unwrap_or(""), receive_count(record), yield_at).await
     }
 
     async fn on_failure(&self, record: &SqsMessage, failure: &Failure) {

@@ -7,12 +7,11 @@
 //! a run that has ended is acknowledged at once.
 
 pub mod config;
-pub mod expiry;
-pub mod extract;
 pub mod handler;
-pub mod ingest;
 pub mod log;
 pub mod pipeline;
+pub mod run;
+pub mod stages;
 
 pub use config::Settings;
 pub use handler::{Continuation, Ingestion};

@@ -1,17 +1,18 @@
-//! The run state machine. Each stage commits its own checkpoint; a redelivered message resumes at the status the
+//! The run state machine: claims the run, calls the stages in order and ends the run. Each stage commits its own checkpoint; a redelivered message resumes at the status the
 //! run records; an abort request is honoured between stages and between chunks.
 
 use anyhow::Context as _;
 use bw_db::events::Level;
 use bw_db::models::{Run, RunStatus, Stage};
 use bw_db::runs::{self, Claim, Heartbeat};
-use bw_db::{PgPool, counts, pool};
+use bw_db::{counts, pool};
 use bw_extract::BoardSource;
 use bw_queue::Failure;
 use uuid::Uuid;
 
-use crate::config::Settings;
 use crate::log::event;
+use crate::run::{LeaseLost, RunCtx, Step, classify, fence, transient};
+use crate::stages;
 
 /// How handling a run message ended (an error is a [`Failure`] instead).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,55 +29,6 @@ pub enum Outcome {
     /// Another worker held the run on this message's last delivery: the message is acknowledged rather than sent to
     /// the DLQ, and the run is left to that worker (or, should it die, to the stale-run sweep).
     LeftToHolder,
-}
-
-/// A write found the run's lease held by another worker (ours expired): that worker owns the run now.
-#[derive(Debug, thiserror::Error)]
-#[error("lost the run's lease: another worker has taken the run over")]
-pub struct LeaseLost;
-
-/// Maps a stage's error to a failure: a lost lease means another worker owns the run.
-pub(crate) fn classify(e: anyhow::Error) -> Failure {
-    if e.downcast_ref::<LeaseLost>().is_some() { Failure::Busy(e) } else { Failure::Transient(e) }
-}
-
-/// First statement of every write transaction: extends the lease and fails the transaction when the lease is no
-/// longer ours, so a worker whose lease expired can never write over the one that took the run over.
-pub async fn fence(
-    conn: &mut diesel_async::AsyncPgConnection,
-    run_id: Uuid,
-    owner: Uuid,
-    lease_secs: i64,
-) -> anyhow::Result<()> {
-    match runs::heartbeat(conn, run_id, owner, lease_secs).await? {
-        Heartbeat::LeaseLost => Err(LeaseLost.into()),
-        Heartbeat::Continue | Heartbeat::AbortRequested => Ok(()),
-    }
-}
-
-/// Everything a stage needs.
-pub struct RunCtx<'a, S> {
-    pub pool: &'a PgPool,
-    pub boards: &'a S,
-    pub settings: &'a Settings,
-    pub run_id: Uuid,
-    pub user_id: &'a str,
-    /// This delivery's lease identity.
-    pub owner: Uuid,
-    /// Stop at the next boundary after this instant (the invocation's deadline less a margin).
-    pub yield_at: Option<std::time::Instant>,
-}
-
-/// A stage ran to its end, or stopped because an abort was requested.
-pub enum Step {
-    Done,
-    AbortRequested,
-    /// The invocation's deadline is near: stop here and continue in a new invocation.
-    Yield,
-}
-
-pub(crate) fn transient(e: anyhow::Error) -> Failure {
-    Failure::Transient(e)
 }
 
 /// Claims the run and drives it from wherever it stands to its end.
@@ -151,7 +103,7 @@ async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome,
         current = RunStatus::Initializing;
     }
     if current == RunStatus::Initializing {
-        match crate::extract::run_stage(ctx).await? {
+        match stages::extract::run_stage(ctx).await? {
             Step::Done => {}
             Step::AbortRequested => return abort(ctx, current).await,
             Step::Yield => return yielded(ctx, Stage::Extract).await,
@@ -159,7 +111,7 @@ async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome,
         current = RunStatus::Ingesting;
     }
     if current == RunStatus::Ingesting {
-        match crate::ingest::run_stage(ctx).await? {
+        match stages::ingest::run_stage(ctx).await? {
             Step::Done => {}
             Step::AbortRequested => return abort(ctx, current).await,
             Step::Yield => return yielded(ctx, Stage::Ingest).await,
@@ -167,17 +119,6 @@ async fn drive<S: BoardSource>(ctx: &RunCtx<'_, S>, run: Run) -> Result<Outcome,
         return finish(ctx).await;
     }
     Err(Failure::Permanent(anyhow::anyhow!("run is in unexpected status {current}")))
-}
-
-/// Extends the lease; says whether to stop for an abort. A lost lease is a transient failure: another worker has the run.
-pub async fn checkpoint<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
-    let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-    match runs::heartbeat(&mut conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await.map_err(transient)? {
-        Heartbeat::Continue if ctx.yield_at.is_some_and(|at| std::time::Instant::now() >= at) => Ok(Step::Yield),
-        Heartbeat::Continue => Ok(Step::Done),
-        Heartbeat::AbortRequested => Ok(Step::AbortRequested),
-        Heartbeat::LeaseLost => Err(Failure::Busy(LeaseLost.into())),
-    }
 }
 
 async fn snapshot(

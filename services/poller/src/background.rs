@@ -13,8 +13,9 @@ use futures::StreamExt as _;
 
 use crate::caps::Request;
 use crate::delay::poll_budget;
+use crate::item::{Step, failed, item_end};
 use crate::stats::Stats;
-use crate::worker::{Step, Worker, failed, item_end};
+use crate::worker::Worker;
 
 impl<Q: Queue> Worker<Q> {
     /// Submits up to `cap` pending items; returns how many it tried.

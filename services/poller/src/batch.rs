@@ -17,8 +17,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::AsyncConnection as _;
 
 use crate::caps::{BATCH_WINDOW, Request};
+use crate::item::{failed, item_end};
 use crate::stats::Stats;
-use crate::worker::{Worker, failed, item_end};
+use crate::worker::Worker;
 
 /// The custom id of an item's request.
 pub fn custom_id(item_id: i32) -> String {

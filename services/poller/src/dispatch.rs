@@ -74,7 +74,9 @@ pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets)
     match bw_maintenance::failures::prune(pool).await {
         Ok(0) => {}
         Ok(pruned) => tracing::info!(pruned, "pruned old message failure reasons"),
-        Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not prune old message failure reasons"),
+        Err(error) => {
+            tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not prune old message failure reasons")
+        }
     }
     Ok(Report { jobs, stale_runs_requeued })
 }

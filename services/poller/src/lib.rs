@@ -8,6 +8,8 @@ pub mod batch;
 pub mod caps;
 pub mod delay;
 pub mod dispatch;
+pub mod item;
+pub mod poll;
 pub mod settings;
 pub mod stats;
 pub mod tries;

@@ -69,7 +69,7 @@ async fn run_dispatch(
         tokio::select! {
             _ = ticker.tick() => {
                 if let Err(e) = dispatch::dispatch_all(&pool, &queue, &targets).await {
-                    tracing::warn!(error = %format!("{e:#}"), "dispatch failed; trying again next tick");
+                    tracing::warn!(error = %bw_telemetry::chain(e.as_ref()), "dispatch failed; trying again next tick");
                 }
             }
             _ = shutdown.changed() => return Ok(()),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::worker::Step;
+use crate::item::Step;
 
 /// What one worker invocation (or one dispatch) did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

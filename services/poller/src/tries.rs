@@ -8,8 +8,9 @@ use bw_queue::Queue;
 use diesel_async::AsyncConnection as _;
 
 use crate::caps::{self, Request, Verdict};
+use crate::item::{Step, failed};
 use crate::stats::Stats;
-use crate::worker::{Step, Worker, failed};
+use crate::worker::Worker;
 
 impl<Q: Queue> Worker<Q> {
     /// What `error`, met by a `request` about one item, does to it ([`caps::verdict`]): a refusal fails it
@@ -118,7 +119,7 @@ impl<Q: Queue> Worker<Q> {
         if let Some(batch_id) = &job.batch_id
             && let Err(e) = openai.cancel_batch(batch_id).await
         {
-            tracing::warn!(batch.id = %batch_id, error = %e, "cancel of the given-up batch at OpenAI failed");
+            tracing::warn!(batch.id = %batch_id, error = %bw_telemetry::chain(&e), "cancel of the given-up batch at OpenAI failed");
         }
         let mut conn = pool::conn(&self.pool).await?;
         let ended =

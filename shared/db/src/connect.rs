@@ -83,7 +83,7 @@ impl Target {
         let (client, connection) = self.connect().await?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::debug!(error = %error, "PostgreSQL connection closed with an error");
+                tracing::debug!(error = %bw_telemetry::chain(&error), "PostgreSQL connection closed with an error");
             }
         });
         Ok(client)

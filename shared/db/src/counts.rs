@@ -9,7 +9,8 @@ use crate::models::{BoardKind, RunCompany};
 use crate::schema::{companies, run_companies};
 
 /// Posting counts of one company, or of a whole run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tally {
     pub found: i64,
     pub inserted: i64,
@@ -42,7 +43,8 @@ impl Tally {
 }
 
 /// One company's line in a run's counts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompanyCounts {
     pub company_id: Uuid,
     pub name: String,
@@ -58,7 +60,8 @@ pub struct CompanyCounts {
 }
 
 /// The counts of a run: the snapshot stored when it ends, and the live view while it runs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCounts {
     pub total: Tally,
     pub companies_total: i64,

@@ -31,7 +31,7 @@ where
             match renew(conn).await {
                 Ok(true) => {}
                 Ok(false) => return,
-                Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not renew a lease"),
+                Err(error) => tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not renew a lease"),
             }
         }
     }))

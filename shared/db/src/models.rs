@@ -1,16 +1,16 @@
 //! Rows as the services see them.
 
+pub use bw_vocab::{BoardKind, RunStatus, Stage};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-pub use bw_vocab::{BoardKind, RunStatus, Stage};
 
 use crate::schema::{companies, run_companies, run_events, runs};
 
 /// A company whose career board a user follows.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[diesel(table_name = companies)]
 pub struct Company {
     pub id: Uuid,
@@ -54,7 +54,8 @@ impl Run {
 }
 
 /// One line of a run's event log.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[diesel(table_name = run_events)]
 pub struct RunEvent {
     pub id: i64,

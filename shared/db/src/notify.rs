@@ -28,7 +28,7 @@ pub async fn listen_forever(url: &str, channel: &str, mut deliver: impl FnMut(No
     let target = match Target::parse(url) {
         Ok(target) => target,
         Err(error) => {
-            tracing::error!(%channel, error = %format!("{error:#}"), "cannot LISTEN: the database URL is unusable");
+            tracing::error!(%channel, error = %bw_telemetry::chain(error.as_ref()), "cannot LISTEN: the database URL is unusable");
             return;
         }
     };
@@ -38,7 +38,9 @@ pub async fn listen_forever(url: &str, channel: &str, mut deliver: impl FnMut(No
         match listening {
             Ok(true) => backoff = Duration::from_millis(100),
             Ok(false) => {}
-            Err(error) => tracing::warn!(%channel, error = %format!("{error:#}"), "LISTEN connection failed"),
+            Err(error) => {
+                tracing::warn!(%channel, error = %bw_telemetry::chain(error.as_ref()), "LISTEN connection failed")
+            }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -22,7 +22,7 @@ pub async fn record(pool: &PgPool, record: &SqsMessage, failure: &Failure) {
         failures::record(&mut conn, &failure).await
     };
     if let Err(error) = written.await {
-        tracing::warn!(error = %format!("{error:#}"), "could not record why the message failed");
+        tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not record why the message failed");
     }
 }
 

@@ -81,7 +81,7 @@ pub async fn run<Q: Queue>(
         }
         for (database, pool) in &pools {
             if let Err(error) = requeue_stale(pool, queue, queue_url, *database, stale_secs).await {
-                tracing::warn!(error = %format!("{error:#}"), database = database.as_str(), "stale-run sweep failed");
+                tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), database = database.as_str(), "stale-run sweep failed");
             }
         }
     }

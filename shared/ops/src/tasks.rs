@@ -1,13 +1,14 @@
 //! A DLQ's SQS message move tasks, as `ListMessageMoveTasks` reports them.
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Ops;
 use crate::target::{QueueRef, name_of_arn};
 
 /// One message move task.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     pub dlq: String,
     /// Present while the task runs (SQS drops it once the task ended).

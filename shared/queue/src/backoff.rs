@@ -122,8 +122,10 @@ pub(crate) async fn give_back<Q: Queue>(queue: &Q, queue_url: &str, changes: Vec
             "SQS refused to change the visibility of some {what}; \
             they return when their visibility timeout ends"
         ),
-        Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not change the visibility of the {what}; \
-            they return when their visibility timeout ends"),
+        Err(error) => {
+            tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not change the visibility of the {what}; \
+            they return when their visibility timeout ends")
+        }
     }
 }
 

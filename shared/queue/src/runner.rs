@@ -71,7 +71,7 @@ pub async fn run<Q: Queue, H: RecordHandler>(
     let arn = match queue.arn(queue_url).await {
         Ok(arn) => Some(arn),
         Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "could not read the queue's ARN; records will carry none");
+            tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not read the queue's ARN; records will carry none");
             None
         }
     };
@@ -104,7 +104,7 @@ pub async fn run<Q: Queue, H: RecordHandler>(
                     }
                     Some(Ok(_)) | None => {}
                     Some(Err(error)) => {
-                        tracing::warn!(error = %format!("{error:#}"), "receive failed; retrying in 1 s");
+                        tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "receive failed; retrying in 1 s");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
@@ -137,11 +137,13 @@ async fn backoff_for<Q: Queue>(queue: &Q, queue_url: &str) -> Option<Backoff> {
         match queue.visibility_timeout(queue_url).await {
             Ok(visibility) => return Some(Backoff::within(visibility)),
             Err(error) if tries_left > 0 => {
-                tracing::warn!(error = %format!("{error:#}"), "could not read the visibility timeout; trying again");
+                tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not read the visibility timeout; trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not read the visibility timeout; \
-                failed records will return when it ends"),
+            Err(error) => {
+                tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not read the visibility timeout; \
+                failed records will return when it ends")
+            }
         }
     }
     None
@@ -173,7 +175,7 @@ impl PauseState {
             }
             Ok(_) => {}
             Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), paused = self.paused, "could not read the pause tag; keeping the last state")
+                tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), paused = self.paused, "could not read the pause tag; keeping the last state")
             }
         }
         self.paused
@@ -220,7 +222,7 @@ async fn handle_batch<Q: Queue, H: RecordHandler>(
             )
         }
         Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "delete failed; handled messages will be redelivered")
+            tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "delete failed; handled messages will be redelivered")
         }
     }
     stats
@@ -235,7 +237,7 @@ async fn release<Q: Queue>(
     let records = match receiving.await {
         Ok(records) if !records.is_empty() => records,
         Ok(_) => return,
-        Err(error) => return tracing::warn!(error = %format!("{error:#}"), "the last receive failed"),
+        Err(error) => return tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "the last receive failed"),
     };
     let receipts: Vec<(String, i32)> = records.into_iter().filter_map(|r| Some((r.receipt_handle?, 0))).collect();
     tracing::info!(count = receipts.len(), "giving back the messages received while stopping");

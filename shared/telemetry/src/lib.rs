@@ -33,3 +33,40 @@ pub fn init_with(format: Format, default_filter: &str) {
         Format::Text => builder.compact().try_init(),
     };
 }
+
+/// An error and its causes on one line (`failed to read the run: connection refused`), for a log field:
+/// `tracing::warn!(error = %chain(error.as_ref()), "…")` with an `anyhow::Error`, `chain(&error)` with any other.
+pub fn chain<'a>(error: &'a (dyn std::error::Error + 'a)) -> Chain<'a> {
+    Chain(error)
+}
+
+/// See [`chain`].
+pub struct Chain<'a>(&'a (dyn std::error::Error + 'a));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_chain_is_the_error_then_each_cause() {
+        let root = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = anyhow::Error::new(root).context("failed to connect").context("failed to read the run");
+        assert_eq!(
+            super::chain(error.as_ref()).to_string(),
+            "failed to read the run: failed to connect: connection refused"
+        );
+        assert_eq!(super::chain(error.as_ref()).to_string(), format!("{error:#}"));
+        let plain = std::fmt::Error;
+        assert_eq!(super::chain(&plain).to_string(), "an error occurred when formatting an argument");
+    }
+}

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bw_db::events::{self, Level};
+use bw_tests::app::{TestApp, token_for};
+use bw_tests::client::Api as _;
+use bw_tests::sse::SseStream;
 use bw_vocab::Stage;
 use tokio::sync::mpsc;
 
 use super::figure;
-use bw_tests::app::{TestApp, token_for};
-use bw_tests::sse::SseStream;
 
 /// How long to wait for every client to receive one change.
 const WITHIN: Duration = Duration::from_secs(10);

@@ -1,9 +1,17 @@
-//! The API's answers to bad input, to other users' objects, to concurrent run starts, and to a queue that fails.
+//! The API's answers to bad input, to other users' objects, to concurrent run starts, and to a queue that fails:
+//! its router in-process, over PostgreSQL, with in-memory seams.
 
 use std::time::Duration;
 
+use axum::body::Body;
 use base64::Engine as _;
-use bw_tests::app::{TestApp, test_settings, token_for};
+use bw_api::routes::dry_run::DryRun;
+use bw_api::routes::runs::{RunList, RunView};
+use bw_api::seams::Destination;
+use bw_tests::api::TestApi;
+use bw_tests::app::token_for;
+use bw_tests::client::Api as _;
+use bw_vocab::{BoardKind, RunStatus};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -13,7 +21,7 @@ fn message(body: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+    let app = TestApi::spawn().await?;
     let cases = [
         (json!({ "name": "Acme", "board_token": "acme" }), "missing field `board_kind`"),
         (
@@ -43,16 +51,13 @@ async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()>
         assert_eq!(status, 400, "{body} -> {answer}");
         assert!(message(&answer).contains(expected), "{body} -> {answer}");
     }
-    let raw = app
-        .http
-        .post(format!("{}/api/companies", app.api_url))
-        .bearer_auth(token_for("alice", false))
+    let token = token_for("alice", false);
+    let raw = TestApi::request(Method::POST, "/api/companies", Some(&token))
         .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await?;
-    assert_eq!(raw.status().as_u16(), 400);
-    assert!(raw.text().await?.contains("not valid JSON"));
+        .body(Body::from("{not json"))?;
+    let raw = app.send(raw).await?;
+    assert_eq!(raw.status, 400);
+    assert!(raw.text.contains("not valid JSON"));
 
     app.add_company("alice", "Acme", "lever", "acme").await?;
     let (status, answer) = app
@@ -70,7 +75,7 @@ async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_forged_and_unsigned_tokens_get_401_and_a_query_token_is_accepted() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+    let app = TestApi::spawn().await?;
     let now = chrono::Utc::now().timestamp().unsigned_abs();
     let claims = |exp: u64| bw_auth::Claims {
         sub: "alice".into(),
@@ -90,7 +95,6 @@ async fn expired_forged_and_unsigned_tokens_get_401_and_a_query_token_is_accepte
     // A valid token's header and claims with the signature cut off.
     let valid = token_for("alice", false);
     let stripped = valid.rsplit_once('.').map(|(signed, _)| format!("{signed}.")).unwrap_or_default();
-    let url = format!("{}/api/companies", app.api_url);
     for (token, expected) in [
         (expired.as_str(), "token has expired"),
         (forged.as_str(), "token signature is invalid"),
@@ -98,30 +102,32 @@ async fn expired_forged_and_unsigned_tokens_get_401_and_a_query_token_is_accepte
         (stripped.as_str(), ""),
         ("not-a-jwt", "token is malformed"),
     ] {
-        for response in [
-            app.http.get(&url).bearer_auth(token).send().await?,
-            app.http.get(&url).query(&[("token", token)]).send().await?,
+        for request in [
+            TestApi::request(Method::GET, "/api/companies", Some(token)),
+            TestApi::request(Method::GET, &format!("/api/companies?token={token}"), None),
         ] {
-            assert_eq!(response.status().as_u16(), 401, "{token}");
-            assert_eq!(response.headers().get("www-authenticate").map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
-            let body: serde_json::Value = response.json().await?;
+            let answer = app.send(request.body(Body::empty())?).await?;
+            assert_eq!(answer.status, 401, "{token}");
+            assert_eq!(answer.headers.get("www-authenticate").map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
+            let body: Value = serde_json::from_str(&answer.text)?;
             assert!(message(&body).contains(expected), "{token}: {body}");
         }
     }
     // The runs list refuses unknown query parameters: the token must not reach it.
-    let runs = format!("{}/api/ingestion/runs", app.api_url);
-    let by_query = app.http.get(&runs).query(&[("token", valid.as_str()), ("limit", "5")]).send().await?;
-    assert_eq!(by_query.status().as_u16(), 200, "{}", by_query.text().await?);
-    let missing = app.http.get(&url).send().await?.json::<serde_json::Value>().await?;
+    let by_query = TestApi::request(Method::GET, &format!("/api/ingestion/runs?token={valid}&limit=5"), None);
+    let by_query = app.send(by_query.body(Body::empty())?).await?;
+    assert_eq!(by_query.status, 200, "{}", by_query.text);
+    let missing = app.send(TestApi::request(Method::GET, "/api/companies", None).body(Body::empty())?).await?;
+    let missing: Value = serde_json::from_str(&missing.text)?;
     assert!(message(&missing).contains("?token="), "{missing}");
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_and_scoping() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
-    let anonymous = app.http.get(format!("{}/api/companies", app.api_url)).send().await?;
-    assert_eq!(anonymous.status().as_u16(), 401);
+    let app = TestApi::spawn().await?;
+    let anonymous = app.send(TestApi::request(Method::GET, "/api/companies", None).body(Body::empty())?).await?;
+    assert_eq!(anonymous.status, 401);
 
     let company = app.add_company("alice", "Acme", "lever", "acme").await?;
     let run = app.start_run("alice").await?;
@@ -156,7 +162,7 @@ async fn identity_and_scoping() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_starts_give_one_run_and_one_conflict() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+    let app = TestApi::spawn().await?;
     let start = || app.call("alice", Method::POST, "/api/ingestion/runs", None);
     let ((a, body_a), (b, body_b)) = tokio::try_join!(start(), start())?;
     let mut statuses = [a, b];
@@ -165,19 +171,33 @@ async fn two_concurrent_starts_give_one_run_and_one_conflict() -> anyhow::Result
     let (accepted, conflict) = if a == 202 { (body_a, body_b) } else { (body_b, body_a) };
     assert_eq!(conflict["error"]["details"]["run_id"], accepted["id"]);
     // Another user is not blocked by Alice's run.
-    app.start_run("bob").await?;
+    let bobs = app.start_run("bob").await?;
+    // Each started run sent exactly one message, naming the run and its user, with the run's id as an attribute.
+    let accepted: RunView = serde_json::from_value(accepted)?;
+    let sent = app.queue.sent_to(Destination::Runs);
+    let bodies: Vec<Value> = sent.iter().map(|m| serde_json::from_str(&m.body)).collect::<Result<_, _>>()?;
+    assert_eq!(
+        bodies.iter().map(|b| (b["run_id"].as_str(), b["user_id"].as_str())).collect::<Vec<_>>(),
+        [(Some(accepted.id.to_string().as_str()), Some("alice")), (Some(bobs.as_str()), Some("bob"))],
+        "{bodies:?}"
+    );
+    assert!(
+        sent.iter()
+            .all(|m| m.attributes.iter().any(|(k, v)| k == "run_id" && bodies.iter().any(|b| b["run_id"] == *v)))
+    );
+    assert!(app.queue.sent_to(Destination::LlmJobs).is_empty());
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_enqueue_fails_answers_503_and_does_not_stay_pending() -> anyhow::Result<()> {
-    let broken = "http://127.0.0.1:4566/000000000000/no-such-queue".to_owned();
-    let app = TestApp::spawn_with(test_settings(), Some(broken)).await?;
+    let app = TestApi::spawn().await?;
+    app.queue.fail_sends(true);
     let (status, answer) = app.call("alice", Method::POST, "/api/ingestion/runs", None).await?;
     assert_eq!(status, 503, "{answer}");
     assert!(message(&answer).contains("marked failed"), "{answer}");
-    let (_, runs) = app.call("alice", Method::GET, "/api/ingestion/runs", None).await?;
-    assert_eq!(runs["runs"][0]["status"], "failed", "{runs}");
+    let runs: RunList = app.get("alice", "/api/ingestion/runs").await?;
+    assert_eq!(runs.runs[0].status, RunStatus::Failed, "{runs:?}");
     // The failed run does not block the next attempt (it is not left active).
     let (status, _) = app.call("alice", Method::POST, "/api/ingestion/runs", None).await?;
     assert_eq!(status, 503);
@@ -187,16 +207,17 @@ async fn a_run_whose_enqueue_fails_answers_503_and_does_not_stay_pending() -> an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_reports_per_company_and_writes_nothing() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
-    app.ats.generate_board(bw_fake_ats::Kind::Ashby, "initech", 7, 3);
+    let app = TestApi::spawn().await?;
+    app.boards.generate(BoardKind::Ashby, "initech", 7);
     app.add_company("alice", "Initech", "ashby", "initech").await?;
     app.add_company("alice", "Missing", "lever", "nobody-here").await?;
     let (status, answer) = app.call("alice", Method::POST, "/api/ingestion/dry-run", None).await?;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["total_found"], 7);
-    assert_eq!(answer["companies"][0]["found"], 7);
-    assert_eq!(answer["companies"][1]["ok"], false);
-    assert!(answer["companies"][1]["error"].as_str().is_some_and(|e| e.contains("404")), "{answer}");
+    let answer: DryRun = serde_json::from_value(answer)?;
+    assert_eq!(answer.total_found, 7);
+    assert_eq!((answer.companies[0].found, answer.companies[0].sample_titles.len()), (7, 5));
+    assert!(!answer.companies[1].ok);
+    assert!(answer.companies[1].error.as_deref().is_some_and(|e| e.contains("404")), "{answer:?}");
     assert_eq!(
         app.db.scalar("SELECT count(*) FROM postings").await? + app.db.scalar("SELECT count(*) FROM runs").await?,
         0
@@ -206,7 +227,7 @@ async fn dry_run_reports_per_company_and_writes_nothing() -> anyhow::Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aborting_a_run_whose_worker_died_ends_it_at_once() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+    let app = TestApi::spawn().await?;
     let run = app.start_run("alice").await?;
     // A worker took the run and died: its lease has expired.
     app.db
@@ -216,7 +237,8 @@ async fn aborting_a_run_whose_worker_died_ends_it_at_once() -> anyhow::Result<()
         .await?;
     let (status, body) = app.call("alice", Method::POST, &format!("/api/ingestion/runs/{run}/abort"), None).await?;
     assert_eq!(status, 202, "{body}");
-    assert_eq!(body["status"], "aborted", "{body}");
+    let aborted: RunView = serde_json::from_value(body)?;
+    assert_eq!(aborted.status, RunStatus::Aborted, "{aborted:?}");
     app.start_run("alice").await?;
     Ok(())
 }

@@ -12,8 +12,10 @@ use bw_queue::runner::{self, RunnerConfig};
 use bw_queue::{Outgoing, Queue as _};
 use bw_tests::app::{TestApp, token_for};
 use bw_tests::browser::{Browser, screenshot_dir, testid};
+use bw_tests::client::Api as _;
 use bw_tests::llm as llm_harness;
 use bw_tests::sqs::TestQueue;
+use bw_vocab::RunStatus;
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
@@ -74,7 +76,7 @@ async fn finished_run(app: &mut TestApp, postings: usize) -> anyhow::Result<Stri
     app.start_runner();
     let id = app.start_run("alice").await?;
     let run = app.wait_for_end("alice", &id, LONG).await?;
-    anyhow::ensure!(run["status"] == "finished", "the run did not finish: {run}");
+    anyhow::ensure!(run.status == RunStatus::Finished, "the run did not finish: {run:?}");
     Ok(id)
 }
 

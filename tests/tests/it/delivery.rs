@@ -7,7 +7,9 @@ use bw_fake_ats::Kind;
 use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue as _, process_event};
 use bw_tests::app::TestApp;
+use bw_tests::client::Api as _;
 use bw_tests::sqs::{TestQueue, event, record};
+use bw_vocab::RunStatus;
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -46,7 +48,7 @@ async fn the_same_message_twice_leaves_the_database_as_one_delivery() -> anyhow:
     let second = process_event(&*app.ingestion, event(vec![record("m-1", &body, 2)]), 1).await;
     assert!(second.batch_item_failures.is_empty(), "a message for an ended run is acknowledged");
     assert_eq!(state(&app).await?, after_one);
-    assert_eq!(app.run("alice", &run_id).await?["status"], "finished");
+    assert_eq!(app.run("alice", &run_id).await?.status, RunStatus::Finished);
     Ok(())
 }
 
@@ -69,9 +71,9 @@ async fn the_same_message_twice_at_once_is_worked_by_one_delivery() -> anyhow::R
         assert!(again.batch_item_failures.is_empty());
     }
     let run = app.run("alice", &run_id).await?;
-    assert_eq!(run["status"], "finished", "{run}");
-    assert_eq!(run["counts"]["total"]["inserted"], 40, "{run}");
-    assert_eq!(run["counts"]["total"]["ready"], 40, "{run}");
+    assert_eq!(run.status, RunStatus::Finished, "{run:?}");
+    assert_eq!(run.counts.total.inserted, 40, "{run:?}");
+    assert_eq!(run.counts.total.ready, 40, "{run:?}");
     let started = app
         .db
         .scalar(&format!("SELECT count(*) FROM run_events WHERE run_id = '{run_id}' AND message = 'run started'"))
@@ -98,7 +100,7 @@ async fn bad_bodies_fail_alone_in_their_batch() -> anyhow::Result<()> {
     let mut failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     failed.sort_unstable();
     assert_eq!(failed, ["bad-json", "bad-version", "empty", "unknown-run"]);
-    assert_eq!(app.run("alice", &run_id).await?["status"], "finished");
+    assert_eq!(app.run("alice", &run_id).await?.status, RunStatus::Finished);
     Ok(())
 }
 
@@ -112,7 +114,7 @@ async fn a_poison_message_reaches_the_dlq_after_max_receive_count_and_its_neighb
     let run_id = app.start_run("alice").await?;
     app.start_runner();
 
-    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
+    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?.status, RunStatus::Finished);
     let (queue, dlq) = (app.queue.url.clone(), app.queue.dlq_url.clone());
     TestQueue::wait_until(LONG, "the poison message to reach the DLQ", || async {
         Ok(app.queue.depth(&dlq).await? == 1 && app.queue.depth(&queue).await? == 0)
@@ -149,7 +151,7 @@ async fn a_run_failing_on_its_last_delivery_is_marked_failed_unless_another_work
     assert_eq!(busy.retries.iter().map(|r| r.kind).collect::<Vec<_>>(), [bw_queue::Kind::Busy]);
     let last_busy = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
     assert!(last_busy.batch_item_failures.is_empty(), "{last_busy:?}");
-    assert_eq!(app.run("alice", &run_id).await?["status"], "pending");
+    assert_eq!(app.run("alice", &run_id).await?.status, RunStatus::Pending);
 
     // A database error that repeats on every delivery: the run is failed on the last one, with the reason.
     app.db.exec(&set_lease("NULL")).await?;
@@ -158,15 +160,15 @@ async fn a_run_failing_on_its_last_delivery_is_marked_failed_unless_another_work
     let early = process_event(&*app.ingestion, event(vec![record("m", &body, 1)]), 1).await;
     assert_eq!(early.batch_item_failures.len(), 1);
     assert_eq!(
-        app.run("alice", &run_id).await?["status"],
-        "initializing",
+        app.run("alice", &run_id).await?.status,
+        RunStatus::Initializing,
         "an early failure leaves the run to be retried"
     );
     let last = process_event(&*app.ingestion, event(vec![record("m", &body, 3)]), 1).await;
     assert_eq!(last.batch_item_failures.len(), 1, "the message still fails, so SQS moves it to the DLQ");
     let run = app.run("alice", &run_id).await?;
-    assert_eq!(run["status"], "failed", "{run}");
-    assert!(run["error"].as_str().is_some_and(|e| e.contains("disk full (simulated)")), "{run}");
+    assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("disk full (simulated)")), "{run:?}");
     // The user is not blocked: a new run starts.
     app.start_run("alice").await?;
     Ok(())
@@ -182,8 +184,8 @@ async fn a_run_delivered_too_many_times_is_given_up() -> anyhow::Result<()> {
     let response = process_event(&*app.ingestion, event(vec![record("m", &run_body(&run_id)?, 1)]), 1).await;
     assert!(response.batch_item_failures.is_empty(), "the message is acknowledged");
     let run = app.run("alice", &run_id).await?;
-    assert_eq!(run["status"], "failed", "{run}");
-    assert!(run["error"].as_str().is_some_and(|e| e.contains("gave up after")), "{run}");
+    assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("gave up after")), "{run:?}");
     assert_eq!(app.db.scalar("SELECT count(*) FROM postings").await?, 0);
     Ok(())
 }
@@ -199,9 +201,9 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write() -> anyhow::Result<()
     app.db.exec(&format!("UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = '{run_id}'")).await?;
     assert!(matches!(bw_db::runs::claim(&mut conn, "alice", run_id, new, 30).await?, bw_db::runs::Claim::Claimed(_)));
 
-    let fenced = bw_ingestion::pipeline::fence(&mut conn, run_id, old, 30).await;
-    assert!(fenced.is_err_and(|e| e.downcast_ref::<bw_ingestion::pipeline::LeaseLost>().is_some()));
-    assert!(bw_ingestion::pipeline::fence(&mut conn, run_id, new, 30).await.is_ok());
+    let fenced = bw_ingestion::run::fence(&mut conn, run_id, old, 30).await;
+    assert!(fenced.is_err_and(|e| e.downcast_ref::<bw_ingestion::run::LeaseLost>().is_some()));
+    assert!(bw_ingestion::run::fence(&mut conn, run_id, new, 30).await.is_ok());
     Ok(())
 }
 
@@ -246,7 +248,7 @@ async fn a_run_whose_worker_died_is_re_enqueued_as_soon_as_its_lease_ends() -> a
     assert_eq!(sweep(&app).await?, 0);
     app.db.exec(&format!("UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = '{run_id}'")).await?;
     app.start_runner();
-    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
+    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?.status, RunStatus::Finished);
     Ok(())
 }
 
@@ -259,7 +261,7 @@ async fn a_lost_run_message_is_re_enqueued_by_the_stale_run_sweep() -> anyhow::R
     assert_eq!(sweep(&app).await?, 1);
     assert_eq!(sweep(&app).await?, 0, "a re-enqueued run is left alone for another period");
     app.start_runner();
-    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?["status"], "finished");
+    assert_eq!(app.wait_for_end("alice", &run_id, LONG).await?.status, RunStatus::Finished);
     assert_eq!(sweep(&app).await?, 0, "ended runs are never re-enqueued");
     let events = app.event_messages("alice", &run_id).await?;
     assert!(events.first().is_some_and(|e| e.starts_with("run re-enqueued")), "{events:?}");
@@ -279,7 +281,7 @@ async fn a_run_nearing_its_invocation_deadline_yields_and_continues_through_a_ne
     let outcome = app.ingestion.handle_run_until(&message, 1, deadline_passed).await;
     assert_eq!(outcome.ok(), Some(bw_ingestion::pipeline::Outcome::Yielded));
     let run = app.run("alice", &run_id).await?;
-    assert_eq!(run["status"], "initializing", "{run}");
+    assert_eq!(run.status, RunStatus::Initializing, "{run:?}");
     assert_eq!(
         app.db.scalar(&format!("SELECT count(*) FROM runs WHERE id = '{run_id}' AND lease_owner IS NULL")).await?,
         1
@@ -288,11 +290,8 @@ async fn a_run_nearing_its_invocation_deadline_yields_and_continues_through_a_ne
 
     app.start_runner();
     let run = app.wait_for_end("alice", &run_id, LONG).await?;
-    assert_eq!(run["status"], "finished", "{run}");
-    assert_eq!(
-        (run["counts"]["total"]["inserted"].as_i64(), run["counts"]["total"]["ready"].as_i64()),
-        (Some(40), Some(40))
-    );
+    assert_eq!(run.status, RunStatus::Finished, "{run:?}");
+    assert_eq!((run.counts.total.inserted, run.counts.total.ready), (40, 40), "{run:?}");
     let events = app.event_messages("alice", &run_id).await?;
     assert!(events.iter().any(|e| e.starts_with("invocation deadline near")), "{events:?}");
     let attempts = app.db.scalar(&format!("SELECT attempts::bigint FROM runs WHERE id = '{run_id}'")).await?;

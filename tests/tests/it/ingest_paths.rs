@@ -12,8 +12,10 @@ use bw_ingestion::pipeline::Outcome;
 use bw_messages::{Database, RunMessage};
 use bw_queue::runner::{self, RunnerConfig};
 use bw_tests::app::{TestApp, test_settings};
+use bw_tests::client::Api as _;
 use bw_tests::db::TestDb;
 use bw_tests::sqs::TestQueue;
+use bw_vocab::RunStatus;
 use tokio::sync::watch;
 
 /// The real HTTP boards, except that Greenhouse listings arrive without `content` (so details must be fetched),
@@ -62,8 +64,8 @@ async fn details_are_fetched_where_the_listing_lacks_them_and_a_failing_posting_
     assert_eq!(outcome.ok(), Some(Outcome::Finished));
 
     let run = app.run("alice", &run_id).await?;
-    assert_eq!(run["counts"]["total"]["ready"], 10, "{run}");
-    assert_eq!(run["counts"]["total"]["failed"], 2, "{run}");
+    assert_eq!(run.counts.total.ready, 10, "{run:?}");
+    assert_eq!(run.counts.total.failed, 2, "{run:?}");
     assert_eq!(app.ats.request_count("/v1/boards/acme/jobs/"), 10, "one detail request per posting that needed it");
     let failed = app.db.rows("SELECT external_id, ingest_error FROM postings WHERE status = 'failed'").await?;
     let failed_ids: HashSet<String> =
@@ -101,7 +103,7 @@ async fn a_test_database_message_runs_against_test_database_url() -> anyhow::Res
         continuation: None,
     };
     assert_eq!(handler.handle_run(&message, 1).await.ok(), Some(Outcome::Finished));
-    assert_eq!(app.run("alice", &run_id).await?["counts"]["total"]["ready"], 6);
+    assert_eq!(app.run("alice", &run_id).await?.counts.total.ready, 6);
     assert_eq!(
         primary.scalar("SELECT count(*) FROM runs").await? + primary.scalar("SELECT count(*) FROM postings").await?,
         0
@@ -122,14 +124,14 @@ async fn on_shutdown_the_runner_finishes_the_batch_in_hand() -> anyhow::Result<(
     let config = RunnerConfig { batch_size: 1, wait: Duration::from_secs(1), ..RunnerConfig::default() };
     let runner = tokio::spawn(async move { runner::run(&sqs, &url, &*handler, &config, rx).await });
     TestQueue::wait_until(Duration::from_secs(30), "the run to start", || async {
-        Ok(app.run("alice", &run_id).await?["status"] == "initializing")
+        Ok(app.run("alice", &run_id).await?.status == RunStatus::Initializing)
     })
     .await?;
     tx.send(true)?;
     let stats = runner.await?;
 
     assert_eq!((stats.batches, stats.succeeded, stats.failed), (1, 1, 0));
-    assert_eq!(app.run("alice", &run_id).await?["status"], "finished", "the batch in hand was finished");
+    assert_eq!(app.run("alice", &run_id).await?.status, RunStatus::Finished, "the batch in hand was finished");
     assert_eq!(app.queue.depth(&app.queue.url).await?, 0, "and its message deleted");
     Ok(())
 }
@@ -170,7 +172,7 @@ async fn nul_characters_and_overlong_ids_do_not_fail_the_run() -> anyhow::Result
     let run_id = app.start_run("alice").await?;
     let message = RunMessage::new(run_id.parse()?, "alice", Database::Primary);
     assert_eq!(handler.handle_run(&message, 1).await.ok(), Some(Outcome::Finished));
-    assert_eq!(app.run("alice", &run_id).await?["counts"]["total"]["inserted"], 5);
+    assert_eq!(app.run("alice", &run_id).await?.counts.total.inserted, 5);
     let stored = "SELECT count(*) FROM postings WHERE external_id LIKE 'sha256:%' AND status = 'ready'";
     assert_eq!(app.db.scalar(stored).await?, 1);
     assert_eq!(app.db.scalar("SELECT count(*) FROM postings WHERE status = 'ready'").await?, 5);

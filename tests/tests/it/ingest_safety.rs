@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use bw_api::routes::runs::RunView;
+use bw_db::counts::CompanyCounts;
 use bw_fake_ats::{Failure, Kind};
 use bw_tests::app::TestApp;
-use serde_json::Value;
+use bw_tests::client::Api as _;
+use bw_vocab::RunStatus;
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -15,24 +18,16 @@ const LONG: Duration = Duration::from_secs(60);
 const HELD_20_TO_0: &str = "the board listed 0 postings where its last listing had 20; a second run that sees the same is needed to expire them";
 
 /// Starts one of alice's runs, waits for it to finish, and returns its id and the run.
-async fn run(app: &TestApp) -> anyhow::Result<(String, Value)> {
+async fn run(app: &TestApp) -> anyhow::Result<(String, RunView)> {
     let id = app.start_run("alice").await?;
     let run = app.wait_for_end("alice", &id, LONG).await?;
-    anyhow::ensure!(run["status"] == "finished", "{run}");
+    anyhow::ensure!(run.status == RunStatus::Finished, "{run:?}");
     Ok((id, run))
 }
 
-/// A count of the run's totals.
-fn total(run: &Value, key: &str) -> i64 {
-    run["counts"]["total"][key].as_i64().unwrap_or(-1)
-}
-
 /// The company's line in the run's counts.
-fn company<'a>(run: &'a Value, name: &str) -> anyhow::Result<&'a Value> {
-    run["counts"]["companies"]
-        .as_array()
-        .and_then(|all| all.iter().find(|c| c["name"] == name))
-        .with_context(|| format!("no counts for {name}: {run}"))
+fn company<'a>(run: &'a RunView, name: &str) -> anyhow::Result<&'a CompanyCounts> {
+    run.counts.companies.iter().find(|c| c.name == name).with_context(|| format!("no counts for {name}: {run:?}"))
 }
 
 /// The run's log line that starts with `prefix`.
@@ -55,7 +50,7 @@ async fn acme_with_20(app: &mut TestApp) -> anyhow::Result<()> {
     app.add_company("alice", "Acme", "greenhouse", "acme").await?;
     app.start_runner();
     let (_, first) = run(app).await?;
-    anyhow::ensure!(total(&first, "inserted") == 20, "{first}");
+    anyhow::ensure!(first.counts.total.inserted == 20, "{first:?}");
     Ok(())
 }
 
@@ -66,20 +61,20 @@ async fn a_board_that_suddenly_lists_nothing_expires_nothing_until_a_second_run_
     app.ats.generate_board(Kind::Greenhouse, "acme", 0, 1);
 
     let (held_id, held) = run(&app).await?;
-    assert_eq!((total(&held, "expired"), total(&held, "expiry_held")), (0, 20), "{held}");
-    assert_eq!(held["counts"]["boards_expiry_held"], 1, "{held}");
+    assert_eq!((held.counts.total.expired, held.counts.total.expiry_held), (0, 20), "{held:?}");
+    assert_eq!(held.counts.boards_expiry_held, 1, "{held:?}");
     let acme = company(&held, "Acme")?;
-    assert_eq!((&acme["expired"], &acme["expiry_held"]), (&Value::from(0), &Value::from(20)), "{acme}");
-    assert_eq!(acme["expiry_held_reason"], HELD_20_TO_0, "{acme}");
+    assert_eq!((acme.tally.expired, acme.tally.expiry_held), (0, 20), "{acme:?}");
+    assert_eq!(acme.expiry_held_reason.as_deref(), Some(HELD_20_TO_0), "{acme:?}");
     let line = log_line(&app, &held_id, "Acme (greenhouse acme): found 0").await?;
     assert!(line.ends_with(&format!("expired 0; expiry held: {HELD_20_TO_0}")), "{line}");
     assert_eq!(live_postings(&app).await?, 20);
     assert_eq!(held_companies(&app).await?, 1);
 
     let (confirmed_id, confirmed) = run(&app).await?;
-    assert_eq!((total(&confirmed, "expired"), total(&confirmed, "expiry_held")), (20, 0), "{confirmed}");
-    assert_eq!(confirmed["counts"]["boards_expiry_held"], 0, "{confirmed}");
-    assert_eq!(company(&confirmed, "Acme")?["expiry_held_reason"], Value::Null);
+    assert_eq!((confirmed.counts.total.expired, confirmed.counts.total.expiry_held), (20, 0), "{confirmed:?}");
+    assert_eq!(confirmed.counts.boards_expiry_held, 0, "{confirmed:?}");
+    assert_eq!(company(&confirmed, "Acme")?.expiry_held_reason, None);
     let line = log_line(&app, &confirmed_id, "Acme (greenhouse acme): found 0").await?;
     assert!(
         line.ends_with(
@@ -98,16 +93,21 @@ async fn a_board_that_recovers_after_a_held_run_expires_nothing_and_clears_the_h
     acme_with_20(&mut app).await?;
     app.ats.generate_board(Kind::Greenhouse, "acme", 0, 1);
     let (_, held) = run(&app).await?;
-    assert_eq!(total(&held, "expiry_held"), 20, "{held}");
+    assert_eq!(held.counts.total.expiry_held, 20, "{held:?}");
 
     app.ats.generate_board(Kind::Greenhouse, "acme", 20, 1);
     let (recovered_id, recovered) = run(&app).await?;
     assert_eq!(
-        ["found", "unchanged", "expired", "expiry_held"].map(|k| total(&recovered, k)),
+        [
+            recovered.counts.total.found,
+            recovered.counts.total.unchanged,
+            recovered.counts.total.expired,
+            recovered.counts.total.expiry_held
+        ],
         [20, 20, 0, 0],
-        "{recovered}"
+        "{recovered:?}"
     );
-    assert_eq!(company(&recovered, "Acme")?["expiry_held_reason"], Value::Null);
+    assert_eq!(company(&recovered, "Acme")?.expiry_held_reason, None);
     let line = log_line(&app, &recovered_id, "Acme (greenhouse acme): found 20").await?;
     assert!(line.ends_with("expired 0"), "{line}");
     assert_eq!(held_companies(&app).await?, 0, "the hold is cleared");
@@ -115,7 +115,7 @@ async fn a_board_that_recovers_after_a_held_run_expires_nothing_and_clears_the_h
     // Cleared, not kept: the next empty listing is held again rather than taken as the second look.
     app.ats.generate_board(Kind::Greenhouse, "acme", 0, 1);
     let (_, again) = run(&app).await?;
-    assert_eq!((total(&again, "expired"), total(&again, "expiry_held")), (0, 20), "{again}");
+    assert_eq!((again.counts.total.expired, again.counts.total.expiry_held), (0, 20), "{again:?}");
     assert_eq!(live_postings(&app).await?, 20);
     Ok(())
 }
@@ -129,12 +129,12 @@ async fn a_failing_board_leaves_a_hold_as_it_is() -> anyhow::Result<()> {
 
     app.ats.set_failure(Kind::Greenhouse, "acme", Some(Failure::ServerError));
     let (_, failed) = run(&app).await?;
-    assert_eq!((failed["counts"]["boards_failed"].as_i64(), total(&failed, "expired")), (Some(1), 0), "{failed}");
+    assert_eq!((Some(failed.counts.boards_failed), failed.counts.total.expired), (Some(1), 0), "{failed:?}");
     assert_eq!(held_companies(&app).await?, 1, "a failed board neither confirms nor clears the hold");
 
     app.ats.set_failure(Kind::Greenhouse, "acme", None);
     let (_, confirmed) = run(&app).await?;
-    assert_eq!(total(&confirmed, "expired"), 20, "{confirmed}");
+    assert_eq!(confirmed.counts.total.expired, 20, "{confirmed:?}");
     assert_eq!(held_companies(&app).await?, 0);
     Ok(())
 }
@@ -156,10 +156,10 @@ async fn an_ordinary_shrink_and_a_small_board_that_empties_expire_at_once() -> a
     let (_, second) = run(&app).await?;
     for (name, found) in [("Acme", 15), ("Globex", 0)] {
         let counts = company(&second, name)?;
-        assert_eq!((&counts["found"], &counts["expired"]), (&Value::from(found), &Value::from(5)), "{counts}");
-        assert_eq!((&counts["expiry_held"], &counts["expiry_held_reason"]), (&Value::from(0), &Value::Null));
+        assert_eq!((counts.tally.found, counts.tally.expired), (found, 5), "{counts:?}");
+        assert_eq!((counts.tally.expiry_held, &counts.expiry_held_reason), (0, &None));
     }
-    assert_eq!((total(&second, "expired"), second["counts"]["boards_expiry_held"].as_i64()), (10, Some(0)));
+    assert_eq!((second.counts.total.expired, Some(second.counts.boards_expiry_held)), (10, Some(0)));
     assert_eq!(live_postings(&app).await?, 15);
     assert_eq!(held_companies(&app).await?, 0);
     Ok(())
@@ -202,7 +202,11 @@ async fn a_careers_page_with_one_unreadable_script_keeps_the_others_and_says_so(
         .await?;
 
     let (id, first) = run(&app).await?;
-    assert_eq!(["found", "inserted", "ready"].map(|k| total(&first, k)), [2, 2, 2], "{first}");
+    assert_eq!(
+        [first.counts.total.found, first.counts.total.inserted, first.counts.total.ready],
+        [2, 2, 2],
+        "{first:?}"
+    );
     assert_eq!(titles(&app, "ready").await?, ["Alpha", "Gamma"]);
     let prefix = format!("Umbrella (jsonld {}): found 2, inserted 2", app.ats_server.careers_url("umbrella"));
     let line = log_line(&app, &id, &prefix).await?;
@@ -225,21 +229,21 @@ async fn a_careers_page_read_only_in_part_holds_its_expiry_until_a_second_look()
     // Alpha is gone from the page, but so is a script's worth of it: Alpha may be in the script that broke.
     app.ats.load_page("umbrella", &page(&[script(BROKEN), script(&posting("c", "Gamma"))]));
     let (_, partial) = run(&app).await?;
-    assert_eq!((total(&partial, "expired"), total(&partial, "expiry_held")), (0, 1), "{partial}");
-    let reason = company(&partial, "Umbrella")?["expiry_held_reason"].as_str().unwrap_or_default().to_owned();
+    assert_eq!((partial.counts.total.expired, partial.counts.total.expiry_held), (0, 1), "{partial:?}");
+    let reason = company(&partial, "Umbrella")?.expiry_held_reason.clone().unwrap_or_default();
     assert!(reason.contains("read only in part"), "{reason}");
     assert_eq!(held_companies(&app).await?, 1);
 
     // The script is still broken on the next run: a second look, and Alpha expires (a page that stays broken still
     // expires what leaves it, one run late).
     let (_, again) = run(&app).await?;
-    assert_eq!((total(&again, "expired"), total(&again, "expiry_held")), (1, 0), "{again}");
+    assert_eq!((again.counts.total.expired, again.counts.total.expiry_held), (1, 0), "{again:?}");
     assert_eq!(titles(&app, "expired").await?, ["Alpha"]);
     assert_eq!(held_companies(&app).await?, 0, "the hold is cleared");
 
     // Read in part but leaving nothing out: nothing is held.
     let (_, quiet) = run(&app).await?;
-    assert_eq!((total(&quiet, "expired"), total(&quiet, "expiry_held")), (0, 0), "{quiet}");
+    assert_eq!((quiet.counts.total.expired, quiet.counts.total.expiry_held), (0, 0), "{quiet:?}");
     assert_eq!(held_companies(&app).await?, 0);
     Ok(())
 }
@@ -255,7 +259,7 @@ async fn careers_page_postings_that_share_a_title_are_all_stored_with_stable_ids
     };
     umbrella(&mut app, &page(&[script(&engineer("Berlin")), script(&engineer("Paris"))])).await?;
     let (_, first) = run(&app).await?;
-    assert_eq!((total(&first, "found"), total(&first, "inserted")), (2, 2), "{first}");
+    assert_eq!((first.counts.total.found, first.counts.total.inserted), (2, 2), "{first:?}");
     let ids = "SELECT external_id, location FROM postings ORDER BY location";
     let stored = app.db.rows(ids).await?;
     let locations: Vec<&str> = stored.iter().filter_map(|r| r["location"].as_str()).collect();
@@ -263,13 +267,30 @@ async fn careers_page_postings_that_share_a_title_are_all_stored_with_stable_ids
     assert_ne!(stored[0]["external_id"], stored[1]["external_id"]);
 
     let (_, second) = run(&app).await?;
-    assert_eq!(["found", "unchanged", "inserted", "expired"].map(|k| total(&second, k)), [2, 2, 0, 0], "{second}");
+    assert_eq!(
+        [
+            second.counts.total.found,
+            second.counts.total.unchanged,
+            second.counts.total.inserted,
+            second.counts.total.expired
+        ],
+        [2, 2, 0, 0],
+        "{second:?}"
+    );
     assert_eq!(app.db.rows(ids).await?, stored, "the same page gives the same ids");
 
     // The page lists them the other way round: each keeps its id and its content.
     app.ats.load_page("umbrella", &page(&[script(&engineer("Paris")), script(&engineer("Berlin"))]));
     let (_, reordered) = run(&app).await?;
-    assert_eq!(["found", "unchanged", "inserted", "expired"].map(|k| total(&reordered, k)), [2, 2, 0, 0]);
+    assert_eq!(
+        [
+            reordered.counts.total.found,
+            reordered.counts.total.unchanged,
+            reordered.counts.total.inserted,
+            reordered.counts.total.expired
+        ],
+        [2, 2, 0, 0]
+    );
     assert_eq!(app.db.rows(ids).await?, stored, "the order of a page does not move ids");
     Ok(())
 }

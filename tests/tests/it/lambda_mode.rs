@@ -13,9 +13,11 @@ use bw_fake_openai::{FakeConfig, FakeOpenAi, Timing};
 use bw_messages::{Database, RunMessage};
 use bw_queue::Queue as _;
 use bw_tests::app::{JWT_SECRET, TestApp, token_for};
+use bw_tests::client::Api as _;
 use bw_tests::lambda_runtime::events::{http_event, http_response, scheduled_event, sqs_event, sqs_record};
 use bw_tests::lambda_runtime::{FakeRuntime, Function};
 use bw_tests::llm as llm_harness;
+use bw_vocab::RunStatus;
 use serde_json::{Value, json};
 use tokio::process::Child;
 use uuid::Uuid;
@@ -84,8 +86,8 @@ async fn the_binary_in_lambda_mode_works_an_sqs_event_and_reports_only_the_bad_r
     let answer = answer(&runtime, &mut child, &request_id).await?;
     assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "bad-1" }] }));
     let run = app.run("alice", &run_id).await?;
-    assert_eq!(run["status"], "finished", "{run}");
-    assert_eq!(run["counts"]["total"]["inserted"], 25, "{run}");
+    assert_eq!(run.status, RunStatus::Finished, "{run:?}");
+    assert_eq!(run.counts.total.inserted, 25, "{run:?}");
     still_serving(&runtime, child).await
 }
 

@@ -4,6 +4,7 @@
 use bw_fake_ats::Kind;
 use bw_fake_openai::{FakeConfig, FakeOpenAi};
 use bw_tests::app::TestApp;
+use bw_tests::client::Api as _;
 use bw_tests::llm as llm_harness;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -9,6 +9,7 @@ mod hostile;
 mod ingest_paths;
 mod ingest_safety;
 mod lambda_mode;
+mod layering;
 mod live;
 mod llm_api;
 mod llm_store;

@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use bw_tests::app::{TestApp, token_for};
+use axum::body::Body;
+use bw_tests::api::TestApi;
+use bw_tests::app::token_for;
+use bw_tests::client::Api as _;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -41,27 +44,25 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_operation_is_routed_and_nothing_else_is() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
-    let served: Value = app.http.get(format!("{}/api/openapi.json", app.api_url)).send().await?.json().await?;
+    let app = TestApi::spawn().await?;
+    let served: Value = serde_json::from_str(&app.anonymous(Method::GET, "/api/openapi.json").await?.text)?;
     let doc = serde_json::to_value(bw_api::openapi())?;
     assert_eq!(served, doc, "the served document is the one built from the code");
     assert!(served["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", served["openapi"]);
     assert!(served["components"]["securitySchemes"]["bearer"].is_object(), "the bearer scheme is declared");
 
     let paths = served["paths"].as_object().context("the document has no paths")?;
+    let token = token_for("ops", true);
     let mut operations = 0;
     for (path, item) in paths {
-        let url = format!("{}{}", app.api_url, filled(path));
+        let url = filled(path);
         for method in METHODS {
-            let request = app
-                .http
-                .request(Method::from_bytes(method.to_uppercase().as_bytes())?, &url)
-                .bearer_auth(token_for("ops", true))
+            let request = TestApi::request(Method::from_bytes(method.to_uppercase().as_bytes())?, &url, Some(&token))
                 .header("content-type", "application/json")
-                .body("{}");
-            let response = request.send().await?;
-            let status = response.status();
-            let body = response.text().await?;
+                .body(Body::from("{}"))?;
+            let answer = app.send(request).await?;
+            let status = StatusCode::from_u16(answer.status)?;
+            let body = answer.text;
             if item.get(method).is_some() {
                 operations += 1;
                 assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
@@ -88,10 +89,9 @@ async fn every_documented_operation_is_routed_and_nothing_else_is() -> anyhow::R
         assert!(!undocumented || file.ends_with("ui.rs"), "{} routes outside the OpenAPI document", file.display());
     }
     for path in ["/api/nope", "/api/ingestion/nope", "/openapi.json"] {
-        let response =
-            app.http.get(format!("{}{path}", app.api_url)).bearer_auth(token_for("ops", true)).send().await?;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
-        let body: Value = response.json().await?;
+        let answer = app.send(TestApi::request(Method::GET, path, Some(&token)).body(Body::empty())?).await?;
+        assert_eq!(answer.status, 404, "{path}");
+        let body: Value = serde_json::from_str(&answer.text)?;
         assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
     }
     Ok(())
@@ -113,11 +113,11 @@ fn schemathesis() -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// One schemathesis run against the app as `user`.
-async fn schemathesis_run(st: &Path, app: &TestApp, user: &str, operator: bool) -> anyhow::Result<(bool, String)> {
+async fn schemathesis_run(st: &Path, api_url: &str, user: &str, operator: bool) -> anyhow::Result<(bool, String)> {
     let output = tokio::process::Command::new(st)
         .arg("run")
-        .arg(format!("{}/api/openapi.json", app.api_url))
-        .args(["--url", &app.api_url])
+        .arg(format!("{api_url}/api/openapi.json"))
+        .args(["--url", api_url])
         .args(["--header", &format!("Authorization: Bearer {}", token_for(user, operator))])
         .args([
             "--checks",
@@ -144,16 +144,17 @@ async fn schemathesis_run(st: &Path, app: &TestApp, user: &str, operator: bool) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_describe() -> anyhow::Result<()> {
     let st = schemathesis()?;
-    let app = TestApp::spawn().await?;
+    let app = TestApi::spawn().await?;
     // Data for the generated ids and filters to find: a company and a run.
-    app.ats.generate_board(bw_fake_ats::Kind::Greenhouse, "acme", 5, 1);
+    app.boards.generate(bw_vocab::BoardKind::Greenhouse, "acme", 5);
     app.add_company("fuzz", "Acme", "greenhouse", "acme").await?;
     let _ = app.start_run("fuzz").await?;
+    let (api_url, _served) = app.serve().await?;
     for (user, operator) in [("fuzz", false), ("ops", true)] {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (passed, output) = schemathesis_run(&st, &app, user, operator).await?;
+            let (passed, output) = schemathesis_run(&st, &api_url, user, operator).await?;
             if passed {
                 break;
             }

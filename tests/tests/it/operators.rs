@@ -11,9 +11,11 @@ use bw_fake_ats::Kind;
 use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue as _};
 use bw_tests::app::TestApp;
+use bw_tests::client::Api as _;
 use bw_tests::ctl;
 use bw_tests::db::TestDb;
 use bw_tests::sqs::{TestQueue, unique_prefix};
+use bw_vocab::RunStatus;
 use serde_json::Value;
 
 const LONG: Duration = Duration::from_secs(60);
@@ -289,7 +291,7 @@ async fn a_paused_local_consumer_takes_no_new_messages_and_loses_none() -> anyho
 
     let run_id = app.start_run("alice").await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(app.run("alice", &run_id).await?["status"], "pending", "a paused consumer took the message");
+    assert_eq!(app.run("alice", &run_id).await?.status, RunStatus::Pending, "a paused consumer took the message");
     assert_eq!(app.queue.visible(&app.queue.url).await?, 1, "the message waits in the queue");
     let listed = ctl::json(&["consumers", "list", &app.queue.url], None).await?;
     assert_eq!(listed[0]["paused"], true, "{listed}");
@@ -297,8 +299,8 @@ async fn a_paused_local_consumer_takes_no_new_messages_and_loses_none() -> anyho
     let resumed = ctl::json(&["consumers", "resume", &app.queue.url], None).await?;
     assert_eq!(resumed[0]["paused"], false, "{resumed}");
     let run = app.wait_for_end("alice", &run_id, LONG).await?;
-    assert_eq!(run["status"], "finished", "{run}");
-    assert_eq!(run["counts"]["total"]["inserted"], 10, "{run}");
+    assert_eq!(run.status, RunStatus::Finished, "{run:?}");
+    assert_eq!(run.counts.total.inserted, 10, "{run:?}");
     Ok(())
 }
 

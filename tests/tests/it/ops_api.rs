@@ -1,12 +1,15 @@
-//! The operators' routes of the API (`/api/ops`) against LocalStack and PostgreSQL: only operators get in; the
-//! queue list shows the app's own queues with their depths; a poison message that reached its DLQ is peeked with
-//! its recorded failure reason and stays there; a dry-run redrive moves nothing; a real one moves it back to its
-//! work queue; a second one while a move task runs is refused; bad names and limits get clear errors.
+//! The operators' routes of the API (`/api/ops`). In-process: only operators get in, and bad names and limits get
+//! clear errors. Against LocalStack and PostgreSQL: the queue list shows the app's own queues with their depths; a
+//! poison message that reached its DLQ is peeked with its recorded failure reason and stays there; a dry-run
+//! redrive moves nothing; a real one moves it back to its work queue; a second one while a move task runs is
+//! refused.
 
 use anyhow::Context as _;
 use bw_messages::{Database, RunMessage};
 use bw_queue::{Outgoing, Queue as _};
+use bw_tests::api::TestApi;
 use bw_tests::app::TestApp;
+use bw_tests::client::Api as _;
 use bw_tests::db::TestDb;
 use bw_tests::sqs::TestQueue;
 use reqwest::Method;
@@ -35,7 +38,7 @@ async fn dead_letters(queue: &TestQueue, count: usize) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_operators_may_use_them_and_bad_names_and_limits_are_named() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+    let app = TestApi::spawn().await?;
     for (method, path, body) in [
         (Method::GET, "/api/ops/queues", None),
         (Method::POST, "/api/ops/queues/runs/dlq/peek", Some(json!({}))),

@@ -8,6 +8,7 @@ use bw_messages::LlmJobMessage;
 use bw_openai::{OpenAi, OpenAiConfig};
 use bw_poller::dispatch;
 use bw_queue::runner::{self, RunnerConfig};
+use bw_tests::client::Api as _;
 use bw_tests::llm::{Screening, count};
 use bw_tests::sqs::{self, TestQueue};
 use bw_vocab::JobMode;

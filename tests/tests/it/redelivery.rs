@@ -12,6 +12,7 @@ use bw_queue::definitions::QueueDef;
 use bw_queue::runner::{self, RunnerConfig};
 use bw_queue::{Failure, Invocation, Outgoing, Queue as _, RecordHandler, SqsMessage};
 use bw_tests::app::TestApp;
+use bw_tests::client::Api as _;
 use bw_tests::ctl;
 use bw_tests::sqs::{TestQueue, unique_prefix};
 use reqwest::Method;

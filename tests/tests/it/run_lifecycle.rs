@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use bw_api::routes::runs::RunView;
 use bw_fake_ats::{Failure, Kind};
 use bw_tests::app::TestApp;
+use bw_tests::client::Api as _;
+use bw_vocab::{RunStatus, Stage};
 use serde_json::Value;
 
 const LONG: Duration = Duration::from_secs(60);
@@ -22,14 +25,11 @@ async fn four_boards(app: &TestApp) -> anyhow::Result<Vec<String>> {
     ])
 }
 
-fn total(run: &Value, key: &str) -> i64 {
-    run["counts"]["total"][key].as_i64().unwrap_or(-1)
-}
-
 /// The total of each count column, in `Tally::COLUMNS`' order (found, inserted, updated, unchanged, expired, ready,
 /// failed).
-fn totals(run: &Value) -> [i64; 7] {
-    bw_db::counts::Tally::COLUMNS.map(|k| total(run, k))
+fn totals(run: &RunView) -> [i64; 7] {
+    let t = &run.counts.total;
+    [t.found, t.inserted, t.updated, t.unchanged, t.expired, t.ready, t.failed]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,44 +44,28 @@ async fn a_run_goes_end_to_end_with_exact_counts() -> anyhow::Result<()> {
     let id = app.start_run("alice").await?;
     let run = app.wait_for_end("alice", &id, LONG).await?;
 
-    assert_eq!(run["status"], "finished", "{run}");
-    assert_eq!(run["stage"], "summary");
-    assert_eq!(totals(&run), [75, 75, 0, 0, 0, 75, 0], "{run}");
+    assert_eq!(run.status, RunStatus::Finished, "{run:?}");
+    assert_eq!(run.stage, Some(Stage::Summary));
+    assert_eq!(totals(&run), [75, 75, 0, 0, 0, 75, 0], "{run:?}");
     // The vocabulary the UI reads (no token needed) describes this answer: its status is a terminal one, its stage a
-    // stage, and every count column is a figure of the total and of each company.
+    // stage, and every count column is a figure of the total and of each company (as the run's JSON shows it).
     let meta: Value =
         app.http.get(format!("{}/api/meta", app.api_url)).send().await?.error_for_status()?.json().await?;
     let words = |path: &str| meta.pointer(path).and_then(Value::as_array).cloned().unwrap_or_default();
-    assert!(words("/runs/terminal").contains(&run["status"]), "{meta}");
-    assert!(words("/runs/stages").contains(&run["stage"]), "{meta}");
+    let json = serde_json::to_value(&run)?;
+    assert!(words("/runs/terminal").contains(&json["status"]), "{meta}");
+    assert!(words("/runs/stages").contains(&json["stage"]), "{meta}");
     let columns = words("/runs/count_columns");
     assert_eq!(columns.len(), 7, "{meta}");
     for column in columns.iter().filter_map(Value::as_str) {
-        assert!(run["counts"]["total"][column].is_i64(), "{column} is not in the total: {run}");
-        for company in run["counts"]["companies"].as_array().into_iter().flatten() {
+        assert!(json["counts"]["total"][column].is_i64(), "{column} is not in the total: {json}");
+        for company in json["counts"]["companies"].as_array().into_iter().flatten() {
             assert!(company[column].is_i64(), "{column} is not in {company}");
         }
     }
-    let companies = run["counts"]["companies"].as_array().cloned().unwrap_or_default();
-    let per_company: Vec<(String, i64, i64)> = companies
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap_or("").to_owned(),
-                c["found"].as_i64().unwrap_or(-1),
-                c["ready"].as_i64().unwrap_or(-1),
-            )
-        })
-        .collect();
-    assert_eq!(
-        per_company,
-        vec![
-            ("Acme".into(), 30, 30),
-            ("Globex".into(), 20, 20),
-            ("Initech".into(), 15, 15),
-            ("Umbrella".into(), 10, 10)
-        ]
-    );
+    let per_company: Vec<(&str, i64, i64)> =
+        run.counts.companies.iter().map(|c| (c.name.as_str(), c.tally.found, c.tally.ready)).collect();
+    assert_eq!(per_company, [("Acme", 30, 30), ("Globex", 20, 20), ("Initech", 15, 15), ("Umbrella", 10, 10)]);
     assert_eq!(
         app.db
             .scalar("SELECT count(*) FROM postings WHERE user_id = 'alice' AND status = 'ready' AND description <> ''")
@@ -115,9 +99,9 @@ async fn a_second_run_counts_one_changed_one_vanished_one_new_and_rewrites_nothi
 
     let second = app.start_run("alice").await?;
     let run = app.wait_for_end("alice", &second, LONG).await?;
-    assert_eq!(run["status"], "finished", "{run}");
+    assert_eq!(run.status, RunStatus::Finished, "{run:?}");
     // found, inserted, updated, unchanged, expired, ready, failed
-    assert_eq!(totals(&run), [75, 1, 1, 73, 1, 2, 0], "{run}");
+    assert_eq!(totals(&run), [75, 1, 1, 73, 1, 2, 0], "{run:?}");
 
     let row = |external_id: &str| format!("SELECT count(*) FROM postings WHERE external_id = '{external_id}'");
     assert_eq!(
@@ -166,16 +150,11 @@ async fn removed_companies_expire_and_failing_boards_expire_nothing() -> anyhow:
 
     let second = app.start_run("alice").await?;
     let run = app.wait_for_end("alice", &second, LONG).await?;
-    assert_eq!(run["status"], "finished", "{run}");
-    assert_eq!(run["counts"]["removed_company_postings_expired"], 30, "{run}");
-    assert_eq!(run["counts"]["boards_failed"], 3, "{run}");
-    assert_eq!(total(&run, "expired"), 30);
-    let errors: Vec<String> = run["counts"]["companies"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["error"].as_str().map(str::to_owned))
-        .collect();
+    assert_eq!(run.status, RunStatus::Finished, "{run:?}");
+    assert_eq!(run.counts.removed_company_postings_expired, 30, "{run:?}");
+    assert_eq!(run.counts.boards_failed, 3, "{run:?}");
+    assert_eq!(run.counts.total.expired, 30);
+    let errors: Vec<&str> = run.counts.companies.iter().filter_map(|c| c.error.as_deref()).collect();
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("500")), "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("timed out") || e.contains("timeout")), "{errors:?}");
@@ -199,7 +178,7 @@ async fn abort_mid_run_stops_before_the_next_stage() -> anyhow::Result<()> {
     app.start_runner();
     let id = app.start_run("alice").await?;
     bw_tests::sqs::TestQueue::wait_until(LONG, "the run to start extracting", || async {
-        Ok(app.run("alice", &id).await?["status"] == "initializing")
+        Ok(app.run("alice", &id).await?.status == RunStatus::Initializing)
     })
     .await?;
     let (status, body) =
@@ -208,7 +187,7 @@ async fn abort_mid_run_stops_before_the_next_stage() -> anyhow::Result<()> {
     assert_eq!(body["abort_requested"], true);
 
     let run = app.wait_for_end("alice", &id, LONG).await?;
-    assert_eq!(run["status"], "aborted", "{run}");
+    assert_eq!(run.status, RunStatus::Aborted, "{run:?}");
     assert_eq!(app.db.scalar("SELECT count(*) FROM postings WHERE status = 'ready'").await?, 0, "ingest must not run");
     assert_eq!(
         app.db.scalar(&format!("SELECT count(*) FROM run_events WHERE run_id = '{id}' AND stage = 'ingest'")).await?,
@@ -222,7 +201,7 @@ async fn abort_mid_run_stops_before_the_next_stage() -> anyhow::Result<()> {
         app.call("alice", reqwest::Method::POST, &format!("/api/ingestion/runs/{id}/abort"), None).await?;
     assert_eq!(status, 409);
     let next = app.start_run("alice").await?;
-    assert_eq!(app.wait_for_end("alice", &next, LONG).await?["status"], "finished");
+    assert_eq!(app.wait_for_end("alice", &next, LONG).await?.status, RunStatus::Finished);
     Ok(())
 }
 
@@ -238,16 +217,16 @@ async fn one_users_slow_run_does_not_hold_up_anothers() -> anyhow::Result<()> {
 
     let slow = app.start_run("alice").await?;
     bw_tests::sqs::TestQueue::wait_until(LONG, "alice's run to start", || async {
-        Ok(app.run("alice", &slow).await?["status"] == "initializing")
+        Ok(app.run("alice", &slow).await?.status == RunStatus::Initializing)
     })
     .await?;
     let fast = app.start_run("bob").await?;
-    assert_eq!(app.wait_for_end("bob", &fast, LONG).await?["status"], "finished");
+    assert_eq!(app.wait_for_end("bob", &fast, LONG).await?.status, RunStatus::Finished);
     assert_eq!(
-        app.run("alice", &slow).await?["status"],
-        "initializing",
+        app.run("alice", &slow).await?.status,
+        RunStatus::Initializing,
         "bob's run finished while alice's was still going"
     );
-    assert_eq!(app.wait_for_end("alice", &slow, LONG).await?["status"], "finished");
+    assert_eq!(app.wait_for_end("alice", &slow, LONG).await?.status, RunStatus::Finished);
     Ok(())
 }

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use bw_db::notify::{Notice, listen_forever};
 use bw_fake_ats::Kind;
 use bw_tests::app::{TestApp, token_for};
+use bw_tests::client::Api as _;
 use bw_tests::db::TestDb;
 use bw_tests::sse::SseStream;
 use bw_tests::tls_pg::TlsCluster;
@@ -63,7 +64,7 @@ async fn verify_full_with_the_ca_migrates_runs_end_to_end_and_carries_progress()
     assert_eq!(end.json()?["status"], "finished", "{events:?}");
     assert!(events.iter().any(|e| e.event == "change"), "changes were streamed: {events:?}");
     let finished = app.run("alice", &run).await?;
-    assert_eq!(finished["counts"]["total"]["inserted"], 12, "{finished}");
+    assert_eq!(finished.counts.total.inserted, 12, "{finished:?}");
     Ok(())
 }
 

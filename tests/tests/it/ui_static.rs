@@ -2,8 +2,8 @@
 //! the UI's script calls is a route (an unauthenticated call answers 401 or 405, never 404; a path the document marks
 //! public answers 200).
 
-use bw_tests::app::TestApp;
-use reqwest::StatusCode;
+use bw_tests::api::TestApi;
+use reqwest::{Method, StatusCode};
 
 /// The UI's API paths: the `paths` table of `api.js`, parameters filled in (an id, a queue name, a query).
 fn ui_paths() -> Vec<String> {
@@ -55,14 +55,14 @@ fn the_path_table_is_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_path_the_ui_calls_is_routed() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+    let app = TestApi::spawn().await?;
     let paths = ui_paths();
     assert!(paths.len() >= 20, "{paths:?}");
     let document: serde_json::Value =
-        app.http.get(format!("{}/api/openapi.json", app.api_url)).send().await?.json().await?;
+        serde_json::from_str(&app.anonymous(Method::GET, "/api/openapi.json").await?.text)?;
     let public = |path: &str| document["paths"][path]["get"]["security"] == serde_json::json!([{}]);
     for path in paths {
-        let status = app.http.get(format!("{}{path}", app.api_url)).send().await?.status();
+        let status = StatusCode::from_u16(app.anonymous(Method::GET, &path).await?.status)?;
         if public(&path) {
             assert_eq!(status, StatusCode::OK, "GET {path} is public in the document but answered {status}");
             continue;
@@ -77,18 +77,18 @@ async fn every_api_path_the_ui_calls_is_routed() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_arrives_with_its_token_in_the_address_and_its_policy() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
-    let page = app.http.get(format!("{}/?token=not.checked.here", app.api_url)).send().await?;
-    assert_eq!(page.status(), StatusCode::OK);
-    let csp = page.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let app = TestApi::spawn().await?;
+    let page = app.anonymous(Method::GET, "/?token=not.checked.here").await?;
+    assert_eq!(page.status, 200);
+    let csp = page.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert_eq!(csp, bw_api::ui::CSP);
-    assert_eq!(page.headers().get("referrer-policy").and_then(|v| v.to_str().ok()), Some("no-referrer"));
-    assert!(page.text().await?.contains(r#"<script type="module" src="/ui/app.js"></script>"#));
+    assert_eq!(page.headers.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("no-referrer"));
+    assert!(page.text.contains(r#"<script type="module" src="/ui/app.js"></script>"#));
     for asset in bw_api::ui::ASSETS {
-        let response = app.http.get(format!("{}{}", app.api_url, asset.path)).send().await?;
-        assert_eq!(response.status(), StatusCode::OK, "{}", asset.path);
+        let response = app.anonymous(Method::GET, asset.path).await?;
+        assert_eq!(response.status, 200, "{}", asset.path);
         assert_eq!(
-            response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            response.headers.get("content-type").and_then(|v| v.to_str().ok()),
             Some(asset.content_type),
             "{}",
             asset.path

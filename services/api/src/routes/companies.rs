@@ -42,7 +42,7 @@ impl NewCompany {
 }
 
 /// The caller's companies, oldest first.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CompanyList {
     pub companies: Vec<Company>,
 }

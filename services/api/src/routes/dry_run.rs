@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 use bw_db::pool;
-use bw_extract::{Board, BoardKind, BoardSource as _};
+use bw_extract::{Board, BoardKind};
 use futures::StreamExt as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::User;
@@ -12,7 +12,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 /// One company's line in a dry run.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preview {
     pub company_id: Uuid,
     pub name: String,
@@ -27,7 +27,7 @@ pub struct Preview {
 }
 
 /// What a run would find.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DryRun {
     pub companies: Vec<Preview>,
     pub total_found: usize,
@@ -41,7 +41,7 @@ pub async fn dry_run(State(state): State<AppState>, User(user): User) -> Result<
         let mut conn = pool::conn(&state.pool).await?;
         bw_db::companies::list(&mut conn, &user).await?
     };
-    let boards = &state.boards;
+    let boards = state.boards.as_ref();
     let previews: Vec<Preview> = futures::stream::iter(companies)
         .map(|company| async move {
             let listed = match Board::new(company.board_kind, &company.board_token) {

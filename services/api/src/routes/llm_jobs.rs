@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bw_db::llm::{self, LlmJob, NewJob};
 use bw_db::pool;
-use bw_queue::{Outgoing, Queue as _};
+use bw_queue::Outgoing;
 use bw_vocab::JobMode;
 use serde::Deserialize;
 use serde_json::json;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::User;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path, Query};
+use crate::seams::Destination;
 use crate::state::AppState;
 
 /// Most items one job may have.
@@ -153,13 +154,13 @@ pub async fn create(
 
 /// Sends the job's first message. A failure is not the user's problem: the job is due now, and dispatch sends it.
 async fn enqueue(state: &AppState, job_id: Uuid) {
-    if let Err(error) = state.queue.send(&state.llm_jobs_queue_url, Outgoing::llm_job(job_id, None)).await {
-        tracing::warn!(job.id = %job_id, error = %format!("{error:#}"), "could not enqueue the job; dispatch will send it");
+    if let Err(error) = state.queue.send(Destination::LlmJobs, Outgoing::llm_job(job_id, None)).await {
+        tracing::warn!(job.id = %job_id, error = %bw_telemetry::chain(error.as_ref()), "could not enqueue the job; dispatch will send it");
     }
 }
 
 /// A job as the API shows it: the job row with its aggregates, and its progress.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct JobView {
     #[serde(flatten)]
     pub job: LlmJob,
@@ -174,7 +175,7 @@ pub(crate) fn view(job: LlmJob) -> JobView {
 }
 
 /// The caller's jobs, newest first.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct JobList {
     pub jobs: Vec<JobView>,
 }
@@ -231,7 +232,7 @@ pub struct ItemsQuery {
 }
 
 /// A page of a job's items.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ItemsPage {
     pub items: Vec<llm::LlmJobItem>,
     /// The item id to pass as `after` for the next page (none when the page is empty).
@@ -306,7 +307,7 @@ pub struct FlaggedQuery {
 }
 
 /// Flagged postings with the decision that flagged them.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FlaggedList {
     pub postings: Vec<llm::FlaggedPosting>,
 }

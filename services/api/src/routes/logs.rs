@@ -31,7 +31,7 @@ pub struct LogsQuery {
 }
 
 /// One line of a run's log.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogLine {
     /// Milliseconds since the epoch; unique and increasing within the run.
     pub timestamp: i64,
@@ -49,7 +49,7 @@ impl From<RunEvent> for LogLine {
 }
 
 /// A page of log lines.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogsPage {
     pub logs: Vec<LogLine>,
     /// Pass it back for the lines after these (also when `logs` is empty: it then names the same position).

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use bw_ops::Ops;
-use bw_ops::peek::{Peeked, Reasons};
+use bw_ops::peek::Peeked;
 use bw_ops::redrive::RedriveError;
-use bw_ops::target::{QueueRef, dlq_of, resolve, work_queue, work_queue_names};
+use bw_ops::target::{work_queue, work_queue_names};
 use bw_ops::tasks::Task;
+use bw_queue::definitions::QueueDef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,13 +30,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The system's work queues.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct QueueList {
     pub queues: Vec<QueueView>,
 }
 
 /// A work queue: its messages, its consumers' state, and its DLQ.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct QueueView {
     /// Logical name (`runs`, `llm-jobs`): the `{name}` of the DLQ routes.
     pub name: String,
@@ -56,7 +56,7 @@ pub struct QueueView {
 }
 
 /// A work queue's dead-letter queue.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DlqView {
     /// Logical name (`runs-dlq`).
     pub name: String,
@@ -70,8 +70,8 @@ pub struct DlqView {
 #[utoipa::path(get, path = "/api/ops/queues", tag = "ops",
     responses((status = 200, body = QueueList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn queues(State(state): State<AppState>, _: Operator) -> Result<axum::Json<QueueList>, ApiError> {
-    let ops = &state.ops;
-    let queues = bw_ops::queues::list(ops).await?;
+    let ops = state.ops.as_ref();
+    let queues = ops.queues().await?;
     let queues = queues
         .into_iter()
         .map(|work| QueueView {
@@ -84,7 +84,7 @@ pub async fn queues(State(state): State<AppState>, _: Operator) -> Result<axum::
             oldest_age_secs: work.oldest_age_secs,
             paused: work.paused,
             dlq: work.dlq.map(|dlq| DlqView {
-                name: logical_name(ops, &dlq.queue.name),
+                name: logical_name(ops.prefix(), &dlq.queue.name),
                 queue_name: dlq.queue.name,
                 url: dlq.queue.url,
                 visible: dlq.depth.visible,
@@ -95,8 +95,8 @@ pub async fn queues(State(state): State<AppState>, _: Operator) -> Result<axum::
 }
 
 /// A queue's name without the system's prefix.
-fn logical_name(ops: &Ops, queue_name: &str) -> String {
-    queue_name.strip_prefix(&ops.prefix).unwrap_or(queue_name).to_owned()
+fn logical_name(prefix: &str, queue_name: &str) -> String {
+    queue_name.strip_prefix(prefix).unwrap_or(queue_name).to_owned()
 }
 
 /// The most messages one peek shows: each receive takes at most 10, and the peek holds them hidden meanwhile.
@@ -112,13 +112,13 @@ pub struct PeekRequest {
 }
 
 /// Messages of a DLQ, oldest first; they stay in the DLQ.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PeekedList {
     pub messages: Vec<PeekedMessage>,
 }
 
 /// One dead-lettered message.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PeekedMessage {
     pub message_id: String,
     pub body: String,
@@ -158,21 +158,17 @@ pub async fn peek(
     Json(request): Json<PeekRequest>,
 ) -> Result<axum::Json<PeekedList>, ApiError> {
     let limit = page_limit(request.limit, 10, PEEK_MAX)?;
-    let (_, dlq) = work_queue_and_dlq(&state.ops, &name).await?;
-    let reasons = Reasons::from_pool(state.pool.clone());
+    let queue = known_work_queue(&name)?;
     let limit = usize::try_from(limit).unwrap_or(10);
-    let peeked = bw_ops::peek::peek(&state.ops, &dlq.url, limit, Some(&reasons)).await?;
+    let peeked = state.ops.peek(&queue, limit).await?;
     Ok(axum::Json(PeekedList { messages: peeked.into_iter().map(PeekedMessage::from).collect() }))
 }
 
-/// The work queue called `name` and its DLQ; 404 naming the system's queues for any other name.
-async fn work_queue_and_dlq(ops: &Ops, name: &str) -> Result<(QueueRef, QueueRef), ApiError> {
-    let def = work_queue(name).ok_or_else(|| {
+/// The work queue called `name`; 404 naming the system's queues for any other name.
+fn known_work_queue(name: &str) -> Result<QueueDef, ApiError> {
+    work_queue(name).ok_or_else(|| {
         ApiError::NotFound(format!("unknown queue {name:?}: the system's queues are {}", work_queue_names().join(", ")))
-    })?;
-    let queue = resolve(ops, &ops.real_name(def.name)).await?;
-    let dlq = dlq_of(ops, &queue).await?;
-    Ok((queue, dlq))
+    })
 }
 
 /// Body of a redrive.
@@ -186,7 +182,7 @@ pub struct RedriveRequest {
 }
 
 /// What a redrive would do, or started.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RedriveOutcome {
     pub dry_run: bool,
     /// Messages in the DLQ (visible, being peeked, or delayed): what moves. 0: nothing was started.
@@ -194,36 +190,7 @@ pub struct RedriveOutcome {
     /// The SQS name of the queue they go back to: the work queue.
     pub destination: String,
     /// The message move task started; null on a dry run or when the DLQ was empty.
-    pub task: Option<MoveTask>,
-}
-
-/// An SQS message move task.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MoveTask {
-    /// Present while the task runs.
-    pub task_handle: Option<String>,
-    /// `RUNNING`, `COMPLETED`, `CANCELLING`, `CANCELLED` or `FAILED`.
-    pub status: String,
-    /// The SQS name of the destination queue.
-    pub destination: Option<String>,
-    pub moved: i64,
-    pub to_move: Option<i64>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub failure_reason: Option<String>,
-}
-
-impl From<Task> for MoveTask {
-    fn from(t: Task) -> Self {
-        Self {
-            task_handle: t.task_handle,
-            status: t.status,
-            destination: t.destination,
-            moved: t.moved,
-            to_move: t.to_move,
-            started_at: t.started_at,
-            failure_reason: t.failure_reason,
-        }
-    }
+    pub task: Option<Task>,
 }
 
 /// Puts the whole DLQ back on its work queue. A dry run (the default) only counts; otherwise an SQS message move
@@ -242,36 +209,20 @@ pub async fn redrive(
     Json(request): Json<RedriveRequest>,
 ) -> Result<(StatusCode, axum::Json<RedriveOutcome>), ApiError> {
     let dry_run = request.dry_run.unwrap_or(true);
-    let ops = &state.ops;
-    let (queue, dlq) = work_queue_and_dlq(ops, &name).await?;
-    let planned = bw_ops::redrive::move_all(ops, &dlq, Some(&queue), None, !dry_run).await.map_err(|e| {
+    let queue = known_work_queue(&name)?;
+    let redrive = state.ops.redrive(&queue, dry_run).await.map_err(|e| {
         let message = e.to_string();
         match e {
-            RedriveError::AlreadyRunning(task) => {
-                ApiError::Conflict { message, details: json!({ "task": MoveTask::from(*task) }) }
-            }
+            RedriveError::AlreadyRunning(task) => ApiError::Conflict { message, details: json!({ "task": task }) },
             RedriveError::Failed(error) => ApiError::Internal(error),
         }
     })?;
-    let messages = bw_ops::total(&planned.depth);
-    let mut outcome = RedriveOutcome { dry_run, messages, destination: queue.name.clone(), task: None };
-    let Some(started) = planned.started else {
+    let outcome =
+        RedriveOutcome { dry_run, messages: redrive.messages, destination: redrive.destination, task: redrive.task };
+    let Some(task) = &outcome.task else {
         return Ok((StatusCode::OK, axum::Json(outcome)));
     };
-    tracing::info!(%operator, dlq = %dlq.name, destination = %queue.name, messages, task.handle = %started.handle,
-        "redrive started");
-    // SQS may not list the task yet: then it is as it started.
-    let task = bw_ops::redrive::find(ops, &dlq, &started).await?.unwrap_or_else(|| Task {
-        dlq: dlq.name.clone(),
-        task_handle: Some(started.handle.clone()),
-        status: "RUNNING".to_owned(),
-        destination: Some(queue.name.clone()),
-        moved: 0,
-        to_move: None,
-        max_per_second: None,
-        started_at: None,
-        failure_reason: None,
-    });
-    outcome.task = Some(task.into());
+    tracing::info!(%operator, queue = %name, destination = %outcome.destination, messages = outcome.messages,
+        task.handle = task.task_handle.as_deref().unwrap_or(""), "redrive started");
     Ok((StatusCode::ACCEPTED, axum::Json(outcome)))
 }

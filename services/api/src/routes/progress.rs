@@ -208,7 +208,9 @@ impl Follower {
             let more = match self.send_lines(pages).await {
                 Ok(more) => more,
                 Err(Ok(Gone)) => return,
-                Err(Err(error)) => return tracing::warn!(error = %format!("{error:#}"), "progress stream stopped"),
+                Err(Err(error)) => {
+                    return tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "progress stream stopped");
+                }
             };
             if more {
                 return;
@@ -229,7 +231,7 @@ impl Follower {
                 Ok(Some(next)) => next,
                 // Deleted under the stream (the user's data removed): nothing more to say.
                 Ok(None) => return,
-                Err(error) => return tracing::warn!(error = %error, "progress stream stopped"),
+                Err(error) => return tracing::warn!(error = %bw_telemetry::chain(&error), "progress stream stopped"),
             };
             let changed = changes(&last.fields, &next.fields);
             if !changed.is_empty()

@@ -7,7 +7,7 @@ use bw_db::models::{Run, RunEvent};
 use bw_db::runs::{self, Abort, Created};
 use bw_db::{events, pool};
 use bw_messages::RunMessage;
-use bw_queue::{Outgoing, Queue as _};
+use bw_queue::Outgoing;
 use bw_vocab::{RunStatus, Stage};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,10 +17,11 @@ use uuid::Uuid;
 use crate::auth::User;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
+use crate::seams::Destination;
 use crate::state::AppState;
 
 /// A run as the API shows it: status, stage and counts (live while it runs, the snapshot once it ended).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: Uuid,
     pub status: RunStatus,
@@ -77,10 +78,10 @@ pub async fn start(
     };
     let message = RunMessage::new(run.id, &user, state.database);
     let outgoing = Outgoing::run(&message, Some(&Uuid::new_v4().simple().to_string()));
-    let sent = state.queue.send(&state.runs_queue_url, outgoing).await;
+    let sent = state.queue.send(Destination::Runs, outgoing).await;
     let mut conn = pool::conn(&state.pool).await?;
     if let Err(error) = sent {
-        tracing::error!(run.id = %run.id, error = %format!("{error:#}"), "could not enqueue run; marking it failed");
+        tracing::error!(run.id = %run.id, error = %bw_telemetry::chain(error.as_ref()), "could not enqueue run; marking it failed");
         runs::fail_unleased(&mut conn, &user, run.id, "the run could not be queued; start a new one").await?;
         return Err(ApiError::Unavailable(
             "the run queue is unavailable; the run was marked failed, try again later".to_owned(),
@@ -91,7 +92,7 @@ pub async fn start(
 }
 
 /// The caller's runs, newest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunList {
     pub runs: Vec<RunView>,
 }
@@ -165,7 +166,7 @@ pub struct EventsQuery {
 }
 
 /// A page of a run's events.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventsPage {
     pub events: Vec<RunEvent>,
     /// The position to pass as `after` for the next page.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::{Extension, Json};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Claims;
 use crate::error::ErrorBody;
@@ -22,7 +22,7 @@ pub async fn openapi_json(Extension(doc): Extension<Arc<utoipa::openapi::OpenApi
 }
 
 /// Who the token names.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Me {
     pub user: String,
     /// Whether the operators' routes are open to this token.

@@ -1,7 +1,7 @@
 //! The `initializing` stage: for each company, extract its board, UPSERT the postings and expire the ones its board
 //! no longer lists (one transaction with the company's checkpoint); then expire the postings of removed companies.
 //! A board that fails is recorded with its reason, and nothing of its company expires; nor does a listing that
-//! shrank suspiciously (until a second run sees the same) or was read only in part (see [`crate::expiry`]).
+//! shrank suspiciously (until a second run sees the same) or was read only in part (see [`super::expiry`]).
 
 use anyhow::Context as _;
 use bw_db::companies;
@@ -17,9 +17,9 @@ use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 use serde_json::json;
 
-use crate::expiry::Expiry;
+use super::expiry::Expiry;
 use crate::log::event;
-use crate::pipeline::{RunCtx, Step, checkpoint, classify, fence, transient};
+use crate::run::{RunCtx, Step, checkpoint, classify, fence, transient};
 
 /// Runs the stage from the companies not yet checkpointed, and moves the run to `ingesting`.
 pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
@@ -70,7 +70,7 @@ async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardLis
     Ok(boards.list(&board).await?)
 }
 
-/// UPSERTs the company's listing, expires (or holds, see [`crate::expiry`]) what it left out, and writes the
+/// UPSERTs the company's listing, expires (or holds, see [`super::expiry`]) what it left out, and writes the
 /// company's checkpoint and log line, in one transaction.
 async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardListing) -> anyhow::Result<()> {
     let complete = listed.is_complete();
@@ -92,7 +92,7 @@ async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardLis
         let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
         let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
         let decision = Expiry::decide(ctx.settings.expire_guard_percent, &base, outcome.tally.found, complete);
-        let applied = crate::expiry::apply(conn, company.id, &ids, &base, decision, listing.seen_at)
+        let applied = super::expiry::apply(conn, company.id, &ids, &base, decision, listing.seen_at)
             .await
             .context("failed to expire postings")?;
         let tally = Tally { expired: applied.expired, expiry_held: applied.held, ..outcome.tally };

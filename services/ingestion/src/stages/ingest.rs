@@ -13,7 +13,7 @@ use futures::StreamExt as _;
 use serde_json::json;
 
 use crate::log::event;
-use crate::pipeline::{RunCtx, Step, checkpoint, classify, fence, transient};
+use crate::run::{RunCtx, Step, checkpoint, classify, fence, transient};
 
 /// Ingests every pending posting of the user, chunk by chunk.
 pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Int8, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A decision to apply to an entity.
@@ -46,7 +46,8 @@ pub(super) async fn apply_flag(
 }
 
 /// A flagged posting with the decision that flagged it.
-#[derive(Clone, Debug, QueryableByName, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, QueryableByName, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlaggedPosting {
     #[diesel(sql_type = Int8)]
     pub id: i64,

@@ -11,7 +11,7 @@ mod jobs;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use bw_vocab::{ItemStatus, JobMode, JobStatus};
@@ -29,7 +29,8 @@ pub use jobs::{
 use crate::schema::{llm_job_items, llm_jobs};
 
 /// An LLM job with its aggregates.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[diesel(table_name = llm_jobs)]
 pub struct LlmJob {
     pub id: Uuid,
@@ -67,7 +68,8 @@ pub struct LlmJob {
 }
 
 /// One entity of a job.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[diesel(table_name = llm_job_items)]
 pub struct LlmJobItem {
     #[serde(skip)]

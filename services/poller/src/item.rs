@@ -1,0 +1,50 @@
+//! What one item's turn came to ([`Step`]), and how an item ends ([`item_end`] from OpenAI's answer, [`failed`]
+//! with a reason). Plain values: the worker's modules and its statistics build on them.
+
+use std::time::Duration;
+
+use bw_db::llm::{Decision, ItemEnd, ItemStatus};
+use bw_openai::{Response, ResponseStatus};
+
+/// What happened to one item in this invocation.
+pub enum Step {
+    Submitted,
+    Ended,
+    Running,
+    /// Left as it was for the next invocation (the deadline, or a rate limit; OpenAI asked to wait this long).
+    Waiting(Option<Duration>),
+    /// Not advanced (a failed try, or a database error); it stays open.
+    Error(String),
+}
+
+/// An item's end as `failed` with `reason`.
+pub fn failed(reason: &str) -> ItemEnd {
+    ItemEnd { status: ItemStatus::Failed, output_text: None, decision: None, error: Some(reason.to_owned()) }
+}
+
+/// How a terminal response ends its item: a completed one with a readable decision completes it; a malformed
+/// answer, a failure or an incomplete answer fails it with the reason; a cancelled one is cancelled.
+pub fn item_end(response: &Response) -> ItemEnd {
+    let output_text = response.output_text();
+    match response.status {
+        ResponseStatus::Completed => match response.decision() {
+            Ok(d) => ItemEnd {
+                status: ItemStatus::Completed,
+                output_text,
+                decision: Some(Decision { flag: d.flag, label: d.label, reason: d.reason }),
+                error: None,
+            },
+            Err(e) => ItemEnd { output_text, ..failed(&format!("malformed answer: {e}")) },
+        },
+        ResponseStatus::Cancelled => {
+            ItemEnd { status: ItemStatus::Cancelled, output_text, decision: None, error: None }
+        }
+        _ => {
+            let reason = response
+                .decision()
+                .err()
+                .map_or_else(|| format!("response {}", response.status.as_str()), |e| e.to_string());
+            ItemEnd { output_text, ..failed(&reason) }
+        }
+    }
+}
