@@ -8,6 +8,7 @@ pub mod chaos;
 pub mod client;
 pub mod ctl;
 pub mod db;
+pub mod docs;
 pub mod lambda_runtime;
 pub mod layering;
 pub mod llm;

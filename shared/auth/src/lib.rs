@@ -13,8 +13,12 @@ pub const ISSUER: &str = "boardwatch";
 /// The shortest secret accepted (HS256 wants at least the hash's 32 bytes).
 pub const MIN_SECRET_BYTES: usize = 32;
 /// The JWT key: `JWT_SECRET` itself, or the Secrets Manager secret `JWT_SECRET_ID` names.
-pub const JWT_SECRET: SecretVar =
-    SecretVar { var: "JWT_SECRET", hint: "the HS256 key that signs API tokens, at least 32 bytes", old_id_vars: &[] };
+pub const JWT_SECRET: SecretVar = SecretVar {
+    var: "JWT_SECRET",
+    id_var: "JWT_SECRET_ID",
+    hint: "the HS256 key that signs API tokens, at least 32 bytes",
+    old_id_vars: &[],
+};
 /// Tolerated clock difference between the signer and the API when checking `exp`.
 const LEEWAY_SECS: u64 = 30;
 
@@ -144,6 +148,25 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    struct Store;
+
+    impl SecretSource for Store {
+        type Error = String;
+        async fn get(&self, id: &str) -> Result<String, String> {
+            (id == "api-jwt").then(|| SECRET.to_owned()).ok_or_else(|| format!("no secret {id}"))
+        }
+    }
+
+    /// `JWT_SECRET_ID`, the documented name, names the stored key (not `JWT_SECRET_SECRET_ID`).
+    #[tokio::test]
+    async fn the_key_is_read_from_the_secret_jwt_secret_id_names() {
+        let lookup = |name: &str| (name == "JWT_SECRET_ID").then(|| "api-jwt".to_owned());
+        let found = JWT_SECRET.read_with(&lookup, &Store).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.secret().expose(), SECRET);
+        let none = JWT_SECRET.read_with(&|_: &str| None, &Store).await.err().map(|e| e.to_string());
+        assert!(none.is_some_and(|e| e.contains("or set JWT_SECRET_ID")));
+    }
 
     #[test]
     fn a_signed_token_verifies_to_its_user_and_role() {

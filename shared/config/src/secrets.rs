@@ -1,5 +1,6 @@
-//! One way to give a process a secret: `{VAR}` holds the value itself, or `{VAR}_SECRET_ID` names an AWS Secrets
-//! Manager secret holding it (a name or an ARN), read once at start-up through a [`SecretSource`]. A variable may
+//! One way to give a process a secret: `{VAR}` holds the value itself, or `{VAR}_SECRET_ID` (`JWT_SECRET_ID` for
+//! `JWT_SECRET`) names an AWS Secrets Manager secret holding it (a name or an ARN), read once at start-up through a
+//! [`SecretSource`]. A variable may
 //! also have older names for its secret id, read after the current one (`OPENAI_API_KEY_SECRET` for
 //! `OPENAI_API_KEY_SECRET_ID`), so existing deployments keep working.
 
@@ -30,10 +31,13 @@ impl SecretSource for NoSecretSource {
     }
 }
 
-/// A secret's variables: its value in `var`, or the id of a stored secret in `{var}_SECRET_ID` (or an older name).
+/// A secret's variables: its value in `var`, or the id of a stored secret in `id_var` (or an older name).
 #[derive(Clone, Copy, Debug)]
 pub struct SecretVar {
     pub var: &'static str,
+    /// The variable naming a stored secret: `{var}_SECRET_ID`, or `{var}_ID` when `var` already ends in `_SECRET`
+    /// (`JWT_SECRET_ID`). Spelt out so the variables' names can be found in the code.
+    pub id_var: &'static str,
     /// What `var` is, for the error when nothing is set.
     pub hint: &'static str,
     /// Older names of the secret id's variable, still read, after the current one.
@@ -59,11 +63,6 @@ impl Found {
 }
 
 impl SecretVar {
-    /// The variable naming a stored secret: `{var}_SECRET_ID`.
-    pub fn id_var(&self) -> String {
-        format!("{}_SECRET_ID", self.var)
-    }
-
     /// Reads the secret from the environment.
     pub async fn read(&self, secrets: &impl SecretSource) -> Result<Found, ConfigError> {
         self.read_with(&crate::optional, secrets).await
@@ -80,8 +79,8 @@ impl SecretVar {
         if let Some(value) = set(self.var) {
             return Ok(Found::Value(Secret::new(value)));
         }
-        let id_var = self.id_var();
-        let named = std::iter::once(id_var.as_str())
+        let id_var = self.id_var;
+        let named = std::iter::once(id_var)
             .chain(self.old_id_vars.iter().copied())
             .find_map(|name| set(name).map(|id| (name.to_owned(), id)));
         let Some((id_var, id)) = named else {
@@ -106,7 +105,8 @@ mod tests {
 
     use super::*;
 
-    const KEY: SecretVar = SecretVar { var: "KEY", hint: "the key", old_id_vars: &["KEY_SECRET"] };
+    const KEY: SecretVar =
+        SecretVar { var: "KEY", id_var: "KEY_SECRET_ID", hint: "the key", old_id_vars: &["KEY_SECRET"] };
 
     struct Store(HashMap<&'static str, &'static str>);
 

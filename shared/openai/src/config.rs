@@ -21,8 +21,12 @@ use crate::retry::RetryPolicy;
 
 /// The key: `OPENAI_API_KEY` itself, or the secret `OPENAI_API_KEY_SECRET_ID` (formerly `OPENAI_API_KEY_SECRET`)
 /// names.
-pub const OPENAI_API_KEY: SecretVar =
-    SecretVar { var: "OPENAI_API_KEY", hint: "the OpenAI API key", old_id_vars: &["OPENAI_API_KEY_SECRET"] };
+pub const OPENAI_API_KEY: SecretVar = SecretVar {
+    var: "OPENAI_API_KEY",
+    id_var: "OPENAI_API_KEY_SECRET_ID",
+    hint: "the OpenAI API key",
+    old_id_vars: &["OPENAI_API_KEY_SECRET"],
+};
 
 /// Everything the client needs. `Debug` never shows the key.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 mod api;
 mod browser;
 mod delivery;
+mod docs;
 mod hostile;
 mod ingest_paths;
 mod ingest_safety;
