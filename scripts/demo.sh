@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end on local defaults: brings up LocalStack and PostgreSQL (bootstrap.sh), serves sample
 # career boards from the fake ATS (built on the real payloads in tests/fixtures), starts the ingestion service, the
-# API and the poller, adds sample companies, starts a run and follows its log, screens the postings with an LLM job
-# (the fake OpenAI unless OPENAI_API_KEY is set), and ends by printing the web UI's address with a token-bearing link.
+# API and the poller, and then drives the system through its API with the project's own client (ctl): adds sample
+# companies, starts a run and follows its log, screens the postings with an LLM job (the fake OpenAI unless
+# OPENAI_API_KEY is set) and follows it, and ends by printing the web UI's address with a token-bearing link.
+# Each port it needs must be free (DEMO_API_PORT, DEMO_ATS_PORT, DEMO_OPENAI_PORT move them).
 # The services keep running in the background for the web UI; `scripts/demo.sh stop` stops them (a new demo does too).
 # DEMO_STOP_AT_END=1 stops them when the script ends instead.
 set -euo pipefail
@@ -11,6 +13,7 @@ cd "$ROOT"
 
 API_PORT="${DEMO_API_PORT:-8080}"
 ATS_PORT="${DEMO_ATS_PORT:-8089}"
+OPENAI_PORT="${DEMO_OPENAI_PORT:-8090}"
 API="http://127.0.0.1:$API_PORT"
 ATS="http://127.0.0.1:$ATS_PORT"
 LOGS="$STATE_DIR/demo"
@@ -31,15 +34,31 @@ fi
 # A previous demo's services hold the ports and consume the queues: stop them first.
 stop_services
 
+# port_free PORT VARIABLE: stops with a message naming the port, what holds it (where ss can tell), and the variable
+# that moves it, when something already listens there: the demo must talk to its own services, not to whatever
+# answers on the port.
+port_free() {
+  local port="$1" var="$2" holder=""
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 0
+  if command -v ss >/dev/null; then
+    holder="$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(("[^"]*"' | head -1 | cut -d'"' -f2)"
+  fi
+  die "port $port is taken${holder:+ by $holder}: stop that program, or set $var to a free port (e.g. $var=$((port + 10000)) scripts/demo.sh)"
+}
+port_free "$API_PORT" DEMO_API_PORT
+port_free "$ATS_PORT" DEMO_ATS_PORT
+[[ -n "${OPENAI_API_KEY:-}" ]] || port_free "$OPENAI_PORT" DEMO_OPENAI_PORT
+
 "$ROOT/scripts/bootstrap.sh"
 load_env
 command -v curl >/dev/null || die "curl is required"
-command -v python3 >/dev/null || die "python3 is required (it formats the output)"
 
 log "building the services"
 cargo build --quiet -p bw-api -p bw-ctl -p bw-ingestion -p bw-poller -p bw-fake-ats -p bw-fake-openai --bins
-# The demo user is an operator, so the web UI's operators' panel shows too.
-TOKEN="$(./target/debug/ctl token --user demo --operator)"
+CTL="$ROOT/target/debug/ctl"
+# The demo user is an operator, so the web UI's operators' panel shows too. ctl's API commands read these two.
+TOKEN="$("$CTL" token --user demo --operator)"
+export API_URL="http://127.0.0.1:$API_PORT" API_TOKEN="$TOKEN"
 
 # Until the demo has succeeded, an exit stops what it started; after, the services stay up for the web UI.
 keep=0
@@ -54,11 +73,25 @@ start() { # NAME COMMAND...: runs COMMAND in the background, logging to .local/d
   shift
   nohup "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo "$!" >>"$PIDS_FILE"
+  eval "PID_${name//-/_}=$!"
+}
+
+# started NAME URL: waits until URL answers and the process started as NAME is the one still running (a service
+# that could not start says why in the last line of its log).
+started() {
+  local name="$1" url="$2" pid_var="PID_${1//-/_}"
+  local pid="${!pid_var}"
+  for _ in $(seq 1 120); do
+    kill -0 "$pid" 2>/dev/null || die "$name stopped: $(tail -n 1 "$LOGS/$name.log")"
+    curl -sf "$url" >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  die "$name did not answer at $url within 30 s; see $LOGS/$name.log"
 }
 
 log "starting the fake ATS on $ATS (sample boards); log in .local/demo/fake-ats.log"
 start fake-ats ./target/debug/fake-ats --listen "127.0.0.1:$ATS_PORT" --sample
-wait_for 30 curl -sf "$ATS/_fake/boards" || die "the fake ATS did not start; see $LOGS/fake-ats.log"
+started fake-ats "$ATS/_fake/boards"
 
 export ATS_BASE_URL="$ATS" API_LISTEN="127.0.0.1:$API_PORT" LOG_FORMAT=json
 # The sample careers pages are served by the fake ATS on 127.0.0.1, a private address.
@@ -70,14 +103,10 @@ log "starting the ingestion service (local event-source runner on bw-runs); JSON
 start ingestion ./target/debug/ingestion
 log "starting the API on $API; log in .local/demo/api.log"
 start api ./target/debug/api
-wait_for 30 curl -sf "$API/healthz" || die "the API did not start; see $LOGS/api.log"
+started api "$API/healthz"
 
-call() { # METHOD PATH [JSON]
-  curl -s -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' ${3:+--data "$3"} "$API$2"
-}
-
-log "adding sample companies (already present ones are kept)"
-add() { call POST /api/companies "{\"name\":\"$1\",\"board_kind\":\"$2\",\"board_token\":\"$3\"}" >/dev/null; }
+log "adding sample companies (already followed ones are kept)"
+add() { "$CTL" companies add "$1" "$2" "$3" --exists-ok >/dev/null; }
 add "Airbnb" greenhouse airbnb
 add "Plaid" lever plaid
 add "Linear" ashby linear
@@ -87,70 +116,21 @@ add "Globex" lever globex
 add "Initech" ashby initech
 add "Umbrella" jsonld "$ATS/careers/umbrella"
 
-log "dry run: what a run would find"
-call POST /api/ingestion/dry-run | python3 -c "$(cat <<'PY'
-import json, sys
-d = json.load(sys.stdin)
-for c in d["companies"]:
-    note = "" if c["ok"] else "  ERROR " + c["error"]
-    print(f"   {c['name']:<10} {c['board_kind']:<10} {c['found']:>4} postings{note}")
-print(f"   total {d['total_found']:>20}")
-PY
-)"
+log "dry run: what a run would find (ctl runs dry-run)"
+"$CTL" runs dry-run | sed 's/^/   /'
 
-# The vocabulary (terminal run statuses, unresolved job statuses, count columns) from the API, not copies of it.
-META="$(call GET /api/meta)"
-
-log "starting a run"
-answer="$(call POST /api/ingestion/runs)"
-run_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("id") or d["error"]["details"]["run_id"])' "$answer")"
-log "run $run_id queued; following it"
-
-# The run's log, incrementally: each call passes back the last answer's next_token and gets only the new lines. The
-# log is read after the run, so the round that sees the run ended also gets its last line (committed with the end).
-next_token=""
-while :; do
-  run="$(call GET "/api/ingestion/runs/$run_id")"
-  logs="$(call GET "/api/ingestion/logs/$run_id?limit=1000${next_token:+&next_token=$next_token}")"
-  page="$(python3 - "$logs" <<'PY'
-import datetime, json, sys
-d = json.loads(sys.argv[1])
-for line in d["logs"]:
-    at = datetime.datetime.fromtimestamp(line["timestamp"] / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
-    print(f"   [{at}] {line['level']:<5} {(line['stage'] or '-'):<8} {line['message']}", file=sys.stderr)
-print(d["next_token"], len(d["logs"]))
-PY
-)"
-  read -r next_token lines <<<"$page"
-  read -r status ended < <(python3 -c 'import json,sys; s = json.loads(sys.argv[1])["status"]; print(s, int(s in json.loads(sys.argv[2])["runs"]["terminal"]))' "$run" "$META")
-  # A full page may leave lines behind: read on before stopping.
-  [[ "$ended" == 1 && "$lines" -lt 1000 ]] && break
-  sleep 0.5
-done
-python3 - "$run" "$META" <<'PY'
-import json, sys
-run = json.loads(sys.argv[1])
-c = run["counts"]
-cols = json.loads(sys.argv[2])["runs"]["count_columns"]
-print()
-print(f"Run {run['id']}: {run['status'].upper()}" + (f" ({run['error']})" if run.get("error") else ""))
-print(f"{'company':<12}{'board':<12}" + "".join(f"{k:>10}" for k in cols) + "  note")
-for co in c["companies"]:
-    note = "" if co["extract_status"] == "ok" else "board failed: " + (co["error"] or "")[:60]
-    print(f"{co['name']:<12}{co['board_kind']:<12}" + "".join(f"{co[k]:>10}" for k in cols) + "  " + note)
-print(f"{'total':<24}" + "".join(f"{c['total'][k]:>10}" for k in cols))
-print(f"boards failed: {c['boards_failed']}   postings of removed companies expired: {c['removed_company_postings_expired']}")
-PY
-[[ "$status" == finished ]] || die "the run ended $status"
+log "starting a run (ctl runs start)"
+run_id="$("$CTL" runs start --reuse-active)"
+log "run $run_id queued; following it (ctl runs follow)"
+"$CTL" runs follow "$run_id" || die "the run did not finish"
 
 # --- Screening: an LLM job over the ready postings --------------------------------------------------------------
-OPENAI_PORT="${DEMO_OPENAI_PORT:-8090}"
 if [[ -z "${OPENAI_API_KEY:-}" ]]; then
   log "OPENAI_API_KEY is not set: screening with the fake OpenAI on 127.0.0.1:$OPENAI_PORT (same wire format)"
   start fake-openai ./target/debug/fake-openai --listen "127.0.0.1:$OPENAI_PORT" --complete-after-ms 800 \
     --config '{"decision": {"keywords": ["remote: true"], "hash_flag_rate": 0.0, "clear_label": "not_remote"}}'
   export OPENAI_API_KEY="sk-demo-fake" OPENAI_BASE_URL="http://127.0.0.1:$OPENAI_PORT/v1"
-  wait_for 30 curl -sf "http://127.0.0.1:$OPENAI_PORT/_fake/stats" || die "the fake OpenAI did not start"
+  started fake-openai "http://127.0.0.1:$OPENAI_PORT/_fake/stats"
 else
   log "OPENAI_API_KEY is set: screening with the real OpenAI API"
 fi
@@ -159,37 +139,17 @@ POLL_MAX_ITEMS="${POLL_MAX_ITEMS:-100}" start poller-worker ./target/debug/polle
 DISPATCH_EVERY_SECS=5 start poller-dispatch ./target/debug/poller dispatch
 
 instructions='Decide whether this job posting is for a remote role. Answer flag=true with label "remote" if it is, otherwise flag=false with label "not_remote". Give a one-sentence reason.'
-job="$(call POST /api/llm-jobs "$(python3 -c 'import json,sys; print(json.dumps({"name": "Remote roles", "model": "gpt-4.1-nano", "instructions": sys.argv[1], "mode": "background", "entities": {"filter": {"status": "ready"}}}))' "$instructions")")"
-job_id="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("id") or sys.exit("could not start the screening job: " + json.dumps(d)))' "$job")"
-log "screening job $job_id started; following it"
-while :; do
-  job="$(call GET "/api/llm-jobs/$job_id")"
-  line="$(python3 - "$job" "$META" <<'PY'
-import json, sys
-j = json.loads(sys.argv[1])
-ended = j["status"] not in json.loads(sys.argv[2])["jobs"]["unresolved"]
-done = j["items_completed"] + j["items_failed"] + j["items_cancelled"] + j["items_expired"]
-bar = "#" * int(30 * j["progress"]) + "." * (30 - int(30 * j["progress"]))
-print(f"{int(ended)}|   [{bar}] {done}/{j['items_total']}  completed {j['items_completed']}  failed {j['items_failed']}  flags {j['flags_applied']}")
-PY
-)"
-  printf '\r%s' "${line#*|}" >&2
-  [[ "${line%%|*}" == 1 ]] && { echo >&2; break; }
-  sleep 1
-done
+job_id="$("$CTL" jobs create --name "Remote roles" --model gpt-4.1-nano --mode background --status ready \
+  --instructions "$instructions")"
+log "screening job $job_id started; following it (ctl jobs follow)"
+"$CTL" jobs follow "$job_id" || die "the screening job did not complete"
 
-call GET "/api/postings?job_id=$job_id&limit=1000" | python3 -c "$(cat <<'PY'
-import json, sys
-d = json.load(sys.stdin)["postings"]
-print()
-print(f"Postings this screening flagged: {len(d)} (first 15 shown)")
-for p in d[:15]:
-    print(f"  {p['company']:<10} {p['title'][:52]:<52}  [{p['label']}] {p['reason'][:50]}")
-PY
-)"
 echo
-log "the queues as an operator sees them (ctl queues; ctl dlq peek QUEUE shows what failed, see the README's runbook)"
-"$ROOT/target/debug/ctl" queues || true
+log "postings this screening flagged (ctl postings --job $job_id --limit 15)"
+"$CTL" postings --job "$job_id" --limit 15 | sed 's/^/   /'
+echo
+log "the queues as an operator sees them (ctl queues; ctl dlq peek QUEUE shows what failed, see docs/operating.md)"
+"$CTL" queues || true
 echo
 if [[ "${DEMO_STOP_AT_END:-0}" != 1 ]]; then
   keep=1

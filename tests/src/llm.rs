@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bw_db::llm::{self, NewJob};
+use bw_db::llm::{self, LlmJob, NewJob};
 use bw_fake_ats::Kind;
 use bw_fake_openai::{FakeConfig, FakeOpenAi, FakeOpenAiServer};
 use bw_messages::{Database, RunMessage};
@@ -14,7 +14,6 @@ use bw_poller::stats::Stats;
 use bw_poller::{Settings, Worker};
 use bw_queue::SqsQueue;
 use bw_vocab::JobMode;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::TestApp;
@@ -50,10 +49,10 @@ pub async fn create_job(app: &TestApp, mode: JobMode, expected: usize) -> anyhow
     Ok(llm::create(&mut conn, job, &ids).await?.id)
 }
 
-/// The job's row, as JSON.
-pub async fn job_row(app: &TestApp, id: Uuid) -> anyhow::Result<Value> {
-    let rows = app.db.rows(&format!("SELECT * FROM llm_jobs WHERE id = '{id}'")).await?;
-    rows.into_iter().next().with_context(|| format!("job {id} missing"))
+/// The job's row.
+pub async fn job_row(app: &TestApp, id: Uuid) -> anyhow::Result<LlmJob> {
+    let mut conn = bw_db::pool::conn(&app.db.pool).await?;
+    llm::load(&mut conn, id).await?.with_context(|| format!("job {id} missing"))
 }
 
 /// A worker over the app's database and `llm-jobs` queue, talking to the (fake) OpenAI at `base_url` with short
@@ -73,17 +72,17 @@ pub fn worker(app: &TestApp, base_url: &str) -> anyhow::Result<Worker<SqsQueue>>
 }
 
 /// Polls the job the way its messages would, until it resolves (at most a minute); returns its row.
-pub async fn poll_until_resolved(app: &TestApp, worker: &Worker<SqsQueue>, id: Uuid) -> anyhow::Result<Value> {
+pub async fn poll_until_resolved(app: &TestApp, worker: &Worker<SqsQueue>, id: Uuid) -> anyhow::Result<LlmJob> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while tokio::time::Instant::now() < deadline {
         worker.poll_job(id, None).await.map_err(|f| anyhow::anyhow!("{f}"))?;
         let job = job_row(app, id).await?;
-        if job["resolved_at"].is_string() {
+        if job.resolved_at.is_some() {
             return Ok(job);
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    anyhow::bail!("job {id} did not resolve: {}", job_row(app, id).await?)
+    anyhow::bail!("job {id} did not resolve: {:?}", job_row(app, id).await?)
 }
 
 /// Alice's run of 12 ready postings, a fake OpenAI, and a worker wired to them and the app's `llm-jobs` queue.
@@ -114,7 +113,7 @@ impl Screening {
     }
 
     /// The job's row.
-    pub async fn job(&self, id: Uuid) -> anyhow::Result<Value> {
+    pub async fn job(&self, id: Uuid) -> anyhow::Result<LlmJob> {
         job_row(&self.app, id).await
     }
 
@@ -124,7 +123,7 @@ impl Screening {
     }
 
     /// Polls the job until it resolves (at most a minute); returns its row.
-    pub async fn poll_until_resolved(&self, id: Uuid) -> anyhow::Result<Value> {
+    pub async fn poll_until_resolved(&self, id: Uuid) -> anyhow::Result<LlmJob> {
         poll_until_resolved(&self.app, &self.worker, id).await
     }
 
@@ -132,9 +131,4 @@ impl Screening {
     pub async fn items_where(&self, id: Uuid, cond: &str) -> anyhow::Result<i64> {
         self.app.db.scalar(&format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND ({cond})")).await
     }
-}
-
-/// A job row's count `key` (-1 when missing).
-pub fn count(job: &Value, key: &str) -> i64 {
-    job[key].as_i64().unwrap_or(-1)
 }

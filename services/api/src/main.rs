@@ -12,9 +12,20 @@ use bw_extract::HttpBoards;
 use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     bw_telemetry::init(bw_telemetry::Format::from_env());
+    // Boxed: the services' futures are deep, and one more level of nesting overflows the compiler's layout query.
+    bw_telemetry::exit_status(Box::pin(run()).await)
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = bw_api::settings::Settings::from_env()?;
+    let in_lambda = bw_queue::in_lambda();
+    // The port first: a port in use is said at once, before the slower set-up.
+    let listener = match in_lambda {
+        true => None,
+        false => Some(bind(&settings.listen).await?),
+    };
     let database_url = required("DATABASE_URL", "the PostgreSQL URL")?;
     let pool = bw_db::pool::build(&database_url, settings.pool_size)?;
     let database = settings.run_database;
@@ -28,7 +39,6 @@ async fn main() -> anyhow::Result<()> {
     // The operators' routes find the queues by name: `{QUEUE_PREFIX}runs` (default prefix `bw-`), as ctl does.
     let ops = bw_ops::Ops::from_config(&aws, bw_queue::definitions::prefix());
     let ops = SqsOps { ops, reasons: bw_ops::peek::Reasons::from_pool(pool.clone()) };
-    let in_lambda = bw_queue::in_lambda();
     // In Lambda a response is buffered whole, so progress streams are one shot and need no listener.
     let live = (!in_lambda).then(|| bw_api::live::Hub::start(database_url.clone()));
     let state = AppState {
@@ -40,13 +50,18 @@ async fn main() -> anyhow::Result<()> {
         ops: Arc::new(ops),
         live: live.clone(),
     };
-    if in_lambda {
+    let Some(listener) = listener else {
         return lambda_http::run(router(state)).await.map_err(|e| anyhow::anyhow!(e));
-    }
-    let addr = settings.listen;
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("failed to listen on {addr}"))?;
-    tracing::info!(%addr, "api listening");
+    };
+    tracing::info!(addr = %settings.listen, "api listening");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown(live)).await.context("server failed")
+}
+
+/// Listens on `addr` (`API_LISTEN`), or says which address is taken and how to move.
+async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (API_LISTEN); is another program using it?"))
 }
 
 /// Resolves on Ctrl-C, having ended the progress streams (endless while their run is active, they would hold the

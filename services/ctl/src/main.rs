@@ -4,6 +4,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
 use bw_ctl::aws::Aws;
+use bw_ctl::client::{ApiArgs, CompaniesCommand, JobsCommand, RunsCommand};
 use bw_ctl::filter::Filter;
 use bw_ctl::{consumers, dlq, queues, redrive, render};
 use bw_ops::Ops;
@@ -13,7 +14,10 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 #[derive(Parser)]
-#[command(name = "ctl", about = "Operate the job-postings system: migrations, queues and DLQs, consumers")]
+#[command(
+    name = "ctl",
+    about = "Operate the job-postings system: migrations, queues and DLQs, consumers; and drive it through its API"
+)]
 struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -61,6 +65,40 @@ enum Command {
     Consumers {
         #[command(subcommand)]
         command: ConsumersCommand,
+    },
+    /// Through the API: the companies whose boards the token's user follows.
+    Companies {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: CompaniesCommand,
+    },
+    /// Through the API: dry-run, start, show and follow ingestion runs.
+    Runs {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// Through the API: create, show and follow LLM screening jobs.
+    Jobs {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Through the API: the postings the user's screening jobs flagged, newest flag first.
+    Postings {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Only those flagged with this label.
+        #[arg(long)]
+        flag: Option<String>,
+        /// Only those flagged by this job.
+        #[arg(long)]
+        job: Option<uuid::Uuid>,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
     },
 }
 
@@ -156,19 +194,16 @@ fn parse_rate(s: &str) -> Result<u32, String> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     bw_telemetry::init_with(bw_telemetry::Format::Text, "warn");
-    match run(Cli::parse()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            // The whole chain on one line, without a backtrace: an operator's error, not a crash.
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    bw_telemetry::exit_status(run(Cli::parse()).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
     match cli.command {
+        Command::Companies { api, command } => bw_ctl::client::companies(&api, command, json).await,
+        Command::Runs { api, command } => bw_ctl::client::runs(&api, command, json).await,
+        Command::Jobs { api, command } => bw_ctl::client::jobs(&api, command, json).await,
+        Command::Postings { api, flag, job, limit } => bw_ctl::client::postings(&api, flag, job, limit, json).await,
         Command::Migrate { database_url, create } => {
             if create && bw_db::migrate::create_database_if_missing(&database_url).await? {
                 eprintln!("created database {}", bw_db::migrate::redact(&database_url));

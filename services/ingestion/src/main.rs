@@ -13,8 +13,13 @@ use bw_queue::definitions::{RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     bw_telemetry::init(bw_telemetry::Format::from_env());
+    // Boxed: the services' futures are deep, and one more level of nesting overflows the compiler's layout query.
+    bw_telemetry::exit_status(Box::pin(run()).await)
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let pool_size = settings.pool_size;
     let primary =

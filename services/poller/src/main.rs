@@ -11,8 +11,13 @@ use bw_queue::definitions::{LLM_JOBS, RUNS, resolve_url};
 use bw_queue::runner::{self, RunnerConfig};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     bw_telemetry::init(bw_telemetry::Format::from_env());
+    // Boxed: the services' futures are deep, and one more level of nesting overflows the compiler's layout query.
+    bw_telemetry::exit_status(Box::pin(run()).await)
+}
+
+async fn run() -> anyhow::Result<()> {
     let role = std::env::args().nth(1).or_else(|| bw_config::optional("POLLER_ROLE")).unwrap_or_default();
     let settings = Settings::from_env()?;
     let pool = bw_db::pool::build(&required("DATABASE_URL", "the PostgreSQL URL")?, settings.pool_size)?;

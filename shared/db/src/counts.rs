@@ -30,6 +30,11 @@ impl Tally {
     /// with its reason).
     pub const COLUMNS: [&'static str; 7] = ["found", "inserted", "updated", "unchanged", "expired", "ready", "failed"];
 
+    /// The figures of [`Tally::COLUMNS`], in that order.
+    pub fn figures(&self) -> [i64; 7] {
+        [self.found, self.inserted, self.updated, self.unchanged, self.expired, self.ready, self.failed]
+    }
+
     fn add(&mut self, row: &RunCompany) {
         self.found += i64::from(row.found);
         self.inserted += i64::from(row.inserted);
@@ -142,6 +147,15 @@ mod tests {
         keys.sort_unstable();
         columns.sort_unstable();
         assert_eq!(keys, columns);
+        Ok(())
+    }
+
+    #[test]
+    fn figures_are_the_columns_in_their_order() -> anyhow::Result<()> {
+        let tally =
+            Tally { found: 1, inserted: 2, updated: 3, unchanged: 4, expired: 5, ready: 6, failed: 7, expiry_held: 8 };
+        let json = serde_json::to_value(tally)?;
+        assert_eq!(Tally::COLUMNS.map(|c| json[c].as_i64().unwrap_or(-1)), tally.figures());
         Ok(())
     }
 }

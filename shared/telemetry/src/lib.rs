@@ -34,6 +34,19 @@ pub fn init_with(format: Format, default_filter: &str) {
     };
 }
 
+/// The exit status of a program whose work answered `result`. A failure is one line on stderr, `error: ` and the
+/// error with its causes (`{:#}`), without a backtrace even under `RUST_BACKTRACE`: a port in use or a missing
+/// variable is an operator's error, not a crash.
+pub fn exit_status<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// An error and its causes on one line (`failed to read the run: connection refused`), for a log field:
 /// `tracing::warn!(error = %chain(error.as_ref()), "…")` with an `anyhow::Error`, `chain(&error)` with any other.
 pub fn chain<'a>(error: &'a (dyn std::error::Error + 'a)) -> Chain<'a> {

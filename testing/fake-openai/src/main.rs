@@ -35,8 +35,13 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     bw_telemetry::init(bw_telemetry::Format::from_env());
+    // Boxed: the services' futures are deep, and one more level of nesting overflows the compiler's layout query.
+    bw_telemetry::exit_status(Box::pin(run()).await)
+}
+
+async fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = FakeConfig::default();
     if let Some(json) = &args.config {

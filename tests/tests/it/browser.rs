@@ -144,7 +144,7 @@ async fn a_user_adds_a_company_watches_a_run_finish_live_and_screens_its_posting
     })
     .await?;
     assert_eq!(b.attr("job-progress", "value").await?.as_deref(), Some("1"));
-    let applied = llm_harness::job_row(&app, job_id.parse()?).await?["flags_applied"].clone();
+    let applied = llm_harness::job_row(&app, job_id.parse()?).await?.flags_applied;
     let counts = b.text("job-counts").await?.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(counts.contains(&format!("Flags applied {applied}")), "job counts: {counts}");
     assert_eq!(b.find_all("item-row").await?.len(), 12, "one item per ready posting");

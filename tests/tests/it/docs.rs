@@ -83,3 +83,29 @@ fn every_operation_of_the_openapi_document_is_in_the_api_doc() -> anyhow::Result
     assert!(missing.is_empty(), "docs/api.md does not list {missing:?}");
     Ok(())
 }
+
+#[test]
+fn every_relative_link_of_the_docs_leads_to_a_file() -> anyhow::Result<()> {
+    let root = workspace();
+    let mut pages = vec![root.join("README.md")];
+    pages.extend(std::fs::read_dir(root.join("docs"))?.flatten().map(|e| e.path()));
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page)?;
+        for link in text.split("](").skip(1).filter_map(|rest| rest.split_once(')').map(|(link, _)| link)) {
+            let path = link.split('#').next().unwrap_or_default();
+            if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
+                continue;
+            }
+            checked += 1;
+            let dir = page.parent().unwrap_or(&root);
+            if !dir.join(path).exists() {
+                broken.push(format!("{} -> {link}", page.display()));
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} links read");
+    assert!(broken.is_empty(), "links to nothing: {broken:?}");
+    Ok(())
+}

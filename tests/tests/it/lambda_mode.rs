@@ -17,6 +17,7 @@ use bw_tests::client::Api as _;
 use bw_tests::lambda_runtime::events::{http_event, http_response, scheduled_event, sqs_event, sqs_record};
 use bw_tests::lambda_runtime::{FakeRuntime, Function};
 use bw_tests::llm as llm_harness;
+use bw_vocab::JobStatus;
 use bw_vocab::RunStatus;
 use serde_json::{Value, json};
 use tokio::process::Child;
@@ -165,9 +166,10 @@ async fn the_poller_worker_in_lambda_mode_submits_a_job_and_reports_only_the_bad
     let answer = answer(&runtime, &mut child, &request_id).await?;
     assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "bad-1" }] }));
     let job = llm_harness::job_row(&app, job_id).await?;
-    let counts = ["items_pending", "items_submitted", "items_completed", "items_failed"].map(|k| job[k].as_i64());
-    assert_eq!(job["status"], "running", "{job}");
-    assert_eq!(counts, [Some(0), Some(12), Some(0), Some(0)], "every item submitted, none ended yet: {job}");
+    let counts =
+        [job.items_pending, job.items_submitted, job.items_completed, job.items_failed].map(|n| Some(i64::from(n)));
+    assert_eq!(job.status, JobStatus::Running, "{job:?}");
+    assert_eq!(counts, [Some(0), Some(12), Some(0), Some(0)], "every item submitted, none ended yet: {job:?}");
     assert_eq!(fake.stats().responses_created, 12, "every item submitted once");
     let requeued = receive_jobs(&app, Duration::from_secs(10)).await?;
     assert_eq!(requeued, [job_id], "the running job is re-enqueued (with a delay) for its next poll");

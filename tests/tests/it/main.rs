@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod client;
 mod delivery;
 mod docs;
 mod hostile;
@@ -22,6 +23,7 @@ mod poller_caps;
 mod redelivery;
 mod run_lifecycle;
 mod schema;
+mod startup;
 mod storage;
 mod template;
 mod tls;

@@ -9,9 +9,10 @@ use bw_openai::{OpenAi, OpenAiConfig};
 use bw_poller::dispatch;
 use bw_queue::runner::{self, RunnerConfig};
 use bw_tests::client::Api as _;
-use bw_tests::llm::{Screening, count};
+use bw_tests::llm::Screening;
 use bw_tests::sqs::{self, TestQueue};
 use bw_vocab::JobMode;
+use bw_vocab::JobStatus;
 use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,15 +24,12 @@ async fn a_background_job_goes_through_its_whole_lifecycle() -> anyhow::Result<(
     let job = s.job(id).await?;
     // Every item went out in the first invocation; its own polls may already have found a few finished (the fake
     // completes a response in about 200 ms, and a loaded machine is slow to poll).
-    let out = count(&job, "items_submitted") + count(&job, "items_completed");
-    assert_eq!((job["status"].as_str(), count(&job, "items_pending"), out), (Some("running"), 0, 12), "{job}");
+    let out = job.items_submitted + job.items_completed;
+    assert_eq!((Some(job.status.as_str()), job.items_pending, out), (Some("running"), 0, 12), "{job:?}");
 
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!(job["status"], "completed", "{job}");
-    assert_eq!(
-        (count(&job, "items_completed"), count(&job, "items_pending"), count(&job, "flags_applied")),
-        (12, 0, 12)
-    );
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!((job.items_completed, job.items_pending, job.flags_applied), (12, 0, 12));
     assert_eq!(s.app.db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{id}'")).await?, 12);
     assert_eq!(s.fake.stats().responses_created, 12, "one submission per item");
     Ok(())
@@ -53,7 +51,7 @@ async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_
     let runner = async move { runner::run(&sqs, &url, worker, &config, rx).await };
     let waiter = async {
         let result = TestQueue::wait_until(Duration::from_secs(60), "the job to resolve", || async {
-            Ok(s.job(id).await?["resolved_at"].is_string())
+            Ok(s.job(id).await?.resolved_at.is_some())
         })
         .await;
         let _ = tx.send(true);
@@ -62,7 +60,7 @@ async fn a_job_resolves_through_sqs_with_delayed_re_enqueues_and_dispatch_finds_
     let (stats, resolved) = tokio::join!(runner, waiter);
     resolved?;
     assert!(stats.succeeded >= 2, "at least the first poll and one delayed re-enqueue: {stats:?}");
-    assert_eq!(s.job(id).await?["status"], "completed");
+    assert_eq!(s.job(id).await?.status, JobStatus::Completed);
     Ok(())
 }
 
@@ -98,7 +96,7 @@ async fn a_crash_between_submitting_and_recording_costs_one_submission_and_no_se
         .create_background_response("gpt-4.1-nano", "Is this job remote?", "x", &Default::default())
         .await?;
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!(job["status"], "completed");
+    assert_eq!(job.status, JobStatus::Completed);
     assert_eq!(s.fake.stats().responses_created, 13, "one extra submission");
     assert_eq!(s.app.db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{id}'")).await?, 12);
     let recorded =
@@ -113,9 +111,9 @@ async fn malformed_answers_fail_their_items_with_the_reason_and_the_job_goes_on(
     let id = s.create_job(JobMode::Background).await?;
     let job = s.poll_until_resolved(id).await?;
     // Some of the fake's malformed shapes (a code fence, extra keys) are read on purpose; the rest fail their item.
-    let (done, failed) = (count(&job, "items_completed"), count(&job, "items_failed"));
-    assert!(failed > 0 && done + failed == 12, "{job}");
-    assert_eq!(count(&job, "flags_applied"), done, "only readable decisions are applied");
+    let (done, failed) = (job.items_completed, job.items_failed);
+    assert!(failed > 0 && done + failed == 12, "{job:?}");
+    assert_eq!(job.flags_applied, done, "only readable decisions are applied");
     let reasons = s
         .app
         .db
@@ -123,8 +121,8 @@ async fn malformed_answers_fail_their_items_with_the_reason_and_the_job_goes_on(
             "SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND error LIKE 'malformed answer:%'"
         ))
         .await?;
-    assert_eq!(reasons, failed, "each failed item says why");
-    assert!(job["resolved_at"].is_string(), "the job went on to resolve: {job}");
+    assert_eq!(reasons, i64::from(failed), "each failed item says why");
+    assert!(job.resolved_at.is_some(), "the job went on to resolve: {job:?}");
     Ok(())
 }
 
@@ -138,8 +136,8 @@ async fn cancel_stops_the_job_here_and_at_openai() -> anyhow::Result<()> {
     let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
     assert_eq!(llm::request_cancel(&mut conn, "alice", id).await?, Some(true));
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!(job["status"], "cancelled", "{job}");
-    assert_eq!(count(&job, "items_cancelled"), 12);
+    assert_eq!(job.status, JobStatus::Cancelled, "{job:?}");
+    assert_eq!(job.items_cancelled, 12);
     let cancelled_at_openai =
         s.fake.response_ids().iter().filter(|r| s.fake.response_status(r) == Some(ResponseStatus::Cancelled)).count();
     assert_eq!(cancelled_at_openai, 12);
@@ -156,7 +154,7 @@ async fn a_bad_message_fails_alone() -> anyhow::Result<()> {
     let mut failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     failed.sort_unstable();
     assert_eq!(failed, ["m0", "m2"], "a malformed body and an unknown job fail; the good one is polled");
-    assert_eq!(s.job(id).await?["status"], "running");
+    assert_eq!(s.job(id).await?.status, JobStatus::Running);
     Ok(())
 }
 
@@ -165,9 +163,9 @@ async fn a_batch_job_goes_through_its_whole_lifecycle_in_a_few_requests() -> any
     let s = Screening::start(FakeConfig::default()).await?;
     let id = s.create_job(JobMode::Batch).await?;
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!(job["status"], "completed", "{job}");
-    assert_eq!((count(&job, "items_completed"), count(&job, "flags_applied")), (12, 12));
-    assert!(job["batch_id"].is_string() && job["input_file_id"].is_string(), "{job}");
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!((job.items_completed, job.flags_applied), (12, 12));
+    assert!(job.batch_id.is_some() && job.input_file_id.is_some(), "{job:?}");
     let stats = s.fake.stats();
     assert_eq!(stats.responses_created, 0, "no background responses in batch mode");
     assert_eq!(stats.by_route.get("POST /v1/batches").copied(), Some(1), "one batch: {:?}", stats.by_route);
@@ -180,14 +178,16 @@ async fn expired_and_refused_batch_lines_are_counted_with_their_reasons() -> any
     let s = Screening::start(config).await?;
     let id = s.create_job(JobMode::Batch).await?;
     let job = s.poll_until_resolved(id).await?;
-    let (done, failed, expired) =
-        (count(&job, "items_completed"), count(&job, "items_failed"), count(&job, "items_expired"));
-    assert_eq!(done + failed + expired, 12, "{job}");
-    assert!(failed > 0 && expired > 0, "the seed gives both kinds: {job}");
-    assert_eq!(count(&job, "flags_applied"), done);
+    let (done, failed, expired) = (job.items_completed, job.items_failed, job.items_expired);
+    assert_eq!(done + failed + expired, 12, "{job:?}");
+    assert!(failed > 0 && expired > 0, "the seed gives both kinds: {job:?}");
+    assert_eq!(job.flags_applied, done);
     let q = |cond: &str| format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND {cond}");
-    assert_eq!(s.app.db.scalar(&q("status = 'failed' AND error LIKE 'OpenAI answered 400%'")).await?, failed);
-    assert_eq!(s.app.db.scalar(&q("status = 'expired' AND error IS NOT NULL")).await?, expired);
+    assert_eq!(
+        s.app.db.scalar(&q("status = 'failed' AND error LIKE 'OpenAI answered 400%'")).await?,
+        i64::from(failed)
+    );
+    assert_eq!(s.app.db.scalar(&q("status = 'expired' AND error IS NOT NULL")).await?, i64::from(expired));
     Ok(())
 }
 
@@ -203,8 +203,8 @@ async fn a_429_storm_is_ridden_out_by_honouring_retry_after() -> anyhow::Result<
     s.worker.openai = OpenAi::new(config)?;
     let id = s.create_job(JobMode::Background).await?;
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!(job["status"], "completed", "{job}");
-    assert_eq!(count(&job, "items_completed"), 12);
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!(job.items_completed, 12);
     let stats = s.fake.stats();
     assert!(stats.rate_limited > 0, "the limit was hit: {stats:?}");
     assert_eq!(s.worker.openai.rate_limited_responses(), stats.rate_limited, "every 429 was seen and retried");

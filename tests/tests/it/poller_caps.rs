@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use bw_fake_openai::{Clock, FakeConfig, FakeOpenAi, Timing};
 use bw_openai::{OpenAi, OpenAiConfig};
-use bw_tests::llm::{Screening, count};
+use bw_tests::llm::Screening;
 use bw_vocab::JobMode;
+use bw_vocab::JobStatus;
 use uuid::Uuid;
 
 /// A rate limit of six requests a minute, one at a time: after the first request, each waits ten seconds.
@@ -56,18 +57,18 @@ async fn a_429_storm_longer_than_the_budget_leaves_items_open_and_a_later_invoca
     let stats = s.poll_once(id).await?;
     assert!(stats.items_waiting > 0, "{stats:?}");
     let job = s.job(id).await?;
-    assert_eq!(count(&job, "items_failed"), 0, "the deadline failed no item: {job}");
-    assert_eq!(count(&job, "items_pending") + count(&job, "items_submitted"), 12, "{job}");
-    assert!(count(&job, "items_pending") >= 11, "the limit let one create through at most: {job}");
+    assert_eq!(job.items_failed, 0, "the deadline failed no item: {job:?}");
+    assert_eq!(job.items_pending + job.items_submitted, 12, "{job:?}");
+    assert!(job.items_pending >= 11, "the limit let one create through at most: {job:?}");
     assert_eq!(s.items_where(id, "error IS NOT NULL OR attempts > 1").await?, 0, "a wait is not a failed try");
-    assert!(job["resolved_at"].is_null(), "{job}");
+    assert!(job.resolved_at.is_none(), "{job:?}");
     let due = due_in_secs(&s, id).await?;
     assert!(due >= 4, "the next poll waits about as long as OpenAI asked (10 s), not the usual 2 s: {due}");
 
     ends_storm(&s).await?;
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!(job["status"], "completed", "{job}");
-    assert_eq!((count(&job, "items_completed"), count(&job, "items_failed")), (12, 0), "{job}");
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!((job.items_completed, job.items_failed), (12, 0), "{job:?}");
     assert_eq!(s.fake.stats().responses_created, 12, "each item created once");
     Ok(())
 }
@@ -79,12 +80,12 @@ async fn an_item_that_never_ends_is_given_up_at_the_age_cap_and_the_job_resolves
     let id = s.create_job(JobMode::Background).await?;
     s.poll_once(id).await?;
     let job = s.job(id).await?;
-    assert_eq!((count(&job, "items_submitted"), count(&job, "items_failed")), (12, 0), "{job}");
+    assert_eq!((job.items_submitted, job.items_failed), (12, 0), "{job:?}");
 
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!(job["status"], "failed", "nothing completed: {job}");
-    assert_eq!(count(&job, "items_failed"), 12, "{job}");
-    assert_eq!(job["error"], "gave up: no answer after 3 s", "{job}");
+    assert_eq!(job.status, JobStatus::Failed, "nothing completed: {job:?}");
+    assert_eq!(job.items_failed, 12, "{job:?}");
+    assert_eq!(job.error.as_deref(), Some("gave up: no answer after 3 s"), "{job:?}");
     assert_eq!(s.items_where(id, "status = 'failed' AND error = 'gave up: no answer after 3 s'").await?, 12);
     let age = s
         .app
@@ -106,13 +107,13 @@ async fn failed_submissions_count_as_attempts_until_the_cap_fails_the_item() -> 
     for attempts in 1..=2 {
         s.poll_once(id).await?;
         let job = s.job(id).await?;
-        assert_eq!((count(&job, "items_pending"), count(&job, "items_failed")), (12, 0), "{job}");
+        assert_eq!((job.items_pending, job.items_failed), (12, 0), "{job:?}");
         let tried = format!("attempts = {attempts} AND last_error LIKE 'OpenAI answered HTTP 5%'");
         assert_eq!(s.items_where(id, &tried).await?, 12);
     }
     // The third failed try is the last.
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!((job["status"].as_str(), count(&job, "items_failed")), (Some("failed"), 12), "{job}");
+    assert_eq!((Some(job.status.as_str()), job.items_failed), (Some("failed"), 12), "{job:?}");
     let reason = "error LIKE 'gave up after 3 attempts; last error: OpenAI answered HTTP 5%'";
     assert_eq!(s.items_where(id, &format!("status = 'failed' AND attempts = 3 AND {reason}")).await?, 12);
     assert_eq!(s.fake.stats().responses_created, 0, "no create went through");
@@ -126,7 +127,7 @@ async fn failed_polls_are_noted_but_never_fail_work_going_on_at_openai() -> anyh
     s.worker.settings.caps.max_attempts = 2;
     let id = s.create_job(JobMode::Background).await?;
     s.poll_once(id).await?;
-    assert_eq!(count(&s.job(id).await?, "items_submitted"), 12);
+    assert_eq!(s.job(id).await?.items_submitted, 12);
 
     // OpenAI answers every poll with a 5xx, more times than the attempt cap: the items stay submitted.
     s.fake.update_config(|c| c.server_error_rate = 1.0)?;
@@ -134,14 +135,14 @@ async fn failed_polls_are_noted_but_never_fail_work_going_on_at_openai() -> anyh
         s.poll_once(id).await?;
     }
     let job = s.job(id).await?;
-    assert_eq!((count(&job, "items_submitted"), count(&job, "items_failed")), (12, 0), "{job}");
+    assert_eq!((job.items_submitted, job.items_failed), (12, 0), "{job:?}");
     let noted = s.items_where(id, "attempts = 1 AND last_error LIKE 'OpenAI answered HTTP 5%'").await?;
     assert!(noted > 0, "the failed polls are noted, not counted as attempts");
 
     // OpenAI recovers: the work it was doing all along completes.
     s.fake.update_config(|c| c.server_error_rate = 0.0)?;
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!((job["status"].as_str(), count(&job, "items_completed")), (Some("completed"), 12), "{job}");
+    assert_eq!((Some(job.status.as_str()), job.items_completed), (Some("completed"), 12), "{job:?}");
     Ok(())
 }
 
@@ -154,13 +155,13 @@ async fn a_rate_limited_batch_submission_waits_for_a_later_invocation() -> anyho
     let stats = s.poll_once(id).await?;
     assert!(stats.items_waiting > 0, "{stats:?}");
     let job = s.job(id).await?;
-    assert_eq!((count(&job, "items_pending"), count(&job, "items_failed")), (12, 0), "{job}");
-    assert!(job["batch_id"].is_null(), "{job}");
+    assert_eq!((job.items_pending, job.items_failed), (12, 0), "{job:?}");
+    assert!(job.batch_id.is_none(), "{job:?}");
     assert!(due_in_secs(&s, id).await? >= 4, "the next poll waits as OpenAI asked");
 
     ends_storm(&s).await?;
     let job = s.poll_until_resolved(id).await?;
-    assert_eq!((job["status"].as_str(), count(&job, "items_completed")), (Some("completed"), 12), "{job}");
+    assert_eq!((Some(job.status.as_str()), job.items_completed), (Some("completed"), 12), "{job:?}");
     assert_eq!(s.fake.stats().batches_created, 1);
     Ok(())
 }
@@ -189,12 +190,12 @@ async fn a_batch_outlives_the_age_cap_within_its_window_and_is_given_up_only_pas
     // Older than the age cap and past its window, but within the grace: the batch is left to OpenAI.
     s.poll_once(id).await?;
     let job = s.job(id).await?;
-    assert_eq!((count(&job, "items_submitted"), count(&job, "items_failed")), (12, 0), "{job}");
+    assert_eq!((job.items_submitted, job.items_failed), (12, 0), "{job:?}");
 
     s.worker.settings.caps.batch_grace = Duration::ZERO;
     let job = s.poll_until_resolved(id).await?;
     let reason = "gave up: the batch had not ended 0 s after its completion window closed";
-    assert_eq!((job["status"].as_str(), job["error"].as_str()), (Some("failed"), Some(reason)), "{job}");
+    assert_eq!((Some(job.status.as_str()), job.error.as_deref()), (Some("failed"), Some(reason)), "{job:?}");
     assert_eq!(s.items_where(id, &format!("status = 'failed' AND error = '{reason}'")).await?, 12);
     assert_eq!(s.fake.stats().batches_cancelled, 1, "the given-up batch is cancelled at OpenAI");
     Ok(())

@@ -28,8 +28,7 @@ async fn four_boards(app: &TestApp) -> anyhow::Result<Vec<String>> {
 /// The total of each count column, in `Tally::COLUMNS`' order (found, inserted, updated, unchanged, expired, ready,
 /// failed).
 fn totals(run: &RunView) -> [i64; 7] {
-    let t = &run.counts.total;
-    [t.found, t.inserted, t.updated, t.unchanged, t.expired, t.ready, t.failed]
+    run.counts.total.figures()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

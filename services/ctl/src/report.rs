@@ -1,0 +1,97 @@
+//! Human-readable output of the commands that talk to the API (with `--json`, the API's own JSON is printed).
+
+use std::fmt::Write as _;
+
+use bw_db::counts::Tally;
+use serde_json::Value;
+
+use crate::api::{DryRun, Flagged, Job, LogLine, Run};
+
+/// A log line: `[12:00:01.234] info  extract  Acme (greenhouse acme): found 30, …`.
+pub fn log_line(line: &Value) -> String {
+    let Ok(line) = serde_json::from_value::<LogLine>(line.clone()) else { return format!("   {line}") };
+    let at = chrono::DateTime::from_timestamp_millis(line.timestamp)
+        .map_or_else(|| line.timestamp.to_string(), |t| t.format("%H:%M:%S%.3f").to_string());
+    let stage = line.stage.map_or("-", |s| s.as_str());
+    format!("   [{at}] {:<5} {stage:<8} {}", line.level, line.message)
+}
+
+fn clip(text: &str, width: usize) -> String {
+    text.chars().take(width).collect()
+}
+
+/// A run as it ended: its status, then each company's counts and the totals.
+pub fn run_summary(run: &Run) -> String {
+    let mut out = format!("Run {}: {}", run.id, run.status.as_str().to_uppercase());
+    if let Some(error) = &run.error {
+        let _ = write!(out, " ({error})");
+    }
+    out.push('\n');
+    let header: String = Tally::COLUMNS.iter().map(|c| format!("{c:>10}")).collect();
+    let _ = writeln!(out, "{:<12}{:<12}{header}  note", "company", "board");
+    for company in &run.counts.companies {
+        let figures: String = company.tally.figures().iter().map(|n| format!("{n:>10}")).collect();
+        let note = match company.extract_status.as_str() {
+            "ok" => company.expiry_held_reason.as_deref().map(|r| format!("expiry held: {}", clip(r, 60))),
+            _ => Some(format!("board failed: {}", clip(company.error.as_deref().unwrap_or(""), 60))),
+        };
+        let name = clip(&company.name, 11);
+        let _ = writeln!(out, "{name:<12}{:<12}{figures}  {}", company.board_kind.as_str(), note.unwrap_or_default());
+    }
+    let totals: String = run.counts.total.figures().iter().map(|n| format!("{n:>10}")).collect();
+    let _ = writeln!(out, "{:<24}{totals}", "total");
+    let _ = writeln!(
+        out,
+        "boards failed: {}   postings of removed companies expired: {}",
+        run.counts.boards_failed, run.counts.removed_company_postings_expired
+    );
+    out
+}
+
+/// A dry run: each company's board and what it lists now.
+pub fn dry_run(dry: &DryRun) -> String {
+    let mut out = String::new();
+    for c in &dry.companies {
+        let note = match (&c.error, c.warnings.is_empty()) {
+            (Some(error), _) => format!("  ERROR {error}"),
+            (None, false) => format!("  warning: {}", c.warnings.join("; ")),
+            (None, true) => String::new(),
+        };
+        let _ = writeln!(out, "{:<12} {:<10} {:>5} postings{note}", clip(&c.name, 12), c.board_kind.as_str(), c.found);
+    }
+    let _ = writeln!(out, "{:<12} {:<10} {:>5} postings", "total", "", dry.total_found);
+    out
+}
+
+/// A job's state in one line.
+pub fn job_line(job: &Job) -> String {
+    format!(
+        "{} {} {}/{} done ({:.0} %): completed {}, failed {}, cancelled {}, expired {}; flags {}",
+        job.id,
+        job.status.as_str(),
+        job.done(),
+        job.items_total,
+        job.progress * 100.0,
+        job.items_completed,
+        job.items_failed,
+        job.items_cancelled,
+        job.items_expired,
+        job.flags_applied
+    )
+}
+
+/// Flagged postings, one a line.
+pub fn flagged(postings: &[Flagged]) -> String {
+    let mut out = String::new();
+    for p in postings {
+        let _ = writeln!(
+            out,
+            "{:<12} {:<52} [{}] {}",
+            clip(&p.company, 12),
+            clip(&p.title, 52),
+            p.label,
+            clip(&p.reason, 60)
+        );
+    }
+    out
+}
