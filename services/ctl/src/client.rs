@@ -111,6 +111,20 @@ fn print_json(value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the API's answer to `method path`: as it is with `--json`, else read as `what` and rendered.
+fn show<T: serde::de::DeserializeOwned>(
+    answer: Value,
+    json: bool,
+    (method, path, what): (&'static str, &str, &'static str),
+    render: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        return print_json(&answer);
+    }
+    print!("{}", render(&read(method, path, what, answer)?));
+    Ok(())
+}
+
 pub async fn companies(args: &ApiArgs, command: CompaniesCommand, json: bool) -> anyhow::Result<()> {
     let api = args.api()?;
     match command {
@@ -148,12 +162,7 @@ pub async fn runs(args: &ApiArgs, command: RunsCommand, json: bool) -> anyhow::R
     match command {
         RunsCommand::DryRun => {
             let path = "/api/ingestion/dry-run";
-            let answer = api.post(path, None).await?;
-            if json {
-                return print_json(&answer);
-            }
-            print!("{}", report::dry_run(&read::<DryRun>("POST", path, "a dry run", answer)?));
-            Ok(())
+            show(api.post(path, None).await?, json, ("POST", path, "a dry run"), |d: &DryRun| report::dry_run(d))
         }
         RunsCommand::Start { reuse_active, follow } => {
             let id = match api.post("/api/ingestion/runs", None).await {
@@ -175,12 +184,7 @@ pub async fn runs(args: &ApiArgs, command: RunsCommand, json: bool) -> anyhow::R
         }
         RunsCommand::Show { id } => {
             let path = format!("/api/ingestion/runs/{id}");
-            let answer = api.get(&path).await?;
-            if json {
-                return print_json(&answer);
-            }
-            print!("{}", report::run_summary(&read("GET", &path, "a run", answer)?));
-            Ok(())
+            show(api.get(&path).await?, json, ("GET", &path, "a run"), report::run_summary)
         }
         RunsCommand::Follow { id } => follow_run(&api, id, json).await,
     }
@@ -256,12 +260,7 @@ pub async fn jobs(args: &ApiArgs, command: JobsCommand, json: bool) -> anyhow::R
         }
         JobsCommand::Show { id } => {
             let path = format!("/api/llm-jobs/{id}");
-            let answer = api.get(&path).await?;
-            if json {
-                return print_json(&answer);
-            }
-            println!("{}", report::job_line(&read("GET", &path, "a job", answer)?));
-            Ok(())
+            show(api.get(&path).await?, json, ("GET", &path, "a job"), |job| format!("{}\n", report::job_line(job)))
         }
         JobsCommand::Follow { id } => follow_job(&api, id, json).await,
     }
@@ -310,11 +309,9 @@ pub async fn postings(
     if let Some(job) = job {
         path.push_str(&format!("&job_id={job}"));
     }
-    let answer = api.get(&path).await?;
-    if json {
-        return print_json(&answer);
+    #[derive(serde::Deserialize)]
+    struct Postings {
+        postings: Vec<Flagged>,
     }
-    let postings: Vec<Flagged> = read("GET", &path, "flagged postings", answer["postings"].clone())?;
-    print!("{}", report::flagged(&postings));
-    Ok(())
+    show(api.get(&path).await?, json, ("GET", &path, "flagged postings"), |p: &Postings| report::flagged(&p.postings))
 }

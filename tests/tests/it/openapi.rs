@@ -28,20 +28,6 @@ fn filled(path: &str) -> String {
     out
 }
 
-/// The `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_operation_is_routed_and_nothing_else_is() -> anyhow::Result<()> {
     let app = TestApi::spawn().await?;
@@ -81,7 +67,7 @@ async fn every_documented_operation_is_routed_and_nothing_else_is() -> anyhow::R
 
     // Nothing outside the document: the only routes not declared through `utoipa_axum::routes!` are the UI's.
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/api/src");
-    let files = rust_files(&src);
+    let files = bw_tests::docs::rust_files(&src);
     assert!(files.iter().any(|f| f.ends_with("routes/mod.rs")), "the API's sources are not at {}", src.display());
     for file in files {
         let text = std::fs::read_to_string(&file)?;
