@@ -22,7 +22,13 @@ mkdir -p "$LOGS"
 
 stop_services() {
   [[ -f "$PIDS_FILE" ]] || return 0
-  while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$PIDS_FILE"
+  local pids=()
+  mapfile -t pids <"$PIDS_FILE"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Gone before anything reuses their ports (at most 10 s).
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   rm -f "$PIDS_FILE"
 }
 if [[ "${1:-}" == stop ]]; then
@@ -41,7 +47,7 @@ port_free() {
   local port="$1" var="$2" holder=""
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 0
   if command -v ss >/dev/null; then
-    holder="$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(("[^"]*"' | head -1 | cut -d'"' -f2)"
+    holder="$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(("[^"]*"' | head -1 | cut -d'"' -f2 || true)"
   fi
   die "port $port is taken${holder:+ by $holder}: stop that program, or set $var to a free port (e.g. $var=$((port + 10000)) scripts/demo.sh)"
 }

@@ -22,7 +22,7 @@ pub fn env_vars(files: &[PathBuf]) -> BTreeMap<String, BTreeSet<PathBuf>> {
 }
 
 fn names_in(text: &str) -> BTreeSet<String> {
-    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let code = crate::layering::without_unit_tests(text);
     let mut names = BTreeSet::new();
     for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
         for (at, _) in line.match_indices('"') {

@@ -1,9 +1,9 @@
 //! Which module of a crate (or of the web UI) imports which, read from the sources, and the first cycle among them.
 //!
 //! Rust: a file is a module (`a.rs` and `a/mod.rs` are `a`, `a/b.rs` is `a::b`); every `crate::…` and `super::…`
-//! path in its code is an edge to the longest module that path names. Comments (docs naming a module are not
-//! imports), `mod` declarations, and the unit tests after a file's `#[cfg(test)]` are left out. JavaScript: every
-//! `from './x.js'` of a module.
+//! path in its code is an edge to the longest module that path names, and so is a path through a module it imported
+//! (`use crate::stages;` then `stages::extract::run_stage`). Comments (docs naming a module are not imports), `mod`
+//! declarations, and `#[cfg(test)]` items (unit tests) are left out. JavaScript: every `from './x.js'` of a module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -64,11 +64,14 @@ pub fn rust_graph(dir: &Path) -> Graph {
     let modules: BTreeSet<String> = files.keys().cloned().collect();
     let mut graph = Graph::default();
     for (module, code) in &files {
-        let edges = paths_in(code)
-            .into_iter()
-            .filter_map(|path| resolve(module, &path, &modules))
-            .filter(|target| target != module && !target.is_empty())
-            .collect();
+        let paths = paths_in(code);
+        let mut edges: BTreeSet<String> = paths.iter().filter_map(|path| resolve(module, path, &modules)).collect();
+        for (alias, imported) in imported_modules(module, &paths, &modules) {
+            for rest in paths_after(code, &alias) {
+                edges.extend(longest_module(&format!("{imported}::{rest}"), &modules));
+            }
+        }
+        edges.retain(|target| target != module && !target.is_empty());
         if !module.is_empty() {
             graph.0.insert(module.clone(), edges);
         }
@@ -101,7 +104,7 @@ fn rust_files(root: &Path, dir: &Path) -> BTreeMap<String, String> {
 }
 
 fn code_of(text: &str) -> String {
-    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let text = without_unit_tests(text);
     text.lines()
         .map(|line| line.split_once("//").map_or(line, |(code, _)| code))
         .filter(|line| !line.trim_start().starts_with("pub mod ") && !line.trim_start().starts_with("mod "))
@@ -167,6 +170,71 @@ fn split_top_level(text: &str) -> Vec<String> {
     }
     items.push(current);
     items.into_iter().filter(|i| !i.trim().is_empty()).collect()
+}
+
+/// `text` without its `#[cfg(test)]` items: each attribute and the item after it (up to its `;`, or its balanced
+/// `{ … }` block).
+pub fn without_unit_tests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let item = &rest[at..];
+        let (mut depth, mut end) = (0_usize, item.len());
+        for (i, c) in item.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 1 => {
+                    end = i + 1;
+                    break;
+                }
+                '}' => depth = depth.saturating_sub(1),
+                ';' if depth == 0 => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The modules `module` imports whole (`use crate::stages;`, `use super::{self as x}` aside), by the name they go
+/// by in its code.
+fn imported_modules(module: &str, paths: &[String], modules: &BTreeSet<String>) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for path in paths {
+        let path = path.trim_end_matches("::self");
+        let Some(target) = resolve(module, path, modules) else { continue };
+        let named = path.rsplit("::").next().unwrap_or_default();
+        if target.rsplit("::").next() == Some(named) && !matches!(named, "crate" | "super") {
+            found.push((named.to_owned(), target));
+        }
+    }
+    found
+}
+
+/// What follows `alias::` wherever it starts a path in `code` (`extract::run_stage` for `stages` in
+/// `stages::extract::run_stage`).
+fn paths_after(code: &str, alias: &str) -> Vec<String> {
+    let needle = format!("{alias}::");
+    code.match_indices(&needle)
+        .filter(|(at, _)| !code[..*at].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':'))
+        .map(|(at, _)| {
+            let rest = &code[at + needle.len()..];
+            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+            rest[..end].trim_end_matches(':').to_owned()
+        })
+        .collect()
+}
+
+/// The longest module a crate-relative path (`stages::extract::run_stage`) names.
+fn longest_module(path: &str, modules: &BTreeSet<String>) -> Option<String> {
+    let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+    (1..=segments.len()).rev().map(|n| segments[..n].join("::")).find(|m| modules.contains(m))
 }
 
 /// The longest module `path` (as written in `module`) names.

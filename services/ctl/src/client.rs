@@ -302,13 +302,15 @@ pub async fn postings(
     json: bool,
 ) -> anyhow::Result<()> {
     let api = args.api()?;
-    let mut path = format!("/api/postings?limit={limit}");
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("limit", &limit.to_string());
     if let Some(flag) = flag {
-        path.push_str(&format!("&flag={flag}"));
+        query.append_pair("flag", &flag);
     }
     if let Some(job) = job {
-        path.push_str(&format!("&job_id={job}"));
+        query.append_pair("job_id", &job.to_string());
     }
+    let path = format!("/api/postings?{}", query.finish());
     #[derive(serde::Deserialize)]
     struct Postings {
         postings: Vec<Flagged>,

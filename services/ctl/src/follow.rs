@@ -10,6 +10,27 @@ use crate::api::{Api, ApiError, Job, LogsPage, Run, read};
 
 /// The most log lines one page asks for.
 const PAGE: usize = 1000;
+/// A follow outlasts a restart of the API or a blip of the network: an unreachable API or a 5xx is asked again,
+/// up to this many times in a row, a second more apart each time.
+const TRIES: u32 = 5;
+
+/// `GET path`, asked again while the API cannot be reached or answers a 5xx.
+async fn get(api: &Api, path: &str) -> Result<Value, ApiError> {
+    let mut tried = 1;
+    loop {
+        match api.get(path).await {
+            Err(e)
+                if tried < TRIES
+                    && e.status().is_none_or(|s| s >= 500)
+                    && !matches!(e, ApiError::Unexpected { .. }) =>
+            {
+                tokio::time::sleep(Duration::from_secs(u64::from(tried))).await;
+                tried += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
 
 /// What following a run shows as it goes.
 pub enum RunUpdate<'a> {
@@ -32,14 +53,14 @@ pub async fn run(
     loop {
         // The run first, then its log: the round that sees the run ended also gets its last line, committed with
         // the end.
-        let raw = api.get(&path).await?;
+        let raw = get(api, &path).await?;
         let state: Run = read("GET", &path, "a run", raw.clone())?;
         on(RunUpdate::State(&state));
         let logs_path = match &next_token {
             Some(token) => format!("/api/ingestion/logs/{id}?limit={PAGE}&next_token={token}"),
             None => format!("/api/ingestion/logs/{id}?limit={PAGE}"),
         };
-        let page: LogsPage = read("GET", &logs_path, "a page of log lines", api.get(&logs_path).await?)?;
+        let page: LogsPage = read("GET", &logs_path, "a page of log lines", get(api, &logs_path).await?)?;
         for line in &page.logs {
             on(RunUpdate::Line(line));
         }
@@ -65,7 +86,7 @@ pub async fn job(
     let path = format!("/api/llm-jobs/{id}");
     let mut last: Option<Value> = None;
     loop {
-        let raw = api.get(&path).await?;
+        let raw = get(api, &path).await?;
         let job: Job = read("GET", &path, "a job", raw.clone())?;
         if last.as_ref() != Some(&raw) {
             on(&job, &raw);

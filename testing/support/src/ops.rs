@@ -23,7 +23,8 @@ pub struct MemoryQueueState {
 }
 
 /// Every work queue of the system's definitions, named `{prefix}{name}`, with its DLQ `{prefix}{name}-dlq`. A
-/// redrive moves the dead letters back at once and reports a completed task.
+/// redrive moves the dead letters back at once and reports the task completed (a completed task keeps its handle
+/// here, where SQS would drop it).
 #[derive(Debug)]
 pub struct MemoryOps {
     prefix: String,
@@ -97,18 +98,20 @@ impl QueueOps for MemoryOps {
         let dlq = self.queue_ref(&format!("{}-dlq", queue.name)).name;
         let mut queues = self.lock();
         let state = queues.get_mut(queue.name).ok_or_else(|| anyhow::anyhow!("no queue {}", queue.name))?;
-        if let Some(task) = state.running_task.clone().filter(|_| !dry_run) {
-            return Err(RedriveError::AlreadyRunning(Box::new(task)));
-        }
+        // As SQS's: a dry run, or an empty DLQ, starts nothing whatever runs; else a running task refuses another.
         let messages = i64::try_from(state.dead_letters.len()).unwrap_or(i64::MAX);
         if dry_run || messages == 0 {
-            return Ok(Redrive { messages, destination, task: None });
+            return Ok(Redrive { dlq, messages, destination, started: None, task: None });
+        }
+        if let Some(task) = state.running_task.clone() {
+            return Err(RedriveError::AlreadyRunning(Box::new(task)));
         }
         state.dead_letters.clear();
         state.depth.visible += messages;
+        let handle = format!("memory-task-{}", queue.name);
         let task = Task {
-            dlq,
-            task_handle: None,
+            dlq: dlq.clone(),
+            task_handle: Some(handle.clone()),
             status: "COMPLETED".to_owned(),
             destination: Some(destination.clone()),
             moved: messages,
@@ -117,6 +120,6 @@ impl QueueOps for MemoryOps {
             started_at: None,
             failure_reason: None,
         };
-        Ok(Redrive { messages, destination, task: Some(task) })
+        Ok(Redrive { dlq, messages, destination, started: Some(handle), task: Some(task) })
     }
 }

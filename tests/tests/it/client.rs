@@ -48,7 +48,8 @@ async fn ctl_follows_a_run_to_its_end_with_every_log_line_once() -> anyhow::Resu
     app.ats.set_delay(Kind::Lever, "globex", Duration::from_millis(1500));
     let added = ctl(&app, "alice", &["companies", "add", "Acme", "greenhouse", "acme"]).await?;
     assert!(added.success, "{}", added.stderr);
-    ctl(&app, "alice", &["companies", "add", "Globex", "lever", "globex"]).await?;
+    let globex = ctl(&app, "alice", &["companies", "add", "Globex", "lever", "globex"]).await?;
+    assert!(globex.success, "{}", globex.stderr);
     let again = ctl(&app, "alice", &["companies", "add", "Acme", "greenhouse", "acme"]).await?;
     assert!(
         !again.success && again.stderr.contains("409") && again.stderr.contains("already follow"),
@@ -87,13 +88,16 @@ async fn ctl_follows_a_run_to_its_end_with_every_log_line_once() -> anyhow::Resu
         text.stdout
     );
 
-    // Another run is active: start says which; --reuse-active answers it.
+    // Another run is active (Globex answers in 1.5 s): start says which; --reuse-active answers it.
     let second = ctl(&app, "alice", &["runs", "start"]).await?;
+    assert!(second.success, "{}", second.stderr);
     let second = second.stdout.trim().to_owned();
     let refused = ctl(&app, "alice", &["runs", "start"]).await?;
-    if !refused.success {
+    let reused = ctl(&app, "alice", &["runs", "start", "--reuse-active"]).await?;
+    let ended = app.run("alice", &second).await?.status.is_terminal();
+    if !ended {
+        assert!(!refused.success, "a second start while {second} runs: {}", refused.stdout);
         assert!(refused.stderr.contains("409") && refused.stderr.contains(&second), "{}", refused.stderr);
-        let reused = ctl(&app, "alice", &["runs", "start", "--reuse-active"]).await?;
         assert_eq!(reused.stdout.trim(), second, "{}", reused.stderr);
     }
     app.wait_for_end("alice", &second, Duration::from_secs(60)).await?;

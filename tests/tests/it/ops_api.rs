@@ -6,6 +6,8 @@
 
 use anyhow::Context as _;
 use bw_messages::{Database, RunMessage};
+use bw_ops::peek::Peeked;
+use bw_ops::tasks::Task;
 use bw_queue::{Outgoing, Queue as _};
 use bw_tests::api::TestApi;
 use bw_tests::app::TestApp;
@@ -67,6 +69,80 @@ async fn only_operators_may_use_them_and_bad_names_and_limits_are_named() -> any
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("dry_run")), "{body}");
     Ok(())
+}
+
+/// In-process, the routes' answers from what the operators' seam says: logical names without the prefix, the
+/// recorded reason on a peeked message, 200 for a dry run, 409 naming the task a running move holds, 202 with the
+/// task started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_routes_answer_what_the_queues_say() -> anyhow::Result<()> {
+    let app = TestApi::spawn().await?;
+    let at = chrono::Utc::now();
+    let failure = bw_db::failures::MessageFailure {
+        message_id: "m-1".into(),
+        queue: "bw-runs".into(),
+        receive_count: 5,
+        retryable: false,
+        reason: "run r-1 of user \"alice\" does not exist".into(),
+        first_failed_at: at,
+        last_failed_at: at,
+    };
+    let dead = Peeked {
+        message_id: "m-1".into(),
+        body: "{}".into(),
+        receive_count: 6,
+        failure: Some(failure),
+        ..Peeked::default()
+    };
+    app.ops.update("runs", |q| {
+        q.depth.visible = 3;
+        q.dead_letters.push(dead);
+    });
+
+    let (status, list) = app.call(OPERATOR, Method::GET, "/api/ops/queues", None).await?;
+    assert_eq!(status, 200, "{list}");
+    let runs = listed(&list, "runs");
+    assert_eq!((runs["queue_name"].as_str(), runs["visible"].as_i64()), (Some("bw-runs"), Some(3)), "{list}");
+    assert_eq!((runs["dlq"]["name"].as_str(), runs["dlq"]["visible"].as_i64()), (Some("runs-dlq"), Some(1)), "{list}");
+
+    let (status, peeked) = app.call(OPERATOR, Method::POST, "/api/ops/queues/runs/dlq/peek", Some(json!({}))).await?;
+    assert_eq!(status, 200, "{peeked}");
+    assert_eq!(peeked["messages"][0]["reason"], "run r-1 of user \"alice\" does not exist", "{peeked}");
+
+    let redrive = "/api/ops/queues/runs/dlq/redrive";
+    let (status, plan) = app.call(OPERATOR, Method::POST, redrive, Some(json!({}))).await?;
+    assert_eq!((status, &plan["messages"], &plan["task"]), (200, &json!(1), &Value::Null), "{plan}");
+
+    let running =
+        Task { dlq: "bw-runs-dlq".into(), task_handle: Some("h-7".into()), status: "RUNNING".into(), ..task() };
+    app.ops.update("runs", |q| q.running_task = Some(running));
+    let (status, refused) = app.call(OPERATOR, Method::POST, redrive, Some(json!({ "dry_run": false }))).await?;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["details"]["task"]["task_handle"], "h-7", "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("already running")), "{refused}");
+
+    app.ops.update("runs", |q| q.running_task = None);
+    let (status, done) = app.call(OPERATOR, Method::POST, redrive, Some(json!({ "dry_run": false }))).await?;
+    assert_eq!(status, 202, "{done}");
+    assert_eq!((done["destination"].as_str(), done["task"]["moved"].as_i64()), (Some("bw-runs"), Some(1)), "{done}");
+    let runs = app.ops.state("runs").context("no runs queue")?;
+    assert_eq!((runs.dead_letters.len(), runs.depth.visible), (0, 4), "the dead letter went back");
+    Ok(())
+}
+
+/// A task with nothing set.
+fn task() -> Task {
+    Task {
+        dlq: String::new(),
+        task_handle: None,
+        status: String::new(),
+        destination: None,
+        moved: 0,
+        to_move: None,
+        max_per_second: None,
+        started_at: None,
+        failure_reason: None,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,7 +51,7 @@ async fn a_run_goes_end_to_end_with_exact_counts() -> anyhow::Result<()> {
     let meta: Value =
         app.http.get(format!("{}/api/meta", app.api_url)).send().await?.error_for_status()?.json().await?;
     let words = |path: &str| meta.pointer(path).and_then(Value::as_array).cloned().unwrap_or_default();
-    let json = serde_json::to_value(&run)?;
+    let (_, json) = app.call("alice", reqwest::Method::GET, &format!("/api/ingestion/runs/{id}"), None).await?;
     assert!(words("/runs/terminal").contains(&json["status"]), "{meta}");
     assert!(words("/runs/stages").contains(&json["stage"]), "{meta}");
     let columns = words("/runs/count_columns");

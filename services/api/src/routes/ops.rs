@@ -219,10 +219,10 @@ pub async fn redrive(
     })?;
     let outcome =
         RedriveOutcome { dry_run, messages: redrive.messages, destination: redrive.destination, task: redrive.task };
-    let Some(task) = &outcome.task else {
+    let Some(handle) = redrive.started else {
         return Ok((StatusCode::OK, axum::Json(outcome)));
     };
-    tracing::info!(%operator, queue = %name, destination = %outcome.destination, messages = outcome.messages,
-        task.handle = task.task_handle.as_deref().unwrap_or(""), "redrive started");
+    tracing::info!(%operator, dlq = %redrive.dlq, destination = %outcome.destination, messages = outcome.messages,
+        task.handle = %handle, "redrive started");
     Ok((StatusCode::ACCEPTED, axum::Json(outcome)))
 }

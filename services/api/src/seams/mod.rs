@@ -50,11 +50,15 @@ impl<T: BoardSource> Boards for T {
 /// What a whole-DLQ redrive counted, and the message move task it started.
 #[derive(Clone, Debug)]
 pub struct Redrive {
+    /// The SQS name of the DLQ.
+    pub dlq: String,
     /// The DLQ's messages (visible, being peeked, or delayed): what moves.
     pub messages: i64,
     /// The SQS name of the work queue they go back to.
     pub destination: String,
-    /// The task, as SQS lists it; `None` on a dry run or when the DLQ was empty.
+    /// The handle of the task started; `None` on a dry run or when the DLQ was empty.
+    pub started: Option<String>,
+    /// The task, as SQS lists it (as it started, until SQS lists it); `None` when none started.
     pub task: Option<Task>,
 }
 

@@ -66,11 +66,17 @@ impl QueueOps for SqsOps {
         let (queue, dlq) = self.work_queue_and_dlq(queue).await?;
         let planned = bw_ops::redrive::move_all(ops, &dlq, Some(&queue), None, !dry_run).await?;
         let messages = bw_ops::total(&planned.depth);
-        let Some(started) = planned.started else {
-            return Ok(Redrive { messages, destination: queue.name, task: None });
-        };
-        // SQS may not list the task yet: then it is as it started.
-        let task = bw_ops::redrive::find(ops, &dlq, &started).await?.unwrap_or_else(|| Task {
+        let mut redrive =
+            Redrive { dlq: dlq.name.clone(), messages, destination: queue.name.clone(), started: None, task: None };
+        let Some(started) = planned.started else { return Ok(redrive) };
+        // The task runs from here on, whatever SQS lists: until it lists it (or when listing fails), it is as it
+        // started.
+        let listed = bw_ops::redrive::find(ops, &dlq, &started).await.unwrap_or_else(|error| {
+            tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), dlq = %dlq.name,
+                "could not list the message move task just started; answering it as started");
+            None
+        });
+        redrive.task = Some(listed.unwrap_or_else(|| Task {
             dlq: dlq.name.clone(),
             task_handle: Some(started.handle.clone()),
             status: "RUNNING".to_owned(),
@@ -80,7 +86,8 @@ impl QueueOps for SqsOps {
             max_per_second: None,
             started_at: None,
             failure_reason: None,
-        });
-        Ok(Redrive { messages, destination: queue.name, task: Some(task) })
+        }));
+        redrive.started = Some(started.handle);
+        Ok(redrive)
     }
 }
