@@ -12,6 +12,7 @@ pub mod docs;
 pub mod lambda_runtime;
 pub mod layering;
 pub mod llm;
+pub mod postings;
 pub mod secrets;
 pub mod sqs;
 pub mod sse;

@@ -47,6 +47,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/ui/job.js", "job.js", JS),
     asset!("/ui/ops.js", "ops.js", JS),
     asset!("/ui/widgets.js", "widgets.js", JS),
+    asset!("/ui/postings.js", "postings.js", JS),
+    asset!("/ui/posting.js", "posting.js", JS),
 ];
 
 /// `GET` routes for the UI's files.

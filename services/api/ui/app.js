@@ -11,6 +11,8 @@ import * as run from './run.js';
 import * as jobs from './jobs.js';
 import * as job from './job.js';
 import * as ops from './ops.js';
+import * as postings from './postings.js';
+import * as posting from './posting.js';
 
 /** Routes: the pattern of the hash path, the page module, and which nav entry is current. */
 const ROUTES = [
@@ -19,6 +21,8 @@ const ROUTES = [
   [/^\/runs\/([^/]+)$/, run, 'runs'],
   [/^\/jobs$/, jobs, 'jobs'],
   [/^\/jobs\/([^/]+)$/, job, 'jobs'],
+  [/^\/postings$/, postings, 'postings'],
+  [/^\/postings\/([^/]+)$/, posting, 'postings'],
   [/^\/ops$/, ops, 'ops'],
 ];
 const DEFAULT_ROUTE = '#/runs';

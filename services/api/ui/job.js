@@ -2,7 +2,7 @@
 // unresolved, else polled), its items, and the flags it applied.
 
 import { api, isQuiet, paths, stream } from './api.js';
-import { h, link, notFound, notify, repeat, safeHref, setText, shortId, table, time } from './dom.js';
+import { h, link, notFound, notify, repeat, setText, shortId, table, time } from './dom.js';
 import { jobUnresolved } from './meta.js';
 import { doneCount, statusBadge, updateProgress } from './widgets.js';
 
@@ -189,13 +189,16 @@ function flagsTable() {
       const { postings } = await api('GET', paths.jobFlags(id, FLAGS_SHOWN), { signal: ctx.signal });
       list.tbody.replaceChildren(...postings.map(flagRow));
       setText(note, postings.length ? `${postings.length} posting(s) flagged.` : 'No posting flagged (yet).');
+      if (postings.length) {
+        note.append(' ', link(`#/postings?job_id=${encodeURIComponent(id)}`, 'Browse or export them',
+          { testid: 'job-postings-link' }), '.');
+      }
     },
   };
 }
 
 function flagRow(posting) {
-  const href = safeHref(posting.url);
-  const title = href ? h('a', { href, rel: 'noopener noreferrer', target: '_blank' }, posting.title) : posting.title;
+  const title = link(`#/postings/${encodeURIComponent(posting.id)}`, posting.title, { testid: 'flag-posting' });
   return h('tr', { testid: 'flag-row', dataset: { id: posting.id } },
     h('td', {}, posting.company),
     h('th', { scope: 'row' }, title),

@@ -174,11 +174,14 @@ pub struct DryRun {
     pub total_found: i64,
 }
 
-/// A posting a job flagged.
+/// A posting as `GET /api/postings` lists it, with the flag that matched (or its newest).
 #[derive(Clone, Debug, Deserialize)]
-pub struct Flagged {
+pub struct Posting {
+    pub id: i64,
     pub company: String,
     pub title: String,
-    pub label: String,
-    pub reason: String,
+    pub status: bw_vocab::PostingStatus,
+    pub location: Option<String>,
+    pub label: Option<String>,
+    pub reason: Option<String>,
 }

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::api::{Api, ApiError, DryRun, Flagged, read};
+use crate::api::{Api, ApiError, DryRun, Posting, read};
 use crate::{follow, report};
 
 /// Where the API is and who calls it.
@@ -293,7 +293,7 @@ async fn follow_job(api: &Api, id: Uuid, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `ctl postings`: the postings the user's jobs flagged.
+/// `ctl postings`: the user's postings, newest first; with a flag or job, those flagged.
 pub async fn postings(
     args: &ApiArgs,
     flag: Option<String>,
@@ -313,7 +313,7 @@ pub async fn postings(
     let path = format!("/api/postings?{}", query.finish());
     #[derive(serde::Deserialize)]
     struct Postings {
-        postings: Vec<Flagged>,
+        postings: Vec<Posting>,
     }
-    show(api.get(&path).await?, json, ("GET", &path, "flagged postings"), |p: &Postings| report::flagged(&p.postings))
+    show(api.get(&path).await?, json, ("GET", &path, "postings"), |p: &Postings| report::postings(&p.postings))
 }

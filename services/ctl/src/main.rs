@@ -87,7 +87,7 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
-    /// Through the API: the postings the user's screening jobs flagged, newest flag first.
+    /// Through the API: the user's postings, newest first; with --flag or --job, those screening jobs flagged.
     Postings {
         #[command(flatten)]
         api: ApiArgs,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use bw_db::counts::Tally;
 use serde_json::Value;
 
-use crate::api::{DryRun, Flagged, Job, LogLine, Run};
+use crate::api::{DryRun, Job, LogLine, Posting, Run};
 
 /// A log line: `[12:00:01.234] info  extract  Acme (greenhouse acme): found 30, …`.
 pub fn log_line(line: &Value) -> String {
@@ -80,17 +80,22 @@ pub fn job_line(job: &Job) -> String {
     )
 }
 
-/// Flagged postings, one a line.
-pub fn flagged(postings: &[Flagged]) -> String {
+/// Postings, one a line: id, company, title, status, location, and the flag with its reason when there is one.
+pub fn postings(postings: &[Posting]) -> String {
     let mut out = String::new();
     for p in postings {
+        let flag = match (&p.label, &p.reason) {
+            (Some(label), Some(reason)) => format!("  [{label}] {}", clip(reason, 60)),
+            _ => String::new(),
+        };
+        let location = clip(p.location.as_deref().unwrap_or("-"), 20);
         let _ = writeln!(
             out,
-            "{:<12} {:<52} [{}] {}",
+            "{:>7} {:<12} {:<48} {:<8} {location:<20}{flag}",
+            p.id,
             clip(&p.company, 12),
-            clip(&p.title, 52),
-            p.label,
-            clip(&p.reason, 60)
+            clip(&p.title, 48),
+            p.status.as_str()
         );
     }
     out

@@ -1,6 +1,7 @@
 //! The database layer: schema, models, and every query the services run. Each write is guarded by state (status
 //! checks, leases, `ON CONFLICT`), so a message handled twice leaves the same rows as one handling.
 
+pub mod browse;
 pub mod companies;
 pub mod connect;
 pub mod counts;

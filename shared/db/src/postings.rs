@@ -53,17 +53,30 @@ struct Upserted {
     inserted: bool,
 }
 
+/// The UPSERT, and in the same statement the changes it made to postings already stored (`posting_changes`): a
+/// changed content, or an expired or failed posting seen again with the same content. A new posting's run is its
+/// `first_run_id`. `content_changed_at` moves only when the content changed.
 const UPSERT_SQL: &str = "\
-INSERT INTO postings AS p (user_id, company_id, external_id, run_id, status, content_hash, title, url, raw,
-                          first_seen_at, last_seen_at, content_changed_at)
-SELECT $1, $2, t.external_id, $3, 'pending', t.content_hash, t.title, t.url, t.raw, $4, $4, $4
-FROM UNNEST($5::text[], $6::bytea[], $7::text[], $8::text[], $9::json[]) AS t(external_id, content_hash, title, url, raw)
-ON CONFLICT (company_id, external_id) DO UPDATE SET
-    run_id = excluded.run_id, status = 'pending', content_hash = excluded.content_hash, title = excluded.title,
-    url = excluded.url, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
-    content_changed_at = excluded.content_changed_at, expired_at = NULL, ingest_error = NULL
-WHERE p.content_hash <> excluded.content_hash OR p.status IN ('expired', 'failed')
-RETURNING p.external_id, (p.xmax = 0) AS inserted";
+WITH up AS (
+    INSERT INTO postings AS p (user_id, company_id, external_id, run_id, first_run_id, status, content_hash, title,
+                              url, raw, first_seen_at, last_seen_at, content_changed_at)
+    SELECT $1, $2, t.external_id, $3, $3, 'pending', t.content_hash, t.title, t.url, t.raw, $4, $4, $4
+    FROM UNNEST($5::text[], $6::bytea[], $7::text[], $8::text[], $9::json[])
+        AS t(external_id, content_hash, title, url, raw)
+    ON CONFLICT (company_id, external_id) DO UPDATE SET
+        run_id = excluded.run_id, status = 'pending', content_hash = excluded.content_hash, title = excluded.title,
+        url = excluded.url, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
+        content_changed_at = CASE WHEN p.content_hash <> excluded.content_hash
+                                  THEN excluded.content_changed_at ELSE p.content_changed_at END,
+        expired_at = NULL, ingest_error = NULL
+    WHERE p.content_hash <> excluded.content_hash OR p.status IN ('expired', 'failed')
+    RETURNING p.id, p.external_id, (p.xmax = 0) AS inserted, (p.content_changed_at = $4) AS changed
+), logged AS (
+    INSERT INTO posting_changes (posting_id, run_id, change, at)
+    SELECT id, $3, CASE WHEN changed THEN 'changed' ELSE 'seen_again' END, $4 FROM up WHERE NOT inserted
+    ON CONFLICT DO NOTHING
+)
+SELECT external_id, inserted FROM up";
 
 /// UPSERTs `postings` in chunks: new ones are inserted `pending`; changed ones (content hash), or expired or failed
 /// ones seen again, get this run's id and go back to `pending`; unchanged ones are not rewritten: only their
@@ -140,41 +153,63 @@ pub fn dedup(postings: &mut Vec<NewPosting>) -> usize {
     before - postings.len()
 }
 
+#[derive(QueryableByName)]
+struct Expired {
+    #[diesel(sql_type = Int8)]
+    expired: i64,
+}
+
+/// Expires the postings `which` selects (a condition on `postings`, after `$1` the time, `$2` the run, `$3` and `$4`
+/// its own parameters), recording the expiry in `posting_changes`; answers how many expired.
+fn expire_sql(which: &str) -> String {
+    format!(
+        "WITH gone AS (UPDATE postings SET status = 'expired', expired_at = $1 WHERE status <> 'expired' AND {which} \
+                       RETURNING id), \
+              logged AS (INSERT INTO posting_changes (posting_id, run_id, change, at) \
+                         SELECT id, $2, 'expired', $1 FROM gone ON CONFLICT DO NOTHING) \
+         SELECT count(*) AS expired FROM gone"
+    )
+}
+
+/// When and by which run postings expire.
+#[derive(Clone, Copy, Debug)]
+pub struct Expiring {
+    pub run_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 /// Expires the company's postings that its (successful) listing no longer carries.
 pub async fn expire_missing(
     conn: &mut AsyncPgConnection,
     company_id: Uuid,
     listed_ids: &[&str],
-    at: DateTime<Utc>,
+    when: Expiring,
 ) -> anyhow::Result<i64> {
-    let n = diesel::sql_query(
-        "UPDATE postings SET status = 'expired', expired_at = $1 \
-         WHERE company_id = $2 AND status <> 'expired' AND NOT (external_id = ANY($3))",
-    )
-    .bind::<Timestamptz, _>(at)
-    .bind::<SqlUuid, _>(company_id)
-    .bind::<Array<Text>, _>(listed_ids)
-    .execute(conn)
-    .await?;
-    Ok(i64::try_from(n)?)
+    let row: Expired = diesel::sql_query(expire_sql("company_id = $3 AND NOT (external_id = ANY($4))"))
+        .bind::<Timestamptz, _>(when.at)
+        .bind::<SqlUuid, _>(when.run_id)
+        .bind::<SqlUuid, _>(company_id)
+        .bind::<Array<Text>, _>(listed_ids)
+        .get_result(conn)
+        .await?;
+    Ok(row.expired)
 }
 
 /// Expires every live posting of the user's removed companies.
 pub async fn expire_removed_companies(
     conn: &mut AsyncPgConnection,
     user_id: &str,
-    at: DateTime<Utc>,
+    when: Expiring,
 ) -> anyhow::Result<i64> {
-    let n = diesel::sql_query(
-        "UPDATE postings SET status = 'expired', expired_at = $1 \
-         WHERE user_id = $2 AND status <> 'expired' \
-           AND company_id IN (SELECT id FROM companies WHERE user_id = $2 AND deleted_at IS NOT NULL)",
-    )
-    .bind::<Timestamptz, _>(at)
-    .bind::<Text, _>(user_id)
-    .execute(conn)
-    .await?;
-    Ok(i64::try_from(n)?)
+    let which =
+        "user_id = $3 AND company_id IN (SELECT id FROM companies WHERE user_id = $3 AND deleted_at IS NOT NULL)";
+    let row: Expired = diesel::sql_query(expire_sql(which))
+        .bind::<Timestamptz, _>(when.at)
+        .bind::<SqlUuid, _>(when.run_id)
+        .bind::<Text, _>(user_id)
+        .get_result(conn)
+        .await?;
+    Ok(row.expired)
 }
 
 /// Counts the company's postings that its listing no longer carries, as [`expire_missing`] would expire them.

@@ -92,6 +92,16 @@ diesel::table! {
         last_seen_at -> Timestamptz,
         content_changed_at -> Timestamptz,
         expired_at -> Nullable<Timestamptz>,
+        first_run_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    posting_changes (posting_id, run_id, change) {
+        posting_id -> Int8,
+        run_id -> Uuid,
+        change -> Text,
+        at -> Timestamptz,
     }
 }
 
@@ -175,6 +185,7 @@ diesel::joinable!(run_events -> runs (run_id));
 diesel::joinable!(run_companies -> runs (run_id));
 diesel::joinable!(run_companies -> companies (company_id));
 diesel::joinable!(postings -> companies (company_id));
+diesel::joinable!(posting_changes -> postings (posting_id));
 
 diesel::joinable!(llm_job_items -> llm_jobs (job_id));
 diesel::joinable!(entity_flags -> llm_jobs (job_id));
@@ -185,6 +196,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     run_events,
     run_companies,
     postings,
+    posting_changes,
     llm_jobs,
     llm_job_items,
     entity_flags,

@@ -91,6 +91,43 @@ impl ItemStatus {
     pub const OPEN: [Self; 2] = [Self::Pending, Self::Submitted];
 }
 
+word::vocabulary! {
+    /// Where a posting is (`postings.status`): stored `pending`, `ready` once ingested (or `failed` with the reason),
+    /// `expired` once its board stopped listing it.
+    PostingStatus: "posting status" {
+        Pending => "pending",
+        Ready => "ready",
+        Failed => "failed",
+        Expired => "expired",
+    }
+}
+
+word::vocabulary! {
+    /// What a run did to a posting already stored (`posting_changes.change`); the run that first stored it is the
+    /// posting's `first_run_id`.
+    PostingChange: "posting change" {
+        /// Its content changed (the content hash).
+        Changed => "changed",
+        /// It had expired or failed, and its board listed it again with the same content.
+        SeenAgain => "seen_again",
+        /// Its board no longer listed it (or its company was removed).
+        Expired => "expired",
+    }
+}
+
+word::vocabulary! {
+    /// The orders a user's postings can be listed in: a field, ascending, or descending with a leading `-`.
+    PostingSort: "posting sort" {
+        /// Newest first: the default.
+        FirstSeenDesc => "-first_seen",
+        FirstSeen => "first_seen",
+        LastSeenDesc => "-last_seen",
+        LastSeen => "last_seen",
+        Title => "title",
+        TitleDesc => "-title",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +154,9 @@ mod tests {
         round_trips(&JobMode::ALL);
         round_trips(&ItemStatus::ALL);
         round_trips(&BoardKind::ALL);
+        round_trips(&PostingStatus::ALL);
+        round_trips(&PostingChange::ALL);
+        round_trips(&PostingSort::ALL);
     }
 
     #[test]

@@ -166,8 +166,8 @@ async fn copy_rate(db: &TestDb, rows: &[(usize, NewPosting)]) -> anyhow::Result<
     let started = Instant::now();
     let sink = client
         .copy_in(
-            "COPY postings_copy (user_id, company_id, external_id, run_id, status, content_hash, title, url, raw, \
-             first_seen_at, last_seen_at, content_changed_at) FROM STDIN",
+            "COPY postings_copy (user_id, company_id, external_id, run_id, first_run_id, status, content_hash, title, \
+             url, raw, first_seen_at, last_seen_at, content_changed_at) FROM STDIN",
         )
         .await?;
     futures::pin_mut!(sink);
@@ -176,7 +176,7 @@ async fn copy_rate(db: &TestDb, rows: &[(usize, NewPosting)]) -> anyhow::Result<
         for (i, row) in chunk {
             let url = row.url.as_deref().map_or("\\N".to_owned(), escape_copy);
             text.push_str(&format!(
-                "bench\t{company}\t{i}-{}\t{run}\tpending\t\\\\x{}\t{}\t{url}\t{}\t{now}\t{now}\t{now}\n",
+                "bench\t{company}\t{i}-{}\t{run}\t{run}\tpending\t\\\\x{}\t{}\t{url}\t{}\t{now}\t{now}\t{now}\n",
                 escape_copy(&row.external_id),
                 hex::encode(&row.content_hash),
                 escape_copy(&row.title),
@@ -231,8 +231,8 @@ async fn row_by_row_rate(db: &TestDb, rows: &[(usize, NewPosting)]) -> anyhow::R
     let company: Uuid = client.query_one("SELECT id FROM companies LIMIT 1", &[]).await?.try_get(0)?;
     let statement = client
         .prepare(
-            "INSERT INTO postings AS p (user_id, company_id, external_id, run_id, status, content_hash, title, url, raw, \
-             first_seen_at, last_seen_at, content_changed_at) VALUES ('bench', $1, $2, $3, 'pending', $4, $5, $6, $7, now(), now(), now()) \
+            "INSERT INTO postings AS p (user_id, company_id, external_id, run_id, first_run_id, status, content_hash, title, \
+             url, raw, first_seen_at, last_seen_at, content_changed_at) VALUES ('bench', $1, $2, $3, $3, 'pending', $4, $5, $6, $7, now(), now(), now()) \
              ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
         )
         .await

@@ -1,6 +1,7 @@
 //! Benchmarks that print `key: value` figures (not timed tests). Run through `scripts/bench.sh`.
 
 pub mod delivery;
+pub mod export;
 pub mod ingestion;
 pub mod lambda;
 pub mod poller;

@@ -485,3 +485,55 @@ async fn an_operator_sees_the_depths_peeks_at_a_dlq_and_redrives_it_after_a_dry_
     b.screenshot("03-redriven").await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_pages_filters_and_exports_the_postings_and_opens_one() -> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    finished_run(&mut app, 60).await?;
+    let b = Browser::start("postings").await?;
+    b.open(&link(&app, "alice", false, "/postings")).await?;
+    b.wait_until("the first page of postings", || async {
+        Ok((b.find_all("posting-row").await?.len() == 50).then_some(()))
+    })
+    .await?;
+    b.click("postings-more").await?;
+    b.wait_until("the rest of the postings", || async {
+        Ok((b.find_all("posting-row").await?.len() == 60).then_some(()))
+    })
+    .await?;
+    assert!(!b.find("postings-more").await?.is_displayed().await?, "no more pages");
+    b.screenshot("01-all-postings").await?;
+
+    // Filter by a word of the first title: the list, the address and the export follow.
+    let first_title = b.text("posting-link").await?;
+    let word = first_title.split_whitespace().last().unwrap_or_default().to_lowercase();
+    let expected: bw_api::routes::postings::PostingList =
+        app.get("alice", &format!("/api/postings?title={word}&limit=1000")).await?;
+    b.type_into("postings-title", &word).await?;
+    b.click("postings-apply").await?;
+    b.wait_until("the filtered list", || async {
+        let titles = b.texts("posting-link").await?;
+        Ok((b.hash().await?.contains(&format!("title={word}")) && titles.len() == expected.postings.len())
+            .then_some(titles))
+    })
+    .await
+    .map(|titles| assert!(titles.iter().all(|t| t.to_lowercase().contains(&word)), "{titles:?}"))?;
+    let href = b.attr("postings-export-csv", "href").await?.unwrap_or_default();
+    assert!(href.contains("/api/postings/export?") && href.contains(&format!("title={word}")), "{href}");
+    let csv = b.js(&format!("return fetch({}).then(r => r.text())", json!(href))).await?;
+    let lines: Vec<&str> = csv.as_str().unwrap_or_default().split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), expected.postings.len() + 1, "a header and the filtered postings: {lines:?}");
+    assert!(lines[0].starts_with("id,company,title"), "{}", lines[0]);
+    b.screenshot("02-filtered").await?;
+
+    // A posting's page: its fields, its history (found by the one run), the board's item.
+    let first = expected.postings.first().map(|p| p.id).unwrap_or_default();
+    b.find_css(&format!("{} a", row("posting-row", "id", &first.to_string()))).await?.click().await?;
+    b.wait_for("posting-title").await?;
+    assert_eq!(b.hash().await?, format!("/postings/{first}"));
+    assert_eq!(b.texts("posting-run").await?.len(), 1);
+    assert_eq!(b.attr("posting-run", "data-change").await?.as_deref(), Some("inserted"));
+    assert!(b.text("posting-fields").await?.contains("Acme"));
+    b.screenshot("03-posting").await?;
+    Ok(())
+}

@@ -20,6 +20,7 @@ mod operators;
 mod ops_api;
 mod poller;
 mod poller_caps;
+mod postings;
 mod redelivery;
 mod run_lifecycle;
 mod schema;

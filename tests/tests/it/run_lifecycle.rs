@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bw_api::routes::postings::PostingView;
 use bw_api::routes::runs::RunView;
 use bw_fake_ats::{Failure, Kind};
 use bw_tests::app::TestApp;
@@ -130,6 +131,21 @@ async fn a_second_run_counts_one_changed_one_vanished_one_new_and_rewrites_nothi
         compared += 1;
     }
     assert_eq!(compared, 73);
+
+    // Each posting's history says which run did what: the changed one and the vanished one name the second run, an
+    // unchanged one only the first.
+    let history = |external_id: String| {
+        let app = &app;
+        async move {
+            let id = app.db.scalar(&format!("SELECT id FROM postings WHERE external_id = '{external_id}'")).await?;
+            let view: PostingView = app.get("alice", &format!("/api/postings/{id}")).await?;
+            anyhow::Ok(view.runs.iter().map(|r| (r.run_id.to_string(), r.change.clone())).collect::<Vec<_>>())
+        }
+    };
+    let inserted = (first.clone(), "inserted".to_owned());
+    assert_eq!(history(changed.clone()).await?, [inserted.clone(), (second.clone(), "changed".to_owned())]);
+    assert_eq!(history(vanished.clone()).await?, [inserted.clone(), (second.clone(), "expired".to_owned())]);
+    assert_eq!(history(gh[1].clone()).await?, [inserted]);
     Ok(())
 }
 

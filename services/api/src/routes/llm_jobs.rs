@@ -1,5 +1,5 @@
-//! LLM jobs: create (over posting ids, a run's ready postings, or a filter), list, show, items, cancel; and the
-//! postings their decisions flagged.
+//! LLM jobs: create (over posting ids, a run's ready postings, or a filter), list, show, items, cancel. The postings
+//! they flagged are listed by `GET /api/postings` (`routes::postings`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -291,37 +291,4 @@ pub async fn cancel(
     // The worker cancels the items, at OpenAI too, at its next poll; this message makes that poll now.
     enqueue(&state, id).await;
     Ok((StatusCode::ACCEPTED, axum::Json(view(job))))
-}
-
-/// Query of `GET /api/postings`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct FlaggedQuery {
-    /// Only postings flagged with this label.
-    pub flag: Option<String>,
-    /// Only flags applied by this job.
-    pub job_id: Option<Uuid>,
-    /// Page size: 1-1000, default 100.
-    pub limit: Option<i64>,
-}
-
-/// Flagged postings with the decision that flagged them.
-#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct FlaggedList {
-    pub postings: Vec<llm::FlaggedPosting>,
-}
-
-/// The caller's postings that jobs flagged, newest flag first.
-#[utoipa::path(get, path = "/api/postings", tag = "llm-jobs", params(FlaggedQuery),
-    responses((status = 200, body = FlaggedList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn flagged(
-    State(state): State<AppState>,
-    User(user): User,
-    Query(q): Query<FlaggedQuery>,
-) -> Result<axum::Json<FlaggedList>, ApiError> {
-    let limit = crate::extract::page_limit(q.limit, 100, 1000)?;
-    let mut conn = pool::conn(&state.pool).await?;
-    let postings = llm::flagged_postings(&mut conn, &user, q.flag.as_deref(), q.job_id, limit).await?;
-    Ok(axum::Json(FlaggedList { postings }))
 }

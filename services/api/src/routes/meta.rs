@@ -3,7 +3,9 @@
 
 use axum::Json;
 use bw_db::counts::Tally;
-use bw_vocab::{BoardKind, ItemStatus, JobMode, JobStatus, RunStatus, Stage};
+use bw_vocab::{
+    BoardKind, ItemStatus, JobMode, JobStatus, PostingChange, PostingSort, PostingStatus, RunStatus, Stage,
+};
 use serde::Serialize;
 
 /// The words of runs.
@@ -31,11 +33,22 @@ pub struct JobWords {
     pub item_statuses: Vec<ItemStatus>,
 }
 
+/// The words of postings.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PostingWords {
+    pub statuses: Vec<PostingStatus>,
+    /// What a run did to a posting already stored (besides `inserted`, by the run that first stored it).
+    pub changes: Vec<PostingChange>,
+    /// The orders `GET /api/postings` takes as `sort`; the first is the default.
+    pub sorts: Vec<PostingSort>,
+}
+
 /// The vocabulary of the API's answers.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Meta {
     pub runs: RunWords,
     pub jobs: JobWords,
+    pub postings: PostingWords,
     /// The board kinds a company may name.
     pub board_kinds: Vec<BoardKind>,
 }
@@ -56,12 +69,18 @@ impl Default for Meta {
                 modes: JobMode::ALL.to_vec(),
                 item_statuses: ItemStatus::ALL.to_vec(),
             },
+            postings: PostingWords {
+                statuses: PostingStatus::ALL.to_vec(),
+                changes: PostingChange::ALL.to_vec(),
+                sorts: PostingSort::ALL.to_vec(),
+            },
             board_kinds: BoardKind::ALL.to_vec(),
         }
     }
 }
 
-/// The statuses, stages, modes, board kinds and count columns the other answers use (no token needed).
+/// The statuses, stages, modes, posting orders, board kinds and count columns the other answers use (no token
+/// needed).
 #[utoipa::path(get, path = "/api/meta", tag = "system", security(()), responses((status = 200, body = Meta)))]
 pub async fn meta() -> Json<Meta> {
     Json(Meta::default())

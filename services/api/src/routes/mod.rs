@@ -14,6 +14,7 @@ pub mod llm_jobs;
 pub mod logs;
 pub mod meta;
 pub mod ops;
+pub mod postings;
 pub mod progress;
 pub mod runs;
 pub mod system;
@@ -34,6 +35,7 @@ pub mod system;
         (name = "companies", description = "The career boards a user follows"),
         (name = "runs", description = "Ingestion runs, their logs and live progress"),
         (name = "llm-jobs", description = "LLM screening jobs, their items and the flags they applied"),
+        (name = "postings", description = "The postings runs stored: browse, one whole, export"),
         (name = "ops", description = "Operators: queues, dead-letter queues, redrive"),
     )
 )]
@@ -70,6 +72,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(llm_jobs::items))
         .routes(routes!(llm_jobs::cancel))
         .routes(routes!(progress::job_progress))
-        .routes(routes!(llm_jobs::flagged))
+        .routes(routes!(postings::list))
+        .routes(routes!(postings::export::export))
+        .routes(routes!(postings::show))
         .merge(ops::router())
 }

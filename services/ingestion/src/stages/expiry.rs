@@ -6,8 +6,7 @@
 //! JSON: what it leaves out may be in that script) is held the same way, and the next listing read in part confirms.
 
 use bw_db::expiry::{self, ExpiryBase, Hold};
-use bw_db::postings;
-use chrono::{DateTime, Utc};
+use bw_db::postings::{self, Expiring};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -99,11 +98,12 @@ pub async fn apply(
     listed_ids: &[&str],
     base: &ExpiryBase,
     decision: Expiry,
-    at: DateTime<Utc>,
+    when: Expiring,
 ) -> anyhow::Result<Applied> {
+    let at = when.at;
     match decision {
         Expiry::Expire | Expiry::Confirmed { .. } => {
-            let expired = postings::expire_missing(conn, company_id, listed_ids, at).await?;
+            let expired = postings::expire_missing(conn, company_id, listed_ids, when).await?;
             if base.hold.is_some() {
                 expiry::set_held(conn, company_id, None).await?;
             }
@@ -128,7 +128,7 @@ mod tests {
 
     /// A company with `live` postings, held (on a listing of `held` postings) or not.
     fn base(live: i64, held: Option<i64>) -> ExpiryBase {
-        ExpiryBase { live, hold: held.map(|listed| Hold { since: Utc::now(), listed }) }
+        ExpiryBase { live, hold: held.map(|listed| Hold { since: chrono::Utc::now(), listed }) }
     }
 
     #[test]

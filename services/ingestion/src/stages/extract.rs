@@ -8,7 +8,7 @@ use bw_db::companies;
 use bw_db::counts::Tally;
 use bw_db::events::Level;
 use bw_db::models::{Company, RunStatus, Stage};
-use bw_db::postings::{self, Checkpoint, Listing, NewPosting};
+use bw_db::postings::{self, Checkpoint, Expiring, Listing, NewPosting};
 use bw_db::{expiry, pool, runs};
 use bw_extract::{Board, BoardSource, ExtractError, InvalidBoard, Listing as BoardListing};
 use bw_queue::Failure;
@@ -92,7 +92,8 @@ async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardLis
         let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
         let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
         let decision = Expiry::decide(ctx.settings.expire_guard_percent, &base, outcome.tally.found, complete);
-        let applied = super::expiry::apply(conn, company.id, &ids, &base, decision, listing.seen_at)
+        let when = Expiring { run_id: listing.run_id, at: listing.seen_at };
+        let applied = super::expiry::apply(conn, company.id, &ids, &base, decision, when)
             .await
             .context("failed to expire postings")?;
         let tally = Tally { expired: applied.expired, expiry_held: applied.held, ..outcome.tally };
@@ -168,7 +169,8 @@ async fn expire_removed_and_advance<S: Sync>(ctx: &RunCtx<'_, S>) -> anyhow::Res
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
-        let expired = postings::expire_removed_companies(conn, ctx.user_id, Utc::now()).await?;
+        let when = Expiring { run_id: ctx.run_id, at: Utc::now() };
+        let expired = postings::expire_removed_companies(conn, ctx.user_id, when).await?;
         runs::merge_counts(conn, ctx.run_id, ctx.owner, &json!({ "removed_company_postings_expired": expired }))
             .await?;
         anyhow::ensure!(

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use bw_vocab::{ItemStatus, JobMode, JobStatus};
-pub use flags::{Decision, FlaggedPosting, flagged_postings};
+pub use flags::Decision;
 pub(crate) use items::shift;
 pub use items::{
     ItemEnd, end_item, items, mark_submitted, open_items, owned_postings, posting_texts, postings_matching,
