@@ -49,6 +49,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/ui/widgets.js", "widgets.js", JS),
     asset!("/ui/postings.js", "postings.js", JS),
     asset!("/ui/posting.js", "posting.js", JS),
+    asset!("/ui/schedule.js", "schedule.js", JS),
 ];
 
 /// `GET` routes for the UI's files.

@@ -108,6 +108,7 @@ export const paths = {
   company: (id) => `/api/companies/${seg(id)}`,
   runs: (limit) => `/api/ingestion/runs?limit=${Number(limit)}`,
   startRun: () => '/api/ingestion/runs',
+  schedule: () => '/api/schedule',
   run: (id) => `/api/ingestion/runs/${seg(id)}`,
   abortRun: (id) => `/api/ingestion/runs/${seg(id)}/abort`,
   runProgress: (id) => `/api/ingestion/progress/${seg(id)}`,

@@ -3,21 +3,25 @@
 import { api, isQuiet, paths } from './api.js';
 import { h, link, repeat, setText, shortId, syncRows, table, time } from './dom.js';
 import { runActive } from './meta.js';
+import { scheduleCard } from './schedule.js';
 import { startRun, statusBadge } from './widgets.js';
 
 export function render(ctx) {
   document.title = 'Runs · boardwatch';
   const startButton = h('button', { type: 'button', class: 'button', testid: 'run-start' }, 'Start a run');
   startButton.addEventListener('click', () => startRun(ctx, startButton));
-  const list = table('runs-table', 'Your runs', ['Run', 'Status', 'Companies', 'Found', 'Inserted', 'Ready',
-    'Created', 'Finished']);
+  const list = table('runs-table', 'Your runs', ['Run', 'Status', 'Started by', 'Companies', 'Found', 'Inserted',
+    'Ready', 'Created', 'Finished']);
+  const schedule = scheduleCard(ctx);
   const empty = h('p', { class: 'empty', hidden: true }, 'No runs yet. Add companies, then start a run.');
   ctx.root.append(
     h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, 'Runs'), startButton),
     h('p', { class: 'lede' }, 'A run reads every board you follow and stores what changed.'),
     list.wrap,
     empty,
+    schedule.el,
   );
+  schedule.load();
   let anyActive = false;
   const refresh = async () => {
     try {
@@ -40,7 +44,7 @@ function createRow(run) {
   return h('tr', { testid: 'run-row', dataset: { id: run.id } },
     h('th', { scope: 'row' }, link(`#/runs/${encodeURIComponent(run.id)}`, `Run ${shortId(run.id)}`,
       { testid: 'run-link', class: 'mono' })),
-    cell('status'), cell('companies'), cell('found', 'num'), cell('inserted', 'num'), cell('ready', 'num'),
+    cell('status'), cell('started_by'), cell('companies'), cell('found', 'num'), cell('inserted', 'num'), cell('ready', 'num'),
     cell('created'), cell('finished'));
 }
 
@@ -48,6 +52,7 @@ function updateRow(tr, run) {
   const cell = (name) => tr.querySelector(`[data-cell="${name}"]`);
   const status = cell('status');
   if (status.firstChild?.dataset.status !== run.status) status.replaceChildren(statusBadge(run.status, 'run-status'));
+  setText(cell('started_by'), run.started_by === 'schedule' ? 'schedule' : 'you');
   const c = run.counts ?? {};
   setText(cell('companies'), c.companies_total ? `${c.companies_done} / ${c.companies_total}` : '—');
   setText(cell('found'), c.total?.found ?? 0);

@@ -62,10 +62,22 @@ impl Api {
         self.send("POST", path, body).await
     }
 
+    /// `PUT path` with `body`, as JSON.
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.send("PUT", path, Some(body)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> Result<Value, ApiError> {
+        self.send("DELETE", path, None).await
+    }
+
     async fn send(&self, method: &'static str, path: &str, body: Option<&Value>) -> Result<Value, ApiError> {
         let url = format!("{}{path}", self.base);
         let mut request = match method {
             "POST" => self.http.post(&url),
+            "PUT" => self.http.put(&url),
+            "DELETE" => self.http.delete(&url),
             _ => self.http.get(&url),
         };
         request = request.bearer_auth(&self.token);
@@ -104,6 +116,15 @@ pub fn read<T: DeserializeOwned>(
         what,
         reason: e.to_string(),
     })
+}
+
+/// A schedule, as `GET /api/schedule` answers it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Schedule {
+    pub every_hours: Option<i64>,
+    pub cron: Option<String>,
+    pub time_zone: String,
+    pub next_due_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A run, as `GET /api/ingestion/runs/{id}` answers it.

@@ -101,6 +101,28 @@ pub enum JobsCommand {
     Follow { id: Uuid },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCommand {
+    /// The schedule of runs and its next due time.
+    Show,
+    /// Set (or replace) the schedule: a run every N hours, or on a cron expression (five fields, at most hourly) in a
+    /// time zone.
+    Set {
+        #[arg(long, conflicts_with_all = ["cron", "time_zone"], required_unless_present = "cron")]
+        every_hours: Option<i64>,
+        /// With --every-hours: the first run's time (RFC 3339; default: N hours from now).
+        #[arg(long, requires = "every_hours")]
+        first_at: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        cron: Option<String>,
+        /// The IANA time zone of --cron (default UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
+    /// Remove the schedule (runs already started go on).
+    Delete,
+}
+
 /// How often a follow asks.
 const RUN_EVERY: Duration = Duration::from_millis(500);
 const JOB_EVERY: Duration = Duration::from_secs(1);
@@ -291,6 +313,38 @@ async fn follow_job(api: &Api, id: Uuid, json: bool) -> anyhow::Result<()> {
         job.error.map(|e| format!(": {e}")).unwrap_or_default()
     );
     Ok(())
+}
+
+pub async fn schedule(args: &ApiArgs, command: ScheduleCommand, json: bool) -> anyhow::Result<()> {
+    let api = args.api()?;
+    let path = "/api/schedule";
+    let answer = match command {
+        ScheduleCommand::Show => match api.get(path).await {
+            Err(e) if e.status() == Some(404) && !json => {
+                println!("no schedule: runs start only when started");
+                return Ok(());
+            }
+            answer => answer?,
+        },
+        ScheduleCommand::Set { every_hours, first_at, cron, time_zone } => {
+            let body =
+                json!({ "every_hours": every_hours, "first_at": first_at, "cron": cron, "time_zone": time_zone });
+            let body: serde_json::Map<String, Value> = body
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            api.put(path, &Value::Object(body)).await?
+        }
+        ScheduleCommand::Delete => {
+            api.delete(path).await?;
+            eprintln!("schedule removed");
+            return Ok(());
+        }
+    };
+    show(answer, json, ("GET", path, "a schedule"), report::schedule)
 }
 
 /// `ctl postings`: the user's postings, newest first; with a flag or job, those flagged.

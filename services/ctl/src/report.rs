@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use bw_db::counts::Tally;
 use serde_json::Value;
 
-use crate::api::{DryRun, Job, LogLine, Posting, Run};
+use crate::api::{DryRun, Job, LogLine, Posting, Run, Schedule};
 
 /// A log line: `[12:00:01.234] info  extract  Acme (greenhouse acme): found 30, …`.
 pub fn log_line(line: &Value) -> String {
@@ -99,4 +99,14 @@ pub fn postings(postings: &[Posting]) -> String {
         );
     }
     out
+}
+
+/// A schedule and its next due time.
+pub fn schedule(schedule: &Schedule) -> String {
+    let what = match (&schedule.every_hours, &schedule.cron) {
+        (Some(hours), _) => format!("every {hours} hour(s)"),
+        (None, Some(cron)) => format!("on {cron:?} ({})", schedule.time_zone),
+        (None, None) => "never".to_owned(),
+    };
+    format!("runs start {what}; next at {}\n", schedule.next_due_at.to_rfc3339())
 }

@@ -38,9 +38,11 @@ pub async fn dispatch<Q: Queue>(
     Ok(stats)
 }
 
-/// What one scheduled dispatch did: the due LLM jobs it sent, and the stale ingestion runs it re-enqueued.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+/// What one scheduled dispatch did: the runs of users' schedules it started, the due LLM jobs it sent, and the stale
+/// ingestion runs it re-enqueued.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
+    pub scheduled_runs: bw_maintenance::scheduled_runs::Report,
     pub jobs: DispatchStats,
     pub stale_runs_requeued: usize,
 }
@@ -58,9 +60,13 @@ pub struct Targets {
     pub stale_run_secs: i64,
 }
 
-/// One scheduled dispatch: the due LLM jobs, then the ingestion runs whose message was lost, then the pruning of
-/// message failure reasons older than a DLQ keeps messages.
+/// One scheduled dispatch: the runs of the users' schedules that are due, the due LLM jobs, then the ingestion runs
+/// whose message was lost, then the pruning of message failure reasons older than a DLQ keeps messages.
 pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets) -> anyhow::Result<Report> {
+    let now = chrono::Utc::now();
+    let database = bw_messages::Database::Primary;
+    let scheduled_runs =
+        bw_maintenance::scheduled_runs::start_due(pool, queue, &targets.runs_url, database, now).await?;
     let jobs = dispatch(pool, queue, &targets.llm_jobs_url, targets.limit).await?;
     let stale_runs_requeued = bw_maintenance::stale_runs::requeue_stale(
         pool,
@@ -78,5 +84,5 @@ pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets)
             tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not prune old message failure reasons")
         }
     }
-    Ok(Report { jobs, stale_runs_requeued })
+    Ok(Report { scheduled_runs, jobs, stale_runs_requeued })
 }

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod pool;
 pub mod postings;
 pub mod runs;
+pub mod schedules;
 pub mod schema;
 pub mod tls;
 

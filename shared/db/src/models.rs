@@ -1,6 +1,6 @@
 //! Rows as the services see them.
 
-pub use bw_vocab::{BoardKind, RunStatus, Stage};
+pub use bw_vocab::{BoardKind, RunStart, RunStatus, Stage};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,9 @@ pub struct Run {
     pub started_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub started_by: RunStart,
+    /// For a scheduled run, the due time it was started for.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl Run {

@@ -11,8 +11,9 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::events;
-use crate::models::{Run, RunStatus, Stage};
+use crate::models::{Run, RunStart, RunStatus, Stage};
 use crate::schema::runs::dsl as r;
+use crate::schema::schedule_skips;
 
 /// What creating a run came to.
 pub enum Created {
@@ -21,25 +22,107 @@ pub enum Created {
     ActiveExists(Run),
 }
 
-/// Writes a new `pending` run for `user_id`, unless one is already active.
+/// Writes a new `pending` run for `user_id` (started by the user), unless one is already active. The run's log
+/// starts with the scheduled runs that were not started because the user's last run was still active.
 pub async fn create(conn: &mut AsyncPgConnection, user_id: &str) -> anyhow::Result<Created> {
-    let inserted: Option<Run> = diesel::insert_into(r::runs)
-        .values((r::id.eq(Uuid::new_v4()), r::user_id.eq(user_id)))
+    conn.transaction::<_, anyhow::Error, _>(async |c| {
+        if let Some(run) = insert(c, user_id, RunStart::Manual, None).await? {
+            log_skips(c, &run).await?;
+            return Ok(Created::Run(run));
+        }
+        Ok(Created::ActiveExists(active(c, user_id).await?))
+    })
+    .await
+}
+
+/// What starting a scheduled run came to.
+pub enum Scheduled {
+    Run(Run),
+    /// A run for this due time exists already (another dispatch started it).
+    AlreadyStarted,
+    /// The user's run is still under way: this due time is skipped (and the user's next run says so).
+    ActiveExists(Run),
+}
+
+/// Writes the `pending` run of `user_id`'s schedule for the due time `due_at`: once per due time, whatever runs at
+/// once; not while the user has a run under way, in which case the skip is recorded for the user's next run's log.
+pub async fn create_scheduled(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    due_at: DateTime<Utc>,
+) -> anyhow::Result<Scheduled> {
+    conn.transaction::<_, anyhow::Error, _>(async |c| {
+        if let Some(run) = insert(c, user_id, RunStart::Schedule, Some(due_at)).await? {
+            log_skips(c, &run).await?;
+            return Ok(Scheduled::Run(run));
+        }
+        let started: Option<Uuid> = r::runs
+            .filter(r::user_id.eq(user_id))
+            .filter(r::started_by.eq(RunStart::Schedule))
+            .filter(r::due_at.eq(due_at))
+            .select(r::id)
+            .first(c)
+            .await
+            .optional()?;
+        if started.is_some() {
+            return Ok(Scheduled::AlreadyStarted);
+        }
+        let active = active(c, user_id).await?;
+        diesel::insert_into(schedule_skips::table)
+            .values((
+                schedule_skips::user_id.eq(user_id),
+                schedule_skips::due_at.eq(due_at),
+                schedule_skips::active_run_id.eq(active.id),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c)
+            .await?;
+        Ok(Scheduled::ActiveExists(active))
+    })
+    .await
+}
+
+/// Inserts a pending run; `None` when a unique index refused it (an active run, or this due time's run).
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    start: RunStart,
+    due_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<Option<Run>> {
+    Ok(diesel::insert_into(r::runs)
+        .values((r::id.eq(Uuid::new_v4()), r::user_id.eq(user_id), r::started_by.eq(start), r::due_at.eq(due_at)))
         .on_conflict_do_nothing()
         .returning(Run::as_returning())
         .get_result(conn)
         .await
-        .optional()?;
-    if let Some(run) = inserted {
-        return Ok(Created::Run(run));
-    }
-    let active = r::runs
+        .optional()?)
+}
+
+async fn active(conn: &mut AsyncPgConnection, user_id: &str) -> anyhow::Result<Run> {
+    Ok(r::runs
         .filter(r::user_id.eq(user_id))
         .filter(r::status.eq_any(RunStatus::ACTIVE))
         .select(Run::as_select())
         .first(conn)
+        .await?)
+}
+
+/// Moves the user's recorded skips into `run`'s log (and out of the table).
+async fn log_skips(conn: &mut AsyncPgConnection, run: &Run) -> anyhow::Result<()> {
+    let skips: Vec<(DateTime<Utc>, Uuid)> = diesel::delete(schedule_skips::table)
+        .filter(schedule_skips::user_id.eq(&run.user_id))
+        .returning((schedule_skips::due_at, schedule_skips::active_run_id))
+        .get_results(conn)
         .await?;
-    Ok(Created::ActiveExists(active))
+    for (due_at, active) in skips {
+        let message = format!(
+            "the scheduled run due {} was not started: run {active} was still under way",
+            due_at.format("%Y-%m-%d %H:%M UTC")
+        );
+        let data = serde_json::json!({ "skipped_due_at": due_at, "active_run_id": active });
+        events::record(conn, run.id, events::Level::Warn, None, &message, Some(data)).await?;
+    }
+    Ok(())
 }
 
 /// The run `id`, when it belongs to `user_id`.

@@ -32,6 +32,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
         log_ms -> Int8,
+        started_by -> Text,
+        due_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -102,6 +104,26 @@ diesel::table! {
         run_id -> Uuid,
         change -> Text,
         at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    schedules (user_id) {
+        user_id -> Text,
+        every_hours -> Nullable<Int4>,
+        cron -> Nullable<Text>,
+        time_zone -> Text,
+        next_due_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    schedule_skips (user_id, due_at) {
+        user_id -> Text,
+        due_at -> Timestamptz,
+        active_run_id -> Uuid,
     }
 }
 
@@ -197,6 +219,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     run_companies,
     postings,
     posting_changes,
+    schedules,
+    schedule_skips,
     llm_jobs,
     llm_job_items,
     entity_flags,

@@ -33,6 +33,16 @@ impl RunStatus {
 }
 
 word::vocabulary! {
+    /// What started a run (`runs.started_by`).
+    RunStart: "run start" {
+        /// A user, through the API (or the web UI, or `ctl`).
+        Manual => "manual",
+        /// The user's schedule, through the scheduled dispatch.
+        Schedule => "schedule",
+    }
+}
+
+word::vocabulary! {
     /// A run's stage, recorded in `runs.stage` and on its events.
     Stage: "stage" {
         Extract => "extract",
@@ -154,6 +164,7 @@ mod tests {
         round_trips(&JobMode::ALL);
         round_trips(&ItemStatus::ALL);
         round_trips(&BoardKind::ALL);
+        round_trips(&RunStart::ALL);
         round_trips(&PostingStatus::ALL);
         round_trips(&PostingChange::ALL);
         round_trips(&PostingSort::ALL);

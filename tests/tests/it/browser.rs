@@ -537,3 +537,32 @@ async fn a_user_pages_filters_and_exports_the_postings_and_opens_one() -> anyhow
     b.screenshot("03-posting").await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_sets_a_schedule_sees_a_refusal_and_removes_it() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let b = Browser::start("schedule").await?;
+    b.open(&link(&app, "alice", false, "/runs")).await?;
+    b.wait_text("schedule-summary", "no schedule yet", |t| t.starts_with("No schedule")).await?;
+    b.find("schedule-hours").await?.clear().await?;
+    b.type_into("schedule-hours", "2").await?;
+    b.click("schedule-save").await?;
+    b.wait_text("schedule-summary", "the schedule every 2 hours", |t| t.contains("every 2 hours")).await?;
+    let schedule: bw_db::schedules::ScheduleRow = app.get("alice", "/api/schedule").await?;
+    assert_eq!(schedule.every_hours, Some(2));
+    b.screenshot("01-every-two-hours").await?;
+
+    b.select("schedule-kind", "cron").await?;
+    b.type_into("schedule-cron", "*/5 * * * *").await?;
+    b.click("schedule-save").await?;
+    let refusal = b.wait_text("schedule-error", "the API's refusal", |t| !t.is_empty()).await?;
+    assert!(refusal.contains("less than an hour apart"), "{refusal}");
+    assert_eq!(app.get::<bw_db::schedules::ScheduleRow>("alice", "/api/schedule").await?.every_hours, Some(2));
+    b.screenshot("02-refused").await?;
+
+    b.click("schedule-remove").await?;
+    b.wait_text("schedule-summary", "no schedule", |t| t.starts_with("No schedule")).await?;
+    let (status, _) = app.call("alice", reqwest::Method::GET, "/api/schedule", None).await?;
+    assert_eq!(status, 404);
+    Ok(())
+}

@@ -176,3 +176,24 @@ async fn ctl_creates_a_screening_job_follows_it_and_lists_its_flags() -> anyhow:
     assert_eq!(text.stdout.lines().count(), 5, "{}", text.stdout);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_sets_shows_and_removes_the_schedule() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let none = ctl(&app, "alice", &["schedule", "show"]).await?;
+    assert!(none.success && none.stdout.contains("no schedule"), "{}{}", none.stdout, none.stderr);
+    let set = ctl(&app, "alice", &["schedule", "set", "--every-hours", "3"]).await?;
+    assert!(set.success && set.stdout.contains("every 3 hour(s)"), "{}{}", set.stdout, set.stderr);
+    let shown = ctl(&app, "alice", &["--json", "schedule", "show"]).await?;
+    let shown: Value = serde_json::from_str(&shown.stdout)?;
+    assert_eq!((shown["every_hours"].as_i64(), shown["cron"].is_null()), (Some(3), true), "{shown}");
+    let refused = ctl(&app, "alice", &["schedule", "set", "--cron", "*/5 * * * *"]).await?;
+    assert!(!refused.success && refused.stderr.contains("less than an hour apart"), "{}", refused.stderr);
+    let cron =
+        ctl(&app, "alice", &["schedule", "set", "--cron", "0 8 * * 1-5", "--time-zone", "Europe/Berlin"]).await?;
+    assert!(cron.success && cron.stdout.contains("\"0 8 * * 1-5\" (Europe/Berlin)"), "{}{}", cron.stdout, cron.stderr);
+    let removed = ctl(&app, "alice", &["schedule", "delete"]).await?;
+    assert!(removed.success, "{}", removed.stderr);
+    assert_eq!(app.call("alice", Method::GET, "/api/schedule", None).await?.0, 404);
+    Ok(())
+}

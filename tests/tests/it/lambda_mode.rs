@@ -179,6 +179,10 @@ async fn the_poller_worker_in_lambda_mode_submits_a_job_and_reports_only_the_bad
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_dispatch_in_lambda_mode_sends_the_due_job_on_a_scheduled_event() -> anyhow::Result<()> {
     let (app, job_id) = app_with_job().await?;
+    // Bob's schedule is due: the same dispatch starts his run.
+    let due = json!({ "every_hours": 4, "first_at": chrono::Utc::now() - chrono::Duration::minutes(1) });
+    let (status, _) = app.call("bob", reqwest::Method::PUT, "/api/schedule", Some(due)).await?;
+    assert_eq!(status, 200);
     let (runtime, runtime_api) = FakeRuntime::start(Function::POLLER_DISPATCH).await?;
     let request_id = runtime.push_event(scheduled_event("bw-poller-dispatch"));
     let mut child = Function::POLLER_DISPATCH
@@ -192,9 +196,24 @@ async fn the_poller_dispatch_in_lambda_mode_sends_the_due_job_on_a_scheduled_eve
         .context("failed to start the poller binary")?;
 
     let answer = answer(&runtime, &mut child, &request_id).await?;
-    assert_eq!(answer, json!({ "jobs": { "due": 1, "sent": 1, "failed": 0 }, "stale_runs_requeued": 0 }));
+    let bobs: Vec<String> = app
+        .db
+        .rows("SELECT id::text FROM runs WHERE user_id = 'bob' AND started_by = 'schedule'")
+        .await?
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(bobs.len(), 1, "bob's scheduled run");
+    let scheduled = json!({ "started": bobs, "skipped": 0, "already_started": 0, "not_queued": 0 });
+    assert_eq!(
+        answer,
+        json!({ "scheduled_runs": scheduled, "jobs": { "due": 1, "sent": 1, "failed": 0 }, "stale_runs_requeued": 0 })
+    );
     let jobs = receive_jobs(&app, Duration::from_secs(5)).await?;
     assert_eq!(jobs, [job_id], "exactly the due job's message is on the queue");
+    let runs = app.queue.sqs.receive(&app.queue.url, 10, Duration::from_secs(2)).await?;
+    let bodies: Vec<&str> = runs.iter().filter_map(|m| m.body.as_deref()).collect();
+    assert!(bodies.iter().any(|b| b.contains(&bobs[0]) && b.contains("\"bob\"")), "bob's run's message: {bodies:?}");
     still_serving(&runtime, child).await
 }
 

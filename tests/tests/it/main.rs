@@ -23,6 +23,7 @@ mod poller_caps;
 mod postings;
 mod redelivery;
 mod run_lifecycle;
+mod schedule;
 mod schema;
 mod startup;
 mod storage;

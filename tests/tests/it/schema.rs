@@ -77,7 +77,7 @@ async fn allowed(db: &TestDb, table: &str, column: &str) -> anyhow::Result<Vec<S
 /// the other would fail at a write (or at reading a row) instead of here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
-    use bw_vocab::{BoardKind, ItemStatus, JobMode, JobStatus, PostingChange, PostingStatus, RunStatus};
+    use bw_vocab::{BoardKind, ItemStatus, JobMode, JobStatus, PostingChange, PostingStatus, RunStart, RunStatus};
     fn words<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
         all.iter().map(|&w| name(w).to_owned()).collect()
     }
@@ -87,6 +87,7 @@ async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
     assert_eq!(allowed(&db, "llm_jobs", "status").await?, words(&JobStatus::ALL, JobStatus::as_str));
     assert_eq!(allowed(&db, "llm_jobs", "mode").await?, words(&JobMode::ALL, JobMode::as_str));
     assert_eq!(allowed(&db, "llm_job_items", "status").await?, words(&ItemStatus::ALL, ItemStatus::as_str));
+    assert_eq!(allowed(&db, "runs", "started_by").await?, words(&RunStart::ALL, RunStart::as_str));
     assert_eq!(allowed(&db, "postings", "status").await?, words(&PostingStatus::ALL, PostingStatus::as_str));
     assert_eq!(allowed(&db, "posting_changes", "change").await?, words(&PostingChange::ALL, PostingChange::as_str));
     Ok(())

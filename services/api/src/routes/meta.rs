@@ -4,7 +4,7 @@
 use axum::Json;
 use bw_db::counts::Tally;
 use bw_vocab::{
-    BoardKind, ItemStatus, JobMode, JobStatus, PostingChange, PostingSort, PostingStatus, RunStatus, Stage,
+    BoardKind, ItemStatus, JobMode, JobStatus, PostingChange, PostingSort, PostingStatus, RunStart, RunStatus, Stage,
 };
 use serde::Serialize;
 
@@ -21,6 +21,8 @@ pub struct RunWords {
     pub stages: Vec<Stage>,
     /// The posting counts every run reports in `counts.total` and per company, in table order.
     pub count_columns: Vec<&'static str>,
+    /// What starts a run (`started_by`).
+    pub starts: Vec<RunStart>,
 }
 
 /// The words of LLM jobs.
@@ -62,6 +64,7 @@ impl Default for Meta {
                 terminal: RunStatus::TERMINAL.to_vec(),
                 stages: Stage::ALL.to_vec(),
                 count_columns: Tally::COLUMNS.to_vec(),
+                starts: RunStart::ALL.to_vec(),
             },
             jobs: JobWords {
                 statuses: JobStatus::ALL.to_vec(),

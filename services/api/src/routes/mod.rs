@@ -17,6 +17,7 @@ pub mod ops;
 pub mod postings;
 pub mod progress;
 pub mod runs;
+pub mod schedule;
 pub mod system;
 
 #[derive(OpenApi)]
@@ -61,6 +62,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(companies::list, companies::create))
         .routes(routes!(companies::remove))
         .routes(routes!(runs::list, runs::start))
+        .routes(routes!(schedule::show, schedule::put, schedule::remove))
         .routes(routes!(runs::show))
         .routes(routes!(runs::abort))
         .routes(routes!(runs::events))

@@ -8,7 +8,7 @@ use bw_db::runs::{self, Abort, Created};
 use bw_db::{events, pool};
 use bw_messages::RunMessage;
 use bw_queue::Outgoing;
-use bw_vocab::{RunStatus, Stage};
+use bw_vocab::{RunStart, RunStatus, Stage};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,6 +30,10 @@ pub struct RunView {
     pub error: Option<String>,
     pub abort_requested: bool,
     pub attempts: i32,
+    /// `manual` (a user started it) or `schedule` (the user's schedule did).
+    pub started_by: RunStart,
+    /// For a scheduled run, the due time it was started for.
+    pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -45,6 +49,8 @@ pub(crate) async fn view(conn: &mut diesel_async::AsyncPgConnection, run: Run) -
         error: run.error,
         abort_requested: run.abort_requested_at.is_some(),
         attempts: run.attempts,
+        started_by: run.started_by,
+        due_at: run.due_at,
         created_at: run.created_at,
         started_at: run.started_at,
         finished_at: run.finished_at,
