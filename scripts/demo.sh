@@ -3,7 +3,9 @@
 # career boards from the fake ATS (built on the real payloads in tests/fixtures), starts the ingestion service, the
 # API and the poller, and then drives the system through its API with the project's own client (ctl): adds sample
 # companies, starts a run and follows its log, screens the postings with an LLM job (the fake OpenAI unless
-# OPENAI_API_KEY is set) and follows it, and ends by printing the web UI's address with a token-bearing link.
+# OPENAI_API_KEY is set) and follows it; then adds a standing screen and a schedule, and follows the scheduled run
+# and the job its screen started over what it found new; it ends by printing the web UI's address with a
+# token-bearing link.
 # Each port it needs must be free (DEMO_API_PORT, DEMO_ATS_PORT, DEMO_OPENAI_PORT move them).
 # The services keep running in the background for the web UI; `scripts/demo.sh stop` stops them (a new demo does too).
 # DEMO_STOP_AT_END=1 stops them when the script ends instead.
@@ -154,6 +156,36 @@ echo
 log "postings this screening flagged (ctl postings --job $job_id --limit 15)"
 "$CTL" postings --job "$job_id" --limit 15 | sed 's/^/   /'
 echo
+# --- Nothing waits for a click: a standing screen and a schedule ---------------------------------------------
+screen_name="Remote roles (standing)"
+if ! "$CTL" screens list | grep -qF "$screen_name"; then
+  log "adding a standing screen (ctl screens add): each finished run's new and changed postings get judged"
+  "$CTL" screens add --name "$screen_name" --instructions "$instructions" --model gpt-4.1-nano >/dev/null
+fi
+log "new postings appear on two boards (the fake ATS adds them)"
+for board in greenhouse/acme lever/globex; do
+  curl -sf -X POST -H 'Content-Type: application/json' --data '{"count": 3}' "$ATS/_fake/boards/$board/postings" >/dev/null ||
+    die "the fake ATS did not add postings to $board"
+done
+log "setting a schedule: a run every 6 hours, the first due now (ctl schedule set)"
+"$CTL" schedule set --every-hours 6 --first-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | sed 's/^/   /'
+log "waiting for the scheduled dispatch to start it (every 5 s here; once a minute in AWS)"
+scheduled=""
+for _ in $(seq 1 120); do
+  scheduled="$("$CTL" runs list --limit 5 | awk '$3 == "schedule" && $2 != "failed" {print $1; exit}')"
+  [[ -n "$scheduled" ]] && break
+  sleep 0.5
+done
+[[ -n "$scheduled" ]] || die "no scheduled run started within 60 s; see $LOGS/poller-dispatch.log"
+log "scheduled run $scheduled started; following it (ctl runs follow)"
+"$CTL" runs follow "$scheduled" || die "the scheduled run did not finish"
+screened="$("$CTL" runs show "$scheduled" | awk '/^its end started job/ {print $5; exit}')"
+[[ -n "$screened" ]] || die "the scheduled run started no screening job"
+log "its standing screen's job $screened judges just what that run found new; following it"
+"$CTL" jobs follow "$screened" || die "the scheduled run's screening did not complete"
+"$CTL" postings --job "$screened" | sed 's/^/   /'
+
+echo
 log "the queues as an operator sees them (ctl queues; ctl dlq peek QUEUE shows what failed, see docs/operating.md)"
 "$CTL" queues || true
 echo
@@ -167,3 +199,5 @@ echo "Web UI: $API/"
 echo "Open this link (it carries a token for the user demo, an operator, valid 12 hours):"
 echo "  $API/?token=$TOKEN#/runs/$run_id"
 echo "The screening job: $API/?token=$TOKEN#/jobs/$job_id"
+echo "The scheduled run, and the job its standing screen started: $API/?token=$TOKEN#/runs/$scheduled"
+echo "Browse and export the postings: $API/?token=$TOKEN#/postings"

@@ -50,6 +50,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/ui/postings.js", "postings.js", JS),
     asset!("/ui/posting.js", "posting.js", JS),
     asset!("/ui/schedule.js", "schedule.js", JS),
+    asset!("/ui/screens.js", "screens.js", JS),
+    asset!("/ui/screen.js", "screen.js", JS),
 ];
 
 /// `GET` routes for the UI's files.

@@ -109,6 +109,8 @@ export const paths = {
   runs: (limit) => `/api/ingestion/runs?limit=${Number(limit)}`,
   startRun: () => '/api/ingestion/runs',
   schedule: () => '/api/schedule',
+  screens: () => '/api/screens',
+  screen: (id) => `/api/screens/${seg(id)}`,
   run: (id) => `/api/ingestion/runs/${seg(id)}`,
   abortRun: (id) => `/api/ingestion/runs/${seg(id)}/abort`,
   runProgress: (id) => `/api/ingestion/progress/${seg(id)}`,

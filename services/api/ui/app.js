@@ -13,6 +13,7 @@ import * as job from './job.js';
 import * as ops from './ops.js';
 import * as postings from './postings.js';
 import * as posting from './posting.js';
+import * as screen from './screen.js';
 
 /** Routes: the pattern of the hash path, the page module, and which nav entry is current. */
 const ROUTES = [
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^\/runs\/([^/]+)$/, run, 'runs'],
   [/^\/jobs$/, jobs, 'jobs'],
   [/^\/jobs\/([^/]+)$/, job, 'jobs'],
+  [/^\/screens\/([^/]+)$/, screen, 'jobs'],
   [/^\/postings$/, postings, 'postings'],
   [/^\/postings\/([^/]+)$/, posting, 'postings'],
   [/^\/ops$/, ops, 'ops'],

@@ -4,6 +4,7 @@
 import { api, isQuiet, paths } from './api.js';
 import { dateTime, h, link, repeat, setText, shortId, syncRows, table, time } from './dom.js';
 import { jobUnresolved, meta } from './meta.js';
+import { screensCard } from './screens.js';
 import { doneCount, progressBar, statusBadge, updateProgress } from './widgets.js';
 
 const DEFAULT_MODEL = 'gpt-4.1-mini';
@@ -16,6 +17,7 @@ const MODE_LABELS = {
 export function render(ctx) {
   document.title = 'Screening · boardwatch';
   const form = jobForm(ctx, ctx.query.get('run'));
+  const screens = screensCard(ctx);
   const list = table('jobs-table', 'Your screening jobs', ['Job', 'Status', 'Progress', 'Items', 'Flags', 'Mode',
     'Model', 'Created']);
   const empty = h('p', { class: 'empty', hidden: true }, 'No screening jobs yet.');
@@ -26,7 +28,9 @@ export function render(ctx) {
     h('h2', {}, 'Jobs'),
     list.wrap,
     empty,
+    screens.el,
   );
+  screens.load();
   form.load().catch(ctx.fail);
   let anyUnresolved = false;
   return repeat(async () => {

@@ -240,7 +240,11 @@ function summaryContent(ctx, id, run) {
     ? h('button', { type: 'button', class: 'button button--secondary', testid: 'run-screen' }, 'Screen these postings')
     : null;
   screen?.addEventListener('click', () => ctx.go(`#/jobs?run=${encodeURIComponent(id)}`));
-  return [h('h2', {}, title), h('p', {}, text), h('div', { class: 'actions' }, again, screen)];
+  const started = (run.jobs ?? []).length
+    ? h('p', { testid: 'run-jobs' }, 'Its end started: ', ...run.jobs.flatMap((j, i) => [i ? ', ' : '',
+      link(`#/jobs/${encodeURIComponent(j.id)}`, `${j.name} (${j.items_total} postings)`, { testid: 'run-job' })]), '.')
+    : null;
+  return [h('h2', {}, title), h('p', {}, text), started, h('div', { class: 'actions' }, again, screen)];
 }
 
 function countsTable() {

@@ -135,6 +135,19 @@ pub struct Run {
     pub stage: Option<Stage>,
     pub counts: RunCounts,
     pub error: Option<String>,
+    pub started_by: Option<bw_vocab::RunStart>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The jobs its end started (its standing screens').
+    #[serde(default)]
+    pub jobs: Vec<RunJob>,
+}
+
+/// A job a run's end started.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RunJob {
+    pub id: Uuid,
+    pub name: String,
+    pub items_total: i64,
 }
 
 /// A page of `GET /api/ingestion/logs/{run_id}`.

@@ -52,6 +52,11 @@ pub enum CompaniesCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum RunsCommand {
+    /// Your runs, newest first: id, status, what started it, when.
+    List {
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: u32,
+    },
     /// What a run would find now, per company, writing nothing.
     DryRun,
     /// Start a run; prints its id (then follows it with --follow).
@@ -99,6 +104,26 @@ pub enum JobsCommand {
     Show { id: Uuid },
     /// Follow a job to its resolution with a progress bar. Exits non-zero when it ends other than completed.
     Follow { id: Uuid },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScreensCommand {
+    /// Your standing screens.
+    List,
+    /// Add one: from the next finished run on, each run's new and changed postings are judged by a job of its own.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        instructions: String,
+        #[arg(long, default_value = "gpt-4.1-nano")]
+        model: String,
+        /// background or batch.
+        #[arg(long, default_value = "background")]
+        mode: String,
+    },
+    /// Remove one (its jobs and their decisions stay).
+    Delete { id: Uuid },
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +207,14 @@ pub async fn companies(args: &ApiArgs, command: CompaniesCommand, json: bool) ->
 pub async fn runs(args: &ApiArgs, command: RunsCommand, json: bool) -> anyhow::Result<()> {
     let api = args.api()?;
     match command {
+        RunsCommand::List { limit } => {
+            let path = format!("/api/ingestion/runs?limit={limit}");
+            #[derive(serde::Deserialize)]
+            struct Runs {
+                runs: Vec<crate::api::Run>,
+            }
+            show(api.get(&path).await?, json, ("GET", &path, "runs"), |r: &Runs| report::runs(&r.runs))
+        }
         RunsCommand::DryRun => {
             let path = "/api/ingestion/dry-run";
             show(api.post(path, None).await?, json, ("POST", path, "a dry run"), |d: &DryRun| report::dry_run(d))
@@ -313,6 +346,37 @@ async fn follow_job(api: &Api, id: Uuid, json: bool) -> anyhow::Result<()> {
         job.error.map(|e| format!(": {e}")).unwrap_or_default()
     );
     Ok(())
+}
+
+pub async fn screens(args: &ApiArgs, command: ScreensCommand, json: bool) -> anyhow::Result<()> {
+    let api = args.api()?;
+    match command {
+        ScreensCommand::List => {
+            let answer = api.get("/api/screens").await?;
+            if json {
+                return print_json(&answer);
+            }
+            for s in answer["screens"].as_array().into_iter().flatten() {
+                let text = |k: &str| s[k].as_str().unwrap_or("").to_owned();
+                println!("{} {:<24} {:<14} {}", text("id"), text("name"), text("model"), text("mode"));
+            }
+            Ok(())
+        }
+        ScreensCommand::Add { name, instructions, model, mode } => {
+            let body = json!({ "name": name, "instructions": instructions, "model": model, "mode": mode });
+            let screen = api.post("/api/screens", Some(&body)).await?;
+            if json {
+                return print_json(&screen);
+            }
+            println!("{}", read_id(&screen)?);
+            Ok(())
+        }
+        ScreensCommand::Delete { id } => {
+            api.delete(&format!("/api/screens/{id}")).await?;
+            eprintln!("screen {id} removed");
+            Ok(())
+        }
+    }
 }
 
 pub async fn schedule(args: &ApiArgs, command: ScheduleCommand, json: bool) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
 use bw_ctl::aws::Aws;
-use bw_ctl::client::{ApiArgs, CompaniesCommand, JobsCommand, RunsCommand, ScheduleCommand};
+use bw_ctl::client::{ApiArgs, CompaniesCommand, JobsCommand, RunsCommand, ScheduleCommand, ScreensCommand};
 use bw_ctl::filter::Filter;
 use bw_ctl::{consumers, dlq, queues, redrive, render};
 use bw_ops::Ops;
@@ -79,6 +79,13 @@ enum Command {
         api: ApiArgs,
         #[command(subcommand)]
         command: RunsCommand,
+    },
+    /// Through the API: standing screens, which judge each finished run's new and changed postings.
+    Screens {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: ScreensCommand,
     },
     /// Through the API: the schedule of runs (every N hours, or a cron expression in a time zone).
     Schedule {
@@ -211,6 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs { api, command } => bw_ctl::client::runs(&api, command, json).await,
         Command::Jobs { api, command } => bw_ctl::client::jobs(&api, command, json).await,
         Command::Schedule { api, command } => bw_ctl::client::schedule(&api, command, json).await,
+        Command::Screens { api, command } => bw_ctl::client::screens(&api, command, json).await,
         Command::Postings { api, flag, job, limit } => bw_ctl::client::postings(&api, flag, job, limit, json).await,
         Command::Migrate { database_url, create } => {
             if create && bw_db::migrate::create_database_if_missing(&database_url).await? {

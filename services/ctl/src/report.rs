@@ -45,6 +45,13 @@ pub fn run_summary(run: &Run) -> String {
         "boards failed: {}   postings of removed companies expired: {}",
         run.counts.boards_failed, run.counts.removed_company_postings_expired
     );
+    for job in &run.jobs {
+        let _ = writeln!(
+            out,
+            "its end started job {} ({}) over {} new or changed postings",
+            job.id, job.name, job.items_total
+        );
+    }
     out
 }
 
@@ -109,4 +116,15 @@ pub fn schedule(schedule: &Schedule) -> String {
         (None, None) => "never".to_owned(),
     };
     format!("runs start {what}; next at {}\n", schedule.next_due_at.to_rfc3339())
+}
+
+/// Runs, one a line: id, status, what started it, when it was created.
+pub fn runs(runs: &[Run]) -> String {
+    let mut out = String::new();
+    for run in runs {
+        let started_by = run.started_by.map_or("-", |s| s.as_str());
+        let _ =
+            writeln!(out, "{} {:<12} {:<9} {}", run.id, run.status.as_str(), started_by, run.created_at.to_rfc3339());
+    }
+    out
 }

@@ -153,12 +153,32 @@ async fn conclude<'m, S: Sync>(
         if !runs::end(c, ctx.run_id, ctx.owner, to, &counts, error).await? {
             return Ok(None);
         }
+        if to == RunStatus::Finished {
+            start_screens(c, ctx.run_id, ctx.user_id).await?;
+        }
         let line = last(&counts);
         event(c, ctx.run_id, line.level, Stage::Summary, line.message, line.data).await?;
         Ok(Some(counts))
     })
     .await
     .map_err(transient)
+}
+
+/// The user's standing screens' jobs over what the run found new or changed, started in the transaction that
+/// finishes it (so once per run), each said in the run's log. The scheduled dispatch sends their first messages.
+async fn start_screens(conn: &mut diesel_async::AsyncPgConnection, run_id: Uuid, user_id: &str) -> anyhow::Result<()> {
+    for started in bw_db::screens::start_for_run(conn, user_id, run_id).await? {
+        let mut message = format!(
+            "screen {:?} started job {} over the {} new or changed postings",
+            started.screen, started.job_id, started.items
+        );
+        if started.left_out > 0 {
+            message.push_str(&format!(" ({} more left out: a job holds at most {})", started.left_out, started.items));
+        }
+        let data = serde_json::json!({ "screen": started.screen, "job_id": started.job_id, "items": started.items });
+        event(conn, run_id, Level::Info, Stage::Summary, &message, Some(data)).await?;
+    }
+    Ok(())
 }
 
 async fn finish<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Outcome, Failure> {

@@ -98,6 +98,12 @@ enum Bind {
     Int(i64),
 }
 
+/// Leaves out a decision that a later job of the same standing screen replaced (the posting changed and was judged
+/// again); a decision of a job no screen started stands.
+const SUPERSEDED: &str = " AND NOT EXISTS (SELECT 1 FROM entity_flags later JOIN llm_jobs lj ON lj.id = later.job_id \
+                          WHERE later.entity_kind = 'posting' AND later.entity_id = p.id \
+                            AND lj.screen_id = j.screen_id AND later.created_at > ef.created_at)";
+
 /// The listing's SQL as it is built, with its binds.
 struct Sql {
     text: String,
@@ -223,6 +229,7 @@ fn listing_sql(
              p.expired_at, f.job_id, f.label, f.reason{extra_columns} \
              FROM postings p JOIN companies c ON c.id = p.company_id \
              LEFT JOIN LATERAL (SELECT ef.job_id, ef.label, ef.reason FROM entity_flags ef \
+                                JOIN llm_jobs j ON j.id = ef.job_id \
                                 WHERE ef.entity_kind = 'posting' AND ef.entity_id = p.id AND ef.flag"
         ),
         binds: Vec::new(),
@@ -230,8 +237,10 @@ fn listing_sql(
     if let Some(label) = &filter.flag {
         sql.push(" AND ef.label = $?", Bind::Text(label.clone()));
     }
-    if let Some(job) = filter.job_id {
-        sql.push(" AND ef.job_id = $?", Bind::Uuid(job));
+    match filter.job_id {
+        Some(job) => sql.push(" AND ef.job_id = $?", Bind::Uuid(job)),
+        // A decision a later job of the same standing screen made again (on changed content) is history.
+        None => sql.text.push_str(SUPERSEDED),
     }
     sql.text.push_str(" ORDER BY ef.created_at DESC, ef.job_id LIMIT 1) f ON true WHERE");
     sql.push(" p.user_id = $?", Bind::Text(user_id.to_owned()));
@@ -356,6 +365,12 @@ pub struct PostingFlag {
     pub job_id: Uuid,
     #[diesel(sql_type = Text)]
     pub job_name: String,
+    /// The standing screen whose job it was, if one was.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub screen_id: Option<Uuid>,
+    /// False once a later job of the same screen judged the posting again (its content changed): history.
+    #[diesel(sql_type = Bool)]
+    pub current: bool,
     #[diesel(sql_type = Bool)]
     pub flag: bool,
     #[diesel(sql_type = Text)]
@@ -397,7 +412,11 @@ pub async fn run_changes(conn: &mut AsyncPgConnection, id: i64) -> anyhow::Resul
 /// The decisions jobs applied to posting `id`, newest first.
 pub async fn flags(conn: &mut AsyncPgConnection, id: i64) -> anyhow::Result<Vec<PostingFlag>> {
     Ok(diesel::sql_query(
-        "SELECT f.job_id, j.name AS job_name, f.flag, f.label, f.reason, f.created_at AS at \
+        "SELECT f.job_id, j.name AS job_name, j.screen_id, \
+                NOT EXISTS (SELECT 1 FROM entity_flags later JOIN llm_jobs lj ON lj.id = later.job_id \
+                            WHERE later.entity_kind = 'posting' AND later.entity_id = f.entity_id \
+                              AND lj.screen_id = j.screen_id AND later.created_at > f.created_at) AS current, \
+                f.flag, f.label, f.reason, f.created_at AS at \
          FROM entity_flags f JOIN llm_jobs j ON j.id = f.job_id \
          WHERE f.entity_kind = 'posting' AND f.entity_id = $1 ORDER BY f.created_at DESC, f.job_id",
     )

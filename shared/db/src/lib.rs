@@ -19,6 +19,7 @@ pub mod postings;
 pub mod runs;
 pub mod schedules;
 pub mod schema;
+pub mod screens;
 pub mod tls;
 
 pub use pool::{PgConn, PgPool};

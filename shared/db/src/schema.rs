@@ -156,6 +156,21 @@ diesel::table! {
         updated_at -> Timestamptz,
         resolved_at -> Nullable<Timestamptz>,
         batch_expires_at -> Nullable<Timestamptz>,
+        screen_id -> Nullable<Uuid>,
+        run_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    screens (id) {
+        id -> Uuid,
+        user_id -> Text,
+        name -> Text,
+        instructions -> Text,
+        model -> Text,
+        mode -> Text,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -211,6 +226,7 @@ diesel::joinable!(posting_changes -> postings (posting_id));
 
 diesel::joinable!(llm_job_items -> llm_jobs (job_id));
 diesel::joinable!(entity_flags -> llm_jobs (job_id));
+diesel::joinable!(llm_jobs -> screens (screen_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
@@ -221,6 +237,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     posting_changes,
     schedules,
     schedule_skips,
+    screens,
     llm_jobs,
     llm_job_items,
     entity_flags,

@@ -566,3 +566,39 @@ async fn a_user_sets_a_schedule_sees_a_refusal_and_removes_it() -> anyhow::Resul
     assert_eq!(status, 404);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standing_screen_added_in_the_page_judges_the_next_runs_new_postings() -> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    let b = Browser::start("screens").await?;
+    b.open(&link(&app, "alice", false, "/jobs")).await?;
+    b.wait_for("screen-form").await?;
+    b.type_into("screen-name", "Remote?").await?;
+    b.type_into("screen-instructions", "Is this job remote?").await?;
+    b.click("screen-add").await?;
+    b.wait_until("the screen's row", || async {
+        Ok(b.texts("screen-row").await?.iter().any(|t| t.contains("Remote?")).then_some(()))
+    })
+    .await?;
+    b.screenshot("01-screen-added").await?;
+
+    let run_id = finished_run(&mut app, 6).await?;
+    b.open(&link(&app, "alice", false, &format!("/runs/{run_id}"))).await?;
+    b.wait_for("run-job").await?;
+    assert!(b.text("run-jobs").await?.contains("Remote? (6 postings)"), "{}", b.text("run-jobs").await?);
+    b.screenshot("02-run-started-a-job").await?;
+    b.click("run-job").await?;
+    b.wait_until("the job's page", || async { Ok(b.hash().await?.starts_with("/jobs/").then_some(())) }).await?;
+
+    b.open(&link(&app, "alice", false, "/jobs")).await?;
+    b.wait_for("screen-link").await?;
+    b.click("screen-link").await?;
+    b.wait_for("screen-title").await?;
+    assert_eq!(b.find_all("screen-job").await?.len(), 1, "the screen's one job");
+    b.screenshot("03-screen-page").await?;
+    b.click("screen-remove").await?;
+    b.wait_until("back on the screening page", || async { Ok((b.hash().await? == "/jobs").then_some(())) }).await?;
+    let screens: bw_api::routes::screens::ScreenList = app.get("alice", "/api/screens").await?;
+    assert!(screens.screens.is_empty());
+    Ok(())
+}

@@ -25,6 +25,7 @@ mod redelivery;
 mod run_lifecycle;
 mod schedule;
 mod schema;
+mod screens;
 mod startup;
 mod storage;
 mod template;

@@ -54,26 +54,31 @@ fn bad(message: impl Into<String>) -> ApiError {
     ApiError::BadRequest(message.into())
 }
 
+/// What a job or a standing screen asks, checked alike: a name, a model, instructions and a mode; answers the mode.
+pub(crate) fn check_question(name: &str, model: &str, instructions: &str, mode: &str) -> Result<JobMode, ApiError> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(bad("name must be 1-200 characters"));
+    }
+    let model_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':');
+    if model.is_empty() || model.len() > 100 || !model.chars().all(model_ok) {
+        return Err(bad("model must be a model name such as gpt-4.1-mini"));
+    }
+    if instructions.trim().is_empty() || instructions.chars().count() > 20_000 {
+        return Err(bad("instructions must be 1-20000 characters"));
+    }
+    JobMode::exact(mode).ok_or_else(|| {
+        let all: Vec<&str> = JobMode::ALL.map(JobMode::as_str).to_vec();
+        bad(format!("mode must be {}, not {mode:?}", all.join(" or ")))
+    })
+}
+
 impl NewLlmJob {
     /// The mode asked for, spelt exactly.
     fn mode(&self) -> Result<JobMode, ApiError> {
-        JobMode::exact(&self.mode).ok_or_else(|| {
-            let all: Vec<&str> = JobMode::ALL.map(JobMode::as_str).to_vec();
-            bad(format!("mode must be {}, not {:?}", all.join(" or "), self.mode))
-        })
+        check_question(&self.name, &self.model, &self.instructions, &self.mode)
     }
 
     fn validate(&self) -> Result<(), ApiError> {
-        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
-            return Err(bad("name must be 1-200 characters"));
-        }
-        let model_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':');
-        if self.model.is_empty() || self.model.len() > 100 || !self.model.chars().all(model_ok) {
-            return Err(bad("model must be a model name such as gpt-4.1-mini"));
-        }
-        if self.instructions.trim().is_empty() || self.instructions.chars().count() > 20_000 {
-            return Err(bad("instructions must be 1-20000 characters"));
-        }
         self.mode()?;
         let given =
             [self.entities.posting_ids.is_some(), self.entities.run_id.is_some(), self.entities.filter.is_some()];

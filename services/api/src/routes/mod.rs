@@ -18,6 +18,7 @@ pub mod postings;
 pub mod progress;
 pub mod runs;
 pub mod schedule;
+pub mod screens;
 pub mod system;
 
 #[derive(OpenApi)]
@@ -74,6 +75,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(llm_jobs::items))
         .routes(routes!(llm_jobs::cancel))
         .routes(routes!(progress::job_progress))
+        .routes(routes!(screens::list, screens::create))
+        .routes(routes!(screens::show, screens::remove))
         .routes(routes!(postings::list))
         .routes(routes!(postings::export::export))
         .routes(routes!(postings::show))

@@ -34,13 +34,36 @@ pub struct RunView {
     pub started_by: RunStart,
     /// For a scheduled run, the due time it was started for.
     pub due_at: Option<DateTime<Utc>>,
+    /// The jobs its end started: one per standing screen, over what it found new or changed.
+    pub jobs: Vec<RunJob>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A job a run's end started.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunJob {
+    pub id: Uuid,
+    pub name: String,
+    pub status: bw_vocab::JobStatus,
+    pub screen_id: Option<Uuid>,
+    pub items_total: i32,
+}
+
 pub(crate) async fn view(conn: &mut diesel_async::AsyncPgConnection, run: Run) -> Result<RunView, ApiError> {
     let counts = counts::for_run(conn, &run).await?;
+    let jobs = bw_db::llm::of_run(conn, run.id)
+        .await?
+        .into_iter()
+        .map(|j| RunJob {
+            id: j.id,
+            name: j.name,
+            status: j.status,
+            screen_id: j.screen_id,
+            items_total: j.items_total,
+        })
+        .collect();
     Ok(RunView {
         id: run.id,
         status: run.status,
@@ -51,6 +74,7 @@ pub(crate) async fn view(conn: &mut diesel_async::AsyncPgConnection, run: Run) -
         attempts: run.attempts,
         started_by: run.started_by,
         due_at: run.due_at,
+        jobs,
         created_at: run.created_at,
         started_at: run.started_at,
         finished_at: run.finished_at,

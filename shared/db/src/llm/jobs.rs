@@ -54,6 +54,16 @@ pub async fn create(conn: &mut AsyncPgConnection, job: NewJob<'_>, posting_ids: 
     Ok(created)
 }
 
+/// The jobs the end of run `run_id` started (its standing screens'), oldest first.
+pub async fn of_run(conn: &mut AsyncPgConnection, run_id: Uuid) -> anyhow::Result<Vec<LlmJob>> {
+    Ok(llm_jobs::table
+        .filter(llm_jobs::run_id.eq(run_id))
+        .order((llm_jobs::created_at.asc(), llm_jobs::id.asc()))
+        .select(LlmJob::as_select())
+        .load(conn)
+        .await?)
+}
+
 /// The user's job `id`.
 pub async fn get(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyhow::Result<Option<LlmJob>> {
     Ok(llm_jobs::table

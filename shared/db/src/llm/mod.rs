@@ -22,7 +22,7 @@ pub use items::{
     ready_postings_of_run, touch_polled,
 };
 pub use jobs::{
-    NewJob, claim, create, due, get, list, load, postpone, record_batch, release, renew, request_cancel,
+    NewJob, claim, create, due, get, list, load, of_run, postpone, record_batch, release, renew, request_cancel,
     resolve_if_done, set_poll_budget, unresolved_count,
 };
 
@@ -65,6 +65,10 @@ pub struct LlmJob {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Batch mode: when the batch's completion window closes (OpenAI's `expires_at`).
     pub batch_expires_at: Option<DateTime<Utc>>,
+    /// The standing screen that started it (for a run), if one did.
+    pub screen_id: Option<Uuid>,
+    /// The run whose new and changed postings it judges, when a standing screen started it.
+    pub run_id: Option<Uuid>,
 }
 
 /// One entity of a job.
