@@ -158,30 +158,37 @@ log "postings this screening flagged (ctl postings --job $job_id --limit 15)"
 echo
 # --- Nothing waits for a click: a standing screen and a schedule ---------------------------------------------
 screen_name="Remote roles (standing)"
-if ! "$CTL" screens list | grep -qF "$screen_name"; then
+screens="$("$CTL" screens list)" || die "could not list the standing screens"
+if ! grep -qF "$screen_name" <<<"$screens"; then
   log "adding a standing screen (ctl screens add): each finished run's new and changed postings get judged"
   "$CTL" screens add --name "$screen_name" --instructions "$instructions" --model gpt-4.1-nano >/dev/null
 fi
-log "new postings appear on two boards (the fake ATS adds them)"
+log "postings appear and change on two boards (the fake ATS's control API)"
 for board in greenhouse/acme lever/globex; do
-  curl -sf -X POST -H 'Content-Type: application/json' --data '{"count": 3}' "$ATS/_fake/boards/$board/postings" >/dev/null ||
+  curl -sf -X POST -H 'Content-Type: application/json' --data '{"count": 2}' "$ATS/_fake/boards/$board/postings" >/dev/null ||
     die "the fake ATS did not add postings to $board"
+  # A change too: a posting added again in a later demo is one it has already judged, a changed one is not.
+  first_id="$(curl -sf "$ATS/_fake/boards/$board" | grep -o '"ids":\["[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' || true)"
+  [[ -n "$first_id" ]] || die "the fake ATS listed no posting of $board"
+  curl -sf -X POST "$ATS/_fake/boards/$board/change/$first_id" >/dev/null || die "the fake ATS did not change $board's $first_id"
 done
+earlier="$("$CTL" runs list --limit 100 | awk '{print $1}')" || die "could not list the runs"
 log "setting a schedule: a run every 6 hours, the first due now (ctl schedule set)"
 "$CTL" schedule set --every-hours 6 --first-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | sed 's/^/   /'
 log "waiting for the scheduled dispatch to start it (every 5 s here; once a minute in AWS)"
 scheduled=""
 for _ in $(seq 1 120); do
-  scheduled="$("$CTL" runs list --limit 5 | awk '$3 == "schedule" && $2 != "failed" {print $1; exit}')"
+  runs="$("$CTL" runs list --limit 5 || true)"
+  scheduled="$(awk '$3 == "schedule" {print $1}' <<<"$runs" | grep -vxF -f <(printf '%s\n' "$earlier") | head -n 1 || true)"
   [[ -n "$scheduled" ]] && break
   sleep 0.5
 done
 [[ -n "$scheduled" ]] || die "no scheduled run started within 60 s; see $LOGS/poller-dispatch.log"
 log "scheduled run $scheduled started; following it (ctl runs follow)"
 "$CTL" runs follow "$scheduled" || die "the scheduled run did not finish"
-screened="$("$CTL" runs show "$scheduled" | awk '/^its end started job/ {print $5; exit}')"
+screened="$("$CTL" runs show "$scheduled" | awk '/^its end started job/ && !found {print $5; found = 1}' || true)"
 [[ -n "$screened" ]] || die "the scheduled run started no screening job"
-log "its standing screen's job $screened judges just what that run found new; following it"
+log "its standing screen's job $screened judges just what that run found new or changed; following it"
 "$CTL" jobs follow "$screened" || die "the scheduled run's screening did not complete"
 "$CTL" postings --job "$screened" | sed 's/^/   /'
 

@@ -1,5 +1,4 @@
-DROP INDEX entity_flags_entity;
-DROP INDEX postings_user_last_seen;
+DROP INDEX entity_flags_job;
 DROP INDEX postings_user_title;
 DROP INDEX postings_user_first_seen;
 DROP INDEX postings_first_run;

@@ -20,9 +20,9 @@ CREATE TABLE posting_changes (
 CREATE INDEX posting_changes_run ON posting_changes (run_id, posting_id) WHERE change = 'changed';
 CREATE INDEX postings_first_run ON postings (first_run_id);
 
--- Browsing a user's postings: newest first (the default order), by title, by when last seen.
+-- Browsing a user's postings: newest first (the default order), and by title. Neither column moves when a run sees
+-- an unchanged posting again, so that update (`last_seen_at`) stays a HOT update: no index on `last_seen_at`.
 CREATE INDEX postings_user_first_seen ON postings (user_id, first_seen_at DESC, id DESC);
 CREATE INDEX postings_user_title ON postings (user_id, title, id);
-CREATE INDEX postings_user_last_seen ON postings (user_id, last_seen_at DESC, id DESC);
--- A posting's flags.
-CREATE INDEX entity_flags_entity ON entity_flags (entity_kind, entity_id);
+-- The postings a job flagged (the listing's `job_id` filter); by label, `entity_flags_user_label` serves.
+CREATE INDEX entity_flags_job ON entity_flags (job_id, entity_id) WHERE flag;

@@ -15,8 +15,6 @@ const FIELDS = ['title', 'location', 'department', 'company_id', 'status', 'remo
 const SORT_LABELS = {
   '-first_seen': 'Newest first',
   first_seen: 'Oldest first',
-  '-last_seen': 'Last seen, latest first',
-  last_seen: 'Last seen, earliest first',
   title: 'Title, A to Z',
   '-title': 'Title, Z to A',
 };

@@ -173,7 +173,10 @@ async fn start_screens(conn: &mut diesel_async::AsyncPgConnection, run_id: Uuid,
             started.screen, started.job_id, started.items
         );
         if started.left_out > 0 {
-            message.push_str(&format!(" ({} more left out: a job holds at most {})", started.left_out, started.items));
+            message.push_str(&format!(
+                " ({} more wait for the next run's job: a job holds at most {})",
+                started.left_out, started.items
+            ));
         }
         let data = serde_json::json!({ "screen": started.screen, "job_id": started.job_id, "items": started.items });
         event(conn, run_id, Level::Info, Stage::Summary, &message, Some(data)).await?;

@@ -65,8 +65,15 @@ pub struct Targets {
 pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets) -> anyhow::Result<Report> {
     let now = chrono::Utc::now();
     let database = bw_messages::Database::Primary;
+    // A failure here must not hold up the jobs and the stale runs: it is logged, and the next dispatch looks again.
     let scheduled_runs =
-        bw_maintenance::scheduled_runs::start_due(pool, queue, &targets.runs_url, database, now).await?;
+        match bw_maintenance::scheduled_runs::start_due(pool, queue, &targets.runs_url, database, now).await {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not start the due scheduled runs");
+                bw_maintenance::scheduled_runs::Report::default()
+            }
+        };
     let jobs = dispatch(pool, queue, &targets.llm_jobs_url, targets.limit).await?;
     let stale_runs_requeued = bw_maintenance::stale_runs::requeue_stale(
         pool,

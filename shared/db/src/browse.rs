@@ -100,9 +100,10 @@ enum Bind {
 
 /// Leaves out a decision that a later job of the same standing screen replaced (the posting changed and was judged
 /// again); a decision of a job no screen started stands.
+/// Later by the job (its run ended later), not by when the decision landed: an earlier run's batch can finish last.
 const SUPERSEDED: &str = " AND NOT EXISTS (SELECT 1 FROM entity_flags later JOIN llm_jobs lj ON lj.id = later.job_id \
                           WHERE later.entity_kind = 'posting' AND later.entity_id = p.id \
-                            AND lj.screen_id = j.screen_id AND later.created_at > ef.created_at)";
+                            AND lj.screen_id = j.screen_id AND (lj.created_at, lj.id) > (j.created_at, j.id))";
 
 /// The listing's SQL as it is built, with its binds.
 struct Sql {
@@ -143,8 +144,6 @@ fn order(sort: PostingSort) -> (&'static str, bool) {
     match sort {
         PostingSort::FirstSeenDesc => ("p.first_seen_at", true),
         PostingSort::FirstSeen => ("p.first_seen_at", false),
-        PostingSort::LastSeenDesc => ("p.last_seen_at", true),
-        PostingSort::LastSeen => ("p.last_seen_at", false),
         PostingSort::Title => ("p.title", false),
         PostingSort::TitleDesc => ("p.title", true),
     }
@@ -173,7 +172,6 @@ pub enum PageError {
 pub fn cursor_after(sort: PostingSort, last: &PostingSummary) -> Cursor {
     let key = match order(sort).0 {
         "p.title" => last.title.clone(),
-        "p.last_seen_at" => last.last_seen_at.to_rfc3339(),
         _ => last.first_seen_at.to_rfc3339(),
     };
     Cursor { sort, key, id: last.id }
@@ -242,8 +240,23 @@ fn listing_sql(
         // A decision a later job of the same standing screen made again (on changed content) is history.
         None => sql.text.push_str(SUPERSEDED),
     }
-    sql.text.push_str(" ORDER BY ef.created_at DESC, ef.job_id LIMIT 1) f ON true WHERE");
+    sql.text.push_str(" ORDER BY j.created_at DESC, j.id DESC LIMIT 1) f ON true WHERE");
     sql.push(" p.user_id = $?", Bind::Text(user_id.to_owned()));
+    // The flag filters also as semi-joins, so the planner can start from the flags (an index on the label or the
+    // job) rather than read every posting of the user for a rare label.
+    if let Some(label) = &filter.flag {
+        sql.push(
+            " AND p.id IN (SELECT fl.entity_id FROM entity_flags fl WHERE fl.flag AND fl.label = $?",
+            Bind::Text(label.clone()),
+        );
+        sql.push(" AND fl.user_id = $?)", Bind::Text(user_id.to_owned()));
+    }
+    if let Some(job) = filter.job_id {
+        sql.push(
+            " AND p.id IN (SELECT fj.entity_id FROM entity_flags fj WHERE fj.flag AND fj.job_id = $?)",
+            Bind::Uuid(job),
+        );
+    }
     if filter.flag.is_some() || filter.job_id.is_some() {
         sql.text.push_str(" AND f.job_id IS NOT NULL");
     }
@@ -415,10 +428,10 @@ pub async fn flags(conn: &mut AsyncPgConnection, id: i64) -> anyhow::Result<Vec<
         "SELECT f.job_id, j.name AS job_name, j.screen_id, \
                 NOT EXISTS (SELECT 1 FROM entity_flags later JOIN llm_jobs lj ON lj.id = later.job_id \
                             WHERE later.entity_kind = 'posting' AND later.entity_id = f.entity_id \
-                              AND lj.screen_id = j.screen_id AND later.created_at > f.created_at) AS current, \
+                              AND lj.screen_id = j.screen_id AND (lj.created_at, lj.id) > (j.created_at, j.id)) AS current, \
                 f.flag, f.label, f.reason, f.created_at AS at \
          FROM entity_flags f JOIN llm_jobs j ON j.id = f.job_id \
-         WHERE f.entity_kind = 'posting' AND f.entity_id = $1 ORDER BY f.created_at DESC, f.job_id",
+         WHERE f.entity_kind = 'posting' AND f.entity_id = $1 ORDER BY j.created_at DESC, j.id DESC",
     )
     .bind::<Int8, _>(id)
     .load(conn)
@@ -446,12 +459,10 @@ mod tests {
         let sql =
             listing_sql("alice", &filter, PostingSort::Title, Some(&cursor), 10, "").unwrap_or_else(|e| panic!("{e}"));
         assert!(sql.text.contains("ef.label = $1") && sql.text.contains("p.user_id = $2"), "{}", sql.text);
-        assert!(
-            sql.text.contains("p.title ILIKE $3") && sql.text.contains("(p.title, p.id) > ($4, $5)"),
-            "{}",
-            sql.text
-        );
-        assert!(sql.text.ends_with("ORDER BY p.title ASC, p.id ASC LIMIT $6"), "{}", sql.text);
-        assert_eq!(sql.binds.len(), 6);
+        assert!(sql.text.contains("fl.label = $3 AND fl.user_id = $4)"), "{}", sql.text);
+        assert!(sql.text.contains("p.title ILIKE $5"), "{}", sql.text);
+        assert!(sql.text.contains("(p.title, p.id) > ($6, $7)"), "{}", sql.text);
+        assert!(sql.text.ends_with("ORDER BY p.title ASC, p.id ASC LIMIT $8"), "{}", sql.text);
+        assert_eq!(sql.binds.len(), 8);
     }
 }

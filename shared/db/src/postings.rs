@@ -54,10 +54,14 @@ struct Upserted {
 }
 
 /// The UPSERT, and in the same statement the changes it made to postings already stored (`posting_changes`): a
-/// changed content, or an expired or failed posting seen again with the same content. A new posting's run is its
-/// `first_run_id`. `content_changed_at` moves only when the content changed.
+/// changed content, or an expired posting listed again with the same content. (A failed one with the same content
+/// goes back to `pending` for another try, which is not a change to record: a posting that keeps failing would
+/// write a row every run.) A new posting's run is its `first_run_id`. `content_changed_at` moves only when the
+/// content changed. Every part of the statement sees the rows as they were before it.
 const UPSERT_SQL: &str = "\
-WITH up AS (
+WITH was_expired AS (
+    SELECT external_id FROM postings WHERE company_id = $2 AND status = 'expired' AND external_id = ANY($5::text[])
+), up AS (
     INSERT INTO postings AS p (user_id, company_id, external_id, run_id, first_run_id, status, content_hash, title,
                               url, raw, first_seen_at, last_seen_at, content_changed_at)
     SELECT $1, $2, t.external_id, $3, $3, 'pending', t.content_hash, t.title, t.url, t.raw, $4, $4, $4
@@ -73,7 +77,8 @@ WITH up AS (
     RETURNING p.id, p.external_id, (p.xmax = 0) AS inserted, (p.content_changed_at = $4) AS changed
 ), logged AS (
     INSERT INTO posting_changes (posting_id, run_id, change, at)
-    SELECT id, $3, CASE WHEN changed THEN 'changed' ELSE 'seen_again' END, $4 FROM up WHERE NOT inserted
+    SELECT id, $3, CASE WHEN changed THEN 'changed' ELSE 'seen_again' END, $4 FROM up
+    WHERE NOT inserted AND (changed OR external_id IN (SELECT external_id FROM was_expired))
     ON CONFLICT DO NOTHING
 )
 SELECT external_id, inserted FROM up";

@@ -26,14 +26,23 @@ pub enum Created {
 /// starts with the scheduled runs that were not started because the user's last run was still active.
 pub async fn create(conn: &mut AsyncPgConnection, user_id: &str) -> anyhow::Result<Created> {
     conn.transaction::<_, anyhow::Error, _>(async |c| {
-        if let Some(run) = insert(c, user_id, RunStart::Manual, None).await? {
-            log_skips(c, &run).await?;
-            return Ok(Created::Run(run));
+        // The active run that refused the insert may end before it is read: then the insert is tried again.
+        for _ in 0..TRIES {
+            if let Some(run) = insert(c, user_id, RunStart::Manual, None).await? {
+                log_skips(c, &run).await?;
+                return Ok(Created::Run(run));
+            }
+            if let Some(active) = active(c, user_id).await? {
+                return Ok(Created::ActiveExists(active));
+            }
         }
-        Ok(Created::ActiveExists(active(c, user_id).await?))
+        anyhow::bail!("the user's runs kept changing while a run was started; try again")
     })
     .await
 }
+
+/// Tries at starting a run while the user's active run comes and goes under it.
+const TRIES: usize = 3;
 
 /// What starting a scheduled run came to.
 pub enum Scheduled {
@@ -52,32 +61,35 @@ pub async fn create_scheduled(
     due_at: DateTime<Utc>,
 ) -> anyhow::Result<Scheduled> {
     conn.transaction::<_, anyhow::Error, _>(async |c| {
-        if let Some(run) = insert(c, user_id, RunStart::Schedule, Some(due_at)).await? {
-            log_skips(c, &run).await?;
-            return Ok(Scheduled::Run(run));
+        for _ in 0..TRIES {
+            if let Some(run) = insert(c, user_id, RunStart::Schedule, Some(due_at)).await? {
+                log_skips(c, &run).await?;
+                return Ok(Scheduled::Run(run));
+            }
+            let started: Option<Uuid> = r::runs
+                .filter(r::user_id.eq(user_id))
+                .filter(r::started_by.eq(RunStart::Schedule))
+                .filter(r::due_at.eq(due_at))
+                .select(r::id)
+                .first(c)
+                .await
+                .optional()?;
+            if started.is_some() {
+                return Ok(Scheduled::AlreadyStarted);
+            }
+            let Some(active) = active(c, user_id).await? else { continue };
+            diesel::insert_into(schedule_skips::table)
+                .values((
+                    schedule_skips::user_id.eq(user_id),
+                    schedule_skips::due_at.eq(due_at),
+                    schedule_skips::active_run_id.eq(active.id),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            return Ok(Scheduled::ActiveExists(active));
         }
-        let started: Option<Uuid> = r::runs
-            .filter(r::user_id.eq(user_id))
-            .filter(r::started_by.eq(RunStart::Schedule))
-            .filter(r::due_at.eq(due_at))
-            .select(r::id)
-            .first(c)
-            .await
-            .optional()?;
-        if started.is_some() {
-            return Ok(Scheduled::AlreadyStarted);
-        }
-        let active = active(c, user_id).await?;
-        diesel::insert_into(schedule_skips::table)
-            .values((
-                schedule_skips::user_id.eq(user_id),
-                schedule_skips::due_at.eq(due_at),
-                schedule_skips::active_run_id.eq(active.id),
-            ))
-            .on_conflict_do_nothing()
-            .execute(c)
-            .await?;
-        Ok(Scheduled::ActiveExists(active))
+        anyhow::bail!("the user's runs kept changing while the scheduled run was started")
     })
     .await
 }
@@ -98,13 +110,15 @@ async fn insert(
         .optional()?)
 }
 
-async fn active(conn: &mut AsyncPgConnection, user_id: &str) -> anyhow::Result<Run> {
+/// The user's run under way, if any.
+async fn active(conn: &mut AsyncPgConnection, user_id: &str) -> anyhow::Result<Option<Run>> {
     Ok(r::runs
         .filter(r::user_id.eq(user_id))
         .filter(r::status.eq_any(RunStatus::ACTIVE))
         .select(Run::as_select())
         .first(conn)
-        .await?)
+        .await
+        .optional()?)
 }
 
 /// Moves the user's recorded skips into `run`'s log (and out of the table).

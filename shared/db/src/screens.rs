@@ -1,8 +1,10 @@
 //! Standing screens: a user's screening rules. When a run of the user finishes, each live screen starts one LLM job
-//! over the postings that run stored new or whose content it saw change (ready ones), in the transaction that
-//! finishes the run: once per run and screen, however often the run's end is delivered (the run ends once, and a
-//! unique index stands behind it). A changed posting is so judged again; its earlier decision stays with the
-//! earlier job.
+//! over the postings that are new or changed for it: ready, stored or changed since the screen was added, and not
+//! judged by it since their content last changed. That is what the run stored new or saw change, and also what an
+//! earlier run left unjudged (stored by a run that was aborted before ingesting it, or that failed ingestion then).
+//! It happens in the transaction that finishes the run: once per run and screen, however often the run's end is
+//! delivered (the run ends once, and a unique index stands behind it). A changed posting is so judged again; its
+//! earlier decision stays with the earlier job.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -110,16 +112,26 @@ struct PostingId {
     id: i64,
 }
 
-/// The ready postings run `run_id` of `user_id` stored new, or saw changed: what its screens judge.
-pub async fn new_or_changed(conn: &mut AsyncPgConnection, user_id: &str, run_id: Uuid) -> anyhow::Result<Vec<i64>> {
+/// The ready postings of `user_id` new or changed for `screen`: stored or changed since the screen was added, and not
+/// judged by it (an item of one of its jobs) since their content last changed; at most `limit`, in id order.
+pub async fn to_judge(
+    conn: &mut AsyncPgConnection,
+    user_id: &str,
+    screen: &Screen,
+    limit: i64,
+) -> anyhow::Result<Vec<i64>> {
     let rows: Vec<PostingId> = diesel::sql_query(
-        "SELECT id FROM postings WHERE first_run_id = $2 AND user_id = $1 AND status = 'ready' \
-         UNION SELECT p.id FROM posting_changes c JOIN postings p ON p.id = c.posting_id \
-         WHERE c.run_id = $2 AND c.change = 'changed' AND p.user_id = $1 AND p.status = 'ready' \
-         ORDER BY id",
+        "SELECT p.id FROM postings p \
+         WHERE p.user_id = $1 AND p.status = 'ready' AND p.content_changed_at >= $2 \
+           AND NOT EXISTS (SELECT 1 FROM llm_job_items i JOIN llm_jobs j ON j.id = i.job_id \
+                           WHERE i.entity_kind = 'posting' AND i.entity_id = p.id AND j.screen_id = $3 \
+                             AND j.created_at >= p.content_changed_at) \
+         ORDER BY p.id LIMIT $4",
     )
     .bind::<Text, _>(user_id)
-    .bind::<SqlUuid, _>(run_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(screen.created_at)
+    .bind::<SqlUuid, _>(screen.id)
+    .bind::<Int8, _>(limit)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
@@ -131,25 +143,21 @@ pub struct Started {
     pub screen: String,
     pub job_id: Uuid,
     pub items: usize,
-    /// Postings left out because a job holds at most [`MAX_ITEMS`].
+    /// Postings left out because a job holds at most [`MAX_ITEMS`] (the next run's job takes them).
     pub left_out: usize,
 }
 
-/// One job per live screen of `user_id` over what run `run_id` found new or changed; none when it found nothing.
-/// Meant for the transaction that finishes the run.
+/// One job per live screen of `user_id` over what is new or changed for it ([`to_judge`]), each tied to run
+/// `run_id`; none for a screen with nothing to judge. Meant for the transaction that finishes the run.
 pub async fn start_for_run(conn: &mut AsyncPgConnection, user_id: &str, run_id: Uuid) -> anyhow::Result<Vec<Started>> {
-    let screens = list(conn, user_id).await?;
-    if screens.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut ids = new_or_changed(conn, user_id, run_id).await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let left_out = ids.len().saturating_sub(usize::try_from(MAX_ITEMS)?);
-    ids.truncate(usize::try_from(MAX_ITEMS)?);
     let mut started = Vec::new();
-    for screen in screens {
+    for screen in list(conn, user_id).await? {
+        let mut ids = to_judge(conn, user_id, &screen, MAX_ITEMS + 1).await?;
+        if ids.is_empty() {
+            continue;
+        }
+        let left_out = ids.len().saturating_sub(usize::try_from(MAX_ITEMS)?);
+        ids.truncate(usize::try_from(MAX_ITEMS)?);
         let new = NewJob {
             user_id,
             name: &screen.name,

@@ -29,6 +29,8 @@ pub struct Report {
     pub already_started: usize,
     /// Runs whose message could not be sent: marked failed.
     pub not_queued: usize,
+    /// Schedules whose run could not be written: left due for the next look.
+    pub failed: usize,
 }
 
 /// Starts the runs of the schedules due at `now`, sending their messages to `runs_url`.
@@ -45,13 +47,21 @@ pub async fn start_due<Q: Queue>(
         .transaction::<_, anyhow::Error, _>(async |c| {
             let mut created = Vec::new();
             for schedule in schedules::lock_due(c, now, BATCH).await? {
-                match runs::create_scheduled(c, &schedule.user_id, schedule.next_due_at).await? {
-                    Scheduled::Run(run) => created.push(run),
-                    Scheduled::AlreadyStarted => report.already_started += 1,
-                    Scheduled::ActiveExists(active) => {
+                // Each schedule in a savepoint of its own: one that fails is left due for the next look, and the
+                // others go on.
+                match runs::create_scheduled(c, &schedule.user_id, schedule.next_due_at).await {
+                    Ok(Scheduled::Run(run)) => created.push(run),
+                    Ok(Scheduled::AlreadyStarted) => report.already_started += 1,
+                    Ok(Scheduled::ActiveExists(active)) => {
                         report.skipped += 1;
                         tracing::info!(user.id = %schedule.user_id, run.id = %active.id, due_at = %schedule.next_due_at,
                             "scheduled run skipped: the user's run is still under way");
+                    }
+                    Err(error) => {
+                        report.failed += 1;
+                        tracing::warn!(user.id = %schedule.user_id, error = %bw_telemetry::chain(error.as_ref()),
+                            "could not start a scheduled run; it stays due");
+                        continue;
                     }
                 }
                 schedules::advance(c, &schedule.user_id, next_due(&schedule, now)).await?;
@@ -71,7 +81,11 @@ pub async fn start_due<Q: Queue>(
                 tracing::error!(run.id = %run.id, error = %bw_telemetry::chain(error.as_ref()),
                     "could not enqueue a scheduled run; marking it failed");
                 let reason = "the scheduled run could not be queued; the schedule's next due time starts another";
-                runs::fail_unleased(&mut conn, &run.user_id, run.id, reason).await?;
+                // Not failed either: it stays pending, and the stale-run sweep sends its message later.
+                if let Err(error) = runs::fail_unleased(&mut conn, &run.user_id, run.id, reason).await {
+                    tracing::warn!(run.id = %run.id, error = %bw_telemetry::chain(error.as_ref()),
+                        "could not mark the unqueued scheduled run failed; the stale-run sweep will send it");
+                }
                 report.not_queued += 1;
             }
         }

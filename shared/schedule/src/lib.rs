@@ -34,6 +34,8 @@ pub enum ScheduleError {
     TimeZone(String),
     #[error("first_at goes with every_hours only")]
     FirstAtWithCron,
+    #[error("time_zone goes with cron only: every_hours counts hours, whatever the zone")]
+    TimeZoneWithHours,
 }
 
 /// When runs are due.

@@ -131,8 +131,6 @@ word::vocabulary! {
         /// Newest first: the default.
         FirstSeenDesc => "-first_seen",
         FirstSeen => "first_seen",
-        LastSeenDesc => "-last_seen",
-        LastSeen => "last_seen",
         Title => "title",
         TitleDesc => "-title",
     }

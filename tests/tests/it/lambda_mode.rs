@@ -204,7 +204,7 @@ async fn the_poller_dispatch_in_lambda_mode_sends_the_due_job_on_a_scheduled_eve
         .filter_map(|r| r["id"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(bobs.len(), 1, "bob's scheduled run");
-    let scheduled = json!({ "started": bobs, "skipped": 0, "already_started": 0, "not_queued": 0 });
+    let scheduled = json!({ "started": bobs, "skipped": 0, "already_started": 0, "not_queued": 0, "failed": 0 });
     assert_eq!(
         answer,
         json!({ "scheduled_runs": scheduled, "jobs": { "due": 1, "sent": 1, "failed": 0 }, "stale_runs_requeued": 0 })

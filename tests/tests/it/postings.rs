@@ -131,6 +131,31 @@ async fn postings_are_listed_filtered_sorted_and_paged_by_cursor() -> anyhow::Re
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_order_pages_through_ties_and_both_directions_once() -> anyhow::Result<()> {
+    let app = TestApi::spawn().await?;
+    let acme = company(&app.db, "alice", "Acme", BoardKind::Greenhouse, "acme").await?;
+    // Eleven postings, nine of them with one title and one time (ties broken by id), two apart.
+    let at = Utc::now() - Duration::minutes(5);
+    let mut postings: Vec<_> = (0..9).map(|i| posting(&format!("s{i}"), "Same title", 1)).collect();
+    postings.push(posting("a", "Alpha", 1));
+    postings.push(posting("z", "Zulu", 1));
+    store(&app.db, "alice", acme, Uuid::new_v4(), at, &postings).await?;
+    for sort in ["-first_seen", "first_seen", "title", "-title"] {
+        let whole = list(&app, "alice", &format!("sort={sort}")).await?;
+        assert_eq!(whole.postings.len(), 11);
+        let (paged, pages) = all_pages(&app, &format!("sort={sort}&limit=2")).await?;
+        assert_eq!((paged, pages), (ids(&whole), 6), "{sort}");
+    }
+    let titles = |list: &PostingList| list.postings.iter().map(|p| p.title.clone()).collect::<Vec<_>>();
+    let down = list(&app, "alice", "sort=-title").await?;
+    assert_eq!(
+        (titles(&down).first().cloned(), titles(&down).last().cloned()),
+        (Some("Zulu".into()), Some("Alpha".into()))
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_listing_input_gets_a_400_naming_it() -> anyhow::Result<()> {
     let app = TestApi::spawn().await?;
     seed(&app).await?;
@@ -140,6 +165,7 @@ async fn bad_listing_input_gets_a_400_naming_it() -> anyhow::Result<()> {
         ("colour=red".to_owned(), "unknown field `colour`"),
         ("status=gone".to_owned(), "status: unknown posting status \"gone\""),
         ("sort=salary".to_owned(), "sort: unknown posting sort \"salary\""),
+        ("sort=-last_seen".to_owned(), "sort: unknown posting sort \"-last_seen\""),
         ("since=yesterday".to_owned(), "since: \"yesterday\" is not a date"),
         ("remote=maybe".to_owned(), "invalid query"),
         ("company_id=acme".to_owned(), "invalid query"),
@@ -195,7 +221,19 @@ async fn a_posting_shows_its_fields_its_raw_item_the_runs_that_changed_it_and_it
         (view.flags[0].job_id, view.flags[0].job_name.as_str(), view.flags[0].label.as_str(), view.flags[0].flag),
         (job, "remote?", "match", true)
     );
+    // Listed again with the content it had: seen again, back to pending, and said in its history.
+    let fourth = Uuid::new_v4();
+    store(db, "alice", acme, fourth, t0 + Duration::hours(3), &[posting("a1", "Engineer", 2)]).await?;
+    let back: PostingView = app.get("alice", &format!("/api/postings/{id}")).await?;
+    assert_eq!(back.posting.status, PostingStatus::Pending);
+    assert_eq!(back.runs.last().map(|r| (r.run_id, r.change.as_str())), Some((fourth, "seen_again")));
+    assert_eq!(back.posting.content_changed_at, view.posting.content_changed_at, "the content did not change");
+    // A failed posting listed again with the same content is tried again, which is no change to its history.
+    db.exec(&format!("UPDATE postings SET status = 'failed', ingest_error = 'no description' WHERE id = {unchanged}"))
+        .await?;
+    store(db, "alice", acme, Uuid::new_v4(), t0 + Duration::hours(4), &[posting("a2", "Designer", 1)]).await?;
     let same: PostingView = app.get("alice", &format!("/api/postings/{unchanged}")).await?;
+    assert_eq!(same.posting.status, PostingStatus::Pending, "tried again");
     let runs: Vec<&str> = same.runs.iter().map(|r| r.change.as_str()).collect();
     assert_eq!(runs, ["inserted"], "an unchanged posting seen again is not a change");
 

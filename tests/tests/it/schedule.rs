@@ -53,6 +53,7 @@ async fn a_schedule_is_set_shown_replaced_and_removed_and_bad_ones_are_named() -
         (json!({ "cron": "*/10 * * * *" }), "less than an hour apart"),
         (json!({ "cron": "0 8 * * *", "time_zone": "Europe/Atlantis" }), "not an IANA time zone"),
         (json!({ "cron": "0 8 * * *", "first_at": first }), "first_at goes with every_hours"),
+        (json!({ "every_hours": 3, "time_zone": "Europe/Berlin" }), "time_zone goes with cron"),
         (json!({ "every_hours": 2, "first_at": "tomorrow" }), "first_at"),
         (json!({ "every": 2 }), "unknown field `every`"),
     ] {

@@ -98,15 +98,6 @@ async fn a_screen_judges_each_runs_new_and_changed_postings_once_and_a_changed_p
     let jobs = app.db.scalar(&format!("SELECT count(*) FROM llm_jobs WHERE run_id = '{first}'")).await?;
     assert_eq!(jobs, 1);
 
-    // The fake flags everything "match": the first job flags all ten.
-    let all = FakeOpenAi::new(FakeConfig {
-        decision: DecisionRule { hash_flag_rate: 1.0, ..DecisionRule::default() },
-        ..FakeConfig::default()
-    });
-    let all = all.serve(([127, 0, 0, 1], 0).into()).await?;
-    llm_harness::poll_until_resolved(&app, &llm_harness::worker(&app, &all.base_url)?, first_job.id).await?;
-    assert_eq!(app.get::<PostingList>("alice", "/api/postings?flag=match").await?.postings.len(), 10);
-
     // The second run sees one posting changed, one new, one gone: its job judges the changed and the new one.
     let ids = app.ats.posting_ids(Kind::Greenhouse, "acme");
     assert!(app.ats.change_posting(Kind::Greenhouse, "acme", &ids[0]));
@@ -115,17 +106,22 @@ async fn a_screen_judges_each_runs_new_and_changed_postings_once_and_a_changed_p
     let second = run(&app).await?;
     let view = app.run("alice", &second).await?;
     assert_eq!(view.jobs.iter().map(|j| j.items_total).collect::<Vec<_>>(), [2], "{view:?}");
-    // This time the fake flags nothing: the changed posting's current decision is "no match".
-    let none = FakeOpenAi::new(FakeConfig {
-        decision: DecisionRule { hash_flag_rate: 0.0, ..DecisionRule::default() },
-        ..FakeConfig::default()
-    });
-    let none = none.serve(([127, 0, 0, 1], 0).into()).await?;
+    // The second job ends first, flagging nothing; the first ends last, flagging everything "match". The changed
+    // posting's current decision is still the second job's: the later job, not the later answer.
+    let fake = |rate: f64| {
+        FakeOpenAi::new(FakeConfig {
+            decision: DecisionRule { hash_flag_rate: rate, ..DecisionRule::default() },
+            ..FakeConfig::default()
+        })
+    };
+    let none = fake(0.0).serve(([127, 0, 0, 1], 0).into()).await?;
     llm_harness::poll_until_resolved(&app, &llm_harness::worker(&app, &none.base_url)?, view.jobs[0].id).await?;
+    let all = fake(1.0).serve(([127, 0, 0, 1], 0).into()).await?;
+    llm_harness::poll_until_resolved(&app, &llm_harness::worker(&app, &all.base_url)?, first_job.id).await?;
     let changed = app.db.scalar(&format!("SELECT id FROM postings WHERE external_id = '{}'", ids[0])).await?;
     let matched = app.get::<PostingList>("alice", "/api/postings?flag=match").await?;
     assert!(!matched.postings.iter().any(|p| p.id == changed), "its current decision is the second job's");
-    assert_eq!(matched.postings.len(), 9, "the other nine keep their flag (one of them expired)");
+    assert_eq!(matched.postings.len(), 9, "the first job's other nine flags stand (one of them expired)");
     let history: PostingView = app.get("alice", &format!("/api/postings/{changed}")).await?;
     let decisions: Vec<(bool, bool)> = history.flags.iter().map(|f| (f.flag, f.current)).collect();
     assert_eq!(decisions, [(false, true), (true, false)], "newest first: the current one, then the earlier one");

@@ -45,8 +45,7 @@ macro_rules! postings_query {
             pub flag: Option<String>,
             /// Only postings this job flagged.
             pub job_id: Option<Uuid>,
-            /// The order: `-first_seen` (newest first, the default), `first_seen`, `-last_seen`, `last_seen`,
-            /// `title`, `-title`.
+            /// The order: `-first_seen` (newest first, the default), `first_seen`, `title`, `-title`.
             pub sort: Option<String>,
             $($(#[$fmeta])* pub $field: $ty),*
         }

@@ -54,6 +54,9 @@ pub async fn put(
     if input.cron.is_some() && input.first_at.is_some() {
         return Err(bad(bw_schedule::ScheduleError::FirstAtWithCron));
     }
+    if input.every_hours.is_some() && input.time_zone.is_some() {
+        return Err(bad(bw_schedule::ScheduleError::TimeZoneWithHours));
+    }
     let schedule =
         Schedule::from_parts(input.every_hours, input.cron.as_deref(), input.time_zone.as_deref()).map_err(bad)?;
     let now = Utc::now();

@@ -189,10 +189,11 @@ fn csv_fields(row: &Exported) -> [String; 18] {
 }
 
 /// One CSV field: quoted when it holds a comma, a quote or a line break (quotes doubled). A field a spreadsheet
-/// would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`: the postings come from other people's
-/// boards. The JSON lines export keeps every value as stored.
+/// would run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) gets a leading `'`: the postings
+/// come from other people's boards. The JSON lines export keeps every value as stored.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
+    let value =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
     if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }
 
@@ -207,5 +208,6 @@ mod tests {
         assert_eq!(csv_field("a \"quoted\"\nline"), "\"a \"\"quoted\"\"\nline\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("-12"), "'-12");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
     }
 }
