@@ -59,14 +59,19 @@ pub async fn run(companies: usize, per_company: usize, row_by_row_sample: usize)
         settings: Settings::default(),
         continuation: None,
     };
+    let before_first = RowsWritten::mark(&db).await?;
     let first = timed_run(&db, &handler).await?;
     figure("first_run_s", format!("{:.2}", first.as_secs_f64()));
+    before_first.figures(&db, "first_run", total).await?;
     stage_figures(&db, "first_run").await?;
     figure("raw_json_bytes_avg", db.scalar("SELECT avg(octet_length(raw::text))::int8 FROM postings").await?);
     figure("raw_stored_bytes_avg", db.scalar("SELECT avg(pg_column_size(raw))::int8 FROM postings").await?);
     figure("postings_per_s_first_run", rate(total, first));
     let rerun_start = Utc::now();
+    let before_rerun = RowsWritten::mark(&db).await?;
     let second = timed_run(&db, &handler).await?;
+    let rerun_rows = before_rerun.figures(&db, "unchanged_rerun", total).await?;
+    figure("rows_written_unchanged_rerun_per_board", format!("{:.2}", rerun_rows as f64 / companies.max(1) as f64));
     figure("unchanged_rerun_s", format!("{:.2}", second.as_secs_f64()));
     stage_figures(&db, "unchanged_rerun").await?;
     figure("postings_per_s_unchanged_rerun", rate(total, second));
@@ -91,6 +96,9 @@ pub async fn run(companies: usize, per_company: usize, row_by_row_sample: usize)
     figure("row_by_row_rows_per_s", format!("{naive:.0}"));
     figure("row_by_row_sample_rows", row_by_row_sample.min(rows.len()));
     figure("upsert_vs_copy_ratio", format!("{:.2}", upsert / copy));
+    let first_rate = total as f64 / first.as_secs_f64();
+    figure("first_run_vs_copy_ratio", format!("{:.2}", first_rate / copy));
+    figure("unchanged_rerun_vs_copy_ratio", format!("{:.2}", total as f64 / second.as_secs_f64() / copy));
     figure("upsert_vs_row_by_row_ratio", format!("{:.1}", upsert / naive));
     figure("peak_rss_mb_end", peak_rss_mb());
     if std::env::var_os("BENCH_KEEP_DB").is_some() {
@@ -98,6 +106,38 @@ pub async fn run(companies: usize, per_company: usize, row_by_row_sample: usize)
         std::mem::forget(db);
     }
     Ok(())
+}
+
+/// Rows a run wrote, read off the row versions themselves: a row whose current version some transaction after the
+/// mark wrote (its `xmin`) counts once, whatever the number of updates before it (a run's own row, updated at each
+/// step, is one). Statistics views lag; `xmin` does not.
+struct RowsWritten {
+    after_xid: i64,
+}
+
+impl RowsWritten {
+    async fn mark(db: &TestDb) -> anyhow::Result<Self> {
+        // The 32-bit xid that `xmin` holds; a fresh database is nowhere near wrapping around.
+        Ok(Self { after_xid: db.scalar("SELECT (pg_current_xact_id()::text::int8 % 4294967296)").await? })
+    }
+
+    /// Prints `rows_written_{label}` (all tables), `rows_written_{label}_{table}`, and per posting; answers the total.
+    async fn figures(&self, db: &TestDb, label: &str, postings: usize) -> anyhow::Result<i64> {
+        let tables =
+            db.rows("SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").await?;
+        let mut total = 0;
+        for table in tables.iter().filter_map(|r| r["name"].as_str()) {
+            let sql = format!("SELECT count(*) FROM {table} WHERE xmin::text::int8 > {}", self.after_xid);
+            let n = db.scalar(&sql).await?;
+            if n > 0 {
+                figure(&format!("rows_written_{label}_{table}"), n);
+            }
+            total += n;
+        }
+        figure(&format!("rows_written_{label}"), total);
+        figure(&format!("rows_written_{label}_per_posting"), format!("{:.3}", total as f64 / postings.max(1) as f64));
+        Ok(total)
+    }
 }
 
 fn rate(n: usize, took: Duration) -> String {
@@ -149,7 +189,14 @@ async fn listed_rows(boards: &HttpBoards, list: &[Board]) -> anyhow::Result<Vec<
             let hash = p.content_hash().to_vec();
             rows.push((
                 i,
-                NewPosting { external_id: p.external_id, content_hash: hash, title: p.title, url: p.url, raw: p.raw },
+                NewPosting {
+                    external_id: p.external_id,
+                    content_hash: hash,
+                    title: p.title,
+                    url: p.url,
+                    raw: p.raw,
+                    normalized: None,
+                },
             ));
         }
     }

@@ -59,6 +59,7 @@ pub async fn run(rounds: usize, postings: usize) -> anyhow::Result<()> {
     let mut stress = ingestion_target(&app, ["bench-c", "bench-d"], postings, STRESS_RECORDS_PER_EVENT).await?;
     stress.label.push_str(&format!("_batch_size_{STRESS_RECORDS_PER_EVENT}"));
     measure(&bin_dir, with_env(stress, &common), 0).await?;
+    board_sizes(&app, &bin_dir, &common).await?;
 
     let fake = FakeOpenAi::new(FakeConfig::default());
     let openai = fake.serve(([127, 0, 0, 1], 0).into()).await?;
@@ -109,6 +110,50 @@ async fn ingestion_target(
     let burst = sqs_burst("bw-runs", per_event, |i| bodies[i % bodies.len()].clone());
     let env = vec![("RUNS_QUEUE_URL", app.queue.url.clone()), ("ATS_BASE_URL", app.ats_server.base_url.clone())];
     Ok(Target { function: Function::INGESTION, label: "ingestion".to_owned(), binary: "ingestion", env, burst })
+}
+
+/// Boards of one company, one run each, in a fresh ingestion process: the process's peak as a board grows.
+const BOARD_SIZES: [usize; 4] = [500, 2_000, 5_000, 10_000];
+
+/// `peak_rss_mb_board_N` for each of [`BOARD_SIZES`]: a user with one Greenhouse board of N postings (its listing
+/// carries the descriptions, the heaviest of the kinds), its run delivered once to a fresh ingestion process; and
+/// the growth from the smallest to the largest, per posting. The body cap is raised so that the board is read.
+async fn board_sizes(app: &TestApp, bin_dir: &Path, common: &[(&'static str, String)]) -> anyhow::Result<()> {
+    let mut peaks = Vec::new();
+    for n in BOARD_SIZES {
+        let user = format!("bench-board-{n}");
+        let board = format!("{user}-gh");
+        app.ats.generate_board(Kind::Greenhouse, &board, n, n as u64);
+        let mut conn = bw_db::pool::conn(&app.db.pool).await?;
+        bw_db::companies::create(&mut conn, &user, &board, BoardKind::Greenhouse, &board).await?;
+        let bw_db::runs::Created::Run(run) = bw_db::runs::create(&mut conn, &user).await? else {
+            anyhow::bail!("{user} already has an active run");
+        };
+        drop(conn);
+        let body = bw_messages::to_body(&RunMessage::new(run.id, &user, Database::Primary));
+        let env = vec![
+            ("RUNS_QUEUE_URL", app.queue.url.clone()),
+            ("ATS_BASE_URL", app.ats_server.base_url.clone()),
+            ("BOARD_MAX_BODY_BYTES", (1usize << 30).to_string()),
+        ];
+        let target = Target {
+            function: Function::INGESTION,
+            label: format!("board_{n}"),
+            binary: "ingestion",
+            env,
+            burst: sqs_burst("bw-runs", 1, |_| body.clone()),
+        };
+        let peak_kb = burst_peak_kb(bin_dir, with_env(target, common)).await?;
+        let finished = format!("SELECT count(*) FROM runs WHERE id = '{}' AND status = 'finished'", run.id);
+        anyhow::ensure!(app.db.scalar(&finished).await? == 1, "the run over a board of {n} did not finish");
+        figure(&format!("peak_rss_mb_board_{n}"), format!("{:.1}", peak_kb as f64 / 1024.0));
+        peaks.push((n, peak_kb));
+    }
+    if let (Some((n0, p0)), Some((n1, p1))) = (peaks.first(), peaks.last()) {
+        let per = (*p1 as f64 - *p0 as f64) / (n1 - n0) as f64;
+        figure(&format!("peak_rss_growth_kb_per_posting_{n0}_to_{n1}"), format!("{per:.2}"));
+    }
+    Ok(())
 }
 
 /// Background jobs over a user's postings; the burst's events carry the jobs' messages in turn, so the jobs are
@@ -229,11 +274,30 @@ async fn measure(bin_dir: &Path, target: Target, rounds: usize) -> anyhow::Resul
         figure(&format!("cold_start_ms_{name}_max"), ms(*max));
     }
 
+    let burst = run_burst(bin_dir, &target, &log).await?;
+    figure(&format!("burst_events_{name}"), burst.events);
+    figure(&format!("burst_s_{name}"), format!("{:.2}", burst.took.as_secs_f64()));
+    figure(&format!("burst_failures_{name}"), burst.failed);
+    figure(&format!("peak_rss_mb_{name}"), format!("{:.1}", burst.peak_kb as f64 / 1024.0));
+    Ok(())
+}
+
+/// What a fresh process did with a burst of events.
+struct Burst {
+    events: usize,
+    failed: usize,
+    took: Duration,
+    peak_kb: u64,
+}
+
+/// The target's burst through a fresh process, which is then killed.
+async fn run_burst(bin_dir: &Path, target: &Target, log: &Path) -> anyhow::Result<Burst> {
+    let name = target.label.as_str();
     let (runtime, runtime_api) = FakeRuntime::start(target.function).await?;
-    let (mut child, _) = spawn(bin_dir, &target, &runtime_api, &log)?;
+    let (mut child, _) = spawn(bin_dir, target, &runtime_api, log)?;
     let pid = child.id().context("the child has no pid")?;
     let started = Instant::now();
-    let ids: Vec<String> = target.burst.into_iter().map(|event| runtime.push_event(event)).collect();
+    let ids: Vec<String> = target.burst.iter().map(|event| runtime.push_event(event.clone())).collect();
     let mut failed = 0;
     for id in &ids {
         let answer = tokio::select! {
@@ -242,14 +306,19 @@ async fn measure(bin_dir: &Path, target: Target, rounds: usize) -> anyhow::Resul
         };
         failed += failures(&answer);
     }
-    let burst = started.elapsed();
-    let peak = vm_hwm_kb(pid)?;
+    let took = started.elapsed();
+    let peak_kb = vm_hwm_kb(pid)?;
     child.kill().await?;
-    figure(&format!("burst_events_{name}"), ids.len());
-    figure(&format!("burst_s_{name}"), format!("{:.2}", burst.as_secs_f64()));
-    figure(&format!("burst_failures_{name}"), failed);
-    figure(&format!("peak_rss_mb_{name}"), format!("{:.1}", peak as f64 / 1024.0));
-    Ok(())
+    Ok(Burst { events: ids.len(), failed, took, peak_kb })
+}
+
+/// The peak of a fresh process working the target's burst (its log in the temporary directory).
+async fn burst_peak_kb(bin_dir: &Path, target: Target) -> anyhow::Result<u64> {
+    let log = std::env::temp_dir().join(format!("bw-bench-lambda-{}.log", target.label));
+    let _ = std::fs::remove_file(&log);
+    let burst = run_burst(bin_dir, &target, &log).await?;
+    anyhow::ensure!(burst.failed == 0, "{} failed its event; see {}", target.label, log.display());
+    Ok(burst.peak_kb)
 }
 
 /// Starts the binary in Lambda mode, its output appended to `log`; returns it and the moment before the spawn.
