@@ -13,7 +13,14 @@ use crate::db::TestDb;
 pub fn posting(external_id: &str, title: &str, version: u32) -> NewPosting {
     let raw = serde_json::json!({ "id": external_id, "title": title, "version": version });
     let content_hash = sha2_of(&raw.to_string());
-    NewPosting { external_id: external_id.to_owned(), content_hash, title: title.to_owned(), url: None, raw }
+    NewPosting {
+        external_id: external_id.to_owned(),
+        content_hash,
+        title: title.to_owned(),
+        url: None,
+        raw,
+        normalized: None,
+    }
 }
 
 fn sha2_of(text: &str) -> Vec<u8> {

@@ -214,7 +214,7 @@ async fn yielded<S: Sync>(ctx: &RunCtx<'_, S>, stage: Stage) -> Result<Outcome, 
     // Fenced: a worker whose lease was taken over (the run may have ended since) must not add to the run's log.
     use diesel_async::AsyncConnection as _;
     conn.transaction::<_, anyhow::Error, _>(async |c| {
-        fence(c, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        fence(c, ctx.run_id, ctx.owner).await?;
         event(c, ctx.run_id, Level::Info, stage, message, None).await
     })
     .await

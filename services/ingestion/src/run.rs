@@ -46,24 +46,23 @@ pub fn transient(e: anyhow::Error) -> Failure {
     Failure::Transient(e)
 }
 
-/// First statement of every write transaction: extends the lease and fails the transaction when the lease is no
-/// longer ours, so a worker whose lease expired can never write over the one that took the run over.
-pub async fn fence(
-    conn: &mut diesel_async::AsyncPgConnection,
-    run_id: Uuid,
-    owner: Uuid,
-    lease_secs: i64,
-) -> anyhow::Result<()> {
-    match runs::heartbeat(conn, run_id, owner, lease_secs).await? {
+/// First statement of every write transaction: fails the transaction when the lease is no longer ours, and holds
+/// the run's row (for share) until it ends, so a worker whose lease expired can never write over the one that took
+/// the run over. The worker's own transactions do not wait for one another (two companies are stored at once); the
+/// lease is extended by its renewal task (see `pipeline::execute`).
+pub async fn fence(conn: &mut diesel_async::AsyncPgConnection, run_id: Uuid, owner: Uuid) -> anyhow::Result<()> {
+    match runs::lease_held(conn, run_id, owner, true).await? {
         Heartbeat::LeaseLost => Err(LeaseLost.into()),
         Heartbeat::Continue | Heartbeat::AbortRequested => Ok(()),
     }
 }
 
-/// Extends the lease; says whether to stop for an abort. A lost lease is a transient failure: another worker has the run.
+/// Says whether to go on: not when an abort was asked for or the invocation's deadline is near. A lost lease is a
+/// transient failure: another worker has the run. Reads the run without locking it (the lease is kept by the
+/// renewal task), so it does not wait for the worker's write transactions in flight.
 pub async fn checkpoint<S: Sync>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
     let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
-    match runs::heartbeat(&mut conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await.map_err(transient)? {
+    match runs::lease_held(&mut conn, ctx.run_id, ctx.owner, false).await.map_err(transient)? {
         Heartbeat::Continue if ctx.yield_at.is_some_and(|at| std::time::Instant::now() >= at) => Ok(Step::Yield),
         Heartbeat::Continue => Ok(Step::Done),
         Heartbeat::AbortRequested => Ok(Step::AbortRequested),

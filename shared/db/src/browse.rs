@@ -17,6 +17,12 @@ use uuid::Uuid;
 use crate::models::BoardKind;
 pub use bw_vocab::{PostingChange, PostingSort, PostingStatus};
 
+/// When a posting `p` of company `c` was last seen. A run writes only the postings that are new or changed, so an
+/// unchanged one's is its company's last successful listing (every live posting was in it), but for a posting that
+/// a held expiry left live while its board no longer listed it (`unlisted_since`): that one keeps its own.
+pub const LAST_SEEN: &str = "CASE WHEN p.status <> 'expired' AND p.unlisted_since IS NULL \
+                             THEN greatest(p.last_seen_at, c.listed_at) ELSE p.last_seen_at END";
+
 /// Which of a user's postings to list; every condition given must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -223,7 +229,7 @@ fn listing_sql(
     let mut sql = Sql {
         text: format!(
             "SELECT p.id, p.company_id, c.name AS company, p.title, p.url, p.status, p.location, p.remote, \
-             p.department, p.employment_type, p.compensation, p.posted_at, p.first_seen_at, p.last_seen_at, \
+             p.department, p.employment_type, p.compensation, p.posted_at, p.first_seen_at, {LAST_SEEN} AS last_seen_at, \
              p.expired_at, f.job_id, f.label, f.reason{extra_columns} \
              FROM postings p JOIN companies c ON c.id = p.company_id \
              LEFT JOIN LATERAL (SELECT ef.job_id, ef.label, ef.reason FROM entity_flags ef \
@@ -396,13 +402,13 @@ pub struct PostingFlag {
 
 /// The user's posting `id`, or `None` (another user's answers `None` too).
 pub async fn posting(conn: &mut AsyncPgConnection, user_id: &str, id: i64) -> anyhow::Result<Option<PostingDetail>> {
-    let rows: Vec<PostingDetail> = diesel::sql_query(
+    let rows: Vec<PostingDetail> = diesel::sql_query(format!(
         "SELECT p.id, p.company_id, c.name AS company, c.board_kind, p.external_id, p.title, p.url, p.status, \
          p.location, p.remote, p.department, p.employment_type, p.compensation, p.description, p.posted_at, \
-         p.source_updated_at, p.ingest_error, p.raw, p.first_seen_at, p.last_seen_at, p.content_changed_at, \
+         p.source_updated_at, p.ingest_error, p.raw, p.first_seen_at, {LAST_SEEN} AS last_seen_at, p.content_changed_at, \
          p.expired_at, p.first_run_id \
-         FROM postings p JOIN companies c ON c.id = p.company_id WHERE p.id = $1 AND p.user_id = $2",
-    )
+         FROM postings p JOIN companies c ON c.id = p.company_id WHERE p.id = $1 AND p.user_id = $2"
+    ))
     .bind::<Int8, _>(id)
     .bind::<Text, _>(user_id)
     .load(conn)

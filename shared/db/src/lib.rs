@@ -9,6 +9,7 @@ pub mod events;
 pub mod expiry;
 pub mod failures;
 pub mod lease;
+pub mod listings;
 pub mod llm;
 pub mod llm_tries;
 pub mod migrate;

@@ -12,11 +12,9 @@ use uuid::Uuid;
 use crate::counts::Tally;
 use crate::storable;
 
-/// Rows per UPSERT statement. Each statement binds one array per column (9 parameters), far under
+/// Rows per UPSERT statement. Each statement binds one array per column (20 parameters), far under
 /// [`crate::MAX_BIND_PARAMS`]; the chunking bounds statement size and memory, not parameters.
-pub const UPSERT_CHUNK_ROWS: usize = 2_000;
-/// Bind parameters in one UPSERT statement.
-pub const UPSERT_PARAMS_PER_STATEMENT: usize = 9;
+pub const UPSERT_CHUNK_ROWS: usize = 500;
 
 /// One posting as listed by its board, ready to store.
 #[derive(Clone, Debug)]
@@ -26,14 +24,66 @@ pub struct NewPosting {
     pub title: String,
     pub url: Option<String>,
     pub raw: serde_json::Value,
+    /// Its normalised fields (stored `ready`), or why it could not be normalised (stored `failed`); `None` when it
+    /// waits for the ingest stage (stored `pending`: its board's listing lacks its description).
+    pub normalized: Option<Result<bw_extract::NormalizedPosting, String>>,
 }
 
-/// What storing one company's listing did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StoreOutcome {
-    pub tally: Tally,
-    pub statements: usize,
-    pub max_params_per_statement: usize,
+/// What is stored of a company's posting, to tell whether its board lists it unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub content_hash: Vec<u8>,
+    pub status: String,
+    /// A held expiry left it live while its board no longer listed it.
+    pub unlisted: bool,
+}
+
+impl Known {
+    /// Whether a listing carrying it with `content_hash` leaves it as it is: same content, live, listed. (A failed
+    /// posting goes back for another try; an expired one is seen again; an unlisted one is [`Self::relisted`].)
+    pub fn unchanged(&self, content_hash: &[u8]) -> bool {
+        self.same(content_hash) && !self.unlisted
+    }
+
+    /// Whether a listing carrying it with `content_hash` lists again, unchanged, a posting that a held expiry left
+    /// live while it was not listed: only its `unlisted_since` is cleared (see [`relist`]).
+    pub fn relisted(&self, content_hash: &[u8]) -> bool {
+        self.same(content_hash) && self.unlisted
+    }
+
+    fn same(&self, content_hash: &[u8]) -> bool {
+        self.content_hash == content_hash && matches!(self.status.as_str(), "ready" | "pending")
+    }
+}
+
+/// The company's stored postings by external id: a few dozen bytes each, read once per listing so that an unchanged
+/// posting costs no write.
+pub async fn known(
+    conn: &mut AsyncPgConnection,
+    company_id: Uuid,
+) -> anyhow::Result<std::collections::HashMap<String, Known>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        external_id: String,
+        #[diesel(sql_type = Bytea)]
+        content_hash: Vec<u8>,
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(sql_type = Bool)]
+        unlisted: bool,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT external_id, content_hash, status, unlisted_since IS NOT NULL AS unlisted \
+         FROM postings WHERE company_id = $1",
+    )
+    .bind::<SqlUuid, _>(company_id)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.external_id, Known { content_hash: r.content_hash, status: r.status, unlisted: r.unlisted }))
+        .collect())
 }
 
 /// Identifies one company's listing within a run.
@@ -47,53 +97,90 @@ pub struct Listing<'a> {
 
 #[derive(QueryableByName)]
 struct Upserted {
-    #[diesel(sql_type = Text)]
-    external_id: String,
     #[diesel(sql_type = Bool)]
     inserted: bool,
+    #[diesel(sql_type = Text)]
+    status: String,
 }
 
 /// The UPSERT, and in the same statement the changes it made to postings already stored (`posting_changes`): a
 /// changed content, or an expired posting listed again with the same content. (A failed one with the same content
-/// goes back to `pending` for another try, which is not a change to record: a posting that keeps failing would
-/// write a row every run.) A new posting's run is its `first_run_id`. `content_changed_at` moves only when the
-/// content changed. Every part of the statement sees the rows as they were before it.
+/// goes back for another try, which is not a change to record: a posting that keeps failing would write a row every
+/// run.) A new posting's run is its `first_run_id`. `content_changed_at` moves only when the content changed. A
+/// posting normalised from its listing is written `ready` (or `failed`) with its fields at once; one that waits for
+/// its details, `pending`. Every part of the statement sees the rows as they were before it.
 const UPSERT_SQL: &str = "\
 WITH was_expired AS (
     SELECT external_id FROM postings WHERE company_id = $2 AND status = 'expired' AND external_id = ANY($5::text[])
 ), up AS (
     INSERT INTO postings AS p (user_id, company_id, external_id, run_id, first_run_id, status, content_hash, title,
-                              url, raw, first_seen_at, last_seen_at, content_changed_at)
-    SELECT $1, $2, t.external_id, $3, $3, 'pending', t.content_hash, t.title, t.url, t.raw, $4, $4, $4
-    FROM UNNEST($5::text[], $6::bytea[], $7::text[], $8::text[], $9::json[])
-        AS t(external_id, content_hash, title, url, raw)
+                              url, raw, first_seen_at, last_seen_at, content_changed_at, ingest_error, location,
+                              remote, department, employment_type, compensation, description, posted_at,
+                              source_updated_at)
+    SELECT $1, $2, t.external_id, $3, $3, t.status, t.content_hash, coalesce(t.normal_title, t.title), t.url, t.raw,
+           $4, $4, $4, t.error, t.location, t.remote, t.department, t.employment_type, t.compensation, t.description,
+           t.posted_at, t.source_updated_at
+    FROM UNNEST($5::text[], $6::bytea[], $7::text[], $8::text[], $9::json[], $10::text[], $11::text[], $12::text[],
+                $13::text[], $14::bool[], $15::text[], $16::text[], $17::text[], $18::text[], $19::timestamptz[],
+                $20::timestamptz[])
+        AS t(external_id, content_hash, title, url, raw, status, error, normal_title, location, remote, department,
+             employment_type, compensation, description, posted_at, source_updated_at)
     ON CONFLICT (company_id, external_id) DO UPDATE SET
-        run_id = excluded.run_id, status = 'pending', content_hash = excluded.content_hash, title = excluded.title,
-        url = excluded.url, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
+        run_id = excluded.run_id, status = excluded.status, content_hash = excluded.content_hash,
+        title = excluded.title, url = excluded.url, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
         content_changed_at = CASE WHEN p.content_hash <> excluded.content_hash
                                   THEN excluded.content_changed_at ELSE p.content_changed_at END,
-        expired_at = NULL, ingest_error = NULL
-    WHERE p.content_hash <> excluded.content_hash OR p.status IN ('expired', 'failed')
-    RETURNING p.id, p.external_id, (p.xmax = 0) AS inserted, (p.content_changed_at = $4) AS changed
+        expired_at = NULL, unlisted_since = NULL, ingest_error = excluded.ingest_error,
+        location = excluded.location, remote = excluded.remote, department = excluded.department,
+        employment_type = excluded.employment_type, compensation = excluded.compensation,
+        description = excluded.description, posted_at = excluded.posted_at,
+        source_updated_at = excluded.source_updated_at
+    WHERE p.content_hash <> excluded.content_hash OR p.status IN ('expired', 'failed') OR p.unlisted_since IS NOT NULL
+    RETURNING p.id, p.external_id, p.status, (p.xmax = 0) AS inserted, (p.content_changed_at = $4) AS changed
 ), logged AS (
     INSERT INTO posting_changes (posting_id, run_id, change, at)
     SELECT id, $3, CASE WHEN changed THEN 'changed' ELSE 'seen_again' END, $4 FROM up
     WHERE NOT inserted AND (changed OR external_id IN (SELECT external_id FROM was_expired))
     ON CONFLICT DO NOTHING
 )
-SELECT external_id, inserted FROM up";
+SELECT inserted, status FROM up";
 
-/// UPSERTs `postings` in chunks: new ones are inserted `pending`; changed ones (content hash), or expired or failed
-/// ones seen again, get this run's id and go back to `pending`; unchanged ones are not rewritten: only their
-/// `last_seen_at` moves. `postings` must not repeat an external id (see [`dedup`]).
+/// What [`upsert`] wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    pub inserted: i64,
+    pub updated: i64,
+    /// Of those, written `ready` and `failed` (the rest are `pending`).
+    pub ready: i64,
+    pub failed: i64,
+    pub statements: usize,
+}
+
+/// UPSERTs postings that are new, changed, or back (from expired, failed or unlisted), in statements of at most
+/// [`UPSERT_CHUNK_ROWS`]; a row listed unchanged is left as it is (the caller leaves those out, see [`Known`]).
+/// `postings` must not repeat an external id.
 pub async fn upsert(
     conn: &mut AsyncPgConnection,
     listing: Listing<'_>,
     postings: &[NewPosting],
-) -> anyhow::Result<StoreOutcome> {
-    let mut outcome = StoreOutcome { max_params_per_statement: UPSERT_PARAMS_PER_STATEMENT, ..Default::default() };
-    let mut touched = std::collections::HashSet::new();
+) -> anyhow::Result<Written> {
+    let mut written = Written::default();
     for chunk in postings.chunks(UPSERT_CHUNK_ROWS) {
+        fn normal(p: &NewPosting) -> Option<&bw_extract::NormalizedPosting> {
+            p.normalized.as_ref().and_then(|n| n.as_ref().ok())
+        }
+        let text = |f: fn(&bw_extract::NormalizedPosting) -> Option<&str>| {
+            chunk.iter().map(|p| normal(p).and_then(f).map(|t| storable(t.to_owned()))).collect::<Vec<_>>()
+        };
+        let time = |f: fn(&bw_extract::NormalizedPosting) -> Option<DateTime<Utc>>| {
+            chunk.iter().map(|p| normal(p).and_then(f)).collect::<Vec<_>>()
+        };
+        let status = |p: &NewPosting| match &p.normalized {
+            None => "pending",
+            Some(Ok(_)) => "ready",
+            Some(Err(_)) => "failed",
+        };
+        let error = |p: &NewPosting| p.normalized.as_ref().and_then(|n| n.as_ref().err()).map(|e| storable(e.clone()));
         let rows: Vec<Upserted> = diesel::sql_query(UPSERT_SQL)
             .bind::<Text, _>(listing.user_id)
             .bind::<SqlUuid, _>(listing.company_id)
@@ -104,32 +191,87 @@ pub async fn upsert(
             .bind::<Array<Text>, _>(chunk.iter().map(|p| p.title.as_str()).collect::<Vec<_>>())
             .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(|p| p.url.as_deref()).collect::<Vec<_>>())
             .bind::<Array<Json>, _>(chunk.iter().map(|p| &p.raw).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(chunk.iter().map(status).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(error).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(text(|n| Some(n.title.as_str())))
+            .bind::<Array<Nullable<Text>>, _>(text(|n| n.location.as_deref()))
+            .bind::<Array<Nullable<Bool>>, _>(
+                chunk.iter().map(|p| normal(p).and_then(|n| n.remote)).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(text(|n| n.department.as_deref()))
+            .bind::<Array<Nullable<Text>>, _>(text(|n| n.employment_type.as_deref()))
+            .bind::<Array<Nullable<Text>>, _>(text(|n| n.compensation.as_deref()))
+            .bind::<Array<Nullable<Text>>, _>(text(|n| n.description.as_deref()))
+            .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.posted_at))
+            .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.updated_at))
             .load(conn)
             .await?;
-        outcome.statements += 1;
+        written.statements += 1;
         for row in rows {
             if row.inserted {
-                outcome.tally.inserted += 1
+                written.inserted += 1
             } else {
-                outcome.tally.updated += 1
+                written.updated += 1
             }
-            touched.insert(row.external_id);
+            match row.status.as_str() {
+                "ready" => written.ready += 1,
+                "failed" => written.failed += 1,
+                _ => {}
+            }
         }
     }
-    let unchanged: Vec<&str> =
-        postings.iter().map(|p| p.external_id.as_str()).filter(|id| !touched.contains(*id)).collect();
-    for chunk in unchanged.chunks(UPSERT_CHUNK_ROWS * 5) {
-        diesel::sql_query("UPDATE postings SET last_seen_at = $1 WHERE company_id = $2 AND external_id = ANY($3)")
-            .bind::<Timestamptz, _>(listing.seen_at)
-            .bind::<SqlUuid, _>(listing.company_id)
-            .bind::<Array<Text>, _>(chunk)
-            .execute(conn)
-            .await?;
-        outcome.statements += 1;
-    }
-    outcome.tally.found = i64::try_from(postings.len())?;
-    outcome.tally.unchanged = i64::try_from(unchanged.len())?;
-    Ok(outcome)
+    Ok(written)
+}
+
+/// Marks the company's live postings that its listing leaves out while their expiry is held (`unlisted_since`),
+/// keeping as their last seen the company's last listing (which still carried them); answers how many. Runs before
+/// the company's new listing is recorded.
+pub async fn mark_unlisted(
+    conn: &mut AsyncPgConnection,
+    company_id: Uuid,
+    listed_ids: &[&str],
+    at: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    Ok(diesel::sql_query(
+        "UPDATE postings p SET unlisted_since = $3, last_seen_at = greatest(p.last_seen_at, c.listed_at) \
+         FROM companies c WHERE c.id = p.company_id AND p.company_id = $1 AND p.status <> 'expired' \
+         AND p.unlisted_since IS NULL AND NOT (p.external_id = ANY($2))",
+    )
+    .bind::<SqlUuid, _>(company_id)
+    .bind::<Array<Text>, _>(listed_ids)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)
+    .await?)
+}
+
+/// Clears `unlisted_since` of the company's postings `ids`, listed again unchanged, seen `at`.
+pub async fn relist(
+    conn: &mut AsyncPgConnection,
+    company_id: Uuid,
+    ids: &[&str],
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    diesel::sql_query(
+        "UPDATE postings SET unlisted_since = NULL, last_seen_at = $3 \
+         WHERE company_id = $1 AND external_id = ANY($2) AND unlisted_since IS NOT NULL",
+    )
+    .bind::<SqlUuid, _>(company_id)
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sends the company's failed postings back to `pending` for another try, when their board answered that its listing
+/// has not changed (a changed listing does this in [`upsert`]); answers how many.
+pub async fn retry_failed(conn: &mut AsyncPgConnection, company_id: Uuid) -> anyhow::Result<usize> {
+    Ok(diesel::sql_query(
+        "UPDATE postings SET status = 'pending', ingest_error = NULL WHERE company_id = $1 AND status = 'failed'",
+    )
+    .bind::<SqlUuid, _>(company_id)
+    .execute(conn)
+    .await?)
 }
 
 /// Longest external id stored as is; a longer one is stored as `sha256:<hex>` (a btree key must stay small).
@@ -164,12 +306,17 @@ struct Expired {
     expired: i64,
 }
 
-/// Expires the postings `which` selects (a condition on `postings`, after `$1` the time, `$2` the run, `$3` and `$4`
-/// its own parameters), recording the expiry in `posting_changes`; answers how many expired.
+/// Expires the postings `which` selects (a condition on postings `p` of companies `c`, after `$1` the time, `$2` the
+/// run, `$3` and `$4` its own parameters), recording the expiry in `posting_changes`; answers how many expired. A
+/// posting expiring keeps as its last seen its company's last listing, which still carried it (see
+/// [`crate::browse::LAST_SEEN`]); runs before the company's new listing is recorded.
 fn expire_sql(which: &str) -> String {
     format!(
-        "WITH gone AS (UPDATE postings SET status = 'expired', expired_at = $1 WHERE status <> 'expired' AND {which} \
-                       RETURNING id), \
+        "WITH gone AS (UPDATE postings p SET status = 'expired', expired_at = $1, \
+                         last_seen_at = CASE WHEN p.unlisted_since IS NULL \
+                                             THEN greatest(p.last_seen_at, c.listed_at) ELSE p.last_seen_at END \
+                       FROM companies c WHERE c.id = p.company_id AND p.status <> 'expired' AND {which} \
+                       RETURNING p.id), \
               logged AS (INSERT INTO posting_changes (posting_id, run_id, change, at) \
                          SELECT id, $2, 'expired', $1 FROM gone ON CONFLICT DO NOTHING) \
          SELECT count(*) AS expired FROM gone"
@@ -190,7 +337,7 @@ pub async fn expire_missing(
     listed_ids: &[&str],
     when: Expiring,
 ) -> anyhow::Result<i64> {
-    let row: Expired = diesel::sql_query(expire_sql("company_id = $3 AND NOT (external_id = ANY($4))"))
+    let row: Expired = diesel::sql_query(expire_sql("p.company_id = $3 AND NOT (p.external_id = ANY($4))"))
         .bind::<Timestamptz, _>(when.at)
         .bind::<SqlUuid, _>(when.run_id)
         .bind::<SqlUuid, _>(company_id)
@@ -206,8 +353,7 @@ pub async fn expire_removed_companies(
     user_id: &str,
     when: Expiring,
 ) -> anyhow::Result<i64> {
-    let which =
-        "user_id = $3 AND company_id IN (SELECT id FROM companies WHERE user_id = $3 AND deleted_at IS NOT NULL)";
+    let which = "p.user_id = $3 AND c.user_id = $3 AND c.deleted_at IS NOT NULL";
     let row: Expired = diesel::sql_query(expire_sql(which))
         .bind::<Timestamptz, _>(when.at)
         .bind::<SqlUuid, _>(when.run_id)
@@ -238,8 +384,9 @@ pub async fn count_missing(conn: &mut AsyncPgConnection, company_id: Uuid, liste
 /// How one company's listing was stored: its counts, or why its board failed.
 #[derive(Clone, Copy, Debug)]
 pub enum Checkpoint<'a> {
-    /// The listing was stored; `expiry_held_reason` says why its expiry was held, if it was.
-    Stored { tally: &'a Tally, expiry_held_reason: Option<&'a str> },
+    /// The listing was stored; `expiry_held_reason` says why its expiry was held, if it was; `not_modified` when
+    /// the board answered `304 Not Modified`.
+    Stored { tally: &'a Tally, expiry_held_reason: Option<&'a str>, not_modified: bool },
     /// The board failed with this reason; nothing was stored.
     Failed { error: &'a str },
 }
@@ -252,14 +399,16 @@ pub async fn checkpoint_company(
     checkpoint: Checkpoint<'_>,
 ) -> anyhow::Result<bool> {
     let none = Tally::default();
-    let (error, tally, held) = match checkpoint {
-        Checkpoint::Stored { tally, expiry_held_reason } => (None, tally, expiry_held_reason),
-        Checkpoint::Failed { error } => (Some(error), &none, None),
+    let (error, tally, held, not_modified) = match checkpoint {
+        Checkpoint::Stored { tally, expiry_held_reason, not_modified } => {
+            (None, tally, expiry_held_reason, not_modified)
+        }
+        Checkpoint::Failed { error } => (Some(error), &none, None, false),
     };
     let n = diesel::sql_query(
         "INSERT INTO run_companies (run_id, company_id, extract_status, error, found, inserted, updated, unchanged, \
-         expired, expiry_held, expiry_held_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT DO NOTHING",
+         expired, expiry_held, expiry_held_reason, ready, failed, not_modified) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
     )
     .bind::<SqlUuid, _>(run_id)
     .bind::<SqlUuid, _>(company_id)
@@ -272,9 +421,34 @@ pub async fn checkpoint_company(
     .bind::<Int4, _>(i32::try_from(tally.expired)?)
     .bind::<Int4, _>(i32::try_from(tally.expiry_held)?)
     .bind::<Nullable<Text>, _>(held.map(|h| crate::storable(h.to_owned())))
+    .bind::<Int4, _>(i32::try_from(tally.ready)?)
+    .bind::<Int4, _>(i32::try_from(tally.failed)?)
+    .bind::<Bool, _>(not_modified)
     .execute(conn)
     .await?;
     Ok(n == 1)
+}
+
+/// A run's boards that listed nothing new: stored, nothing inserted, updated, expired or held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, QueryableByName)]
+pub struct UnchangedBoards {
+    #[diesel(sql_type = Int8)]
+    pub boards: i64,
+    /// Of those, the ones whose board answered `304 Not Modified`.
+    #[diesel(sql_type = Int8)]
+    pub not_modified: i64,
+}
+
+/// Counts the run's boards that listed nothing new.
+pub async fn unchanged_boards(conn: &mut AsyncPgConnection, run_id: Uuid) -> anyhow::Result<UnchangedBoards> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS boards, count(*) FILTER (WHERE not_modified) AS not_modified FROM run_companies \
+         WHERE run_id = $1 AND extract_status = 'ok' AND inserted = 0 AND updated = 0 AND expired = 0 \
+         AND expiry_held = 0",
+    )
+    .bind::<SqlUuid, _>(run_id)
+    .get_result(conn)
+    .await?)
 }
 
 /// The ids of companies the run has already checkpointed.

@@ -181,21 +181,26 @@ pub async fn claim(
     owner: Uuid,
     lease_secs: i64,
 ) -> anyhow::Result<Claim> {
-    let claimed: Option<Run> = diesel::update(r::runs)
-        .filter(r::id.eq(id))
-        .filter(r::user_id.eq(user_id))
-        .filter(r::status.eq_any(RunStatus::ACTIVE))
-        .filter(r::lease_until.is_null().or(r::lease_until.lt(now)).or(r::lease_owner.eq(owner)))
-        .set((
-            r::lease_owner.eq(owner),
-            r::lease_until.eq(crate::db_now_plus(lease_secs)),
-            r::attempts.eq(r::attempts + 1),
-            r::updated_at.eq(now),
-        ))
-        .returning(Run::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
+    let claimed: Option<Run> = conn
+        .transaction::<_, anyhow::Error, _>(async |c| {
+            lock_for_takeover(c, id, owner).await?;
+            Ok(diesel::update(r::runs)
+                .filter(r::id.eq(id))
+                .filter(r::user_id.eq(user_id))
+                .filter(r::status.eq_any(RunStatus::ACTIVE))
+                .filter(r::lease_until.is_null().or(r::lease_until.lt(now)).or(r::lease_owner.eq(owner)))
+                .set((
+                    r::lease_owner.eq(owner),
+                    r::lease_until.eq(crate::db_now_plus(lease_secs)),
+                    r::attempts.eq(r::attempts + 1),
+                    r::updated_at.eq(now),
+                ))
+                .returning(Run::as_returning())
+                .get_result(c)
+                .await
+                .optional()?)
+        })
+        .await?;
     if let Some(run) = claimed {
         return Ok(Claim::Claimed(run));
     }
@@ -204,6 +209,22 @@ pub async fn claim(
         Some(run) if run.is_terminal() => Claim::Terminal(run),
         Some(run) => Claim::Busy(run),
     })
+}
+
+/// Before taking a run over from a holder whose lease ran out (or none), or ending it: locks the run's row `FOR
+/// UPDATE` when it is active and no live lease but `owner`'s is on it, which waits for the fenced write
+/// transactions of its last holder (see [`lease_held`]) to end. A run under another's live lease is not locked, so
+/// its worker's transactions never make this wait; the update that follows finds the lease live and does nothing.
+async fn lock_for_takeover(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid) -> anyhow::Result<()> {
+    let _: Vec<Uuid> = r::runs
+        .filter(r::id.eq(id))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
+        .filter(r::lease_until.is_null().or(r::lease_until.lt(now)).or(r::lease_owner.eq(owner)))
+        .select(r::id)
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(())
 }
 
 /// What a heartbeat learned.
@@ -233,6 +254,30 @@ pub async fn heartbeat(
         .get_result(conn)
         .await
         .optional()?;
+    Ok(match abort {
+        None => Heartbeat::LeaseLost,
+        Some(Some(_)) => Heartbeat::AbortRequested,
+        Some(None) => Heartbeat::Continue,
+    })
+}
+
+/// Whether the run is still leased by `owner` and active, and whether an abort was asked for, without extending the
+/// lease (its holder's renewal task does that). With `share`, the run's row is locked `FOR KEY SHARE` until the
+/// transaction ends: the fence of a write transaction. Several of one worker's write transactions then proceed
+/// together, and neither the lease's renewals nor an abort request (updates of other columns) wait for them; a
+/// takeover or an ending by anyone else locks the row `FOR UPDATE` first ([`lock_for_takeover`]), so it waits for
+/// them, and fails the ones after it.
+pub async fn lease_held(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid, share: bool) -> anyhow::Result<Heartbeat> {
+    let query = r::runs
+        .filter(r::id.eq(id))
+        .filter(r::lease_owner.eq(owner))
+        .filter(r::status.eq_any(RunStatus::ACTIVE))
+        .select(r::abort_requested_at);
+    let abort: Option<Option<DateTime<Utc>>> = if share {
+        query.for_key_share().get_result(conn).await.optional()?
+    } else {
+        query.get_result(conn).await.optional()?
+    };
     Ok(match abort {
         None => Heartbeat::LeaseLost,
         Some(Some(_)) => Heartbeat::AbortRequested,
@@ -299,6 +344,7 @@ pub async fn end(
 /// the status. `false` (nothing written) when the run had ended or a worker is working on it.
 pub async fn fail_unleased(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid, error: &str) -> anyhow::Result<bool> {
     conn.transaction::<_, anyhow::Error, _>(async |c| {
+        lock_for_takeover(c, id, Uuid::nil()).await?;
         let n = diesel::update(r::runs)
             .filter(r::id.eq(id))
             .filter(r::user_id.eq(user_id))
@@ -359,6 +405,7 @@ pub async fn request_abort(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid
 
 async fn abort_in(conn: &mut AsyncPgConnection, user_id: &str, id: Uuid) -> anyhow::Result<Abort> {
     // A run no worker holds (not started yet, or its worker died) is aborted at once, its log's last line with it.
+    lock_for_takeover(conn, id, Uuid::nil()).await?;
     let pending_aborted: Option<Run> = diesel::update(r::runs)
         .filter(r::id.eq(id))
         .filter(r::user_id.eq(user_id))

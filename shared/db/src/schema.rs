@@ -12,6 +12,10 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         expiry_held_at -> Nullable<Timestamptz>,
         expiry_held_listed -> Nullable<Int4>,
+        listed_at -> Nullable<Timestamptz>,
+        listed_count -> Nullable<Int4>,
+        listing_etag -> Nullable<Text>,
+        listing_last_modified -> Nullable<Text>,
     }
 }
 
@@ -66,6 +70,7 @@ diesel::table! {
         completed_at -> Timestamptz,
         expiry_held -> Int4,
         expiry_held_reason -> Nullable<Text>,
+        not_modified -> Bool,
     }
 }
 
@@ -95,6 +100,7 @@ diesel::table! {
         content_changed_at -> Timestamptz,
         expired_at -> Nullable<Timestamptz>,
         first_run_id -> Uuid,
+        unlisted_since -> Nullable<Timestamptz>,
     }
 }
 

@@ -3,28 +3,23 @@
 use serde_json::Value;
 
 use crate::html::{html_text, tidy_plain};
-use crate::listing::{dedupe, id_string, listed, parse_json, text};
+use crate::listing::{id_string, listed, text};
 use crate::normalized::{format_range, join_nonempty, merged, number, parse_date, per_interval, remote_from_workplace};
+use crate::stream::{Items, Shape};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
 const WHAT: &str = "ashby board listing";
 
-/// Parses `{"jobs": [...], "apiVersion": ...}`. Jobs marked `"isListed": false` are left out: they are not open
-/// to the public (a missing or null `isListed` counts as listed).
-pub(crate) fn parse_listing(body: &[u8]) -> Result<Vec<ListedPosting>, ExtractError> {
-    let doc = parse_json(WHAT, body)?;
-    let jobs = doc
-        .get("jobs")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ExtractError::malformed(WHAT, "has no \"jobs\" array"))?;
-    let mut postings = Vec::with_capacity(jobs.len());
-    for (i, job) in jobs.iter().enumerate() {
-        let posting = listed(WHAT, i, job, id_string(job.get("id")), text(job.get("title")), text(job.get("jobUrl")))?;
-        if job.get("isListed").and_then(Value::as_bool) != Some(false) {
-            postings.push(posting);
-        }
-    }
-    Ok(dedupe(WHAT, postings))
+/// A listing is `{"jobs": [...], "apiVersion": ...}`.
+pub(crate) const SHAPE: Shape = Shape { what: WHAT, items: Items::Under("jobs") };
+
+/// One item of the `jobs` array; `None` for a job marked `"isListed": false`, which is not open to the public (a
+/// missing or null `isListed` counts as listed).
+pub(crate) fn item(index: usize, job: Value) -> Result<Option<ListedPosting>, ExtractError> {
+    let unlisted = job.get("isListed").and_then(Value::as_bool) == Some(false);
+    let (id, title, url) = (id_string(job.get("id")), text(job.get("title")), text(job.get("jobUrl")));
+    let posting = listed(WHAT, index, job, id, title, url)?;
+    Ok((!unlisted).then_some(posting))
 }
 
 /// Normalises a job (a detail value, when given, is laid over it).
@@ -119,7 +114,12 @@ mod tests {
 
     #[test]
     fn listing_shape_errors_are_named() {
-        let err = |body: &str| parse_listing(body.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = |body: &str| {
+            crate::parse_listing(crate::BoardKind::Ashby, body.as_bytes())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         assert_eq!(err(r#"{"apiVersion": "1"}"#), "ashby board listing has no \"jobs\" array");
         assert_eq!(err(r#"{"jobs": [{"title": "a"}]}"#), "ashby board listing item 0 has no id");
     }

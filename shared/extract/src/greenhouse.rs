@@ -3,28 +3,20 @@
 use serde_json::Value;
 
 use crate::html::html_text;
-use crate::listing::{dedupe, id_string, listed, parse_json, text};
+use crate::listing::{id_string, listed, text};
 use crate::normalized::{format_range, join_nonempty, merged, number, parse_date, remote_from_workplace};
+use crate::stream::{Items, Shape};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
 const WHAT: &str = "greenhouse board listing";
 
-/// Parses `{"jobs": [...], "meta": {...}}` (`meta` optional).
-pub(crate) fn parse_listing(body: &[u8]) -> Result<Vec<ListedPosting>, ExtractError> {
-    let doc = parse_json(WHAT, body)?;
-    let jobs = doc
-        .get("jobs")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ExtractError::malformed(WHAT, "has no \"jobs\" array"))?;
-    let postings = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, job)| {
-            let url = text(job.get("absolute_url"));
-            listed(WHAT, i, job, id_string(job.get("id")), text(job.get("title")), url)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(dedupe(WHAT, postings))
+/// A listing is `{"jobs": [...], "meta": {...}}` (`meta` optional).
+pub(crate) const SHAPE: Shape = Shape { what: WHAT, items: Items::Under("jobs") };
+
+/// One item of the `jobs` array.
+pub(crate) fn item(index: usize, job: Value) -> Result<Option<ListedPosting>, ExtractError> {
+    let (id, title, url) = (id_string(job.get("id")), text(job.get("title")), text(job.get("absolute_url")));
+    listed(WHAT, index, job, id, title, url).map(Some)
 }
 
 /// A list item fetched without `?content=true` has no `content`; the detail endpoint has it.
@@ -144,7 +136,12 @@ mod tests {
 
     #[test]
     fn listing_shape_errors_are_named() {
-        let err = |body: &str| parse_listing(body.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = |body: &str| {
+            crate::parse_listing(crate::BoardKind::Greenhouse, body.as_bytes())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         assert!(err("").starts_with("greenhouse board listing is not valid JSON: EOF"), "{}", err(""));
         assert_eq!(err("[]"), "greenhouse board listing has no \"jobs\" array");
         assert_eq!(

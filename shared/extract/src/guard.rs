@@ -37,9 +37,12 @@ fn is_public_v4(a: Ipv4Addr) -> bool {
         || (first == 100 && (second & 0xc0) == 64)) // shared address space (carrier-grade NAT)
 }
 
+/// What every refusal says (a refused address is not tried again).
+pub const NOT_PUBLIC: &str = "is not public; set ALLOW_PRIVATE_CAREERS_URLS=true to allow private addresses";
+
 /// The refusal, naming the address and the way out.
 pub fn refusal(what: &str) -> String {
-    format!("careers page address {what} is not public; set ALLOW_PRIVATE_CAREERS_URLS=true to allow private addresses")
+    format!("careers page address {what} {NOT_PUBLIC}")
 }
 
 /// `Some(reason)` when `url` names a non-public IP address literally.

@@ -1,12 +1,19 @@
 //! [`HttpBoards`]: the [`BoardSource`] that calls the real board APIs (or a fake server at the same paths).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::ACCEPT;
+use backon::{ExponentialBuilder, Retryable as _};
+use tokio::sync::Semaphore;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
 use serde_json::Value;
 
+use crate::body::SpoolWriter;
 use crate::listing::parse_json;
-use crate::{Board, BoardKind, BoardSource, ExtractError, Listing};
+use crate::{Board, BoardKind, BoardSource, ExtractError, Fetched, ListingBody, Validators};
 
 /// Sent with every request.
 const USER_AGENT: &str = concat!("bw-extract/", env!("CARGO_PKG_VERSION"), " (job postings ingestion)");
@@ -74,6 +81,96 @@ pub struct HttpBoards {
     guard_pages: bool,
     urls: BoardUrls,
     max_body_bytes: usize,
+    retries: Retries,
+    /// Requests in flight per host, shared by every clone (all the boards one process reads at once).
+    hosts: Arc<HostLimit>,
+}
+
+/// How a board request that failed transiently (a 5xx, 429 or 408 status, a timeout, a reset connection, a body cut
+/// short) is tried again: after an exponential delay with jitter, or the `Retry-After` the board asked for, as long
+/// as the whole request stays within its budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retries {
+    /// Tries after the first (`BOARD_RETRIES`).
+    pub times: usize,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest `Retry-After` waited for; a board asking for more fails now.
+    pub max_retry_after: Duration,
+    /// No try starts later than this after the first (`BOARD_RETRY_BUDGET_SECS`).
+    pub budget: Duration,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self {
+            times: 3,
+            min_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(30),
+            budget: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A limit on requests in flight to each host.
+#[derive(Debug)]
+struct HostLimit {
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl HostLimit {
+    fn new(per_host: usize) -> Self {
+        Self { per_host: per_host.max(1), hosts: Mutex::default() }
+    }
+
+    /// Waits for a turn at `url`'s host.
+    async fn turn(&self, url: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let parsed = reqwest::Url::parse(url).ok()?;
+        let host = format!("{}:{}", parsed.host_str()?, parsed.port_or_known_default().unwrap_or(0));
+        let semaphore = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))))
+        };
+        semaphore.acquire_owned().await.ok()
+    }
+}
+
+/// Requests in flight to one host by default (`BOARD_HOST_CONCURRENCY`).
+pub const DEFAULT_HOST_CONCURRENCY: usize = 4;
+
+/// A failed try: the error, and the wait the board asked for.
+struct Failed {
+    error: ExtractError,
+    retry_after: Option<Duration>,
+}
+
+impl From<ExtractError> for Failed {
+    fn from(error: ExtractError) -> Self {
+        Self { error, retry_after: None }
+    }
+}
+
+/// Whether a try that failed so may succeed if made again: a timeout, a connection or body cut short, a 5xx, 408 or
+/// 429 status; never a careers page refused for its address.
+fn retryable(error: &ExtractError) -> bool {
+    match error {
+        ExtractError::Transport { reason, .. } => !reason.contains(crate::guard::NOT_PUBLIC),
+        ExtractError::Status { status, .. } => *status == 408 || *status == 429 || (*status >= 500 && *status != 501),
+        ExtractError::Timeout { .. } => true,
+        ExtractError::Malformed { .. } | ExtractError::TooLarge { .. } => false,
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default())
 }
 
 impl HttpBoards {
@@ -99,7 +196,20 @@ impl HttpBoards {
                 .dns_resolver(std::sync::Arc::new(crate::guard::PublicOnly))
                 .redirect(crate::guard::redirect_policy()),
         )?;
-        Ok(Self { client, pages, guard_pages: true, urls, max_body_bytes })
+        let hosts = Arc::new(HostLimit::new(DEFAULT_HOST_CONCURRENCY));
+        Ok(Self { client, pages, guard_pages: true, urls, max_body_bytes, retries: Retries::default(), hosts })
+    }
+
+    /// Retries transient failures so (`Retries { times: 0, .. }` never retries).
+    pub fn with_retries(mut self, retries: Retries) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// At most `per_host` requests in flight to one host (all clones of this client together).
+    pub fn with_host_concurrency(mut self, per_host: usize) -> Self {
+        self.hosts = Arc::new(HostLimit::new(per_host));
+        self
     }
 
     /// [`HttpBoards::new`] over [`BoardUrls::from_env`], with careers pages allowed to reach private addresses only
@@ -109,7 +219,16 @@ impl HttpBoards {
         total_timeout: Duration,
         max_body_bytes: usize,
     ) -> Result<Self, FromEnvError> {
-        let boards = Self::new(BoardUrls::from_env(), connect_timeout, total_timeout, max_body_bytes)?;
+        let defaults = Retries::default();
+        let retries = Retries {
+            times: bw_config::parse_or("BOARD_RETRIES", defaults.times)?,
+            budget: Duration::from_secs(bw_config::parse_or("BOARD_RETRY_BUDGET_SECS", defaults.budget.as_secs())?),
+            ..defaults
+        };
+        let per_host = bw_config::parse_or("BOARD_HOST_CONCURRENCY", DEFAULT_HOST_CONCURRENCY)?;
+        let boards = Self::new(BoardUrls::from_env(), connect_timeout, total_timeout, max_body_bytes)?
+            .with_retries(retries)
+            .with_host_concurrency(per_host);
         let allow_private = bw_config::parse_or("ALLOW_PRIVATE_CAREERS_URLS", false)?;
         Ok(if allow_private { boards.with_private_careers_pages() } else { boards })
     }
@@ -135,11 +254,61 @@ impl HttpBoards {
     /// GETs `url` and returns its body: non-2xx is [`ExtractError::Status`], a body past the cap
     /// [`ExtractError::TooLarge`].
     async fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, ExtractError> {
-        self.get_with(&self.client, url, accept).await
+        let once = || async {
+            let mut body = Vec::new();
+            let sink = |chunk: &[u8]| {
+                body.extend_from_slice(chunk);
+                Ok(())
+            };
+            self.download(&self.client, url, accept, &Validators::default(), sink).await?;
+            Ok(body)
+        };
+        self.retried(url, once).await
     }
 
-    /// GETs `url` with `client`; see [`Self::get`].
-    async fn get_with(&self, client: &reqwest::Client, url: &str, accept: &str) -> Result<Vec<u8>, ExtractError> {
+    /// Runs `once` until it succeeds, fails for good, or its retries or budget are spent (see [`Retries`]).
+    async fn retried<T, F, Fut>(&self, url: &str, once: F) -> Result<T, ExtractError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failed>>,
+    {
+        let policy = self.retries;
+        let started = Instant::now();
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_max_times(policy.times)
+            .with_jitter();
+        once.retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|failed: &Failed| retryable(&failed.error))
+            .adjust(move |failed: &Failed, delay: Option<Duration>| {
+                let wait = match failed.retry_after {
+                    Some(asked) if asked > policy.max_retry_after => return None,
+                    Some(asked) => delay.map(|_| asked),
+                    None => delay,
+                }?;
+                (started.elapsed() + wait <= policy.budget).then_some(wait)
+            })
+            .notify(|failed: &Failed, wait: Duration| {
+                tracing::info!(url, error = %failed.error, wait_ms = wait.as_millis(), "board request failed; trying again");
+            })
+            .await
+            .map_err(|failed| failed.error)
+    }
+
+    /// GETs `url` with `client`, sending `validators` back as a conditional request, and hands the body to `sink`
+    /// as it arrives; answers the response's validators, or `None` for `304 Not Modified`. A status other than 2xx
+    /// or 304 is [`ExtractError::Status`], a body past the cap [`ExtractError::TooLarge`].
+    async fn download(
+        &self,
+        client: &reqwest::Client,
+        url: &str,
+        accept: &str,
+        validators: &Validators,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<Option<Validators>, Failed> {
+        let _turn = self.hosts.turn(url).await;
         let started = Instant::now();
         let transport = |e: reqwest::Error| {
             if e.is_timeout() {
@@ -149,8 +318,19 @@ impl HttpBoards {
             }
         };
         let too_large = || ExtractError::TooLarge { url: url.to_owned(), limit_bytes: self.max_body_bytes };
-        let mut response = client.get(url).header(ACCEPT, accept).send().await.map_err(transport)?;
+        let mut request = client.get(url).header(ACCEPT, accept);
+        if let Some(etag) = &validators.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(since) = &validators.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, since);
+        }
+        let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
+        if status == StatusCode::NOT_MODIFIED && !validators.is_empty() {
+            tracing::debug!(url, elapsed_ms = started.elapsed().as_millis(), "board answered 304 Not Modified");
+            return Ok(None);
+        }
         if !status.is_success() {
             tracing::debug!(
                 url,
@@ -158,20 +338,26 @@ impl HttpBoards {
                 elapsed_ms = started.elapsed().as_millis(),
                 "board answered an error"
             );
-            return Err(ExtractError::Status { url: url.to_owned(), status: status.as_u16() });
+            let error = ExtractError::Status { url: url.to_owned(), status: status.as_u16() };
+            return Err(Failed { error, retry_after: retry_after(response.headers()) });
         }
         if response.content_length().is_some_and(|len| len > self.max_body_bytes as u64) {
-            return Err(too_large());
+            return Err(too_large().into());
         }
-        let mut body = Vec::new();
+        let answered = validators_of(response.headers());
+        let mut len = 0;
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > self.max_body_bytes {
-                return Err(too_large());
+            len += chunk.len();
+            if len > self.max_body_bytes {
+                return Err(too_large().into());
             }
-            body.extend_from_slice(&chunk);
+            sink(&chunk).map_err(|e| ExtractError::Transport {
+                url: url.to_owned(),
+                reason: format!("cannot keep the body: {e}"),
+            })?;
         }
-        tracing::debug!(url, bytes = body.len(), elapsed_ms = started.elapsed().as_millis(), "board answered");
-        Ok(body)
+        tracing::debug!(url, bytes = len, elapsed_ms = started.elapsed().as_millis(), "board answered");
+        Ok(Some(answered))
     }
 
     /// GETs a JSON object.
@@ -187,26 +373,32 @@ impl HttpBoards {
 }
 
 impl BoardSource for HttpBoards {
-    /// GETs the board's listing and parses it with [`crate::parse_listing`]; a `Malformed` error names the URL.
-    async fn list(&self, board: &Board) -> Result<Listing, ExtractError> {
+    /// GETs the board's listing (conditionally, with `validators`), keeping a large body out of memory; its postings
+    /// are read from [`ListingBody::postings`], whose `Malformed` errors name the URL.
+    async fn fetch(&self, board: &Board, validators: &Validators) -> Result<Fetched, ExtractError> {
         revalidate(board)?;
         let url = self.list_url(board);
-        let body = match board.kind {
+        let (client, accept) = match board.kind {
             BoardKind::Jsonld => {
                 let refused = reqwest::Url::parse(&url).ok().and_then(|u| crate::guard::literal_refusal(&u));
                 if let Some(reason) = refused.filter(|_| self.guard_pages) {
                     return Err(ExtractError::Transport { url, reason });
                 }
-                self.get_with(&self.pages, &url, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8").await?
+                (&self.pages, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
             }
-            _ => self.get(&url, "application/json").await?,
+            _ => (&self.client, "application/json"),
         };
-        crate::parse_listing(board.kind, &body).map_err(|e| match e {
-            ExtractError::Malformed { what, reason } => {
-                ExtractError::Malformed { what: format!("{what} from {url}"), reason }
-            }
-            other => other,
-        })
+        let once = || async {
+            let mut spool = SpoolWriter::default();
+            let answered = self.download(client, &url, accept, validators, |chunk| spool.write(chunk)).await?;
+            let Some(answered) = answered else { return Ok(Fetched::NotModified) };
+            let keep = |e: std::io::Error| ExtractError::Transport {
+                url: url.clone(),
+                reason: format!("cannot keep the body: {e}"),
+            };
+            Ok(Fetched::Listing(ListingBody::spooled(board.kind, url.clone(), spool, answered).map_err(keep)?))
+        };
+        self.retried(&url, once).await
     }
 
     /// Greenhouse: `GET {gh}/v1/boards/{token}/jobs/{id}` (the id must be a decimal integer). Lever:
@@ -249,6 +441,12 @@ impl BoardSource for HttpBoards {
             }
         }
     }
+}
+
+/// The validators of a response: its `ETag` and `Last-Modified`, where they are readable text.
+fn validators_of(headers: &HeaderMap) -> Validators {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|v| !v.is_empty());
+    Validators { etag: text(ETAG), last_modified: text(LAST_MODIFIED) }
 }
 
 /// `Board`'s fields are public, so a hand-built one is checked again before its token goes into a URL.

@@ -36,7 +36,7 @@ pub(crate) fn parse_listing(body: &[u8]) -> Result<Listing, ExtractError> {
         .iter()
         .zip(ids::assign(&found))
         .enumerate()
-        .map(|(i, (posting, id))| listed(WHAT, i, posting, Some(id), title(posting), text(posting.get("url"))))
+        .map(|(i, (posting, id))| listed(WHAT, i, posting.clone(), Some(id), title(posting), text(posting.get("url"))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Listing { postings: dedupe(WHAT, postings), warnings: warning.into_iter().collect() })
 }

@@ -3,27 +3,22 @@
 use serde_json::Value;
 
 use crate::html::{html_text, tidy_plain};
-use crate::listing::{dedupe, id_string, listed, parse_json, text};
+use crate::listing::{id_string, listed, text};
 use crate::normalized::{
     format_range, join_nonempty, merged, number, parse_epoch_ms, per_interval, remote_from_workplace,
 };
+use crate::stream::{Items, Shape};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
 const WHAT: &str = "lever board listing";
 
-/// Parses the bare array of postings.
-pub(crate) fn parse_listing(body: &[u8]) -> Result<Vec<ListedPosting>, ExtractError> {
-    let doc = parse_json(WHAT, body)?;
-    let items = doc.as_array().ok_or_else(|| ExtractError::malformed(WHAT, "is not a JSON array"))?;
-    let postings = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let url = text(item.get("hostedUrl"));
-            listed(WHAT, i, item, id_string(item.get("id")), text(item.get("text")), url)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(dedupe(WHAT, postings))
+/// A listing is a bare array of postings.
+pub(crate) const SHAPE: Shape = Shape { what: WHAT, items: Items::Bare };
+
+/// One posting of the array.
+pub(crate) fn item(index: usize, item: Value) -> Result<Option<ListedPosting>, ExtractError> {
+    let (id, title, url) = (id_string(item.get("id")), text(item.get("text")), text(item.get("hostedUrl")));
+    listed(WHAT, index, item, id, title, url).map(Some)
 }
 
 /// Normalises a posting (a detail response, when given, is laid over it).
@@ -116,9 +111,14 @@ mod tests {
 
     #[test]
     fn listing_must_be_an_array() {
-        let err = |body: &str| parse_listing(body.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = |body: &str| {
+            crate::parse_listing(crate::BoardKind::Lever, body.as_bytes())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         assert_eq!(err(r#"{"ok": false, "error": "Document not found"}"#), "lever board listing is not a JSON array");
         assert_eq!(err(r#"[{"id": "a"}]"#), "lever board listing item 0 has no title");
-        assert!(parse_listing(b"[]").is_ok_and(|p| p.is_empty()));
+        assert!(crate::parse_listing(crate::BoardKind::Lever, b"[]").is_ok_and(|l| l.postings.is_empty()));
     }
 }

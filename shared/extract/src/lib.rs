@@ -18,6 +18,7 @@
 
 mod ashby;
 mod board;
+mod body;
 mod error;
 mod greenhouse;
 mod html;
@@ -26,14 +27,16 @@ mod jsonld;
 mod lever;
 mod listing;
 mod normalized;
+mod stream;
 
 use std::future::Future;
 
 pub mod guard;
 pub use board::{Board, BoardKind, InvalidBoard, UnknownBoardKind};
+pub use body::{Fetched, Item, ListingBody, Postings, Validators};
 pub use error::ExtractError;
 pub use html::html_to_text;
-pub use http::{BoardUrls, FromEnvError, HttpBoards};
+pub use http::{BoardUrls, DEFAULT_HOST_CONCURRENCY, FromEnvError, HttpBoards, Retries};
 pub use listing::{ListedPosting, Listing};
 pub use normalized::NormalizedPosting;
 
@@ -44,12 +47,37 @@ pub use normalized::NormalizedPosting;
 /// (a script that is not valid JSON is skipped with a warning, unless no script is readable).
 /// Postings listed twice (same external id) are kept once. Errors are [`ExtractError::Malformed`].
 pub fn parse_listing(kind: BoardKind, body: &[u8]) -> Result<Listing, ExtractError> {
-    match kind {
-        BoardKind::Greenhouse => greenhouse::parse_listing(body).map(Listing::complete),
-        BoardKind::Lever => lever::parse_listing(body).map(Listing::complete),
-        BoardKind::Ashby => ashby::parse_listing(body).map(Listing::complete),
-        BoardKind::Jsonld => jsonld::parse_listing(body),
+    if kind == BoardKind::Jsonld {
+        return jsonld::parse_listing(body);
     }
+    let mut postings = Vec::new();
+    each_listed(kind, body, |posting| {
+        postings.push(posting);
+        Ok(())
+    })?;
+    Ok(Listing::complete(listing::dedupe("board listing", postings)))
+}
+
+/// Calls `each` with every posting of a JSON board's listing read from `reader`, one at a time, in the board's order
+/// (a posting listed twice comes twice); stops at the first error. Not for careers pages (`jsonld`), read whole.
+pub(crate) fn each_listed(
+    kind: BoardKind,
+    reader: impl std::io::Read,
+    mut each: impl FnMut(ListedPosting) -> Result<(), ExtractError>,
+) -> Result<(), ExtractError> {
+    type ItemFn = fn(usize, serde_json::Value) -> Result<Option<ListedPosting>, ExtractError>;
+    let (shape, item): (stream::Shape, ItemFn) = match kind {
+        BoardKind::Greenhouse => (greenhouse::SHAPE, greenhouse::item),
+        BoardKind::Lever => (lever::SHAPE, lever::item),
+        BoardKind::Ashby => (ashby::SHAPE, ashby::item),
+        BoardKind::Jsonld => {
+            return Err(ExtractError::malformed("careers page", "is not a JSON listing (it is read whole)"));
+        }
+    };
+    stream::each_item(shape, reader, |index, value| match item(index, value)? {
+        Some(posting) => each(posting),
+        None => Ok(()),
+    })
 }
 
 /// Whether a listed item needs [`BoardSource::detail`] before [`normalize`]: true only for a Greenhouse item
@@ -76,8 +104,26 @@ pub fn normalize(
 
 /// Where postings come from: [`HttpBoards`] in production, a fake in tests.
 pub trait BoardSource: Send + Sync {
-    /// Lists the board's open postings, with warnings about parts of the listing that could not be read.
-    fn list(&self, board: &Board) -> impl Future<Output = Result<Listing, ExtractError>> + Send;
+    /// Fetches the board's listing; with `validators` from an earlier listing, a board that supports conditional
+    /// requests may answer [`Fetched::NotModified`].
+    fn fetch(
+        &self,
+        board: &Board,
+        validators: &Validators,
+    ) -> impl Future<Output = Result<Fetched, ExtractError>> + Send;
+
+    /// Lists the board's open postings whole, with warnings about parts of the listing that could not be read.
+    fn list(&self, board: &Board) -> impl Future<Output = Result<Listing, ExtractError>> + Send {
+        async move {
+            match self.fetch(board, &Validators::default()).await? {
+                Fetched::Listing(body) => body.collect().await,
+                Fetched::NotModified => Err(ExtractError::malformed(
+                    format!("board {board}"),
+                    "answered 304 Not Modified to a request that was not conditional",
+                )),
+            }
+        }
+    }
 
     /// Fetches one posting's full raw value, for items where [`needs_detail`] is true.
     fn detail(

@@ -126,7 +126,7 @@ pub(crate) fn id_string(value: Option<&Value>) -> Option<String> {
 pub(crate) fn listed(
     what: &str,
     index: usize,
-    item: &Value,
+    item: Value,
     external_id: Option<String>,
     title: Option<String>,
     url: Option<String>,
@@ -137,7 +137,7 @@ pub(crate) fn listed(
     }
     let external_id = external_id.ok_or_else(|| ExtractError::malformed(at(), "has no id"))?;
     let title = title.ok_or_else(|| ExtractError::malformed(at(), "has no title"))?;
-    Ok(ListedPosting { external_id, title, url, raw: item.clone() })
+    Ok(ListedPosting { external_id, title, url, raw: item })
 }
 
 /// Drops postings whose `external_id` was already seen, keeping the first (a board that lists a posting twice

@@ -105,9 +105,11 @@ async fn answer(mut socket: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io:
     socket.shutdown().await
 }
 
+/// A client that tries once (retries are tested in `polite.rs`).
 fn boards(base: &str, total: Duration) -> Result<HttpBoards, ExtractError> {
+    let once = bw_extract::Retries { times: 0, ..bw_extract::Retries::default() };
     HttpBoards::new(BoardUrls::all(&format!("{base}/")), Duration::from_secs(2), total, MAX_BODY)
-        .map(HttpBoards::with_private_careers_pages)
+        .map(|b| b.with_private_careers_pages().with_retries(once))
 }
 
 fn board(kind: BoardKind, token: &str) -> Result<Board, bw_extract::InvalidBoard> {

@@ -87,7 +87,10 @@ pub async fn run(companies: usize, per_company: usize, row_by_row_sample: usize)
     figure("peak_rss_mb_after_runs", peak_rss_mb());
 
     // Each way of writing the rows gets a fresh database, so none pays for another's dead tuples.
+    let listing = Instant::now();
     let rows = listed_rows(&boards, &board_list).await?;
+    // The boards fetched from the fake (in this process) and parsed, with nothing stored: a floor under a first run.
+    figure("fetch_and_parse_postings_per_s", rate(total, listing.elapsed()));
     let copy = copy_rate(&TestDb::new().await?, &rows).await?;
     let upsert = upsert_rate(&seeded(companies).await?, &rows, per_company).await?;
     let naive = row_by_row_rate(&seeded(1).await?, &rows[..row_by_row_sample.min(rows.len())]).await?;

@@ -140,6 +140,7 @@ async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) ->
             title: format!("Engineer {i}"),
             url: None,
             raw: serde_json::json!({}),
+            normalized: None,
         })
         .collect();
     let listing =

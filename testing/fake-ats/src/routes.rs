@@ -42,6 +42,7 @@ pub(crate) fn router(fake: FakeAts, shutdown: watch::Receiver<bool>) -> Router {
         .route("/v0/postings/{token}", get(lever))
         .route("/posting-api/job-board/{token}", get(ashby))
         .route("/careers/{token}", get(careers))
+        .route_layer(middleware::from_fn(conditional))
         .merge(crate::control::routes())
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(app.clone(), count_request))
@@ -51,6 +52,39 @@ pub(crate) fn router(fake: FakeAts, shutdown: watch::Receiver<bool>) -> Router {
 async fn count_request(State(app): State<App>, request: Request, next: Next) -> Response {
     app.fake.state.record_request(request.uri().path());
     next.run(request).await
+}
+
+/// What the boards' web servers do for conditional requests: a `200` answer carries a weak `ETag` of its body (as
+/// Rails and Express, which serve these APIs, send by default), and a request whose `If-None-Match` names the
+/// current one gets `304 Not Modified` with no body.
+async fn conditional(request: Request, next: Next) -> Response {
+    let wanted = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let etag = {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::hash::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        format!("W/\"{:016x}-{:x}\"", hasher.finish(), bytes.len())
+    };
+    let Ok(value) = header::HeaderValue::from_str(&etag) else { return Response::from_parts(parts, Body::from(bytes)) };
+    parts.headers.insert(header::ETAG, value.clone());
+    let matches = wanted
+        .and_then(|w| w.to_str().ok().map(str::to_owned))
+        .is_some_and(|w| w.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+    if matches {
+        let mut not_modified = Response::new(Body::empty());
+        *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
+        not_modified.headers_mut().insert(header::ETAG, value);
+        return not_modified;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 async fn no_route(request: Request) -> Response {

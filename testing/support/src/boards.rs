@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use bw_extract::{Board, BoardKind, BoardSource, ExtractError, ListedPosting, Listing};
+use bw_extract::{
+    Board, BoardKind, BoardSource, ExtractError, Fetched, ListedPosting, Listing, ListingBody, Validators,
+};
 use serde_json::json;
 
 /// Boards by kind and token; a board it does not hold answers as a missing board does (404).
@@ -39,9 +41,11 @@ fn url_of(board: &Board) -> String {
 }
 
 impl BoardSource for MemoryBoards {
-    async fn list(&self, board: &Board) -> Result<Listing, ExtractError> {
+    /// The board's listing, whatever the validators (it never answers `304 Not Modified`).
+    async fn fetch(&self, board: &Board, _: &Validators) -> Result<Fetched, ExtractError> {
         let listing = self.lock().get(&(board.kind, board.token.clone())).cloned();
-        listing.ok_or_else(|| ExtractError::Status { url: url_of(board), status: 404 })
+        let listing = listing.ok_or_else(|| ExtractError::Status { url: url_of(board), status: 404 })?;
+        Ok(Fetched::Listing(ListingBody::from_listing(board.kind, url_of(board), listing)))
     }
 
     async fn detail(&self, board: &Board, external_id: &str) -> Result<serde_json::Value, ExtractError> {

@@ -201,9 +201,63 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write() -> anyhow::Result<()
     app.db.exec(&format!("UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = '{run_id}'")).await?;
     assert!(matches!(bw_db::runs::claim(&mut conn, "alice", run_id, new, 30).await?, bw_db::runs::Claim::Claimed(_)));
 
-    let fenced = bw_ingestion::run::fence(&mut conn, run_id, old, 30).await;
+    let fenced = bw_ingestion::run::fence(&mut conn, run_id, old).await;
     assert!(fenced.is_err_and(|e| e.downcast_ref::<bw_ingestion::run::LeaseLost>().is_some()));
-    assert!(bw_ingestion::run::fence(&mut conn, run_id, new, 30).await.is_ok());
+    assert!(bw_ingestion::run::fence(&mut conn, run_id, new).await.is_ok());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_waits_for_the_fenced_writes_in_flight_while_renewals_and_aborts_do_not() -> anyhow::Result<()> {
+    use diesel_async::AsyncConnection as _;
+    let app = TestApp::spawn().await?;
+    let run_id: uuid::Uuid = app.start_run("alice").await?.parse()?;
+    let (old, new) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let mut conn = bw_db::pool::conn(&app.db.pool).await?;
+    assert!(matches!(bw_db::runs::claim(&mut conn, "alice", run_id, old, 30).await?, bw_db::runs::Claim::Claimed(_)));
+
+    // The old worker's two write transactions, fenced, held open until told to commit.
+    let (fenced_tx, mut fenced) = tokio::sync::mpsc::channel::<()>(2);
+    let (commit_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut writers = Vec::new();
+    for _ in 0..2 {
+        let (pool, fenced_tx, mut commit) = (app.db.pool.clone(), fenced_tx.clone(), commit_tx.subscribe());
+        writers.push(tokio::spawn(async move {
+            let mut conn = bw_db::pool::conn(&pool).await?;
+            conn.transaction::<_, anyhow::Error, _>(async |c| {
+                bw_ingestion::run::fence(c, run_id, old).await?;
+                let _ = fenced_tx.send(()).await;
+                let _ = commit.recv().await;
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for _ in 0..2 {
+        fenced.recv().await;
+    }
+    // Both are in flight at once; neither a renewal nor an abort request waits for them.
+    let quick = Duration::from_secs(2);
+    let renewed = tokio::time::timeout(quick, bw_db::runs::heartbeat(&mut conn, run_id, old, 30)).await;
+    assert!(matches!(renewed, Ok(Ok(bw_db::runs::Heartbeat::Continue))), "{renewed:?}");
+    app.db.exec(&format!("UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = '{run_id}'")).await?;
+    // A takeover waits for them.
+    let pool = app.db.pool.clone();
+    let takeover = tokio::spawn(async move {
+        let mut conn = bw_db::pool::conn(&pool).await?;
+        bw_db::runs::claim(&mut conn, "alice", run_id, new, 30).await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!takeover.is_finished(), "the takeover must wait for the fenced transactions");
+    let _ = commit_tx.send(());
+    for writer in writers {
+        writer.await??;
+    }
+    assert!(matches!(takeover.await??, bw_db::runs::Claim::Claimed(_)));
+    let fenced_again = bw_ingestion::run::fence(&mut conn, run_id, old).await;
+    assert!(fenced_again.is_err_and(|e| e.downcast_ref::<bw_ingestion::run::LeaseLost>().is_some()));
+    let abort = tokio::time::timeout(quick, bw_db::runs::request_abort(&mut conn, "alice", run_id)).await;
+    assert!(matches!(abort, Ok(Ok(bw_db::runs::Abort::Requested(_)))), "the abort request waited or failed");
     Ok(())
 }
 

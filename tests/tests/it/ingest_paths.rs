@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bw_extract::{Board, BoardSource, ExtractError, HttpBoards, Listing};
+use bw_extract::{Board, BoardSource, ExtractError, Fetched, HttpBoards, ListingBody, Validators};
 use bw_fake_ats::Kind;
 use bw_ingestion::Ingestion;
 use bw_ingestion::pipeline::Outcome;
@@ -26,14 +26,14 @@ struct ListingsWithoutContent {
 }
 
 impl BoardSource for ListingsWithoutContent {
-    async fn list(&self, board: &Board) -> Result<Listing, ExtractError> {
+    async fn fetch(&self, board: &Board, _: &Validators) -> Result<Fetched, ExtractError> {
         let mut listed = self.inner.list(board).await?;
         for posting in &mut listed.postings {
             if let Some(item) = posting.raw.as_object_mut() {
                 item.remove("content");
             }
         }
-        Ok(listed)
+        Ok(Fetched::Listing(ListingBody::from_listing(board.kind, "test", listed)))
     }
 
     async fn detail(&self, board: &Board, external_id: &str) -> Result<serde_json::Value, ExtractError> {
@@ -143,13 +143,13 @@ struct HostileListing {
 }
 
 impl BoardSource for HostileListing {
-    async fn list(&self, board: &Board) -> Result<Listing, ExtractError> {
+    async fn fetch(&self, board: &Board, _: &Validators) -> Result<Fetched, ExtractError> {
         let mut listed = self.inner.list(board).await?;
         if let Some(first) = listed.postings.first_mut() {
             first.title = "Engineer\u{0}\u{0} (night shift)".to_owned();
             first.external_id = "x".repeat(5_000);
         }
-        Ok(listed)
+        Ok(Fetched::Listing(ListingBody::from_listing(board.kind, "test", listed)))
     }
 
     async fn detail(&self, board: &Board, external_id: &str) -> Result<serde_json::Value, ExtractError> {

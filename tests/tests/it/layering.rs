@@ -31,7 +31,8 @@ fn ingestion_modules_only_call_down() {
         ("pipeline", "stages::extract"),
         ("pipeline", "stages::ingest"),
         ("stages::extract", "run"),
-        ("stages::extract", "stages::expiry"),
+        ("stages::extract", "stages::store"),
+        ("stages::store", "stages::expiry"),
         ("stages::ingest", "run"),
     ];
     assert_acyclic("ingestion", &graph, &edges);

@@ -22,6 +22,7 @@ mod poller;
 mod poller_caps;
 mod postings;
 mod redelivery;
+mod run_cost;
 mod run_lifecycle;
 mod schedule;
 mod schema;

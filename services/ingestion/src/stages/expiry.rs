@@ -117,6 +117,8 @@ pub async fn apply(
             }
             let since = base.hold.map_or(at, |h| h.since);
             expiry::set_held(conn, company_id, Some(Hold { since, listed })).await?;
+            // Left live but no longer listed: they keep their own last seen (see `bw_db::browse::LAST_SEEN`).
+            postings::mark_unlisted(conn, company_id, listed_ids, at).await?;
             Ok(Applied { expired: 0, held, held_reason: decision.held_reason() })
         }
     }

@@ -1,59 +1,124 @@
-//! The `initializing` stage: for each company, extract its board, UPSERT the postings and expire the ones its board
-//! no longer lists (one transaction with the company's checkpoint); then expire the postings of removed companies.
+//! The `initializing` stage: for each company, extract its board (conditionally, with the validators of its last
+//! listing) and store it (see [`super::store`]: UPSERT what changed and expire what the board no longer lists, in one
+//! transaction with the company's checkpoint); then expire the postings of removed companies.
 //! A board that fails is recorded with its reason, and nothing of its company expires; nor does a listing that
 //! shrank suspiciously (until a second run sees the same) or was read only in part (see [`super::expiry`]).
 
-use anyhow::Context as _;
 use bw_db::companies;
-use bw_db::counts::Tally;
 use bw_db::events::Level;
+use bw_db::listings::{self, ListingState};
 use bw_db::models::{Company, RunStatus, Stage};
-use bw_db::postings::{self, Checkpoint, Expiring, Listing, NewPosting};
-use bw_db::{expiry, pool, runs};
-use bw_extract::{Board, BoardSource, ExtractError, InvalidBoard, Listing as BoardListing};
+use bw_db::postings::{self, Checkpoint, Expiring};
+use bw_db::{pool, runs};
+use bw_extract::{Board, BoardSource, ExtractError, Fetched, InvalidBoard, Validators};
 use bw_queue::Failure;
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 use serde_json::json;
 
-use super::expiry::Expiry;
+use super::store::{self, BoardRead, NotModified};
 use crate::log::event;
 use crate::run::{RunCtx, Step, checkpoint, classify, fence, transient};
 
 /// Runs the stage from the companies not yet checkpointed, and moves the run to `ingesting`.
 pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Failure> {
-    let todo = {
+    let (todo, states) = {
         let mut conn = pool::conn(ctx.pool).await.map_err(transient)?;
         let all = companies::list(&mut conn, ctx.user_id).await.map_err(transient)?;
         let done = postings::checkpointed_companies(&mut conn, ctx.run_id).await.map_err(transient)?;
+        let states = listings::states(&mut conn, ctx.user_id).await.map_err(transient)?;
         let total = all.len().max(done.len());
         runs::merge_counts(&mut conn, ctx.run_id, ctx.owner, &json!({ "companies_total": total }))
             .await
             .map_err(transient)?;
-        all.into_iter().filter(|c| !done.contains(&c.id)).collect::<Vec<_>>()
+        (all.into_iter().filter(|c| !done.contains(&c.id)).collect::<Vec<_>>(), states)
     };
+    let states = &states;
     let mut fetches = futures::stream::iter(todo)
         .map(|company| async move {
-            let listed = fetch(ctx.boards, &company).await;
-            (company, listed)
+            let previous = states.get(&company.id).cloned().unwrap_or_default();
+            let fetched = fetch(ctx.boards, &company, &validators(&previous)).await;
+            (company, previous, fetched)
         })
         .buffer_unordered(ctx.settings.extract_concurrency.max(1));
-    while let Some((company, listed)) = fetches.next().await {
-        if let stop @ (Step::AbortRequested | Step::Yield) = checkpoint(ctx).await? {
-            return Ok(stop);
-        }
-        match listed {
-            Ok(listed) => store(ctx, &company, listed).await.map_err(classify)?,
-            Err(error) => record_failure(ctx, &company, &error.to_string()).await.map_err(classify)?,
+    // Companies are stored two at a time: while one's transaction waits on the database, the other's postings are
+    // read and normalised. A company is stored only after the run's checkpoint said go on; once one says stop, the
+    // stores begun end (each asks the checkpoint first) and no other begins.
+    let mut storing = futures::stream::FuturesUnordered::new();
+    let (mut stop, mut fetched_all) = (None, false);
+    loop {
+        tokio::select! {
+            next = fetches.next(), if stop.is_none() && !fetched_all && storing.len() < STORES_AT_ONCE => match next {
+                None => fetched_all = true,
+                Some((company, previous, fetched)) => storing.push(async move {
+                    // Checked by the store itself, so that the stores in flight go on meanwhile.
+                    match checkpoint(ctx).await? {
+                        halt @ (Step::AbortRequested | Step::Yield) => Ok(Some(halt)),
+                        Step::Done => store_one(ctx, company, previous, fetched).await.map(|()| None),
+                    }
+                }),
+            },
+            stored = storing.next(), if !storing.is_empty() => {
+                if let Some(halt) = stored.transpose()?.flatten() {
+                    stop = Some(halt);
+                }
+            }
+            else => break,
         }
     }
     drop(fetches);
+    if let Some(stop) = stop {
+        return Ok(stop);
+    }
     if let stop @ (Step::AbortRequested | Step::Yield) = checkpoint(ctx).await? {
         return Ok(stop);
     }
     expire_removed_and_advance(ctx).await.map_err(classify)?;
     Ok(Step::Done)
+}
+
+/// Companies whose listings are stored at once (each in its own transaction and connection).
+const STORES_AT_ONCE: usize = 2;
+
+/// Stores what fetching the company's board came to: its listing, its `304 Not Modified` (or, when the company's
+/// postings moved since, its listing fetched again whole), or its failure.
+async fn store_one<S: BoardSource>(
+    ctx: &RunCtx<'_, S>,
+    company: Company,
+    previous: ListingState,
+    fetched: Result<Fetched, FetchError>,
+) -> Result<(), Failure> {
+    let fetched = match fetched {
+        Ok(Fetched::NotModified) => match store::not_modified(ctx, &company, &previous).await.map_err(classify)? {
+            NotModified::Stored => return Ok(()),
+            // The company's postings moved since its last listing: read the board whole.
+            NotModified::Stale => fetch(ctx.boards, &company, &Validators::default()).await,
+        },
+        other => other,
+    };
+    match fetched {
+        Ok(Fetched::Listing(body)) => match store::listing(ctx, &company, body).await {
+            Ok(()) => Ok(()),
+            Err(error) => match error.downcast::<BoardRead>() {
+                Ok(BoardRead(read)) => record_failure(ctx, &company, &read.to_string()).await.map_err(classify),
+                Err(error) => Err(classify(error)),
+            },
+        },
+        Ok(Fetched::NotModified) => {
+            let reason = "answered 304 Not Modified to a request that was not conditional";
+            record_failure(ctx, &company, reason).await.map_err(classify)
+        }
+        Err(error) => record_failure(ctx, &company, &error.to_string()).await.map_err(classify),
+    }
+}
+
+/// What to send back to the company's board: the validators of its last listing, when it had one.
+fn validators(previous: &ListingState) -> Validators {
+    match previous.listed_at {
+        Some(_) => Validators { etag: previous.etag.clone(), last_modified: previous.last_modified.clone() },
+        None => Validators::default(),
+    }
 }
 
 /// Why a company's board could not be listed; its text is what the company's checkpoint records.
@@ -65,88 +130,15 @@ enum FetchError {
     List(#[from] ExtractError),
 }
 
-async fn fetch<S: BoardSource>(boards: &S, company: &Company) -> Result<BoardListing, FetchError> {
+async fn fetch<S: BoardSource>(boards: &S, company: &Company, validators: &Validators) -> Result<Fetched, FetchError> {
     let board = Board::new(company.board_kind, &company.board_token)?;
-    Ok(boards.list(&board).await?)
-}
-
-/// UPSERTs the company's listing, expires (or holds, see [`super::expiry`]) what it left out, and writes the
-/// company's checkpoint and log line, in one transaction.
-async fn store<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, listed: BoardListing) -> anyhow::Result<()> {
-    let complete = listed.is_complete();
-    let mut rows: Vec<NewPosting> = listed
-        .postings
-        .into_iter()
-        .map(|l| {
-            let content_hash = l.content_hash().to_vec();
-            NewPosting { content_hash, external_id: l.external_id, title: l.title, url: l.url, raw: l.raw }.storable()
-        })
-        .collect();
-    let duplicates = postings::dedup(&mut rows);
-    let listing = Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now() };
-    let warnings = &listed.warnings;
-    let mut conn = pool::conn(ctx.pool).await?;
-    conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
-        let base = expiry::base(conn, company.id).await.context("failed to read the company's expiry state")?;
-        let outcome = postings::upsert(conn, listing, &rows).await.context("failed to upsert postings")?;
-        let ids: Vec<&str> = rows.iter().map(|p| p.external_id.as_str()).collect();
-        let decision = Expiry::decide(ctx.settings.expire_guard_percent, &base, outcome.tally.found, complete);
-        let when = Expiring { run_id: listing.run_id, at: listing.seen_at };
-        let applied = super::expiry::apply(conn, company.id, &ids, &base, decision, when)
-            .await
-            .context("failed to expire postings")?;
-        let tally = Tally { expired: applied.expired, expiry_held: applied.held, ..outcome.tally };
-        let held = applied.held_reason.as_deref();
-        anyhow::ensure!(
-            postings::checkpoint_company(
-                conn,
-                ctx.run_id,
-                company.id,
-                Checkpoint::Stored { tally: &tally, expiry_held_reason: held }
-            )
-            .await?,
-            "company {} was already stored by another delivery of this run",
-            company.id
-        );
-        let (level, message) = summary(company, &tally, decision, held, warnings);
-        let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": duplicates,
-            "statements": outcome.statements, "expiry_held_reason": held, "warnings": warnings });
-        event(conn, ctx.run_id, level, Stage::Upsert, &message, Some(data)).await
-    })
-    .await
-}
-
-/// The company's line in the run's log: its counts, then what is worth noting (a confirmed or held expiry, parts of
-/// the listing that could not be read), at `warn` when the run did not read or expire all it should have.
-fn summary(
-    company: &Company,
-    tally: &Tally,
-    decision: Expiry,
-    held: Option<&str>,
-    warnings: &[String],
-) -> (Level, String) {
-    let counts = format!(
-        "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
-        company.name,
-        company.board_kind,
-        company.board_token,
-        tally.found,
-        tally.inserted,
-        tally.updated,
-        tally.unchanged,
-        tally.expired
-    );
-    let notes = decision.confirmation().into_iter().chain(held.map(|r| format!("expiry held: {r}")));
-    let message = std::iter::once(counts).chain(notes).chain(warnings.iter().cloned()).collect::<Vec<_>>().join("; ");
-    let level = if held.is_some() || !warnings.is_empty() { Level::Warn } else { Level::Info };
-    (level, message)
+    Ok(boards.fetch(&board, validators).await?)
 }
 
 async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason: &str) -> anyhow::Result<()> {
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        fence(conn, ctx.run_id, ctx.owner).await?;
         if !postings::checkpoint_company(conn, ctx.run_id, company.id, Checkpoint::Failed { error: reason }).await? {
             return Ok(());
         }
@@ -168,7 +160,7 @@ async fn record_failure<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, reason:
 async fn expire_removed_and_advance<S: Sync>(ctx: &RunCtx<'_, S>) -> anyhow::Result<()> {
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        fence(conn, ctx.run_id, ctx.owner).await?;
         let when = Expiring { run_id: ctx.run_id, at: Utc::now() };
         let expired = postings::expire_removed_companies(conn, ctx.user_id, when).await?;
         runs::merge_counts(conn, ctx.run_id, ctx.owner, &json!({ "removed_company_postings_expired": expired }))
@@ -178,6 +170,15 @@ async fn expire_removed_and_advance<S: Sync>(ctx: &RunCtx<'_, S>) -> anyhow::Res
                 .await?,
             "run left `initializing` under us"
         );
+        let quiet = postings::unchanged_boards(conn, ctx.run_id).await?;
+        if quiet.boards > 0 {
+            let message = format!(
+                "{} boards listed nothing new since their last listing ({} of them answered 304 Not Modified)",
+                quiet.boards, quiet.not_modified
+            );
+            let data = json!({ "unchanged_boards": quiet.boards, "not_modified": quiet.not_modified });
+            event(conn, ctx.run_id, Level::Info, Stage::Upsert, &message, Some(data)).await?;
+        }
         let message = format!("expired {expired} postings of removed companies; ingesting details");
         event(
             conn,

@@ -42,7 +42,7 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
 async fn write_chunk<S: Sync>(ctx: &RunCtx<'_, S>, results: &[Ingested]) -> anyhow::Result<()> {
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        fence(conn, ctx.run_id, ctx.owner, ctx.settings.lease_secs).await?;
+        fence(conn, ctx.run_id, ctx.owner).await?;
         let (ready, failed) = postings::apply_ingested(conn, ctx.run_id, results).await?;
         let level = if failed > 0 { Level::Warn } else { Level::Info };
         let reasons: Vec<&str> =

@@ -5,3 +5,4 @@
 pub mod expiry;
 pub mod extract;
 pub mod ingest;
+pub mod store;

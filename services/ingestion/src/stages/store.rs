@@ -1,0 +1,286 @@
+//! Storing one company's listing, in one transaction with its checkpoint: its postings read one at a time from the
+//! board's body, only the new, changed or returning ones written (normalised as they are written, unless their
+//! details must be fetched), what the listing left out expired (or held, see [`super::expiry`]), and the company's
+//! listing state recorded. An unchanged board writes its listing state and its checkpoint, nothing per posting; a
+//! board that answers `304 Not Modified` is not even read.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Context as _;
+use bw_db::counts::Tally;
+use bw_db::events::Level;
+use bw_db::listings::{self, ListingState};
+use bw_db::models::{Company, Stage};
+use bw_db::postings::{self, Checkpoint, Expiring, Known, Listing, NewPosting, Written};
+use bw_db::{expiry, pool};
+use bw_extract::{BoardKind, ExtractError, Item, ListingBody};
+use chrono::Utc;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use serde_json::json;
+
+use super::expiry::Expiry;
+use crate::log::event;
+use crate::run::{RunCtx, fence};
+
+/// A board's listing could not be read to its end: the company's board failed (nothing of it is stored).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct BoardRead(#[from] pub ExtractError);
+
+/// Stores the company's listing from `body`; an error that is a [`BoardRead`] is the board's failure, any other
+/// the database's.
+pub async fn listing<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, body: ListingBody) -> anyhow::Result<()> {
+    let validators = body.validators().clone();
+    let kind = body.kind();
+    let listing = Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now() };
+    let mut conn = pool::conn(ctx.pool).await?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        fence(conn, ctx.run_id, ctx.owner).await?;
+        let base = expiry::base(conn, company.id).await.context("failed to read the company's expiry state")?;
+        let known = postings::known(conn, company.id).await.context("failed to read the company's postings")?;
+        let read = write_changed(conn, listing, kind, known, body).await?;
+        let found = i64::try_from(read.listed.len())?;
+        let complete = read.warnings.is_empty();
+        let decision = Expiry::decide(ctx.settings.expire_guard_percent, &base, found, complete);
+        let ids: Vec<&str> = read.listed.iter().map(String::as_str).collect();
+        let when = Expiring { run_id: listing.run_id, at: listing.seen_at };
+        let applied = super::expiry::apply(conn, company.id, &ids, &base, decision, when)
+            .await
+            .context("failed to expire postings")?;
+        let state = ListingState {
+            listed_at: Some(listing.seen_at),
+            listed_count: Some(i32::try_from(found)?),
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+        };
+        listings::record(conn, company.id, &state).await.context("failed to record the company's listing")?;
+        let w = read.written;
+        let tally = Tally {
+            found,
+            inserted: w.inserted,
+            updated: w.updated,
+            unchanged: read.unchanged,
+            expired: applied.expired,
+            expiry_held: applied.held,
+            ready: w.ready,
+            failed: w.failed,
+        };
+        let held = applied.held_reason.as_deref();
+        let checkpoint = Checkpoint::Stored { tally: &tally, expiry_held_reason: held, not_modified: false };
+        anyhow::ensure!(
+            postings::checkpoint_company(conn, ctx.run_id, company.id, checkpoint).await?,
+            "company {} was already stored by another delivery of this run",
+            company.id
+        );
+        let quiet = tally.inserted + tally.updated + tally.expired + tally.expiry_held == 0
+            && decision == Expiry::Expire
+            && base.hold.is_none()
+            && read.warnings.is_empty()
+            && read.duplicates == 0;
+        if quiet {
+            // An unchanged board is one line among many in the stage's summary, not a row of its own.
+            return Ok(());
+        }
+        let (level, message) = summary(company, &tally, decision, held, &read.warnings);
+        let data = json!({ "company_id": company.id, "tally": tally, "duplicates_dropped": read.duplicates,
+            "statements": w.statements, "expiry_held_reason": held, "warnings": read.warnings });
+        event(conn, ctx.run_id, level, Stage::Upsert, &message, Some(data)).await
+    })
+    .await
+}
+
+/// What reading a listing came to.
+struct Read {
+    /// The external ids listed (as stored), each once.
+    listed: Vec<String>,
+    unchanged: i64,
+    /// Listed again unchanged after a held expiry left them unlisted (counted as unchanged).
+    relisted: Vec<String>,
+    duplicates: usize,
+    warnings: Vec<String>,
+    written: Written,
+}
+
+/// What the reading thread made of one listed posting.
+enum Row {
+    /// Its external id was listed before: the first stands.
+    Duplicate,
+    /// Listed as stored: nothing to write.
+    Unchanged(String),
+    /// Listed as stored, after a held expiry left it unlisted.
+    Relisted(String),
+    /// New, changed, or back: to write, normalised where its listing carries its details.
+    Write(NewPosting),
+}
+
+/// Classifies a listed posting against what is stored, and normalises the ones to write (in the reading thread,
+/// so that this work overlaps with the writing of the chunk before).
+fn classify(
+    kind: BoardKind,
+    known: &HashMap<String, Known>,
+    seen: &mut HashSet<String>,
+    posting: bw_extract::ListedPosting,
+) -> Row {
+    let content_hash = posting.content_hash().to_vec();
+    let mut row = NewPosting {
+        content_hash,
+        external_id: posting.external_id,
+        title: posting.title,
+        url: posting.url,
+        raw: posting.raw,
+        normalized: None,
+    }
+    .storable();
+    if !seen.insert(row.external_id.clone()) {
+        return Row::Duplicate;
+    }
+    match known.get(&row.external_id) {
+        Some(k) if k.unchanged(&row.content_hash) => return Row::Unchanged(row.external_id),
+        Some(k) if k.relisted(&row.content_hash) => return Row::Relisted(row.external_id),
+        _ => {}
+    }
+    if !bw_extract::needs_detail(kind, &row.raw) {
+        row.normalized = Some(bw_extract::normalize(kind, &row.raw, None).map_err(|e| e.to_string()));
+    }
+    Row::Write(row)
+}
+
+/// Reads the listing's postings one by one, and UPSERTs the ones that are not listed unchanged, a chunk at a time.
+async fn write_changed(
+    conn: &mut AsyncPgConnection,
+    listing: Listing<'_>,
+    kind: BoardKind,
+    known: HashMap<String, Known>,
+    body: ListingBody,
+) -> anyhow::Result<Read> {
+    let mut read = Read {
+        listed: Vec::new(),
+        unchanged: 0,
+        relisted: Vec::new(),
+        duplicates: 0,
+        warnings: Vec::new(),
+        written: Written::default(),
+    };
+    let mut seen = HashSet::new();
+    let mut items = body.read_with(move |posting| classify(kind, &known, &mut seen, posting));
+    let mut batch = Vec::with_capacity(postings::UPSERT_CHUNK_ROWS);
+    while let Some(item) = items.next().await.map_err(BoardRead)? {
+        match item {
+            Item::Warning(warning) => read.warnings.push(warning),
+            Item::Posting(Row::Duplicate) => read.duplicates += 1,
+            Item::Posting(Row::Unchanged(id)) => {
+                read.unchanged += 1;
+                read.listed.push(id);
+            }
+            Item::Posting(Row::Relisted(id)) => {
+                read.unchanged += 1;
+                read.relisted.push(id.clone());
+                read.listed.push(id);
+            }
+            Item::Posting(Row::Write(row)) => {
+                read.listed.push(row.external_id.clone());
+                batch.push(row);
+                if batch.len() == postings::UPSERT_CHUNK_ROWS {
+                    write(conn, listing, std::mem::take(&mut batch), &mut read.written).await?;
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        write(conn, listing, batch, &mut read.written).await?;
+    }
+    if !read.relisted.is_empty() {
+        let ids: Vec<&str> = read.relisted.iter().map(String::as_str).collect();
+        postings::relist(conn, listing.company_id, &ids, listing.seen_at).await.context("failed to relist postings")?;
+    }
+    Ok(read)
+}
+
+/// UPSERTs a chunk.
+async fn write(
+    conn: &mut AsyncPgConnection,
+    listing: Listing<'_>,
+    batch: Vec<NewPosting>,
+    written: &mut Written,
+) -> anyhow::Result<()> {
+    let chunk = postings::upsert(conn, listing, &batch).await.context("failed to upsert postings")?;
+    written.inserted += chunk.inserted;
+    written.updated += chunk.updated;
+    written.ready += chunk.ready;
+    written.failed += chunk.failed;
+    written.statements += chunk.statements;
+    Ok(())
+}
+
+/// What a `304 Not Modified` came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotModified {
+    /// The company's last listing stands: stored as listed again, unchanged.
+    Stored,
+    /// The company's postings are not as its last listing left them (an expiry held since, a posting expired or
+    /// added by hand): the board must be listed whole. Nothing was written.
+    Stale,
+}
+
+/// Stores a board's `304 Not Modified`: its last listing again, when the company's live postings are still that
+/// listing; failed postings go back for another try, as for a listing read whole.
+pub async fn not_modified<S: Sync>(
+    ctx: &RunCtx<'_, S>,
+    company: &Company,
+    previous: &ListingState,
+) -> anyhow::Result<NotModified> {
+    let mut conn = pool::conn(ctx.pool).await?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        fence(conn, ctx.run_id, ctx.owner).await?;
+        let base = expiry::base(conn, company.id).await.context("failed to read the company's expiry state")?;
+        if base.hold.is_some() || previous.listed_count.map(i64::from) != Some(base.live) {
+            return Ok(NotModified::Stale);
+        }
+        let retried = postings::retry_failed(conn, company.id).await.context("failed to retry failed postings")?;
+        let state = ListingState { listed_at: Some(Utc::now()), ..previous.clone() };
+        listings::record(conn, company.id, &state).await.context("failed to record the company's listing")?;
+        let tally = Tally { found: base.live, unchanged: base.live, ..Tally::default() };
+        let checkpoint = Checkpoint::Stored { tally: &tally, expiry_held_reason: None, not_modified: true };
+        anyhow::ensure!(
+            postings::checkpoint_company(conn, ctx.run_id, company.id, checkpoint).await?,
+            "company {} was already stored by another delivery of this run",
+            company.id
+        );
+        if retried > 0 {
+            let message = format!(
+                "{} ({} {}): not modified since its last listing; {retried} failed postings go back for another try",
+                company.name, company.board_kind, company.board_token
+            );
+            let data = json!({ "company_id": company.id, "tally": tally, "not_modified": true, "retried": retried });
+            event(conn, ctx.run_id, Level::Info, Stage::Upsert, &message, Some(data)).await?;
+        }
+        Ok(NotModified::Stored)
+    })
+    .await
+}
+
+/// The company's line in the run's log: its counts, then what is worth noting (a confirmed or held expiry, parts of
+/// the listing that could not be read), at `warn` when the run did not read or expire all it should have.
+fn summary(
+    company: &Company,
+    tally: &Tally,
+    decision: Expiry,
+    held: Option<&str>,
+    warnings: &[String],
+) -> (Level, String) {
+    let counts = format!(
+        "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
+        company.name,
+        company.board_kind,
+        company.board_token,
+        tally.found,
+        tally.inserted,
+        tally.updated,
+        tally.unchanged,
+        tally.expired
+    );
+    let notes = decision.confirmation().into_iter().chain(held.map(|r| format!("expiry held: {r}")));
+    let message = std::iter::once(counts).chain(notes).chain(warnings.iter().cloned()).collect::<Vec<_>>().join("; ");
+    let level = if held.is_some() || !warnings.is_empty() { Level::Warn } else { Level::Info };
+    (level, message)
+}
