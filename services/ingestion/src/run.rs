@@ -24,6 +24,7 @@ pub struct RunCtx<'a, S> {
 }
 
 /// A stage ran to its end, or stopped because an abort was requested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     Done,
     AbortRequested,

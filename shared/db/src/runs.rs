@@ -211,11 +211,17 @@ pub async fn claim(
     })
 }
 
+/// How long a takeover waits for the last holder's write transactions.
+pub const TAKEOVER_LOCK_TIMEOUT_SECS: u32 = 20;
+
 /// Before taking a run over from a holder whose lease ran out (or none), or ending it: locks the run's row `FOR
 /// UPDATE` when it is active and no live lease but `owner`'s is on it, which waits for the fenced write
 /// transactions of its last holder (see [`lease_held`]) to end. A run under another's live lease is not locked, so
 /// its worker's transactions never make this wait; the update that follows finds the lease live and does nothing.
 async fn lock_for_takeover(conn: &mut AsyncPgConnection, id: Uuid, owner: Uuid) -> anyhow::Result<()> {
+    // A holder's transactions are short; a lock held longer belongs to a connection stuck in its transaction. The
+    // takeover then fails (and is tried again later) rather than wait on it for good.
+    diesel::sql_query(format!("SET LOCAL lock_timeout = '{}s'", TAKEOVER_LOCK_TIMEOUT_SECS)).execute(conn).await?;
     let _: Vec<Uuid> = r::runs
         .filter(r::id.eq(id))
         .filter(r::status.eq_any(RunStatus::ACTIVE))

@@ -43,31 +43,50 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
         })
         .buffer_unordered(ctx.settings.extract_concurrency.max(1));
     // Companies are stored two at a time: while one's transaction waits on the database, the other's postings are
-    // read and normalised. A company is stored only after the run's checkpoint said go on; once one says stop, the
-    // stores begun end (each asks the checkpoint first) and no other begins.
+    // read and normalised. Fetching goes on meanwhile (a fetched board waits in `ready`, its body spooled), so that
+    // no download stalls while its timeout runs. A company is stored only after the run's checkpoint said go on;
+    // once one says stop, or a store fails, no other store begins and the ones begun end (a store is never dropped
+    // halfway through its transaction, which would leave its locks with an idle connection).
+    let mut ready = std::collections::VecDeque::new();
     let mut storing = futures::stream::FuturesUnordered::new();
-    let (mut stop, mut fetched_all) = (None, false);
+    let (mut stop, mut failure, mut fetched_all) = (None, None, false);
+    let wanted = ctx.settings.extract_concurrency.max(1);
     loop {
-        tokio::select! {
-            next = fetches.next(), if stop.is_none() && !fetched_all && storing.len() < STORES_AT_ONCE => match next {
-                None => fetched_all = true,
-                Some((company, previous, fetched)) => storing.push(async move {
-                    // Checked by the store itself, so that the stores in flight go on meanwhile.
-                    match checkpoint(ctx).await? {
-                        halt @ (Step::AbortRequested | Step::Yield) => Ok(Some(halt)),
-                        Step::Done => store_one(ctx, company, previous, fetched).await.map(|()| None),
-                    }
-                }),
-            },
-            stored = storing.next(), if !storing.is_empty() => {
-                if let Some(halt) = stored.transpose()?.flatten() {
-                    stop = Some(halt);
+        let halted = stop.is_some() || failure.is_some();
+        while !halted && storing.len() < STORES_AT_ONCE {
+            let Some((company, previous, fetched)) = ready.pop_front() else { break };
+            storing.push(async move {
+                // Asked by the store itself, so that the stores in flight go on meanwhile.
+                match checkpoint(ctx).await? {
+                    halt @ (Step::AbortRequested | Step::Yield) => Ok(Some(halt)),
+                    Step::Done => store_one(ctx, company, previous, fetched).await.map(|()| None),
                 }
-            }
+            });
+        }
+        tokio::select! {
+            next = fetches.next(), if !halted && !fetched_all && ready.len() < wanted => match next {
+                None => fetched_all = true,
+                Some(fetched) => ready.push_back(fetched),
+            },
+            stored = storing.next(), if !storing.is_empty() => match stored {
+                Some(Ok(Some(halt))) => {
+                    // An abort stands over a yield.
+                    if stop != Some(Step::AbortRequested) {
+                        stop = Some(halt);
+                    }
+                }
+                Some(Err(error)) => {
+                    failure.get_or_insert(error);
+                }
+                Some(Ok(None)) | None => {}
+            },
             else => break,
         }
     }
     drop(fetches);
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
     if let Some(stop) = stop {
         return Ok(stop);
     }

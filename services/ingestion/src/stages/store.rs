@@ -110,7 +110,7 @@ enum Row {
     /// Listed as stored, after a held expiry left it unlisted.
     Relisted(String),
     /// New, changed, or back: to write, normalised where its listing carries its details.
-    Write(NewPosting),
+    Write(Box<NewPosting>),
 }
 
 /// Classifies a listed posting against what is stored, and normalises the ones to write (in the reading thread,
@@ -142,7 +142,7 @@ fn classify(
     if !bw_extract::needs_detail(kind, &row.raw) {
         row.normalized = Some(bw_extract::normalize(kind, &row.raw, None).map_err(|e| e.to_string()));
     }
-    Row::Write(row)
+    Row::Write(Box::new(row))
 }
 
 /// Reads the listing's postings one by one, and UPSERTs the ones that are not listed unchanged, a chunk at a time.
@@ -179,7 +179,7 @@ async fn write_changed(
             }
             Item::Posting(Row::Write(row)) => {
                 read.listed.push(row.external_id.clone());
-                batch.push(row);
+                batch.push(*row);
                 if batch.len() == postings::UPSERT_CHUNK_ROWS {
                     write(conn, listing, std::mem::take(&mut batch), &mut read.written).await?;
                 }
@@ -239,7 +239,9 @@ pub async fn not_modified<S: Sync>(
         let retried = postings::retry_failed(conn, company.id).await.context("failed to retry failed postings")?;
         let state = ListingState { listed_at: Some(Utc::now()), ..previous.clone() };
         listings::record(conn, company.id, &state).await.context("failed to record the company's listing")?;
-        let tally = Tally { found: base.live, unchanged: base.live, ..Tally::default() };
+        // A failed posting sent back for another try counts as updated, as a listing read whole counts it.
+        let retried = i64::try_from(retried)?;
+        let tally = Tally { found: base.live, updated: retried, unchanged: base.live - retried, ..Tally::default() };
         let checkpoint = Checkpoint::Stored { tally: &tally, expiry_held_reason: None, not_modified: true };
         anyhow::ensure!(
             postings::checkpoint_company(conn, ctx.run_id, company.id, checkpoint).await?,
