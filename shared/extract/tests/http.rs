@@ -90,7 +90,7 @@ async fn answer(mut socket: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io:
             tokio::time::sleep(Duration::from_secs(3)).await;
             return Ok(());
         }
-        "/v0/postings/plaid?mode=json" => ("200 OK", PLAID, true),
+        "/v0/postings/plaid?mode=json&skip=0&limit=1000" => ("200 OK", PLAID, true),
         "/posting-api/job-board/wealth-com?includeCompensation=true" => ("200 OK", WEALTH, true),
         "/careers" => ("200 OK", LAMP, true),
         _ => ("404 Not Found", b"no such route", true),
@@ -207,7 +207,8 @@ async fn refused_connections_are_transport_errors() -> TestResult {
     let err = http.list(&board(BoardKind::Lever, "plaid")?).await.err().ok_or("refused connection accepted")?;
     assert!(matches!(err, ExtractError::Transport { .. }), "{err:?}");
     assert!(err.is_transient());
-    assert!(err.to_string().starts_with(&format!("GET {base}/v0/postings/plaid?mode=json failed: ")), "{err}");
+    let page = format!("GET {base}/v0/postings/plaid?mode=json&skip=0&limit=1000 failed: ");
+    assert!(err.to_string().starts_with(&page), "{err}");
     Ok(())
 }
 

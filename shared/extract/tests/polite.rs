@@ -72,6 +72,25 @@ impl Server {
         };
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        if let Some(rest) = target.strip_prefix("/v0/postings/long?mode=json&skip=") {
+            // A Lever board of 2,500 postings, served a page at a time.
+            let (skip, limit) = rest.split_once("&limit=").unwrap_or_default();
+            let (skip, limit) = (skip.parse::<usize>().unwrap_or(0), limit.parse::<usize>().unwrap_or(0));
+            let items: Vec<String> = (skip..(skip + limit).min(2_500))
+                .map(|i| {
+                    format!(r#"{{"id": "p{i}", "text": "Job {i}", "hostedUrl": "https://jobs.lever.co/long/p{i}"}}"#)
+                })
+                .collect();
+            let body = format!("[{}]", items.join(","));
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: \"page\"\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(head.as_bytes()).await?;
+            socket.write_all(body.as_bytes()).await?;
+            return socket.shutdown().await;
+        }
         let token = target.trim_start_matches("/v1/boards/").split('/').next().unwrap_or_default().to_owned();
         let small = listing(3);
         let reply = |status: &str, headers: &str, body: &str| {
@@ -215,5 +234,25 @@ async fn a_listing_larger_than_the_memory_spool_is_read_from_its_file() -> TestR
     let listed = http.list(&greenhouse("big")?).await?;
     assert_eq!(listed.postings.len(), 4_000);
     assert_eq!(listed.postings.last().map(|p| p.external_id.as_str()), Some("3999"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_lever_board_longer_than_a_page_is_read_page_by_page_and_never_taken_as_not_modified() -> TestResult {
+    let server = Server::default();
+    let http = boards(&server.start().await?)?;
+    let board = Board::new(BoardKind::Lever, "long")?;
+    let Fetched::Listing(body) = http.fetch(&board, &Validators::default()).await? else {
+        return Err("an unconditional request answered 304".into());
+    };
+    assert!(body.validators().is_empty(), "a board of several pages keeps no validators: {:?}", body.validators());
+    let listing = body.collect().await?;
+    let ids: Vec<&str> = listing.postings.iter().map(|p| p.external_id.as_str()).collect();
+    assert_eq!(ids.len(), 2_500);
+    let marks = (ids.first().copied(), ids.get(1_000).copied(), ids.last().copied());
+    assert_eq!(marks, (Some("p0"), Some("p1000"), Some("p2499")));
+    let pages =
+        server.hits.lock().map(|h| h.keys().filter(|k| k.starts_with("/v0/postings/long")).count()).unwrap_or(0);
+    assert_eq!(pages, 3, "skip 0, 1000 and 2000");
     Ok(())
 }
