@@ -10,6 +10,10 @@
 #       the real runs queue and the ingestion binary: a malformed body until it is in the DLQ, and a record that
 #       keeps failing transiently (its first retry, its deliveries in the window); BENCH_INGESTION_BIN=PATH runs
 #       another build of the service (an older commit's) for before figures
+#   scripts/bench.sh scale [USERS=20] [COMPANIES=200] [POSTINGS=100]
+#       every user's run at once through the release ingestion binary's local runner, twice (a tenth of the boards
+#       changed between): postings per second, run seconds, the process's peak, rows written per changed and per
+#       unchanged posting
 #   scripts/bench.sh export [POSTINGS=1000000]
 #       the api's release binary exporting a user's postings (a tenth, then all, CSV then JSON lines): rows per
 #       second and the process's peak resident set after each
@@ -17,12 +21,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda|progress|delivery|export [ARGS...]"
+[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda|progress|delivery|export|scale [ARGS...]"
 "$ROOT/scripts/bootstrap.sh" >&2
 load_env
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 log "building the benchmark (release)"
-if [[ "$1" == delivery ]]; then
+if [[ "$1" == delivery || "$1" == scale ]]; then
   cargo build --release --quiet -p bw-bench -p bw-ingestion --bins
 elif [[ "$1" == export ]]; then
   cargo build --release --quiet -p bw-bench -p bw-api --bins

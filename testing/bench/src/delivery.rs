@@ -88,7 +88,7 @@ pub async fn run(minutes: u64) -> anyhow::Result<()> {
 }
 
 /// The binary to run: `BENCH_INGESTION_BIN`, else `ingestion` beside `bench`.
-fn ingestion_binary() -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn ingestion_binary() -> anyhow::Result<std::path::PathBuf> {
     if let Some(path) = bw_config::optional("BENCH_INGESTION_BIN") {
         return Ok(path.into());
     }

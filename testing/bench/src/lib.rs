@@ -6,6 +6,7 @@ pub mod ingestion;
 pub mod lambda;
 pub mod poller;
 pub mod progress;
+pub mod scale;
 
 /// Peak resident set size of this process so far, in MiB (Linux; 0 elsewhere).
 pub fn peak_rss_mb() -> u64 {

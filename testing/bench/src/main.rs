@@ -1,4 +1,4 @@
-//! `bench ingestion|poller|lambda|progress|delivery|export …`: prints `key: value` figures. See `scripts/bench.sh`.
+//! `bench ingestion|poller|lambda|progress|delivery|export|scale …`: prints `key: value` figures. See `scripts/bench.sh`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -16,9 +16,12 @@ async fn main() -> anyhow::Result<()> {
         Some("lambda") => bw_bench::lambda::run(number(1, 5)?.max(1), number(2, 500)?).await,
         Some("delivery") => bw_bench::delivery::run(u64::try_from(number(1, 10)?.max(1))?).await,
         Some("export") => bw_bench::export::run(number(1, 1_000_000)?.max(1)).await,
+        Some("scale") => {
+            bw_bench::scale::run(number(1, 20)?.max(1), number(2, 200)?.max(1), number(3, 100)?.max(1)).await
+        }
         Some("progress") => bw_bench::progress::run(number(1, 50)?.max(1), number(2, 200)?.max(1)).await,
         other => anyhow::bail!(
-            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] | bench lambda [ROUNDS] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
+            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] | bench lambda [ROUNDS] [POSTINGS] | bench scale [USERS] [COMPANIES] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
         ),
     }
 }
