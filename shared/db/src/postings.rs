@@ -156,6 +156,52 @@ pub struct Written {
     pub statements: usize,
 }
 
+/// The normalised fields of a batch of postings as the arrays a statement binds (`UNNEST`), text made storable
+/// (boards do send NUL characters); a posting without fields (pending, failed) gives NULLs.
+struct NormalColumns {
+    title: Vec<Option<String>>,
+    location: Vec<Option<String>>,
+    remote: Vec<Option<bool>>,
+    department: Vec<Option<String>>,
+    employment_type: Vec<Option<String>>,
+    compensation: Vec<Option<String>>,
+    description: Vec<Option<String>>,
+    posted_at: Vec<Option<DateTime<Utc>>>,
+    updated_at: Vec<Option<DateTime<Utc>>>,
+}
+
+impl NormalColumns {
+    fn of<'a>(postings: impl Iterator<Item = Option<&'a bw_extract::NormalizedPosting>> + Clone) -> Self {
+        let text = |f: fn(&bw_extract::NormalizedPosting) -> Option<&str>| {
+            postings.clone().map(|n| n.and_then(f).map(|t| storable(t.to_owned()))).collect()
+        };
+        let time = |f: fn(&bw_extract::NormalizedPosting) -> Option<DateTime<Utc>>| {
+            postings.clone().map(|n| n.and_then(f)).collect()
+        };
+        Self {
+            title: text(|n| Some(n.title.as_str())),
+            location: text(|n| n.location.as_deref()),
+            remote: postings.clone().map(|n| n.and_then(|n| n.remote)).collect(),
+            department: text(|n| n.department.as_deref()),
+            employment_type: text(|n| n.employment_type.as_deref()),
+            compensation: text(|n| n.compensation.as_deref()),
+            description: text(|n| n.description.as_deref()),
+            posted_at: time(|n| n.posted_at),
+            updated_at: time(|n| n.updated_at),
+        }
+    }
+}
+
+impl std::ops::AddAssign for Written {
+    fn add_assign(&mut self, other: Self) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.ready += other.ready;
+        self.failed += other.failed;
+        self.statements += other.statements;
+    }
+}
+
 /// UPSERTs postings that are new, changed, or back (from expired, failed or unlisted), in statements of at most
 /// [`UPSERT_CHUNK_ROWS`]; a row listed unchanged is left as it is (the caller leaves those out, see [`Known`]).
 /// `postings` must not repeat an external id.
@@ -166,15 +212,7 @@ pub async fn upsert(
 ) -> anyhow::Result<Written> {
     let mut written = Written::default();
     for chunk in postings.chunks(UPSERT_CHUNK_ROWS) {
-        fn normal(p: &NewPosting) -> Option<&bw_extract::NormalizedPosting> {
-            p.normalized.as_ref().and_then(|n| n.as_ref().ok())
-        }
-        let text = |f: fn(&bw_extract::NormalizedPosting) -> Option<&str>| {
-            chunk.iter().map(|p| normal(p).and_then(f).map(|t| storable(t.to_owned()))).collect::<Vec<_>>()
-        };
-        let time = |f: fn(&bw_extract::NormalizedPosting) -> Option<DateTime<Utc>>| {
-            chunk.iter().map(|p| normal(p).and_then(f)).collect::<Vec<_>>()
-        };
+        let n = NormalColumns::of(chunk.iter().map(|p| p.normalized.as_ref().and_then(|n| n.as_ref().ok())));
         let status = |p: &NewPosting| match &p.normalized {
             None => "pending",
             Some(Ok(_)) => "ready",
@@ -193,17 +231,15 @@ pub async fn upsert(
             .bind::<Array<Json>, _>(chunk.iter().map(|p| &p.raw).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(chunk.iter().map(status).collect::<Vec<_>>())
             .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(error).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(text(|n| Some(n.title.as_str())))
-            .bind::<Array<Nullable<Text>>, _>(text(|n| n.location.as_deref()))
-            .bind::<Array<Nullable<Bool>>, _>(
-                chunk.iter().map(|p| normal(p).and_then(|n| n.remote)).collect::<Vec<_>>(),
-            )
-            .bind::<Array<Nullable<Text>>, _>(text(|n| n.department.as_deref()))
-            .bind::<Array<Nullable<Text>>, _>(text(|n| n.employment_type.as_deref()))
-            .bind::<Array<Nullable<Text>>, _>(text(|n| n.compensation.as_deref()))
-            .bind::<Array<Nullable<Text>>, _>(text(|n| n.description.as_deref()))
-            .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.posted_at))
-            .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.updated_at))
+            .bind::<Array<Nullable<Text>>, _>(n.title)
+            .bind::<Array<Nullable<Text>>, _>(n.location)
+            .bind::<Array<Nullable<Bool>>, _>(n.remote)
+            .bind::<Array<Nullable<Text>>, _>(n.department)
+            .bind::<Array<Nullable<Text>>, _>(n.employment_type)
+            .bind::<Array<Nullable<Text>>, _>(n.compensation)
+            .bind::<Array<Nullable<Text>>, _>(n.description)
+            .bind::<Array<Nullable<Timestamptz>>, _>(n.posted_at)
+            .bind::<Array<Nullable<Timestamptz>>, _>(n.updated_at)
             .load(conn)
             .await?;
         written.statements += 1;
@@ -522,10 +558,6 @@ FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text
 WHERE p.id = t.id AND p.status = 'pending'
 RETURNING p.company_id, p.status";
 
-fn ok(r: &Ingested) -> Option<&bw_extract::NormalizedPosting> {
-    r.outcome.as_ref().ok()
-}
-
 /// Stores ingestion results (only for postings still `pending`, their text made storable) and adds them to the run's per-company counts, in
 /// one transaction the caller holds. Returns (ready, failed) as written.
 pub async fn apply_ingested(
@@ -533,27 +565,21 @@ pub async fn apply_ingested(
     run_id: Uuid,
     results: &[Ingested],
 ) -> anyhow::Result<(i64, i64)> {
-    // Text as PostgreSQL can store it: boards do send NUL characters.
-    let text = |f: fn(&bw_extract::NormalizedPosting) -> Option<&str>| {
-        results.iter().map(|r| ok(r).and_then(f).map(|t| storable(t.to_owned()))).collect::<Vec<_>>()
-    };
-    let time = |f: fn(&bw_extract::NormalizedPosting) -> Option<DateTime<Utc>>| {
-        results.iter().map(|r| ok(r).and_then(f)).collect::<Vec<_>>()
-    };
+    let n = NormalColumns::of(results.iter().map(|r| r.outcome.as_ref().ok()));
     let rows: Vec<IngestedRow> = diesel::sql_query(INGEST_SQL)
         .bind::<Array<Int8>, _>(results.iter().map(|r| r.id).collect::<Vec<_>>())
         .bind::<Array<Nullable<Text>>, _>(
             results.iter().map(|r| r.outcome.as_ref().err().map(|e| storable(e.clone()))).collect::<Vec<_>>(),
         )
-        .bind::<Array<Nullable<Text>>, _>(text(|n| Some(n.title.as_str())))
-        .bind::<Array<Nullable<Text>>, _>(text(|n| n.location.as_deref()))
-        .bind::<Array<Nullable<Bool>>, _>(results.iter().map(|r| ok(r).and_then(|n| n.remote)).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(text(|n| n.department.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(text(|n| n.employment_type.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(text(|n| n.compensation.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(text(|n| n.description.as_deref()))
-        .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.posted_at))
-        .bind::<Array<Nullable<Timestamptz>>, _>(time(|n| n.updated_at))
+        .bind::<Array<Nullable<Text>>, _>(n.title)
+        .bind::<Array<Nullable<Text>>, _>(n.location)
+        .bind::<Array<Nullable<Bool>>, _>(n.remote)
+        .bind::<Array<Nullable<Text>>, _>(n.department)
+        .bind::<Array<Nullable<Text>>, _>(n.employment_type)
+        .bind::<Array<Nullable<Text>>, _>(n.compensation)
+        .bind::<Array<Nullable<Text>>, _>(n.description)
+        .bind::<Array<Nullable<Timestamptz>>, _>(n.posted_at)
+        .bind::<Array<Nullable<Timestamptz>>, _>(n.updated_at)
         .load(conn)
         .await?;
     let mut per_company: std::collections::BTreeMap<Uuid, (i32, i32)> = Default::default();

@@ -465,7 +465,7 @@ impl HttpBoards {
             reason: format!("cannot keep the body: {e}"),
         };
         spool.write(b"[").map_err(keep)?;
-        let (mut skip, mut total, mut answered, mut items) = (0, 0, Validators::default(), 0);
+        let (mut skip, mut total, mut items) = (0, 0, 0);
         for page in 0..LEVER_MAX_PAGES {
             let url = format!("{base}&skip={skip}&limit={LEVER_PAGE}");
             let asked = if page == 0 { validators } else { &Validators::default() };
@@ -497,9 +497,6 @@ impl HttpBoards {
                     ));
                 }
             };
-            if page == 0 {
-                answered = page_validators;
-            }
             if count > 0 {
                 let text = body.trim_ascii();
                 let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or_default();
@@ -511,7 +508,7 @@ impl HttpBoards {
             }
             if count < LEVER_PAGE {
                 spool.write(b"]").map_err(keep)?;
-                let validators = if page == 0 { answered } else { Validators::default() };
+                let validators = if page == 0 { page_validators } else { Validators::default() };
                 let body = ListingBody::spooled(BoardKind::Lever, base.to_owned(), spool, validators).map_err(keep)?;
                 return Ok(Fetched::Listing(body));
             }

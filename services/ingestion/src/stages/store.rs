@@ -203,12 +203,7 @@ async fn write(
     batch: Vec<NewPosting>,
     written: &mut Written,
 ) -> anyhow::Result<()> {
-    let chunk = postings::upsert(conn, listing, &batch).await.context("failed to upsert postings")?;
-    written.inserted += chunk.inserted;
-    written.updated += chunk.updated;
-    written.ready += chunk.ready;
-    written.failed += chunk.failed;
-    written.statements += chunk.statements;
+    *written += postings::upsert(conn, listing, &batch).await.context("failed to upsert postings")?;
     Ok(())
 }
 
