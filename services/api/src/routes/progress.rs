@@ -202,33 +202,9 @@ impl Follower {
             return;
         }
         let mut last = first;
-        // One shot, the response is buffered whole: one page of lines, the rest on the next connection.
-        let pages = if wakes.is_some() { usize::MAX } else { 1 };
         loop {
-            let more = match self.send_lines(pages).await {
-                Ok(more) => more,
-                Err(Ok(Gone)) => return,
-                Err(Err(error)) => {
-                    return tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "progress stream stopped");
-                }
-            };
-            if more {
-                return;
-            }
-            if last.ended {
-                let _ =
-                    self.send(Event::default().event("end").data(json!({ "status": last.status }).to_string())).await;
-                return;
-            }
-            let Some(wakes) = wakes.as_mut() else { return };
-            let subject = self.subject;
-            tokio::select! {
-                woke = wakes.woken(|wake| subject.woken_by(wake)) => if !woke { return },
-                () = tokio::time::sleep(RECHECK) => {}
-                () = self.tx.closed() => return,
-            }
-            let next = match self.read().await {
-                Ok(Some(next)) => next,
+            let (next, lines) = match self.look().await {
+                Ok(Some(look)) => look,
                 // Deleted under the stream (the user's data removed): nothing more to say.
                 Ok(None) => return,
                 Err(error) => return tracing::warn!(error = %bw_telemetry::chain(&error), "progress stream stopped"),
@@ -240,38 +216,70 @@ impl Follower {
                 return;
             }
             last = next;
-        }
-    }
-
-    async fn read(&self) -> Result<Option<Snapshot>, ApiError> {
-        let mut conn = pool::conn(&self.pool).await?;
-        self.subject.read(&mut conn, &self.user).await
-    }
-
-    /// Sends the log lines after the position, page by page, at most `pages` of them; says whether lines remain.
-    async fn send_lines(&mut self, pages: usize) -> Result<bool, Result<Gone, anyhow::Error>> {
-        for _ in 0..pages {
-            let page = {
-                let mut conn = pool::conn(&self.pool).await.map_err(Err)?;
-                self.subject.lines(&mut conn, self.position).await.map_err(Err)?
+            let more = i64::try_from(lines.len()).unwrap_or(i64::MAX) >= LOG_PAGE;
+            match self.send_lines(lines).await {
+                Ok(()) => {}
+                Err(Ok(Gone)) => return,
+                Err(Err(error)) => {
+                    return tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "progress stream stopped");
+                }
+            }
+            // One shot, the response is buffered whole: one page of lines, the rest on the next connection.
+            let Some(wakes) = wakes.as_mut() else {
+                if !more && last.ended {
+                    let _ = self.send(end(last.status)).await;
+                }
+                return;
             };
-            let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= LOG_PAGE;
-            for line in page {
-                let event = Event::default().event("log").id(token(line.timestamp));
-                let data = serde_json::to_string(&line).map_err(|e| Err(e.into()))?;
-                self.position = line.timestamp;
-                self.send(event.data(data)).await.map_err(Ok)?;
+            if more {
+                continue;
             }
-            if !full {
-                return Ok(false);
+            if last.ended {
+                let _ = self.send(end(last.status)).await;
+                return;
+            }
+            let subject = self.subject;
+            tokio::select! {
+                woke = wakes.woken(|wake| subject.woken_by(wake)) => if !woke { return },
+                () = tokio::time::sleep(RECHECK) => {}
+                () = self.tx.closed() => return,
             }
         }
-        Ok(true)
+    }
+
+    /// The subject and its log lines after the position, read in one snapshot: the line that ends a run commits
+    /// with the status that ends it, so the two are seen together or not at all and the end follows the last line.
+    async fn look(&self) -> Result<Option<(Snapshot, Vec<LogLine>)>, ApiError> {
+        let mut conn = pool::conn(&self.pool).await?;
+        let (subject, user, after) = (self.subject, self.user.as_str(), self.position);
+        conn.build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(async |c| {
+                let Some(snapshot) = subject.read(c, user).await? else { return Ok(None) };
+                Ok(Some((snapshot, subject.lines(c, after).await?)))
+            })
+            .await
+    }
+
+    /// Sends log lines, moving the position past each.
+    async fn send_lines(&mut self, lines: Vec<LogLine>) -> Result<(), Result<Gone, anyhow::Error>> {
+        for line in lines {
+            let event = Event::default().event("log").id(token(line.timestamp));
+            let data = serde_json::to_string(&line).map_err(|e| Err(e.into()))?;
+            self.position = line.timestamp;
+            self.send(event.data(data)).await.map_err(Ok)?;
+        }
+        Ok(())
     }
 
     async fn send(&self, event: Event) -> Result<(), Gone> {
         self.tx.send(event).await.map_err(|_| Gone)
     }
+}
+
+fn end(status: &str) -> Event {
+    Event::default().event("end").data(json!({ "status": status }).to_string())
 }
 
 /// The fields of `next` whose values differ from `last`'s.
