@@ -47,7 +47,7 @@ pub async fn store(
     postings: &[NewPosting],
 ) -> anyhow::Result<()> {
     let mut conn = bw_db::pool::conn(&db.pool).await?;
-    let listing = Listing { run_id, user_id: user, company_id, seen_at: at };
+    let listing = Listing { run_id, user_id: user, company_id, seen_at: at, rewrite: false };
     postings::upsert(&mut conn, listing, postings).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 import { api, paths } from './api.js';
 import { dateTime, h, link, notFound, safeHref, shortId, table } from './dom.js';
+import { payText } from './widgets.js';
 
 /** How the history names what a run did. */
 const CHANGE_TEXT = {
@@ -53,6 +54,7 @@ function fields(p) {
     ['Department', p.department ?? '—'],
     ['Employment', p.employment_type ?? '—'],
     ['Compensation', p.compensation ?? '—'],
+    ['Pay', h('span', { testid: 'posting-pay' }, payText(p) ?? '—')],
     ['Posted', dateTime(p.posted_at)],
     ['First seen', dateTime(p.first_seen_at)],
     ['Last seen', dateTime(p.last_seen_at)],

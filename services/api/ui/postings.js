@@ -5,6 +5,7 @@
 import { api, isQuiet, paths, token } from './api.js';
 import { h, link, setText, table, time } from './dom.js';
 import { meta } from './meta.js';
+import { payText } from './widgets.js';
 
 const PAGE = 50;
 
@@ -23,8 +24,8 @@ export function render(ctx) {
   document.title = 'Postings · boardwatch';
   const filters = Object.fromEntries(FIELDS.map((f) => [f, ctx.query.get(f) ?? '']));
   const form = filterForm(ctx, filters);
-  const list = table('postings-table', 'Your postings', ['Title', 'Company', 'Location', 'Remote', 'Status',
-    'First seen', 'Flag'], { scroll: true });
+  const list = table('postings-table', 'Your postings', ['Title', 'Company', 'Location', 'Remote', 'Pay',
+    'Status', 'First seen', 'Flag'], { scroll: true });
   const empty = h('p', { class: 'empty', testid: 'postings-empty', hidden: true }, 'No posting matches.');
   const more = h('button', { type: 'button', class: 'button button--quiet', testid: 'postings-more', hidden: true },
     'Show more');
@@ -93,6 +94,7 @@ function row(posting) {
     h('td', {}, posting.company),
     h('td', {}, posting.location ?? '—'),
     h('td', {}, remote),
+    h('td', { dataset: { cell: 'pay' }, title: posting.compensation ?? '' }, payText(posting) ?? '—'),
     h('td', { dataset: { cell: 'status' } }, posting.status),
     h('td', {}, time(posting.first_seen_at)),
     h('td', { dataset: { cell: 'flag' } }, flag));

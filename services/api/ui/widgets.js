@@ -1,5 +1,5 @@
-// Widgets more than one page shows: the status badge, a job's progress bar and done count, and the control that
-// starts a run. Pages import them from here, never from each other.
+// Widgets more than one page shows: the status badge, a job's progress bar and done count, a posting's pay, and the
+// control that starts a run. Pages import them from here, never from each other.
 
 import { api, paths } from './api.js';
 import { h, link, notify, shortId } from './dom.js';
@@ -21,6 +21,26 @@ export function updateProgress(el, job) {
   if (el.value !== value) el.value = value;
   el.title = `${Math.round(value * 100)} %`;
   el.textContent = `${Math.round(value * 100)} %`;
+}
+
+/**
+ * A posting's structured pay, e.g. `USD 120,000–150,000 per year`; null when its board gave none as numbers. Parts
+ * the board left out stay out (Greenhouse states no period).
+ */
+export function payText(p) {
+  if (p.pay_min == null && p.pay_max == null) return null;
+  const amount = (n) => Number(n).toLocaleString('en-US', { maximumFractionDigits: 2 });
+  let range;
+  if (p.pay_min != null && p.pay_max != null && p.pay_min !== p.pay_max) {
+    range = `${amount(p.pay_min)}–${amount(p.pay_max)}`;
+  } else if (p.pay_min != null && p.pay_max != null) {
+    range = amount(p.pay_min);
+  } else if (p.pay_min != null) {
+    range = `from ${amount(p.pay_min)}`;
+  } else {
+    range = `up to ${amount(p.pay_max)}`;
+  }
+  return [p.pay_currency, range, p.pay_interval ? `per ${p.pay_interval}` : null].filter(Boolean).join(' ');
 }
 
 /** Items resolved one way or another, out of all. */

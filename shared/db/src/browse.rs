@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::pg::Pg;
 use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{Bool, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Float8, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::models::BoardKind;
+use bw_vocab::PayInterval;
 pub use bw_vocab::{PostingChange, PostingSort, PostingStatus};
 
 /// When a posting `p` of company `c` was last seen. A run writes only the postings that are new or changed, so an
@@ -78,6 +79,16 @@ pub struct PostingSummary {
     pub employment_type: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub compensation: Option<String>,
+    /// The pay as numbers, where the board structures it (see `compensation` for its text).
+    #[diesel(sql_type = Nullable<Float8>)]
+    pub pay_min: Option<f64>,
+    #[diesel(sql_type = Nullable<Float8>)]
+    pub pay_max: Option<f64>,
+    /// ISO 4217, e.g. `USD`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pay_currency: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pay_interval: Option<PayInterval>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub posted_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Timestamptz)]
@@ -229,7 +240,8 @@ fn listing_sql(
     let mut sql = Sql {
         text: format!(
             "SELECT p.id, p.company_id, c.name AS company, p.title, p.url, p.status, p.location, p.remote, \
-             p.department, p.employment_type, p.compensation, p.posted_at, p.first_seen_at, {LAST_SEEN} AS last_seen_at, \
+             p.department, p.employment_type, p.compensation, p.pay_min, p.pay_max, p.pay_currency, p.pay_interval, \
+             p.posted_at, p.first_seen_at, {LAST_SEEN} AS last_seen_at, \
              p.expired_at, f.job_id, f.label, f.reason{extra_columns} \
              FROM postings p JOIN companies c ON c.id = p.company_id \
              LEFT JOIN LATERAL (SELECT ef.job_id, ef.label, ef.reason FROM entity_flags ef \
@@ -338,6 +350,16 @@ pub struct PostingDetail {
     pub employment_type: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub compensation: Option<String>,
+    /// The pay as numbers, where the board structures it (see `compensation` for its text).
+    #[diesel(sql_type = Nullable<Float8>)]
+    pub pay_min: Option<f64>,
+    #[diesel(sql_type = Nullable<Float8>)]
+    pub pay_max: Option<f64>,
+    /// ISO 4217, e.g. `USD`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pay_currency: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pay_interval: Option<PayInterval>,
     /// Plain text.
     #[diesel(sql_type = Nullable<Text>)]
     pub description: Option<String>,
@@ -404,7 +426,8 @@ pub struct PostingFlag {
 pub async fn posting(conn: &mut AsyncPgConnection, user_id: &str, id: i64) -> anyhow::Result<Option<PostingDetail>> {
     let rows: Vec<PostingDetail> = diesel::sql_query(format!(
         "SELECT p.id, p.company_id, c.name AS company, c.board_kind, p.external_id, p.title, p.url, p.status, \
-         p.location, p.remote, p.department, p.employment_type, p.compensation, p.description, p.posted_at, \
+         p.location, p.remote, p.department, p.employment_type, p.compensation, p.pay_min, p.pay_max, p.pay_currency, \
+         p.pay_interval, p.description, p.posted_at, \
          p.source_updated_at, p.ingest_error, p.raw, p.first_seen_at, {LAST_SEEN} AS last_seen_at, p.content_changed_at, \
          p.expired_at, p.first_run_id \
          FROM postings p JOIN companies c ON c.id = p.company_id WHERE p.id = $1 AND p.user_id = $2"

@@ -5,14 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Bytea, Int4, Int8, Json, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Bytea, Float8, Int4, Int8, Json, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::counts::Tally;
 use crate::storable;
 
-/// Rows per UPSERT statement. Each statement binds one array per column (20 parameters), far under
+/// Rows per UPSERT statement. Each statement binds one array per column (25 parameters), far under
 /// [`crate::MAX_BIND_PARAMS`]; the chunking bounds statement size and memory, not parameters.
 pub const UPSERT_CHUNK_ROWS: usize = 500;
 
@@ -93,6 +93,9 @@ pub struct Listing<'a> {
     pub user_id: &'a str,
     pub company_id: Uuid,
     pub seen_at: DateTime<Utc>,
+    /// Every posting listed is written, unchanged ones too (their normaliser was older than this one's): their
+    /// fields are made again, and no change is recorded.
+    pub rewrite: bool,
 }
 
 #[derive(QueryableByName)]
@@ -116,15 +119,16 @@ WITH was_expired AS (
     INSERT INTO postings AS p (user_id, company_id, external_id, run_id, first_run_id, status, content_hash, title,
                               url, raw, first_seen_at, last_seen_at, content_changed_at, ingest_error, location,
                               remote, department, employment_type, compensation, description, posted_at,
-                              source_updated_at)
+                              source_updated_at, pay_min, pay_max, pay_currency, pay_interval)
     SELECT $1, $2, t.external_id, $3, $3, t.status, t.content_hash, coalesce(t.normal_title, t.title), t.url, t.raw,
            $4, $4, $4, t.error, t.location, t.remote, t.department, t.employment_type, t.compensation, t.description,
-           t.posted_at, t.source_updated_at
+           t.posted_at, t.source_updated_at, t.pay_min, t.pay_max, t.pay_currency, t.pay_interval
     FROM UNNEST($5::text[], $6::bytea[], $7::text[], $8::text[], $9::json[], $10::text[], $11::text[], $12::text[],
                 $13::text[], $14::bool[], $15::text[], $16::text[], $17::text[], $18::text[], $19::timestamptz[],
-                $20::timestamptz[])
+                $20::timestamptz[], $21::float8[], $22::float8[], $23::text[], $24::text[])
         AS t(external_id, content_hash, title, url, raw, status, error, normal_title, location, remote, department,
-             employment_type, compensation, description, posted_at, source_updated_at)
+             employment_type, compensation, description, posted_at, source_updated_at, pay_min, pay_max,
+             pay_currency, pay_interval)
     ON CONFLICT (company_id, external_id) DO UPDATE SET
         run_id = excluded.run_id, status = excluded.status, content_hash = excluded.content_hash,
         title = excluded.title, url = excluded.url, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
@@ -134,8 +138,10 @@ WITH was_expired AS (
         location = excluded.location, remote = excluded.remote, department = excluded.department,
         employment_type = excluded.employment_type, compensation = excluded.compensation,
         description = excluded.description, posted_at = excluded.posted_at,
-        source_updated_at = excluded.source_updated_at
-    WHERE p.content_hash <> excluded.content_hash OR p.status IN ('expired', 'failed') OR p.unlisted_since IS NOT NULL
+        source_updated_at = excluded.source_updated_at, pay_min = excluded.pay_min, pay_max = excluded.pay_max,
+        pay_currency = excluded.pay_currency, pay_interval = excluded.pay_interval
+    WHERE $25 OR p.content_hash <> excluded.content_hash OR p.status IN ('expired', 'failed')
+       OR p.unlisted_since IS NOT NULL
     RETURNING p.id, p.external_id, p.status, (p.xmax = 0) AS inserted, (p.content_changed_at = $4) AS changed
 ), logged AS (
     INSERT INTO posting_changes (posting_id, run_id, change, at)
@@ -168,6 +174,10 @@ struct NormalColumns {
     description: Vec<Option<String>>,
     posted_at: Vec<Option<DateTime<Utc>>>,
     updated_at: Vec<Option<DateTime<Utc>>>,
+    pay_min: Vec<Option<f64>>,
+    pay_max: Vec<Option<f64>>,
+    pay_currency: Vec<Option<String>>,
+    pay_interval: Vec<Option<&'static str>>,
 }
 
 impl NormalColumns {
@@ -188,6 +198,10 @@ impl NormalColumns {
             description: text(|n| n.description.as_deref()),
             posted_at: time(|n| n.posted_at),
             updated_at: time(|n| n.updated_at),
+            pay_min: postings.clone().map(|n| n.and_then(|n| n.pay.as_ref()?.min)).collect(),
+            pay_max: postings.clone().map(|n| n.and_then(|n| n.pay.as_ref()?.max)).collect(),
+            pay_currency: text(|n| n.pay.as_ref()?.currency.as_deref()),
+            pay_interval: postings.clone().map(|n| n.and_then(|n| Some(n.pay.as_ref()?.interval?.as_str()))).collect(),
         }
     }
 }
@@ -240,6 +254,11 @@ pub async fn upsert(
             .bind::<Array<Nullable<Text>>, _>(n.description)
             .bind::<Array<Nullable<Timestamptz>>, _>(n.posted_at)
             .bind::<Array<Nullable<Timestamptz>>, _>(n.updated_at)
+            .bind::<Array<Nullable<Float8>>, _>(n.pay_min)
+            .bind::<Array<Nullable<Float8>>, _>(n.pay_max)
+            .bind::<Array<Nullable<Text>>, _>(n.pay_currency)
+            .bind::<Array<Nullable<Text>>, _>(n.pay_interval)
+            .bind::<Bool, _>(listing.rewrite)
             .load(conn)
             .await?;
         written.statements += 1;
@@ -550,11 +569,13 @@ UPDATE postings AS p SET
     status = CASE WHEN t.error IS NULL THEN 'ready' ELSE 'failed' END,
     ingest_error = t.error, title = coalesce(t.title, p.title), location = t.location, remote = t.remote,
     department = t.department, employment_type = t.employment_type, compensation = t.compensation,
-    description = t.description, posted_at = t.posted_at, source_updated_at = t.source_updated_at
+    description = t.description, posted_at = t.posted_at, source_updated_at = t.source_updated_at,
+    pay_min = t.pay_min, pay_max = t.pay_max, pay_currency = t.pay_currency, pay_interval = t.pay_interval
 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::timestamptz[], $11::timestamptz[])
+            $9::text[], $10::timestamptz[], $11::timestamptz[], $12::float8[], $13::float8[], $14::text[],
+            $15::text[])
      AS t(id, error, title, location, remote, department, employment_type, compensation, description, posted_at,
-          source_updated_at)
+          source_updated_at, pay_min, pay_max, pay_currency, pay_interval)
 WHERE p.id = t.id AND p.status = 'pending'
 RETURNING p.company_id, p.status";
 
@@ -580,6 +601,10 @@ pub async fn apply_ingested(
         .bind::<Array<Nullable<Text>>, _>(n.description)
         .bind::<Array<Nullable<Timestamptz>>, _>(n.posted_at)
         .bind::<Array<Nullable<Timestamptz>>, _>(n.updated_at)
+        .bind::<Array<Nullable<Float8>>, _>(n.pay_min)
+        .bind::<Array<Nullable<Float8>>, _>(n.pay_max)
+        .bind::<Array<Nullable<Text>>, _>(n.pay_currency)
+        .bind::<Array<Nullable<Text>>, _>(n.pay_interval)
         .load(conn)
         .await?;
     let mut per_company: std::collections::BTreeMap<Uuid, (i32, i32)> = Default::default();

@@ -16,6 +16,7 @@ diesel::table! {
         listed_count -> Nullable<Int4>,
         listing_etag -> Nullable<Text>,
         listing_last_modified -> Nullable<Text>,
+        normalized_with -> Int2,
     }
 }
 
@@ -101,6 +102,10 @@ diesel::table! {
         expired_at -> Nullable<Timestamptz>,
         first_run_id -> Uuid,
         unlisted_since -> Nullable<Timestamptz>,
+        pay_min -> Nullable<Float8>,
+        pay_max -> Nullable<Float8>,
+        pay_currency -> Nullable<Text>,
+        pay_interval -> Nullable<Text>,
     }
 }
 

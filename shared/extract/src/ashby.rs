@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::html::{html_text, tidy_plain};
 use crate::listing::{id_string, listed, text};
-use crate::normalized::{format_range, join_nonempty, merged, number, parse_date, per_interval, remote_from_workplace};
+use crate::normalized::{Pay, join_nonempty, merged, number, parse_date, pay_interval, remote_from_workplace};
 use crate::stream::{Items, Shape};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
@@ -33,6 +33,8 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
         .and_then(Value::as_str)
         .and_then(tidy_plain)
         .or_else(|| job.get("descriptionHtml").and_then(Value::as_str).and_then(html_text));
+    let comp = job.get("compensation");
+    let pay = comp.and_then(salary);
     Ok(NormalizedPosting {
         title,
         url: text(job.get("jobUrl")),
@@ -40,7 +42,8 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
         remote,
         department: text(job.get("department")).or_else(|| text(job.get("team"))),
         employment_type: text(job.get("employmentType")),
-        compensation: job.get("compensation").and_then(compensation),
+        compensation: comp.and_then(|c| summary(c).or_else(|| pay.as_ref().and_then(Pay::text))),
+        pay,
         description,
         posted_at: parse_date(job.get("publishedAt")),
         updated_at: parse_date(job.get("updatedAt")),
@@ -61,37 +64,58 @@ fn locations(job: &Value) -> Option<String> {
     })
 }
 
-/// The board's own summary (`compensationTierSummary`, else `scrapeableCompensationSalarySummary`), else one built
-/// from the first salary component with an amount.
-fn compensation(comp: &Value) -> Option<String> {
-    text(comp.get("compensationTierSummary")).or_else(|| text(comp.get("scrapeableCompensationSalarySummary"))).or_else(
-        || {
-            comp.get("summaryComponents")?.as_array()?.iter().find_map(|c| {
-                if c.get("compensationType").and_then(Value::as_str) != Some("Salary") {
-                    return None;
-                }
-                let per = c.get("interval").and_then(Value::as_str).and_then(per_interval);
-                let currency = c.get("currencyCode").and_then(Value::as_str);
-                format_range(currency, number(c.get("minValue")), number(c.get("maxValue")), per)
-            })
-        },
-    )
+/// The board's own summary: `compensationTierSummary`, else `scrapeableCompensationSalarySummary`.
+fn summary(comp: &Value) -> Option<String> {
+    text(comp.get("compensationTierSummary")).or_else(|| text(comp.get("scrapeableCompensationSalarySummary")))
+}
+
+/// The first salary component with an amount: of `summaryComponents` (the board's summary over its tiers), else of
+/// the first tier that has one. Equity components are not pay in money per period and are left out.
+fn salary(comp: &Value) -> Option<Pay> {
+    let salary = |c: &Value| {
+        if c.get("compensationType").and_then(Value::as_str) != Some("Salary") {
+            return None;
+        }
+        let interval = c.get("interval").and_then(Value::as_str).and_then(pay_interval);
+        let currency = c.get("currencyCode").and_then(Value::as_str);
+        Pay::of(number(c.get("minValue")), number(c.get("maxValue")), currency, interval)
+    };
+    components(comp.get("summaryComponents")).find_map(salary).or_else(|| {
+        components(comp.get("compensationTiers")).find_map(|tier| components(tier.get("components")).find_map(salary))
+    })
+}
+
+fn components(list: Option<&Value>) -> impl Iterator<Item = &Value> {
+    list.and_then(Value::as_array).into_iter().flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bw_vocab::PayInterval;
     use serde_json::json;
 
     #[test]
-    fn compensation_falls_back_to_components() {
+    fn compensation_falls_back_to_components_and_pay_skips_equity() -> Result<(), ExtractError> {
         let comp = json!({"compensationTierSummary": null, "scrapeableCompensationSalarySummary": null,
             "summaryComponents": [
                 {"compensationType": "EquityPercentage", "interval": "NONE", "currencyCode": null, "minValue": null},
                 {"compensationType": "Salary", "interval": "1 HOUR", "currencyCode": "USD", "minValue": 30, "maxValue": 38}]});
-        assert_eq!(compensation(&comp).as_deref(), Some("USD 30 - 38 per hour"));
+        let n = normalize(&json!({"title": "a", "compensation": comp}), None)?;
+        assert_eq!(n.compensation.as_deref(), Some("USD 30 - 38 per hour"));
+        let pay =
+            Pay { min: Some(30.0), max: Some(38.0), currency: Some("USD".into()), interval: Some(PayInterval::Hour) };
+        assert_eq!(n.pay, Some(pay));
+        // Only in a tier: still found.
+        let tiers = json!({"compensationTierSummary": "€50K – €60K", "summaryComponents": [], "compensationTiers": [
+            {"components": [{"compensationType": "Salary", "interval": "1 YEAR", "currencyCode": "EUR", "minValue": 50000, "maxValue": 60000}]}]});
+        let n = normalize(&json!({"title": "a", "compensation": tiers}), None)?;
+        assert_eq!(n.compensation.as_deref(), Some("€50K – €60K"));
+        assert_eq!(n.pay.map(|p| (p.min, p.max, p.currency)), Some((Some(50000.0), Some(60000.0), Some("EUR".into()))));
         let empty = json!({"compensationTiers": [], "summaryComponents": [], "compensationTierSummary": null});
-        assert_eq!(compensation(&empty), None);
+        let n = normalize(&json!({"title": "a", "compensation": empty}), None)?;
+        assert_eq!((n.compensation, n.pay), (None, None));
+        Ok(())
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Greenhouse Job Board API: `GET /v1/boards/{token}/jobs?content=true` and `GET /v1/boards/{token}/jobs/{id}`.
+//! Greenhouse Job Board API: `GET /v1/boards/{token}/jobs?content=true&pay_transparency=true` and
+//! `GET /v1/boards/{token}/jobs/{id}?pay_transparency=true` (`pay_transparency` adds each job's `pay_input_ranges`).
 
 use serde_json::Value;
 
 use crate::html::html_text;
 use crate::listing::{id_string, listed, text};
-use crate::normalized::{format_range, join_nonempty, merged, number, parse_date, remote_from_workplace};
+use crate::normalized::{Pay, format_range, join_nonempty, merged, number, parse_date, remote_from_workplace};
 use crate::stream::{Items, Shape};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
@@ -40,6 +41,7 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
         department: text(job.pointer("/departments/0/name")),
         employment_type: metadata_text(&job, &["employment type", "time type", "job type", "worker type"]),
         compensation: pay_ranges(&job),
+        pay: pay(&job),
         description: job.get("content").and_then(Value::as_str).and_then(|c| html_text(&unescape_content(c))),
         posted_at: parse_date(job.get("first_published")),
         updated_at: parse_date(job.get("updated_at")),
@@ -101,6 +103,22 @@ fn pay_ranges(job: &Value) -> Option<String> {
     )
 }
 
+fn currency(range: &Value) -> Option<&str> {
+    range.get("currency_type").and_then(Value::as_str).map(str::trim).filter(|c| !c.is_empty())
+}
+
+/// `pay_input_ranges` as one pay: from the lowest minimum to the highest maximum of the ranges in the first range's
+/// currency (a board gives one range per pay zone). Greenhouse states no period, so none is given.
+fn pay(job: &Value) -> Option<Pay> {
+    let ranges: Vec<&Value> = job.get("pay_input_ranges")?.as_array()?.iter().collect();
+    let cents = |r: &Value, key: &str| number(r.get(key)).filter(|c| c.is_finite() && *c >= 0.0).map(|c| c / 100.0);
+    let first = ranges.iter().find(|r| cents(r, "min_cents").is_some() || cents(r, "max_cents").is_some())?;
+    let same: Vec<&&Value> = ranges.iter().filter(|r| currency(r) == currency(first)).collect();
+    let min = same.iter().filter_map(|r| cents(r, "min_cents")).reduce(f64::min);
+    let max = same.iter().filter_map(|r| cents(r, "max_cents")).reduce(f64::max);
+    Pay::of(min, max, currency(first), None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +141,21 @@ mod tests {
             {"min_cents": null, "max_cents": null, "currency_type": "USD"}]});
         let n = normalize(&raw, None)?;
         assert_eq!(n.compensation.as_deref(), Some("USD 50,000 - 75,000 (NYC Salary Range)"));
+        let pay = Pay { min: Some(50000.0), max: Some(75000.0), currency: Some("USD".into()), interval: None };
+        assert_eq!(n.pay, Some(pay));
+        Ok(())
+    }
+
+    #[test]
+    fn pay_spans_the_zones_in_the_first_ranges_currency() -> Result<(), ExtractError> {
+        let raw = json!({"id": 1, "title": "a", "pay_input_ranges": [
+            {"min_cents": null, "max_cents": null, "currency_type": "EUR"},
+            {"min_cents": 12000000, "max_cents": 15000000, "currency_type": "USD", "title": "Zone 1"},
+            {"min_cents": 9000000, "max_cents": 13000000, "currency_type": "USD", "title": "Zone 2"},
+            {"min_cents": 100, "max_cents": 99999999900_i64, "currency_type": "CAD", "title": "Canada"}]});
+        let pay = normalize(&raw, None)?.pay;
+        assert_eq!(pay.map(|p| (p.min, p.max, p.currency)), Some((Some(90000.0), Some(150000.0), Some("USD".into()))));
+        assert_eq!(normalize(&json!({"id": 1, "title": "a", "pay_input_ranges": []}), None)?.pay, None);
         Ok(())
     }
 

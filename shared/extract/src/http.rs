@@ -244,7 +244,9 @@ impl HttpBoards {
     pub fn list_url(&self, board: &Board) -> String {
         let token = &board.token;
         match board.kind {
-            BoardKind::Greenhouse => format!("{}/v1/boards/{token}/jobs?content=true", self.urls.greenhouse),
+            BoardKind::Greenhouse => {
+                format!("{}/v1/boards/{token}/jobs?content=true&pay_transparency=true", self.urls.greenhouse)
+            }
             BoardKind::Lever => format!("{}/v0/postings/{token}?mode=json", self.urls.lever),
             BoardKind::Ashby => format!("{}/posting-api/job-board/{token}?includeCompensation=true", self.urls.ashby),
             BoardKind::Jsonld => token.clone(),
@@ -404,7 +406,7 @@ impl BoardSource for HttpBoards {
         self.retried(&url, once).await
     }
 
-    /// Greenhouse: `GET {gh}/v1/boards/{token}/jobs/{id}` (the id must be a decimal integer). Lever:
+    /// Greenhouse: `GET {gh}/v1/boards/{token}/jobs/{id}?pay_transparency=true` (the id must be a decimal integer). Lever:
     /// `GET {lever}/v0/postings/{token}/{id}`. Ashby and jsonld have no per-posting endpoint: the board is listed
     /// again and the posting's raw value returned; a posting no longer listed is `Malformed`.
     async fn detail(&self, board: &Board, external_id: &str) -> Result<Value, ExtractError> {
@@ -419,7 +421,8 @@ impl BoardSource for HttpBoards {
                         "is not a decimal integer",
                     ));
                 }
-                let url = format!("{}/v1/boards/{token}/jobs/{external_id}", self.urls.greenhouse);
+                let url =
+                    format!("{}/v1/boards/{token}/jobs/{external_id}?pay_transparency=true", self.urls.greenhouse);
                 self.get_object(&url, "greenhouse job").await
             }
             BoardKind::Lever => {

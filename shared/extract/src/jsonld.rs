@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::greenhouse::unescape_content;
 use crate::html::{html_text, ld_json_scripts};
 use crate::listing::{dedupe, listed, text};
-use crate::normalized::{format_range, join_nonempty, merged, number, parse_date, per_interval};
+use crate::normalized::{Pay, join_nonempty, merged, number, parse_date, pay_interval};
 use crate::{ExtractError, Listing, NormalizedPosting};
 
 const WHAT: &str = "careers page JSON-LD";
@@ -47,6 +47,7 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
     let title = title(&job).ok_or_else(|| ExtractError::malformed("JSON-LD JobPosting", "has no title or name"))?;
     let remote =
         strings(job.get("jobLocationType")).iter().any(|t| t.eq_ignore_ascii_case("TELECOMMUTE")).then_some(true);
+    let pay = salary(&job);
     Ok(NormalizedPosting {
         title,
         url: text(job.get("url")),
@@ -54,7 +55,8 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
         remote,
         department: None,
         employment_type: join_nonempty(strings(job.get("employmentType")), ", "),
-        compensation: salary(&job),
+        compensation: salary_text(&job, pay.as_ref()),
+        pay,
         description: job.get("description").and_then(Value::as_str).and_then(|d| html_text(&unescape_content(d))),
         posted_at: parse_date(job.get("datePosted")),
         updated_at: parse_date(job.get("dateModified")),
@@ -130,15 +132,15 @@ fn place(place: &Value) -> Option<String> {
     join_nonempty(parts, ", ").or_else(|| text(address)).or_else(|| name_of(Some(place)))
 }
 
-/// `baseSalary` as a string (a bare number gets `salaryCurrency`) or a `MonetaryAmount` whose `value` is a number
-/// or a `QuantitativeValue` (`minValue`, `maxValue`, `value`, `unitText`; key case ignored).
-fn salary(job: &Value) -> Option<String> {
+/// `baseSalary`: a `MonetaryAmount` whose `value` is a number or a `QuantitativeValue` (`minValue`, `maxValue`,
+/// `value`, `unitText`; key case ignored), or a bare amount (with `salaryCurrency`). Text that is not a number is no
+/// structured pay (see [`salary_text`]).
+fn salary(job: &Value) -> Option<Pay> {
     let base = items(job.get("baseSalary")).next()?;
     let fallback_currency = text(job.get("salaryCurrency"));
     if let Value::Object(_) = base {
         let currency = text(get_ci(base, "currency")).or(fallback_currency);
-        let value = get_ci(base, "value");
-        let (min, max, unit) = match value {
+        let (min, max, unit) = match get_ci(base, "value") {
             Some(q @ Value::Object(_)) => {
                 let exact = number(get_ci(q, "value"));
                 let min = number(get_ci(q, "minValue")).or(exact);
@@ -147,13 +149,16 @@ fn salary(job: &Value) -> Option<String> {
             }
             other => (number(other), number(other), text(get_ci(base, "unitText"))),
         };
-        let per = unit.as_deref().and_then(per_interval);
-        return format_range(currency.as_deref(), min, max, per);
+        return Pay::of(min, max, currency.as_deref(), unit.as_deref().and_then(pay_interval));
     }
-    match number(Some(base)) {
-        Some(n) => format_range(fallback_currency.as_deref(), Some(n), Some(n), None),
-        None => text(Some(base)),
-    }
+    let amount = number(Some(base));
+    Pay::of(amount, amount, fallback_currency.as_deref(), None)
+}
+
+/// `baseSalary` as text: the structured pay written out, else a string as the page gives it.
+fn salary_text(job: &Value, pay: Option<&Pay>) -> Option<String> {
+    pay.and_then(Pay::text)
+        .or_else(|| items(job.get("baseSalary")).next().filter(|b| b.is_string()).and_then(|b| text(Some(b))))
 }
 
 #[cfg(test)]

@@ -4,9 +4,7 @@ use serde_json::Value;
 
 use crate::html::{html_text, tidy_plain};
 use crate::listing::{id_string, listed, text};
-use crate::normalized::{
-    format_range, join_nonempty, merged, number, parse_epoch_ms, per_interval, remote_from_workplace,
-};
+use crate::normalized::{Pay, join_nonempty, merged, number, parse_epoch_ms, pay_interval, remote_from_workplace};
 use crate::stream::{Items, Shape};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
@@ -27,6 +25,7 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
     let title = text(item.get("text")).ok_or_else(|| ExtractError::malformed("lever posting", "has no title"))?;
     let categories = item.get("categories");
     let category = |name: &str| text(categories.and_then(|c| c.get(name)));
+    let pay = salary_range(&item);
     Ok(NormalizedPosting {
         title,
         url: text(item.get("hostedUrl")),
@@ -34,8 +33,11 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
         remote: remote_from_workplace(item.get("workplaceType").and_then(Value::as_str)),
         department: category("department").or_else(|| category("team")),
         employment_type: category("commitment"),
-        compensation: salary_range(&item)
+        compensation: pay
+            .as_ref()
+            .and_then(Pay::text)
             .or_else(|| plain_or_html(&item, "salaryDescriptionPlain", "salaryDescription")),
+        pay,
         description: description(&item),
         posted_at: parse_epoch_ms(item.get("createdAt")),
         updated_at: parse_epoch_ms(item.get("updatedAt")),
@@ -51,12 +53,11 @@ fn all_locations(item: &Value) -> Option<String> {
     join_nonempty(all.iter().filter_map(|l| text(Some(l))), " | ")
 }
 
-/// `salaryRange {min, max, currency, interval}` as `USD 140,000 - 160,000 per year`.
-fn salary_range(item: &Value) -> Option<String> {
+/// `salaryRange {min, max, currency, interval}`.
+fn salary_range(item: &Value) -> Option<Pay> {
     let range = item.get("salaryRange")?;
-    let per = range.get("interval").and_then(Value::as_str).and_then(per_interval);
-    let currency = range.get("currency").and_then(Value::as_str);
-    format_range(currency, number(range.get("min")), number(range.get("max")), per)
+    let interval = range.get("interval").and_then(Value::as_str).and_then(pay_interval);
+    Pay::of(number(range.get("min")), number(range.get("max")), range.get("currency").and_then(Value::as_str), interval)
 }
 
 /// The plain-text field, tidied, or the HTML field as text.

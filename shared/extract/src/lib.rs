@@ -38,7 +38,7 @@ pub use error::ExtractError;
 pub use html::html_to_text;
 pub use http::{BoardUrls, DEFAULT_HOST_CONCURRENCY, FromEnvError, HttpBoards, Retries};
 pub use listing::{ListedPosting, Listing};
-pub use normalized::NormalizedPosting;
+pub use normalized::{NormalizedPosting, Pay};
 
 /// Parses a board's listing response body.
 ///
@@ -85,6 +85,10 @@ pub(crate) fn each_listed(
 pub fn needs_detail(kind: BoardKind, raw: &serde_json::Value) -> bool {
     kind == BoardKind::Greenhouse && greenhouse::needs_detail(raw)
 }
+
+/// The version of [`normalize`]: raised when it comes to read something it did not before, so that postings an
+/// older version stored are made again (see `companies.normalized_with`). 1: until structured pay; 2: with it.
+pub const NORMALIZER_VERSION: i16 = 2;
 
 /// Normalises a raw listed item; `detail`, when given, is laid over it (its non-null top-level fields win).
 ///

@@ -1,5 +1,6 @@
 //! [`NormalizedPosting`] and the small conversions every board parser shares (dates, amounts, workplace types).
 
+use bw_vocab::PayInterval;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
@@ -21,12 +22,63 @@ pub struct NormalizedPosting {
     /// Human-readable pay: the board's own summary, or one built from its structured range, e.g.
     /// `USD 120,000 - 150,000 per year`.
     pub compensation: Option<String>,
+    /// The same pay as numbers, where the board structures it (never read out of prose).
+    pub pay: Option<Pay>,
     /// Plain text: entities decoded, tags removed, block elements as new lines, whitespace collapsed.
     pub description: Option<String>,
     /// When the posting was first published.
     pub posted_at: Option<DateTime<Utc>>,
     /// When the board last changed the posting.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Pay as a board structures it: an amount or a range, its currency and the period it is paid per. Each part the
+/// board leaves out is empty; a pay has at least one amount.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Pay {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// As the board writes it, upper-cased: ISO 4217 on every board seen (`USD`, `EUR`).
+    pub currency: Option<String>,
+    pub interval: Option<PayInterval>,
+}
+
+impl Pay {
+    /// A pay from its parts: `None` without an amount. Amounts that are not finite or below zero are dropped, and a
+    /// range given backwards is put the right way round.
+    pub(crate) fn of(
+        min: Option<f64>,
+        max: Option<f64>,
+        currency: Option<&str>,
+        interval: Option<PayInterval>,
+    ) -> Option<Self> {
+        let amount = |v: Option<f64>| v.filter(|v| v.is_finite() && *v >= 0.0);
+        let (min, max) = match (amount(min), amount(max)) {
+            (Some(lo), Some(hi)) if lo > hi => (Some(hi), Some(lo)),
+            other => other,
+        };
+        if min.is_none() && max.is_none() {
+            return None;
+        }
+        let currency = currency.map(str::trim).filter(|c| !c.is_empty()).map(str::to_ascii_uppercase);
+        Some(Self { min, max, currency, interval })
+    }
+
+    /// `USD 120,000 - 150,000 per year`.
+    pub(crate) fn text(&self) -> Option<String> {
+        format_range(self.currency.as_deref(), self.min, self.max, self.interval.map(per))
+    }
+}
+
+/// `per year`, `per hour`, ...
+fn per(interval: PayInterval) -> &'static str {
+    match interval {
+        PayInterval::Hour => "per hour",
+        PayInterval::Day => "per day",
+        PayInterval::Week => "per week",
+        PayInterval::Month => "per month",
+        PayInterval::Year => "per year",
+    }
 }
 
 /// `raw` with the non-null top-level fields of `detail` laid over it (a detail response is fuller than a list item).
@@ -126,15 +178,21 @@ pub(crate) fn format_range(
     Some(out)
 }
 
-/// `per year`, `per hour`, ... from a pay interval written any of the boards' ways: Lever `per-year-salary`,
-/// Ashby `1 YEAR`, schema.org `YEAR`/`HOUR`. `None` for unknown or "NONE" intervals.
-pub(crate) fn per_interval(interval: &str) -> Option<&'static str> {
+/// The period of a pay interval written any of the boards' ways: Lever `per-year-salary`, Ashby `1 YEAR`,
+/// schema.org `YEAR`/`HOUR`, Recruitee `year`, `annual`. `None` for unknown or `NONE` intervals.
+pub(crate) fn pay_interval(interval: &str) -> Option<PayInterval> {
     let lower = interval.to_ascii_lowercase();
-    [("hour", "per hour"), ("day", "per day"), ("week", "per week"), ("month", "per month"), ("year", "per year")]
-        .into_iter()
-        .find(|(unit, _)| lower.contains(unit))
-        .map(|(_, per)| per)
-        .or_else(|| (lower.contains("annual")).then_some("per year"))
+    [
+        ("hour", PayInterval::Hour),
+        ("day", PayInterval::Day),
+        ("week", PayInterval::Week),
+        ("month", PayInterval::Month),
+        ("year", PayInterval::Year),
+        ("annual", PayInterval::Year),
+    ]
+    .into_iter()
+    .find(|(unit, _)| lower.contains(unit))
+    .map(|(_, interval)| interval)
 }
 
 /// Remote or not from a workplace type (`remote`, `onsite`, `on-site`, `OnSite`, `hybrid`, any case):
@@ -202,12 +260,31 @@ mod tests {
     }
 
     #[test]
+    fn a_pay_needs_an_amount_and_keeps_its_range_the_right_way_round() {
+        assert_eq!(Pay::of(None, None, Some("USD"), Some(PayInterval::Year)), None);
+        assert_eq!(Pay::of(Some(f64::NAN), Some(-5.0), Some("USD"), None), None);
+        let pay = Pay::of(Some(150000.0), Some(120000.0), Some(" usd "), Some(PayInterval::Year));
+        let expected = Pay {
+            min: Some(120000.0),
+            max: Some(150000.0),
+            currency: Some("USD".into()),
+            interval: Some(PayInterval::Year),
+        };
+        assert_eq!(pay.as_ref(), Some(&expected));
+        assert_eq!(expected.text().as_deref(), Some("USD 120,000 - 150,000 per year"));
+        let open = Pay::of(Some(30.0), None, Some(""), Some(PayInterval::Hour));
+        assert_eq!(open.as_ref().and_then(Pay::text).as_deref(), Some("from 30 per hour"));
+        assert_eq!(open.and_then(|p| p.currency), None);
+    }
+
+    #[test]
     fn intervals_and_workplaces() {
-        assert_eq!(per_interval("per-year-salary"), Some("per year"));
-        assert_eq!(per_interval("per-hour-wage"), Some("per hour"));
-        assert_eq!(per_interval("1 YEAR"), Some("per year"));
-        assert_eq!(per_interval("HOUR"), Some("per hour"));
-        assert_eq!(per_interval("NONE"), None);
+        assert_eq!(pay_interval("per-year-salary"), Some(PayInterval::Year));
+        assert_eq!(pay_interval("per-hour-wage"), Some(PayInterval::Hour));
+        assert_eq!(pay_interval("1 YEAR"), Some(PayInterval::Year));
+        assert_eq!(pay_interval("HOUR"), Some(PayInterval::Hour));
+        assert_eq!(pay_interval("Annually"), Some(PayInterval::Year));
+        assert_eq!(pay_interval("NONE"), None);
         for (w, r) in [
             ("remote", Some(true)),
             ("Remote", Some(true)),

@@ -74,18 +74,20 @@ async fn answer(mut socket: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io:
     }
     let big = vec![b' '; MAX_BODY + 1];
     let (status, body, length): (&str, &[u8], bool) = match target.as_str() {
-        "/v1/boards/airbnb/jobs?content=true" => ("200 OK", AIRBNB, true),
-        "/v1/boards/airbnb/jobs/4679941006" => ("200 OK", GONG_DETAIL, true),
-        "/v1/boards/missing/jobs?content=true" => ("404 Not Found", br#"{"status":404,"error":"Job not found"}"#, true),
-        "/v1/boards/down/jobs?content=true" => ("503 Service Unavailable", b"busy", true),
-        "/v1/boards/bad/jobs?content=true" => ("200 OK", b"<html>maintenance</html>", true),
-        "/v1/boards/big/jobs?content=true" => ("200 OK", &big, true),
-        "/v1/boards/bigstream/jobs?content=true" => ("200 OK", &big, false),
-        "/v1/boards/slow/jobs?content=true" => {
+        "/v1/boards/airbnb/jobs?content=true&pay_transparency=true" => ("200 OK", AIRBNB, true),
+        "/v1/boards/airbnb/jobs/4679941006?pay_transparency=true" => ("200 OK", GONG_DETAIL, true),
+        "/v1/boards/missing/jobs?content=true&pay_transparency=true" => {
+            ("404 Not Found", br#"{"status":404,"error":"Job not found"}"#, true)
+        }
+        "/v1/boards/down/jobs?content=true&pay_transparency=true" => ("503 Service Unavailable", b"busy", true),
+        "/v1/boards/bad/jobs?content=true&pay_transparency=true" => ("200 OK", b"<html>maintenance</html>", true),
+        "/v1/boards/big/jobs?content=true&pay_transparency=true" => ("200 OK", &big, true),
+        "/v1/boards/bigstream/jobs?content=true&pay_transparency=true" => ("200 OK", &big, false),
+        "/v1/boards/slow/jobs?content=true&pay_transparency=true" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
             ("200 OK", AIRBNB, true)
         }
-        "/v1/boards/slowbody/jobs?content=true" => {
+        "/v1/boards/slowbody/jobs?content=true&pay_transparency=true" => {
             socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"jobs\"").await?;
             tokio::time::sleep(Duration::from_secs(3)).await;
             return Ok(());
@@ -153,7 +155,7 @@ async fn error_statuses_are_status_errors() -> TestResult {
     assert!(matches!(err, ExtractError::Status { status: 404, .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        format!("GET {}/v1/boards/missing/jobs?content=true answered 404 Not Found", server.base)
+        format!("GET {}/v1/boards/missing/jobs?content=true&pay_transparency=true answered 404 Not Found", server.base)
     );
     assert!(!err.is_transient());
     let err = http.list(&board(BoardKind::Greenhouse, "down")?).await.err().ok_or("503 accepted")?;
@@ -171,7 +173,10 @@ async fn slow_answers_time_out() -> TestResult {
     for token in ["slow", "slowbody"] {
         let err = http.list(&board(BoardKind::Greenhouse, token)?).await.err().ok_or("slow answer accepted")?;
         assert!(matches!(err, ExtractError::Timeout { .. }), "{token}: {err:?}");
-        assert_eq!(err.to_string(), format!("GET {}/v1/boards/{token}/jobs?content=true timed out", server.base));
+        assert_eq!(
+            err.to_string(),
+            format!("GET {}/v1/boards/{token}/jobs?content=true&pay_transparency=true timed out", server.base)
+        );
         assert!(err.is_transient());
     }
     Ok(())
@@ -186,7 +191,7 @@ async fn malformed_and_oversized_bodies() -> TestResult {
     assert_eq!(
         err.to_string(),
         format!(
-            "greenhouse board listing from {}/v1/boards/bad/jobs?content=true is not valid JSON: expected value at line 1 column 1",
+            "greenhouse board listing from {}/v1/boards/bad/jobs?content=true&pay_transparency=true is not valid JSON: expected value at line 1 column 1",
             server.base
         )
     );
@@ -234,7 +239,7 @@ fn urls() -> TestResult {
     let http = HttpBoards::new(public, Duration::from_secs(1), Duration::from_secs(1), 10)?;
     assert_eq!(
         http.list_url(&board(BoardKind::Greenhouse, "airbnb")?),
-        "https://boards-api.greenhouse.io/v1/boards/airbnb/jobs?content=true"
+        "https://boards-api.greenhouse.io/v1/boards/airbnb/jobs?content=true&pay_transparency=true"
     );
     assert_eq!(http.list_url(&board(BoardKind::Lever, "plaid")?), "https://api.lever.co/v0/postings/plaid?mode=json");
     assert_eq!(

@@ -48,7 +48,7 @@ impl Server {
     }
 
     fn hits(&self, token: &str) -> usize {
-        let path = format!("/v1/boards/{token}/jobs?content=true");
+        let path = format!("/v1/boards/{token}/jobs?content=true&pay_transparency=true");
         self.hits.lock().map(|h| h.get(&path).copied().unwrap_or(0)).unwrap_or(0)
     }
 

@@ -113,6 +113,18 @@ word::vocabulary! {
 }
 
 word::vocabulary! {
+    /// The period a posting's pay is given per (`postings.pay_interval`), as the board states it; a board that
+    /// states none leaves it empty.
+    PayInterval: "pay interval" {
+        Hour => "hour",
+        Day => "day",
+        Week => "week",
+        Month => "month",
+        Year => "year",
+    }
+}
+
+word::vocabulary! {
     /// What a run did to a posting already stored (`posting_changes.change`); the run that first stored it is the
     /// posting's `first_run_id`.
     PostingChange: "posting change" {
@@ -164,6 +176,7 @@ mod tests {
         round_trips(&BoardKind::ALL);
         round_trips(&RunStart::ALL);
         round_trips(&PostingStatus::ALL);
+        round_trips(&PayInterval::ALL);
         round_trips(&PostingChange::ALL);
         round_trips(&PostingSort::ALL);
     }

@@ -268,7 +268,13 @@ async fn upsert_rate(db: &TestDb, rows: &[(usize, NewPosting)], per_company: usi
     let started = Instant::now();
     for (chunk, company) in plain.chunks(per_company.max(1)).zip(companies.iter().cycle()) {
         let owned: Vec<NewPosting> = chunk.iter().map(|r| (*r).clone()).collect();
-        let listing = Listing { run_id: Uuid::new_v4(), user_id: "bench", company_id: company.id, seen_at: Utc::now() };
+        let listing = Listing {
+            run_id: Uuid::new_v4(),
+            user_id: "bench",
+            company_id: company.id,
+            seen_at: Utc::now(),
+            rewrite: false,
+        };
         postings::upsert(&mut conn, listing, &owned).await?;
     }
     Ok(rows.len() as f64 / started.elapsed().as_secs_f64())

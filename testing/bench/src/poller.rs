@@ -143,8 +143,13 @@ async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) ->
             normalized: None,
         })
         .collect();
-    let listing =
-        Listing { run_id: Uuid::new_v4(), user_id: "bench", company_id: company.id, seen_at: chrono::Utc::now() };
+    let listing = Listing {
+        run_id: Uuid::new_v4(),
+        user_id: "bench",
+        company_id: company.id,
+        seen_at: chrono::Utc::now(),
+        rewrite: false,
+    };
     postings::upsert(&mut conn, listing, &rows).await?;
     let posting_ids: Vec<i64> = llm::postings_matching(&mut conn, "bench", "pending", None, 1_000_000).await?;
     let mut ids = Vec::with_capacity(jobs);

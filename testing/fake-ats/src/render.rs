@@ -11,8 +11,8 @@ use crate::text;
 /// What a request asks a board for.
 #[derive(Clone, Debug)]
 pub(crate) enum View {
-    GreenhouseList { content: bool },
-    GreenhouseJob { id: String },
+    GreenhouseList { content: bool, pay: bool },
+    GreenhouseJob { id: String, pay: bool },
     Lever { skip: usize, limit: Option<usize> },
     Ashby { compensation: bool },
     Careers,
@@ -21,7 +21,11 @@ pub(crate) enum View {
 /// The answers a board caches until it changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum ListKey {
-    GreenhouseWithoutContent,
+    /// Greenhouse asked without `content`, `pay_transparency` or both.
+    GreenhouseWithout {
+        content: bool,
+        pay: bool,
+    },
     AshbyWithoutCompensation,
     Careers,
 }
@@ -43,7 +47,9 @@ impl View {
     /// Answers that need the postings parsed are cached; the others are the stored items joined, which is cheap.
     pub(crate) fn cache_key(&self) -> Option<ListKey> {
         match *self {
-            View::GreenhouseList { content: false } => Some(ListKey::GreenhouseWithoutContent),
+            View::GreenhouseList { content, pay } if !(content && pay) => {
+                Some(ListKey::GreenhouseWithout { content: !content, pay: !pay })
+            }
             View::Ashby { compensation: false } => Some(ListKey::AshbyWithoutCompensation),
             View::Careers => Some(ListKey::Careers),
             _ => None,
@@ -61,6 +67,18 @@ pub(crate) enum Missing {
 /// Fields Greenhouse sends only with `?content=true` (compare gh_gongio_board_jobs_no_content.json).
 const GREENHOUSE_CONTENT_ONLY: &[&str] =
     &["content", "departments", "offices", "ai_disclaimer", "include_ai_disclaimer", "ai_opt_out_request_url"];
+/// Sent only with `?pay_transparency=true` (compare gh_docs_retrieve_job.jsonc).
+const GREENHOUSE_PAY_ONLY: &[&str] = &["pay_input_ranges"];
+/// Both of the above.
+const GREENHOUSE_CONTENT_AND_PAY: &[&str] = &[
+    "content",
+    "departments",
+    "offices",
+    "ai_disclaimer",
+    "include_ai_disclaimer",
+    "ai_opt_out_request_url",
+    "pay_input_ranges",
+];
 /// Fields Ashby sends only with `?includeCompensation=true`.
 const ASHBY_COMPENSATION_ONLY: &[&str] = &["compensation", "shouldDisplayCompensationOnJobPostings"];
 
@@ -106,7 +124,8 @@ fn filtered(board: &Board, skip: &'static [&'static str]) -> Vec<u8> {
 pub(crate) fn body(board: &Board, token: &str, view: &View) -> Result<Bytes, Missing> {
     if let Some(raw) = &board.raw {
         let verbatim = match view {
-            View::GreenhouseList { content } => raw.with_content == *content,
+            // A fixture was captured without `pay_transparency`: as a board with no pay ranges, whatever is asked.
+            View::GreenhouseList { content, .. } => raw.with_content == *content,
             View::Lever { skip, limit } => *skip == 0 && limit.is_none(),
             View::Ashby { compensation } => *compensation || !raw.with_compensation,
             View::Careers => true,
@@ -120,16 +139,28 @@ pub(crate) fn body(board: &Board, token: &str, view: &View) -> Result<Bytes, Mis
     let items = || board.postings.iter().map(|posting| posting.json.as_str());
     let total = board.postings.len();
     Ok(match view {
-        View::GreenhouseList { content: true } => {
+        View::GreenhouseList { content: true, pay: true } => {
             join("{\"jobs\":[", items(), &format!("],\"meta\":{{\"total\":{total}}}}}"), size)
         }
-        View::GreenhouseList { content: false } => {
-            let jobs = String::from_utf8(filtered(board, GREENHOUSE_CONTENT_ONLY)).unwrap_or_default();
+        View::GreenhouseList { content, pay } => {
+            let skip = match (content, pay) {
+                (false, false) => GREENHOUSE_CONTENT_AND_PAY,
+                (false, true) => GREENHOUSE_CONTENT_ONLY,
+                _ => GREENHOUSE_PAY_ONLY,
+            };
+            let jobs = String::from_utf8(filtered(board, skip)).unwrap_or_default();
             Bytes::from(format!("{{\"jobs\":{jobs},\"meta\":{{\"total\":{total}}}}}"))
         }
-        View::GreenhouseJob { id } => {
+        View::GreenhouseJob { id, pay } => {
             let posting = board.postings.iter().find(|posting| posting.id == *id).ok_or(Missing::Posting)?;
-            Bytes::from(posting.json.clone())
+            if *pay {
+                Bytes::from(posting.json.clone())
+            } else {
+                let value = posting.value();
+                Bytes::from(
+                    serde_json::to_vec(&Without { value: &value, skip: GREENHOUSE_PAY_ONLY }).unwrap_or_default(),
+                )
+            }
         }
         View::Lever { skip, limit } => join("[", items().skip(*skip).take(limit.unwrap_or(usize::MAX)), "]", size),
         View::Ashby { compensation: true } => join("{\"apiVersion\":\"1\",\"jobs\":[", items(), "]}", size),

@@ -99,11 +99,16 @@ fn flag(params: &HashMap<String, String>, name: &str) -> bool {
 }
 
 async fn greenhouse_list(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {
-    respond(&app, &token, View::GreenhouseList { content: flag(&params, "content") }).await
+    let view = View::GreenhouseList { content: flag(&params, "content"), pay: flag(&params, "pay_transparency") };
+    respond(&app, &token, view).await
 }
 
-async fn greenhouse_job(State(app): State<App>, Path((token, id)): Path<(String, String)>) -> Response {
-    respond(&app, &token, View::GreenhouseJob { id }).await
+async fn greenhouse_job(
+    State(app): State<App>,
+    Path((token, id)): Path<(String, String)>,
+    Query(params): Params,
+) -> Response {
+    respond(&app, &token, View::GreenhouseJob { id, pay: flag(&params, "pay_transparency") }).await
 }
 
 async fn lever(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {

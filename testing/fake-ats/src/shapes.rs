@@ -53,6 +53,23 @@ pub(crate) fn greenhouse(mut d: Draw, id: &str) -> Value {
     for (key, value) in fields {
         job.insert(key.to_owned(), value);
     }
+    // Pay ranges (sent with `?pay_transparency=true`), one per pay zone, as in gh_docs_retrieve_job.jsonc; a fifth of
+    // the postings have none, as most boards outside pay-transparency laws.
+    let (min, max) = d.salary;
+    let ranges = match d.rng.below(5) {
+        0 => json!([]),
+        1 => json!([
+            { "min_cents": min * 100, "max_cents": max * 100, "currency_type": "USD", "title": "Zone 1 Pay Range",
+              "blurb": "<p>The pay range for this role in New York and San Francisco.</p>" },
+            { "min_cents": min * 85, "max_cents": max * 85, "currency_type": "USD", "title": "Zone 2 Pay Range",
+              "blurb": "<p>The pay range for this role elsewhere in the US.</p>" },
+        ]),
+        _ => json!([
+            { "min_cents": min * 100, "max_cents": max * 100, "currency_type": "USD", "title": "US Pay Range",
+              "blurb": "<p>In order to provide transparency, we include the base pay range for this role.</p>" },
+        ]),
+    };
+    job.insert("pay_input_ranges".to_owned(), ranges);
     Value::Object(job)
 }
 

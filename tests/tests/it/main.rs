@@ -18,6 +18,7 @@ mod llm_store;
 mod openapi;
 mod operators;
 mod ops_api;
+mod pay;
 mod poller;
 mod poller_caps;
 mod postings;

@@ -21,8 +21,10 @@ fn declared() -> BTreeMap<(String, String), (String, bool)> {
             let sql = match ty {
                 "Uuid" => "uuid",
                 "Text" => "text",
+                "Int2" => "smallint",
                 "Int4" => "integer",
                 "Int8" => "bigint",
+                "Float8" => "double precision",
                 "Bool" => "boolean",
                 "Bytea" => "bytea",
                 "Json" => "json",
@@ -77,7 +79,9 @@ async fn allowed(db: &TestDb, table: &str, column: &str) -> anyhow::Result<Vec<S
 /// the other would fail at a write (or at reading a row) instead of here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
-    use bw_vocab::{BoardKind, ItemStatus, JobMode, JobStatus, PostingChange, PostingStatus, RunStart, RunStatus};
+    use bw_vocab::{
+        BoardKind, ItemStatus, JobMode, JobStatus, PayInterval, PostingChange, PostingStatus, RunStart, RunStatus,
+    };
     fn words<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
         all.iter().map(|&w| name(w).to_owned()).collect()
     }
@@ -90,5 +94,6 @@ async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
     assert_eq!(allowed(&db, "runs", "started_by").await?, words(&RunStart::ALL, RunStart::as_str));
     assert_eq!(allowed(&db, "postings", "status").await?, words(&PostingStatus::ALL, PostingStatus::as_str));
     assert_eq!(allowed(&db, "posting_changes", "change").await?, words(&PostingChange::ALL, PostingChange::as_str));
+    assert_eq!(allowed(&db, "postings", "pay_interval").await?, words(&PayInterval::ALL, PayInterval::as_str));
     Ok(())
 }

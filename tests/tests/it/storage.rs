@@ -28,8 +28,13 @@ async fn forty_thousand_postings_upsert_in_statements_under_the_parameter_limit(
         bw_db::companies::Created::Company(c) | bw_db::companies::Created::Duplicate(c) => c,
     };
     let rows = postings(40_000, "a");
-    let listing =
-        Listing { run_id: uuid::Uuid::new_v4(), user_id: "alice", company_id: company.id, seen_at: Utc::now() };
+    let listing = Listing {
+        run_id: uuid::Uuid::new_v4(),
+        user_id: "alice",
+        company_id: company.id,
+        seen_at: Utc::now(),
+        rewrite: false,
+    };
     let first = postings::upsert(&mut conn, listing, &rows).await?;
     assert_eq!(first.inserted, 40_000);
     assert_eq!(first.statements, 40_000usize.div_ceil(postings::UPSERT_CHUNK_ROWS), "{first:?}");

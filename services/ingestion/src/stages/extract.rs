@@ -117,7 +117,7 @@ async fn store_one<S: BoardSource>(
         other => other,
     };
     match fetched {
-        Ok(Fetched::Listing(body)) => match store::listing(ctx, &company, body).await {
+        Ok(Fetched::Listing(body)) => match store::listing(ctx, &company, &previous, body).await {
             Ok(()) => Ok(()),
             Err(error) => match error.downcast::<BoardRead>() {
                 Ok(BoardRead(read)) => record_failure(ctx, &company, &read.to_string()).await.map_err(classify),
@@ -132,11 +132,14 @@ async fn store_one<S: BoardSource>(
     }
 }
 
-/// What to send back to the company's board: the validators of its last listing, when it had one.
+/// What to send back to the company's board: the validators of its last listing, when it had one and its postings
+/// were made by this normaliser (else the board is read whole, to make them again).
 fn validators(previous: &ListingState) -> Validators {
     match previous.listed_at {
-        Some(_) => Validators { etag: previous.etag.clone(), last_modified: previous.last_modified.clone() },
-        None => Validators::default(),
+        Some(_) if !previous.stale() => {
+            Validators { etag: previous.etag.clone(), last_modified: previous.last_modified.clone() }
+        }
+        _ => Validators::default(),
     }
 }
 

@@ -28,16 +28,28 @@ use crate::run::{RunCtx, fence};
 pub struct BoardRead(#[from] pub ExtractError);
 
 /// Stores the company's listing from `body`; an error that is a [`BoardRead`] is the board's failure, any other
-/// the database's.
-pub async fn listing<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, body: ListingBody) -> anyhow::Result<()> {
+/// the database's. When the company's postings were made by an older normaliser (`previous` is stale), every
+/// posting listed is written again, unchanged ones too.
+pub async fn listing<S: Sync>(
+    ctx: &RunCtx<'_, S>,
+    company: &Company,
+    previous: &ListingState,
+    body: ListingBody,
+) -> anyhow::Result<()> {
     let validators = body.validators().clone();
     let kind = body.kind();
-    let listing = Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now() };
+    let rewrite = previous.stale();
+    let listing =
+        Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now(), rewrite };
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner).await?;
         let base = expiry::base(conn, company.id).await.context("failed to read the company's expiry state")?;
-        let known = postings::known(conn, company.id).await.context("failed to read the company's postings")?;
+        let known = if rewrite {
+            HashMap::new()
+        } else {
+            postings::known(conn, company.id).await.context("failed to read the company's postings")?
+        };
         let read = write_changed(conn, listing, kind, known, body).await?;
         let found = i64::try_from(read.listed.len())?;
         let complete = read.warnings.is_empty();
@@ -52,6 +64,7 @@ pub async fn listing<S: Sync>(ctx: &RunCtx<'_, S>, company: &Company, body: List
             listed_count: Some(i32::try_from(found)?),
             etag: validators.etag,
             last_modified: validators.last_modified,
+            normalized_with: bw_extract::NORMALIZER_VERSION,
         };
         listings::record(conn, company.id, &state).await.context("failed to record the company's listing")?;
         let w = read.written;

@@ -114,6 +114,7 @@ mod fuzz;
 mod greenhouse;
 mod jsonld;
 mod lever;
+mod pay;
 
 #[test]
 fn content_hash_is_stable_across_reserialization() -> TestResult {

@@ -41,7 +41,7 @@ postings_query! {
 }
 
 /// The columns of the CSV export, in order.
-pub const CSV_COLUMNS: [&str; 18] = [
+pub const CSV_COLUMNS: [&str; 22] = [
     "id",
     "company",
     "title",
@@ -52,6 +52,10 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "department",
     "employment_type",
     "compensation",
+    "pay_min",
+    "pay_max",
+    "pay_currency",
+    "pay_interval",
     "posted_at",
     "first_seen_at",
     "last_seen_at",
@@ -162,10 +166,11 @@ fn encode(format: Format, rows: &[Exported], header: bool) -> Vec<u8> {
     out
 }
 
-fn csv_fields(row: &Exported) -> [String; 18] {
+fn csv_fields(row: &Exported) -> [String; 22] {
     let p = &row.posting;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let time = |v: Option<chrono::DateTime<chrono::Utc>>| v.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let amount = |v: Option<f64>| v.map(|a| a.to_string()).unwrap_or_default();
     [
         p.id.to_string(),
         p.company.clone(),
@@ -177,6 +182,10 @@ fn csv_fields(row: &Exported) -> [String; 18] {
         text(&p.department),
         text(&p.employment_type),
         text(&p.compensation),
+        amount(p.pay_min),
+        amount(p.pay_max),
+        text(&p.pay_currency),
+        p.pay_interval.map(|i| i.to_string()).unwrap_or_default(),
         time(p.posted_at),
         p.first_seen_at.to_rfc3339(),
         p.last_seen_at.to_rfc3339(),
