@@ -114,7 +114,7 @@ start api ./target/debug/api
 started api "$API/healthz"
 
 log "adding sample companies (already followed ones are kept)"
-add() { "$CTL" companies add "$1" "$2" "$3" --exists-ok >/dev/null; }
+add() { "$CTL" companies add "$@" --exists-ok >/dev/null; }
 add "Airbnb" greenhouse airbnb
 add "Plaid" lever plaid
 add "Linear" ashby linear
@@ -123,6 +123,7 @@ add "Acme" greenhouse acme
 add "Globex" lever globex
 add "Initech" ashby initech
 add "Umbrella" jsonld "$ATS/careers/umbrella"
+add "Hooli" lever hooli --region eu # on Lever's EU host (api.eu.lever.co; the fake's /eu)
 
 log "dry run: what a run would find (ctl runs dry-run)"
 "$CTL" runs dry-run | sed 's/^/   /'

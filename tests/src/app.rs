@@ -190,7 +190,13 @@ impl TestApp {
     pub async fn run_in(&self, db: &TestDb, postings: usize) -> anyhow::Result<uuid::Uuid> {
         self.ats.generate_board(bw_fake_ats::Kind::Greenhouse, "acme", postings, 1);
         let mut conn = bw_db::pool::conn(&db.pool).await?;
-        bw_db::companies::create(&mut conn, "alice", "Acme", BoardKind::Greenhouse, "acme").await?;
+        bw_db::companies::create(
+            &mut conn,
+            "alice",
+            "Acme",
+            bw_db::companies::BoardRef { kind: BoardKind::Greenhouse, region: Default::default(), token: "acme" },
+        )
+        .await?;
         match bw_db::runs::create(&mut conn, "alice").await? {
             bw_db::runs::Created::Run(run) => Ok(run.id),
             bw_db::runs::Created::ActiveExists(run) => anyhow::bail!("alice already has run {}", run.id),

@@ -31,7 +31,7 @@ fn sha2_of(text: &str) -> Vec<u8> {
 /// The user's company following `kind`/`token` (created when missing); answers its id.
 pub async fn company(db: &TestDb, user: &str, name: &str, kind: BoardKind, token: &str) -> anyhow::Result<Uuid> {
     let mut conn = bw_db::pool::conn(&db.pool).await?;
-    Ok(match companies::create(&mut conn, user, name, kind, token).await? {
+    Ok(match companies::create(&mut conn, user, name, companies::BoardRef::us(kind, token)).await? {
         Created::Company(c) | Created::Duplicate(c) => c.id,
     })
 }

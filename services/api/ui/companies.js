@@ -15,6 +15,12 @@ const KIND_TEXT = {
 /** The board kinds, each as [kind, label, token label, hint]. */
 const kinds = () => meta().board_kinds.map((k) => [k, ...(KIND_TEXT[k] ?? [k, 'Board token', ''])]);
 
+/** The hosts a board can be on, as the form names them. */
+const REGION_TEXT = { us: 'Main host', eu: 'EU host (boards of EU customers)' };
+
+/** The regions `/api/meta` says a board kind can be in. */
+const regionsOf = (kind) => meta().board_regions?.[kind] ?? ['us'];
+
 export function render(ctx) {
   document.title = 'Companies · boardwatch';
   const list = table('companies-table', 'Companies you follow', ['Name', 'Board', 'Token or URL', 'Added', '']);
@@ -39,7 +45,8 @@ async function load(ctx, list, empty) {
 }
 
 function row(ctx, company, refresh) {
-  const kind = KIND_TEXT[company.board_kind]?.[0] ?? company.board_kind;
+  const label = KIND_TEXT[company.board_kind]?.[0] ?? company.board_kind;
+  const kind = company.board_region === 'eu' ? `${label} (EU)` : label;
   const remove = h('button', {
     type: 'button', class: 'button button--danger button--small', testid: 'company-remove',
     'aria-label': `Remove ${company.name}`,
@@ -72,6 +79,8 @@ function addForm(ctx, refresh) {
     testid: 'company-name' });
   const kind = h('select', { id: 'company-kind', name: 'board_kind', testid: 'company-kind' },
     kinds().map(([value, label]) => h('option', { value }, label)));
+  const region = h('select', { id: 'company-region', name: 'board_region', testid: 'company-region' });
+  const regionField = field('company-region', 'Host', region);
   const tokenLabel = h('label', { for: 'company-token' });
   const hint = h('p', { class: 'hint', id: 'company-token-hint' });
   const boardToken = h('input', { id: 'company-token', name: 'board_token', required: true, autocomplete: 'off',
@@ -82,6 +91,7 @@ function addForm(ctx, refresh) {
     h('h2', { id: 'company-form-title', class: 'form-grid__title' }, 'Add a company'),
     field('company-name', 'Name', name),
     field('company-kind', 'Board', kind),
+    regionField,
     h('div', { class: 'field field--wide' }, tokenLabel, boardToken, hint),
     error,
     h('div', { class: 'actions' }, submit));
@@ -89,12 +99,15 @@ function addForm(ctx, refresh) {
     const [, , label, help] = kinds().find(([k]) => k === kind.value) ?? kinds()[0];
     tokenLabel.textContent = label;
     hint.textContent = help;
+    const regions = regionsOf(kind.value);
+    region.replaceChildren(...regions.map((r) => h('option', { value: r }, REGION_TEXT[r] ?? r)));
+    regionField.hidden = regions.length < 2;
   };
   kind.addEventListener('change', describeKind);
   describeKind();
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const fields = { name, board_kind: kind, board_token: boardToken };
+    const fields = { name, board_kind: kind, board_region: region, board_token: boardToken };
     const added = await submitCompany(ctx, fields, error, submit);
     if (!added) return;
     form.reset();

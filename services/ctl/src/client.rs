@@ -42,6 +42,9 @@ pub enum CompaniesCommand {
         kind: String,
         #[arg(value_name = "TOKEN")]
         board_token: String,
+        /// The host the board is on: `us` (the main one) or `eu` (Greenhouse's and Lever's EU hosts).
+        #[arg(long, default_value = "us")]
+        region: String,
         /// A board already followed is not an error.
         #[arg(long)]
         exists_ok: bool,
@@ -175,8 +178,8 @@ fn show<T: serde::de::DeserializeOwned>(
 pub async fn companies(args: &ApiArgs, command: CompaniesCommand, json: bool) -> anyhow::Result<()> {
     let api = args.api()?;
     match command {
-        CompaniesCommand::Add { name, kind, board_token: token, exists_ok } => {
-            let body = json!({ "name": name, "board_kind": kind, "board_token": token });
+        CompaniesCommand::Add { name, kind, board_token: token, region, exists_ok } => {
+            let body = json!({ "name": name, "board_kind": kind, "board_token": token, "board_region": region });
             match api.post("/api/companies", Some(&body)).await {
                 Ok(company) if json => print_json(&company),
                 Ok(company) => {
@@ -197,7 +200,11 @@ pub async fn companies(args: &ApiArgs, command: CompaniesCommand, json: bool) ->
             }
             for c in list["companies"].as_array().into_iter().flatten() {
                 let text = |k: &str| c[k].as_str().unwrap_or("").to_owned();
-                println!("{} {:<20} {:<10} {}", text("id"), text("name"), text("board_kind"), text("board_token"));
+                let kind = match c["board_region"].as_str() {
+                    Some("eu") => format!("{} (eu)", text("board_kind")),
+                    _ => text("board_kind"),
+                };
+                println!("{} {:<20} {:<15} {}", text("id"), text("name"), kind, text("board_token"));
             }
             Ok(())
         }

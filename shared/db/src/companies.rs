@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use crate::models::{BoardKind, Company};
+use crate::models::{BoardKind, BoardRegion, Company};
 use crate::schema::companies::dsl as c;
 
 /// What creating a company came to.
@@ -15,20 +15,35 @@ pub enum Created {
     Duplicate(Company),
 }
 
+/// A board as a company names it: its kind, the host it is on and its token.
+#[derive(Clone, Copy, Debug)]
+pub struct BoardRef<'a> {
+    pub kind: BoardKind,
+    pub region: BoardRegion,
+    pub token: &'a str,
+}
+
+impl<'a> BoardRef<'a> {
+    /// A board on its service's main host.
+    pub fn us(kind: BoardKind, token: &'a str) -> Self {
+        Self { kind, region: BoardRegion::Us, token }
+    }
+}
+
 /// Adds a company for `user_id`, or returns the live company that already has this board.
 pub async fn create(
     conn: &mut diesel_async::AsyncPgConnection,
     user_id: &str,
     name: &str,
-    board_kind: BoardKind,
-    board_token: &str,
+    board: BoardRef<'_>,
 ) -> anyhow::Result<Created> {
     let row = (
         c::id.eq(Uuid::new_v4()),
         c::user_id.eq(user_id),
         c::name.eq(name),
-        c::board_kind.eq(board_kind),
-        c::board_token.eq(board_token),
+        c::board_kind.eq(board.kind),
+        c::board_region.eq(board.region),
+        c::board_token.eq(board.token),
     );
     let inserted: Option<Company> = diesel::insert_into(c::companies)
         .values(row)
@@ -42,8 +57,9 @@ pub async fn create(
     }
     let existing = c::companies
         .filter(c::user_id.eq(user_id))
-        .filter(c::board_kind.eq(board_kind))
-        .filter(c::board_token.eq(board_token))
+        .filter(c::board_kind.eq(board.kind))
+        .filter(c::board_region.eq(board.region))
+        .filter(c::board_token.eq(board.token))
         .filter(c::deleted_at.is_null())
         .select(Company::as_select())
         .first(conn)

@@ -1,6 +1,6 @@
 //! Rows as the services see them.
 
-pub use bw_vocab::{BoardKind, RunStart, RunStatus, Stage};
+pub use bw_vocab::{BoardKind, BoardRegion, RunStart, RunStatus, Stage};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,9 @@ pub struct Company {
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Which of the service's hosts the board is on: `us` (the main one) or `eu` (Greenhouse and Lever only).
+    #[serde(default)]
+    pub board_region: BoardRegion,
 }
 
 /// An ingestion run.

@@ -524,6 +524,8 @@ pub struct PendingPosting {
     #[diesel(sql_type = Text)]
     pub board_token: String,
     #[diesel(sql_type = Text)]
+    pub board_region: bw_vocab::BoardRegion,
+    #[diesel(sql_type = Text)]
     pub external_id: String,
     #[diesel(sql_type = Json)]
     pub raw: serde_json::Value,
@@ -537,7 +539,7 @@ pub async fn pending_after(
     limit: i64,
 ) -> anyhow::Result<Vec<PendingPosting>> {
     Ok(diesel::sql_query(
-        "SELECT p.id, p.company_id, c.board_kind, c.board_token, p.external_id, p.raw \
+        "SELECT p.id, p.company_id, c.board_kind, c.board_token, c.board_region, p.external_id, p.raw \
          FROM postings p JOIN companies c ON c.id = p.company_id \
          WHERE p.user_id = $1 AND p.status = 'pending' AND p.id > $2 AND c.deleted_at IS NULL \
          ORDER BY p.id LIMIT $3",

@@ -17,6 +17,7 @@ diesel::table! {
         listing_etag -> Nullable<Text>,
         listing_last_modified -> Nullable<Text>,
         normalized_with -> Int2,
+        board_region -> Text,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-pub use bw_vocab::BoardKind;
+pub use bw_vocab::{BoardKind, BoardRegion};
 /// A board kind name that is not one of the known kinds.
 pub type UnknownBoardKind = bw_vocab::Unknown;
 
@@ -16,13 +16,24 @@ pub struct InvalidBoard {
     pub problem: String,
 }
 
-/// One board to read: its kind and its token (a board name, or for `jsonld` the careers page URL).
+/// A region that a board of its kind cannot be in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} boards have no {region} host (only greenhouse and lever have an EU one)")]
+pub struct WrongRegion {
+    pub kind: BoardKind,
+    pub region: BoardRegion,
+}
+
+/// One board to read: its kind, the host it is on, and its token (a board name, or for `jsonld` the careers page
+/// URL).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Board {
     /// Which API or page format to use.
     pub kind: BoardKind,
     /// Greenhouse/Lever/Ashby: the board name (`[A-Za-z0-9._-]{1,128}`); jsonld: an absolute http(s) URL.
     pub token: String,
+    /// Which of the service's hosts: `Eu` for Greenhouse and Lever boards on their EU hosts.
+    pub region: BoardRegion,
 }
 
 /// Longest careers-page URL accepted for a jsonld board.
@@ -57,14 +68,26 @@ impl Board {
                 }
             }
         }
-        Ok(Board { kind, token: token.to_owned() })
+        Ok(Board { kind, token: token.to_owned(), region: BoardRegion::Us })
+    }
+
+    /// The board on `region`'s host, if its kind has one there.
+    pub fn in_region(self, region: BoardRegion) -> Result<Board, WrongRegion> {
+        if !self.kind.regions().contains(&region) {
+            return Err(WrongRegion { kind: self.kind, region });
+        }
+        Ok(Board { region, ..self })
     }
 }
 
 impl fmt::Display for Board {
-    /// `kind:token`, e.g. `greenhouse:airbnb`.
+    /// `kind:token`, e.g. `greenhouse:airbnb`, or for a board on an EU host `greenhouse:airbnb (eu)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.kind, self.token)
+        write!(f, "{}:{}", self.kind, self.token)?;
+        match self.region {
+            BoardRegion::Us => Ok(()),
+            BoardRegion::Eu => f.write_str(" (eu)"),
+        }
     }
 }
 

@@ -13,18 +13,22 @@ use serde_json::Value;
 
 use crate::body::SpoolWriter;
 use crate::listing::parse_json;
-use crate::{Board, BoardKind, BoardSource, ExtractError, Fetched, ListingBody, Validators};
+use crate::{Board, BoardKind, BoardRegion, BoardSource, ExtractError, Fetched, ListingBody, Validators};
 
 /// Sent with every request.
 const USER_AGENT: &str = concat!("bw-extract/", env!("CARGO_PKG_VERSION"), " (job postings ingestion)");
 
-/// Base URLs of the three board APIs, without a trailing slash. JSON-LD boards use their own URL.
+/// Base URLs of the board APIs, without a trailing slash. JSON-LD boards use their own URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BoardUrls {
     /// Greenhouse Job Board API, e.g. `https://boards-api.greenhouse.io`.
     pub greenhouse: String,
+    /// Its EU host, for the boards of Greenhouse's EU customers: `https://boards-api.eu.greenhouse.io`.
+    pub greenhouse_eu: String,
     /// Lever Postings API, e.g. `https://api.lever.co`.
     pub lever: String,
+    /// Its EU host: `https://api.eu.lever.co`.
+    pub lever_eu: String,
     /// Ashby public job board API, e.g. `https://api.ashbyhq.com`.
     pub ashby: String,
 }
@@ -34,19 +38,24 @@ impl BoardUrls {
     pub fn public() -> Self {
         Self {
             greenhouse: "https://boards-api.greenhouse.io".to_owned(),
+            greenhouse_eu: "https://boards-api.eu.greenhouse.io".to_owned(),
             lever: "https://api.lever.co".to_owned(),
+            lever_eu: "https://api.eu.lever.co".to_owned(),
             ashby: "https://api.ashbyhq.com".to_owned(),
         }
     }
 
-    /// The same base URL for all three (a fake server); a trailing slash is removed.
+    /// One fake server for every API (a trailing slash is removed): the main hosts at `base`, the EU hosts at
+    /// `{base}/eu`.
     pub fn all(base: &str) -> Self {
         let base = base.trim_end_matches('/').to_owned();
-        Self { greenhouse: base.clone(), lever: base.clone(), ashby: base }
+        let eu = format!("{base}/eu");
+        Self { greenhouse: base.clone(), greenhouse_eu: eu.clone(), lever: base.clone(), lever_eu: eu, ashby: base }
     }
 
-    /// `ATS_BASE_URL` for all three when set (a fake server); else `GREENHOUSE_API_URL`, `LEVER_API_URL` and
-    /// `ASHBY_API_URL` each over the public endpoints.
+    /// `ATS_BASE_URL` for every API when set (a fake server, see [`Self::all`]); else `GREENHOUSE_API_URL`,
+    /// `GREENHOUSE_EU_API_URL`, `LEVER_API_URL`, `LEVER_EU_API_URL` and `ASHBY_API_URL` each over the public
+    /// endpoints.
     pub fn from_env() -> Self {
         let var = bw_config::optional;
         if let Some(base) = var("ATS_BASE_URL") {
@@ -56,9 +65,24 @@ impl BoardUrls {
         let or = |name: &str, default: String| var(name).map_or(default, |v| v.trim_end_matches('/').to_owned());
         Self {
             greenhouse: or("GREENHOUSE_API_URL", public.greenhouse),
+            greenhouse_eu: or("GREENHOUSE_EU_API_URL", public.greenhouse_eu),
             lever: or("LEVER_API_URL", public.lever),
+            lever_eu: or("LEVER_EU_API_URL", public.lever_eu),
             ashby: or("ASHBY_API_URL", public.ashby),
         }
+    }
+
+    /// The base URL of `board`'s API on its host; `None` for a careers page (its token is its URL).
+    pub fn base(&self, board: &Board) -> Option<&str> {
+        let eu = board.region == BoardRegion::Eu;
+        Some(match board.kind {
+            BoardKind::Greenhouse if eu => &self.greenhouse_eu,
+            BoardKind::Greenhouse => &self.greenhouse,
+            BoardKind::Lever if eu => &self.lever_eu,
+            BoardKind::Lever => &self.lever,
+            BoardKind::Ashby => &self.ashby,
+            BoardKind::Jsonld => return None,
+        })
     }
 }
 
@@ -242,13 +266,11 @@ impl HttpBoards {
 
     /// The URL listing `board`'s postings.
     pub fn list_url(&self, board: &Board) -> String {
-        let token = &board.token;
+        let (token, base) = (&board.token, self.urls.base(board).unwrap_or_default());
         match board.kind {
-            BoardKind::Greenhouse => {
-                format!("{}/v1/boards/{token}/jobs?content=true&pay_transparency=true", self.urls.greenhouse)
-            }
-            BoardKind::Lever => format!("{}/v0/postings/{token}?mode=json", self.urls.lever),
-            BoardKind::Ashby => format!("{}/posting-api/job-board/{token}?includeCompensation=true", self.urls.ashby),
+            BoardKind::Greenhouse => format!("{base}/v1/boards/{token}/jobs?content=true&pay_transparency=true"),
+            BoardKind::Lever => format!("{base}/v0/postings/{token}?mode=json"),
+            BoardKind::Ashby => format!("{base}/posting-api/job-board/{token}?includeCompensation=true"),
             BoardKind::Jsonld => token.clone(),
         }
     }
@@ -411,7 +433,7 @@ impl BoardSource for HttpBoards {
     /// again and the posting's raw value returned; a posting no longer listed is `Malformed`.
     async fn detail(&self, board: &Board, external_id: &str) -> Result<Value, ExtractError> {
         revalidate(board)?;
-        let token = &board.token;
+        let (token, base) = (&board.token, self.urls.base(board).unwrap_or_default());
         match board.kind {
             BoardKind::Greenhouse => {
                 if external_id.is_empty() || external_id.len() > 20 || !external_id.bytes().all(|b| b.is_ascii_digit())
@@ -421,8 +443,7 @@ impl BoardSource for HttpBoards {
                         "is not a decimal integer",
                     ));
                 }
-                let url =
-                    format!("{}/v1/boards/{token}/jobs/{external_id}?pay_transparency=true", self.urls.greenhouse);
+                let url = format!("{base}/v1/boards/{token}/jobs/{external_id}?pay_transparency=true");
                 self.get_object(&url, "greenhouse job").await
             }
             BoardKind::Lever => {
@@ -433,7 +454,7 @@ impl BoardSource for HttpBoards {
                         "is not a posting id",
                     ));
                 }
-                let url = format!("{}/v0/postings/{token}/{external_id}", self.urls.lever);
+                let url = format!("{base}/v0/postings/{token}/{external_id}");
                 self.get_object(&url, "lever posting").await
             }
             BoardKind::Ashby | BoardKind::Jsonld => {

@@ -220,7 +220,7 @@ async fn refused_connections_are_transport_errors() -> TestResult {
 #[tokio::test]
 async fn hand_built_boards_are_checked_before_use() -> TestResult {
     let http = boards("http://127.0.0.1:9", Duration::from_secs(1))?;
-    let forged = Board { kind: BoardKind::Greenhouse, token: "../admin".to_owned() };
+    let forged = Board { kind: BoardKind::Greenhouse, token: "../admin".to_owned(), region: Default::default() };
     let err = http.list(&forged).await.err().ok_or("forged board accepted")?;
     assert_eq!(err.kind(), "malformed");
     assert!(
@@ -247,7 +247,16 @@ fn urls() -> TestResult {
         "https://api.ashbyhq.com/posting-api/job-board/linear?includeCompensation=true"
     );
     assert_eq!(http.list_url(&board(BoardKind::Jsonld, "https://x.test/jobs")?), "https://x.test/jobs");
-    assert_eq!(BoardUrls::all("http://127.0.0.1:1/").lever, "http://127.0.0.1:1");
+    let eu = |kind, token| board(kind, token).map(|b| b.in_region(bw_extract::BoardRegion::Eu));
+    assert_eq!(
+        http.list_url(&eu(BoardKind::Greenhouse, "finn")??),
+        "https://boards-api.eu.greenhouse.io/v1/boards/finn/jobs?content=true&pay_transparency=true"
+    );
+    assert_eq!(http.list_url(&eu(BoardKind::Lever, "swile")??), "https://api.eu.lever.co/v0/postings/swile?mode=json");
+    let refused = eu(BoardKind::Ashby, "linear")?.err().map(|e| e.to_string());
+    assert_eq!(refused.as_deref(), Some("ashby boards have no eu host (only greenhouse and lever have an EU one)"));
+    let fake = BoardUrls::all("http://127.0.0.1:1/");
+    assert_eq!((fake.lever.as_str(), fake.lever_eu.as_str()), ("http://127.0.0.1:1", "http://127.0.0.1:1/eu"));
     Ok(())
 }
 

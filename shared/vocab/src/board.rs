@@ -13,3 +13,26 @@ crate::word::vocabulary! {
         Jsonld => "jsonld",
     }
 }
+
+crate::word::vocabulary! {
+    /// Which of its service's hosts a board lives on (`companies.board_region`): Greenhouse and Lever keep the boards
+    /// of their EU customers apart, on hosts of their own. Ashby and careers pages have one.
+    #[derive(Default)]
+    BoardRegion: "board region" {
+        /// The service's main host (`boards-api.greenhouse.io`, `api.lever.co`).
+        #[default]
+        Us => "us",
+        /// The EU host (`boards-api.eu.greenhouse.io`, `api.eu.lever.co`).
+        Eu => "eu",
+    }
+}
+
+impl BoardKind {
+    /// The regions a board of this kind can be in: both for Greenhouse and Lever, the main one for the others.
+    pub fn regions(self) -> &'static [BoardRegion] {
+        match self {
+            Self::Greenhouse | Self::Lever => &BoardRegion::ALL,
+            Self::Ashby | Self::Jsonld => &[BoardRegion::Us],
+        }
+    }
+}

@@ -6,7 +6,7 @@
 mod board;
 mod word;
 
-pub use board::BoardKind;
+pub use board::{BoardKind, BoardRegion};
 pub use word::Unknown;
 
 word::vocabulary! {
@@ -177,6 +177,7 @@ mod tests {
         round_trips(&RunStart::ALL);
         round_trips(&PostingStatus::ALL);
         round_trips(&PayInterval::ALL);
+        round_trips(&BoardRegion::ALL);
         round_trips(&PostingChange::ALL);
         round_trips(&PostingSort::ALL);
     }

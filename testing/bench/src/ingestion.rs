@@ -41,7 +41,7 @@ pub async fn run(companies: usize, per_company: usize, row_by_row_sample: usize)
         let started = Instant::now();
         ats.generate_board(fake, &token, per_company, i as u64);
         generating += started.elapsed();
-        bw_db::companies::create(&mut conn, "bench", &token, kind, &token).await?;
+        bw_db::companies::create(&mut conn, "bench", &token, bw_db::companies::BoardRef::us(kind, &token)).await?;
         board_list.push(Board::new(kind, &token)?);
     }
     drop(conn);
@@ -254,7 +254,13 @@ async fn seeded(n: usize) -> anyhow::Result<TestDb> {
     let db = TestDb::new().await?;
     let mut conn = bw_db::pool::conn(&db.pool).await?;
     for i in 0..n {
-        bw_db::companies::create(&mut conn, "bench", &format!("co{i}"), BoardKind::Lever, &format!("co{i}")).await?;
+        bw_db::companies::create(
+            &mut conn,
+            "bench",
+            &format!("co{i}"),
+            bw_db::companies::BoardRef::us(BoardKind::Lever, &format!("co{i}")),
+        )
+        .await?;
     }
     drop(conn);
     Ok(db)

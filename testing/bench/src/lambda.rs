@@ -100,7 +100,7 @@ async fn ingestion_target(
     {
         let board = format!("{user}-board");
         app.ats.generate_board(fake, &board, postings, bodies.len() as u64);
-        bw_db::companies::create(&mut conn, user, &board, kind, &board).await?;
+        bw_db::companies::create(&mut conn, user, &board, bw_db::companies::BoardRef::us(kind, &board)).await?;
         let bw_db::runs::Created::Run(run) = bw_db::runs::create(&mut conn, user).await? else {
             anyhow::bail!("{user} already has an active run");
         };
@@ -125,7 +125,13 @@ async fn board_sizes(app: &TestApp, bin_dir: &Path, common: &[(&'static str, Str
         let board = format!("{user}-gh");
         app.ats.generate_board(Kind::Greenhouse, &board, n, n as u64);
         let mut conn = bw_db::pool::conn(&app.db.pool).await?;
-        bw_db::companies::create(&mut conn, &user, &board, BoardKind::Greenhouse, &board).await?;
+        bw_db::companies::create(
+            &mut conn,
+            &user,
+            &board,
+            bw_db::companies::BoardRef::us(BoardKind::Greenhouse, &board),
+        )
+        .await?;
         let bw_db::runs::Created::Run(run) = bw_db::runs::create(&mut conn, &user).await? else {
             anyhow::bail!("{user} already has an active run");
         };

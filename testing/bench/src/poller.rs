@@ -130,7 +130,14 @@ async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool)
 /// `items` postings of one company, and `jobs` jobs over all of them.
 async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) -> anyhow::Result<Vec<Uuid>> {
     let mut conn = bw_db::pool::conn(pool).await?;
-    let company = match bw_db::companies::create(&mut conn, "bench", "Bench", BoardKind::Lever, "bench").await? {
+    let company = match bw_db::companies::create(
+        &mut conn,
+        "bench",
+        "Bench",
+        bw_db::companies::BoardRef::us(BoardKind::Lever, "bench"),
+    )
+    .await?
+    {
         bw_db::companies::Created::Company(c) | bw_db::companies::Created::Duplicate(c) => c,
     };
     let rows: Vec<NewPosting> = (0..items)

@@ -45,7 +45,8 @@ pub async fn run(users: usize, companies: usize, postings: usize) -> anyhow::Res
                 let size = ((postings as f64) * SIZES[(u * 7 + c) % SIZES.len()]).round() as usize;
                 let token = format!("u{u}c{c}");
                 ats.generate_board(fake, &token, size, (u * companies + c) as u64);
-                bw_db::companies::create(&mut conn, &user, &token, kind, &token).await?;
+                bw_db::companies::create(&mut conn, &user, &token, bw_db::companies::BoardRef::us(kind, &token))
+                    .await?;
                 boards.push((fake, token));
                 total += size;
             }

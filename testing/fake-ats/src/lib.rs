@@ -74,6 +74,13 @@ pub enum Failure {
 /// How long a [`Failure::Hang`] board waits before it answers.
 pub const HANG: Duration = Duration::from_secs(120);
 
+/// The key under which a Greenhouse or Lever board on its service's EU host is kept: such a board is served only
+/// under `/eu` (where `bw_extract::BoardUrls::all` puts the EU hosts), and a board kept under its bare token
+/// only on the main host.
+pub fn eu(token: &str) -> String {
+    format!("eu/{token}")
+}
+
 /// The fake's shared state; clones share it.
 #[derive(Clone, Default)]
 pub struct FakeAts {
@@ -176,6 +183,7 @@ impl FakeAts {
         self.generate_board(Kind::Lever, "globex", 25, 1);
         self.generate_board(Kind::Ashby, "initech", 30, 1);
         self.generate_board(Kind::Jsonld, "umbrella", 12, 1);
+        self.generate_board(Kind::Lever, &eu("hooli"), 15, 1);
         Ok(())
     }
 }

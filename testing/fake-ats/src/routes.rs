@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -34,8 +34,24 @@ impl App {
     }
 }
 
+/// Marks a request to the EU hosts of Greenhouse and Lever, served under `/eu`: it reads the boards whose keys
+/// [`crate::eu`] made.
+#[derive(Clone, Copy)]
+struct EuHost;
+
+/// The key of the board a request names: its token, or on the EU hosts the token's EU key.
+fn board_key(token: String, eu: Option<Extension<EuHost>>) -> String {
+    if eu.is_some() { crate::eu(&token) } else { token }
+}
+
 pub(crate) fn router(fake: FakeAts, shutdown: watch::Receiver<bool>) -> Router {
     let app = App { fake, shutdown };
+    let eu_hosts = Router::new()
+        .route("/v1/boards/{token}/jobs", get(greenhouse_list))
+        .route("/v1/boards/{token}/jobs/{id}", get(greenhouse_job))
+        .route("/v0/postings/{token}", get(lever))
+        .route_layer(middleware::from_fn(conditional))
+        .layer(Extension(EuHost));
     Router::new()
         .route("/v1/boards/{token}/jobs", get(greenhouse_list))
         .route("/v1/boards/{token}/jobs/{id}", get(greenhouse_job))
@@ -43,6 +59,7 @@ pub(crate) fn router(fake: FakeAts, shutdown: watch::Receiver<bool>) -> Router {
         .route("/posting-api/job-board/{token}", get(ashby))
         .route("/careers/{token}", get(careers))
         .route_layer(middleware::from_fn(conditional))
+        .nest("/eu", eu_hosts)
         .merge(crate::control::routes())
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(app.clone(), count_request))
@@ -98,7 +115,13 @@ fn flag(params: &HashMap<String, String>, name: &str) -> bool {
     params.get(name).is_some_and(|value| value.eq_ignore_ascii_case("true"))
 }
 
-async fn greenhouse_list(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {
+async fn greenhouse_list(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    eu: Option<Extension<EuHost>>,
+    Query(params): Params,
+) -> Response {
+    let token = board_key(token, eu);
     let view = View::GreenhouseList { content: flag(&params, "content"), pay: flag(&params, "pay_transparency") };
     respond(&app, &token, view).await
 }
@@ -106,12 +129,20 @@ async fn greenhouse_list(State(app): State<App>, Path(token): Path<String>, Quer
 async fn greenhouse_job(
     State(app): State<App>,
     Path((token, id)): Path<(String, String)>,
+    eu: Option<Extension<EuHost>>,
     Query(params): Params,
 ) -> Response {
+    let token = board_key(token, eu);
     respond(&app, &token, View::GreenhouseJob { id, pay: flag(&params, "pay_transparency") }).await
 }
 
-async fn lever(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {
+async fn lever(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    eu: Option<Extension<EuHost>>,
+    Query(params): Params,
+) -> Response {
+    let token = board_key(token, eu);
     if params.get("mode").is_some_and(|mode| mode != "json") {
         return reply(
             Kind::Lever,

@@ -263,17 +263,25 @@ async fn the_company_form_works_with_the_keyboard_alone() -> anyhow::Result<()> 
     // Greenhouse is first; the arrow moves a closed select to the next option, Lever.
     b.press(&char::from(Key::Down).to_string()).await?;
     b.press(&tab).await?;
+    // Lever has an EU host: the host is asked for next, the main one first.
+    assert_eq!(b.focused().await?.as_deref(), Some("company-region"));
+    b.press(&char::from(Key::Down).to_string()).await?;
+    b.press(&tab).await?;
     assert_eq!(b.focused().await?.as_deref(), Some("company-token"));
     b.press("globex").await?;
     b.screenshot("filled").await?;
     b.press(&char::from(Key::Enter).to_string()).await?;
     b.wait_until("the company row added with Enter", || async {
-        Ok(b.texts("company-row").await?.iter().any(|t| t.contains("Globex") && t.contains("Lever")).then_some(()))
+        Ok(b.texts("company-row").await?.iter().any(|t| t.contains("Globex") && t.contains("Lever (EU)")).then_some(()))
     })
     .await?;
     b.screenshot("added").await?;
-    let rows = app.db.rows("SELECT name, board_kind, board_token FROM companies").await?;
-    assert_eq!(rows, vec![json!({ "name": "Globex", "board_kind": "lever", "board_token": "globex" })]);
+    let rows = app.db.rows("SELECT name, board_kind, board_region, board_token FROM companies").await?;
+    let expected = json!({ "name": "Globex", "board_kind": "lever", "board_region": "eu", "board_token": "globex" });
+    assert_eq!(rows, vec![expected]);
+    // Ashby has one host: the host is not asked for.
+    b.select("company-kind", "ashby").await?;
+    assert!(!b.find("company-region").await?.is_displayed().await?, "no host to choose for Ashby");
     Ok(())
 }
 

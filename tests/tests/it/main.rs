@@ -23,6 +23,7 @@ mod poller;
 mod poller_caps;
 mod postings;
 mod redelivery;
+mod regions;
 mod run_cost;
 mod run_lifecycle;
 mod schedule;

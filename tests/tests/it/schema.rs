@@ -80,7 +80,8 @@ async fn allowed(db: &TestDb, table: &str, column: &str) -> anyhow::Result<Vec<S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
     use bw_vocab::{
-        BoardKind, ItemStatus, JobMode, JobStatus, PayInterval, PostingChange, PostingStatus, RunStart, RunStatus,
+        BoardKind, BoardRegion, ItemStatus, JobMode, JobStatus, PayInterval, PostingChange, PostingStatus, RunStart,
+        RunStatus,
     };
     fn words<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
         all.iter().map(|&w| name(w).to_owned()).collect()
@@ -94,6 +95,7 @@ async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
     assert_eq!(allowed(&db, "runs", "started_by").await?, words(&RunStart::ALL, RunStart::as_str));
     assert_eq!(allowed(&db, "postings", "status").await?, words(&PostingStatus::ALL, PostingStatus::as_str));
     assert_eq!(allowed(&db, "posting_changes", "change").await?, words(&PostingChange::ALL, PostingChange::as_str));
+    assert_eq!(allowed(&db, "companies", "board_region").await?, words(&BoardRegion::ALL, BoardRegion::as_str));
     assert_eq!(allowed(&db, "postings", "pay_interval").await?, words(&PayInterval::ALL, PayInterval::as_str));
     Ok(())
 }

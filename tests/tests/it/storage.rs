@@ -24,7 +24,14 @@ fn postings(n: usize, version: &str) -> Vec<NewPosting> {
 async fn forty_thousand_postings_upsert_in_statements_under_the_parameter_limit() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let mut conn = bw_db::pool::conn(&db.pool).await?;
-    let company = match bw_db::companies::create(&mut conn, "alice", "Big", bw_vocab::BoardKind::Lever, "big").await? {
+    let company = match bw_db::companies::create(
+        &mut conn,
+        "alice",
+        "Big",
+        bw_db::companies::BoardRef::us(bw_vocab::BoardKind::Lever, "big"),
+    )
+    .await?
+    {
         bw_db::companies::Created::Company(c) | bw_db::companies::Created::Duplicate(c) => c,
     };
     let rows = postings(40_000, "a");

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use bw_db::companies::{self, Created};
+use bw_db::companies::{self, BoardRef, Created};
 use bw_db::models::Company;
 use bw_db::pool;
-use bw_extract::{Board, BoardKind};
+use bw_extract::{Board, BoardKind, BoardRegion};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -25,6 +25,11 @@ pub struct NewCompany {
     pub board_kind: String,
     /// Board name for greenhouse, lever and ashby; the careers page URL for jsonld.
     pub board_token: String,
+    /// `us` (the default: the service's main host) or `eu` (Greenhouse's and Lever's EU hosts, where the boards of
+    /// their EU customers are).
+    #[serde(default)]
+    #[schema(value_type = Option<BoardRegion>)]
+    pub board_region: Option<String>,
 }
 
 impl NewCompany {
@@ -35,8 +40,13 @@ impl NewCompany {
             return Err(ApiError::BadRequest("name must be 1-200 characters".to_owned()));
         }
         let kind: BoardKind = self.board_kind.parse().map_err(|e| ApiError::BadRequest(format!("board_kind: {e}")))?;
+        let region: BoardRegion = match self.board_region.as_deref() {
+            None => BoardRegion::Us,
+            Some(region) => region.parse().map_err(|e| ApiError::BadRequest(format!("board_region: {e}")))?,
+        };
         let board =
             Board::new(kind, self.board_token.trim()).map_err(|e| ApiError::BadRequest(format!("board_token: {e}")))?;
+        let board = board.in_region(region).map_err(|e| ApiError::BadRequest(format!("board_region: {e}")))?;
         Ok((name.to_owned(), board))
     }
 }
@@ -58,10 +68,17 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let (name, board) = input.validate()?;
     let mut conn = pool::conn(&state.pool).await?;
-    match companies::create(&mut conn, &user, &name, board.kind, &board.token).await? {
+    let board_ref = BoardRef { kind: board.kind, region: board.region, token: &board.token };
+    match companies::create(&mut conn, &user, &name, board_ref).await? {
         Created::Company(company) => Ok((StatusCode::CREATED, axum::Json(company))),
         Created::Duplicate(existing) => Err(ApiError::Conflict {
-            message: format!("you already follow the {} board {:?} (company {})", board.kind, board.token, existing.id),
+            message: format!(
+                "you already follow the {} board {:?}{} (company {})",
+                board.kind,
+                board.token,
+                if board.region == BoardRegion::Eu { " on its EU host" } else { "" },
+                existing.id
+            ),
             details: json!({ "company_id": existing.id }),
         }),
     }

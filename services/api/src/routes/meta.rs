@@ -4,7 +4,8 @@
 use axum::Json;
 use bw_db::counts::Tally;
 use bw_vocab::{
-    BoardKind, ItemStatus, JobMode, JobStatus, PostingChange, PostingSort, PostingStatus, RunStart, RunStatus, Stage,
+    BoardKind, BoardRegion, ItemStatus, JobMode, JobStatus, PostingChange, PostingSort, PostingStatus, RunStart,
+    RunStatus, Stage,
 };
 use serde::Serialize;
 
@@ -53,6 +54,8 @@ pub struct Meta {
     pub postings: PostingWords,
     /// The board kinds a company may name.
     pub board_kinds: Vec<BoardKind>,
+    /// The regions (hosts) each board kind can be in: `us` for all, `eu` too for Greenhouse and Lever.
+    pub board_regions: std::collections::BTreeMap<String, Vec<BoardRegion>>,
 }
 
 impl Default for Meta {
@@ -78,6 +81,7 @@ impl Default for Meta {
                 sorts: PostingSort::ALL.to_vec(),
             },
             board_kinds: BoardKind::ALL.to_vec(),
+            board_regions: BoardKind::ALL.iter().map(|k| (k.as_str().to_owned(), k.regions().to_vec())).collect(),
         }
     }
 }

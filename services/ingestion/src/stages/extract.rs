@@ -149,11 +149,13 @@ enum FetchError {
     #[error(transparent)]
     Board(#[from] InvalidBoard),
     #[error(transparent)]
+    Region(#[from] bw_extract::WrongRegion),
+    #[error(transparent)]
     List(#[from] ExtractError),
 }
 
 async fn fetch<S: BoardSource>(boards: &S, company: &Company, validators: &Validators) -> Result<Fetched, FetchError> {
-    let board = Board::new(company.board_kind, &company.board_token)?;
+    let board = Board::new(company.board_kind, &company.board_token)?.in_region(company.board_region)?;
     Ok(boards.fetch(&board, validators).await?)
 }
 

@@ -66,6 +66,8 @@ enum NormaliseError {
     Kind(#[from] bw_vocab::Unknown),
     #[error(transparent)]
     Board(#[from] InvalidBoard),
+    #[error(transparent)]
+    Region(#[from] bw_extract::WrongRegion),
     #[error("detail fetch failed: {0}")]
     Detail(ExtractError),
     #[error(transparent)]
@@ -78,7 +80,7 @@ async fn normalise<S: BoardSource>(
 ) -> Result<bw_extract::NormalizedPosting, NormaliseError> {
     let kind: BoardKind = posting.board_kind.parse()?;
     let detail = if bw_extract::needs_detail(kind, &posting.raw) {
-        let board = Board::new(kind, &posting.board_token)?;
+        let board = Board::new(kind, &posting.board_token)?.in_region(posting.board_region)?;
         Some(boards.detail(&board, &posting.external_id).await.map_err(NormaliseError::Detail)?)
     } else {
         None

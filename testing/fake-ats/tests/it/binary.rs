@@ -40,6 +40,7 @@ async fn sample_boards_are_served_by_the_binary() -> anyhow::Result<()> {
             ("greenhouse/airbnb", 20),
             ("jsonld/lamp", 3),
             ("jsonld/umbrella", 12),
+            ("lever/eu/hooli", 15),
             ("lever/globex", 25),
             ("lever/plaid", 20),
         ]
@@ -49,6 +50,10 @@ async fn sample_boards_are_served_by_the_binary() -> anyhow::Result<()> {
         ensure!(boards == expected, "{boards:?}");
         let page = reqwest::get(format!("{base}/careers/umbrella")).await?.text().await?;
         ensure!(page.matches("application/ld+json").count() == 12);
+        // The EU board on Lever's EU host only.
+        let eu: Value = reqwest::get(format!("{base}/eu/v0/postings/hooli?mode=json")).await?.json().await?;
+        ensure!(eu.as_array().map(Vec::len) == Some(15), "{eu}");
+        ensure!(reqwest::get(format!("{base}/v0/postings/hooli?mode=json")).await?.status() == 404);
         Ok(())
     }
     .await;
