@@ -23,6 +23,7 @@ pub struct NormalizedPosting {
     /// `USD 120,000 - 150,000 per year`.
     pub compensation: Option<String>,
     /// The same pay as numbers, where the board structures it (never read out of prose).
+    #[serde(default)]
     pub pay: Option<Pay>,
     /// Plain text: entities decoded, tags removed, block elements as new lines, whitespace collapsed.
     pub description: Option<String>,

@@ -57,8 +57,8 @@ impl Snapshot {
             .db
             .rows(
                 "SELECT p.user_id, c.name AS company, p.external_id, p.status, encode(p.content_hash, 'hex') AS hash, \
-                 p.title, p.url, p.location, p.remote, p.department, p.employment_type, p.compensation, p.description, \
-                 p.posted_at, p.source_updated_at, p.ingest_error, p.expired_at IS NOT NULL AS expired \
+                 p.title, p.url, p.location, p.remote, p.department, p.employment_type, p.compensation, p.pay_min, \
+                 p.pay_max, p.pay_currency, p.pay_interval, p.description, p.posted_at, p.source_updated_at, p.ingest_error, p.expired_at IS NOT NULL AS expired \
                  FROM postings p JOIN companies c ON c.id = p.company_id",
             )
             .await?;
