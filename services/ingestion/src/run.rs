@@ -49,7 +49,7 @@ pub fn transient(e: anyhow::Error) -> Failure {
 
 /// First statement of every write transaction: fails the transaction when the lease is no longer ours, and holds
 /// the run's row (for share) until it ends, so a worker whose lease expired can never write over the one that took
-/// the run over. The worker's own transactions do not wait for one another (two companies are stored at once); the
+/// the run over. The worker's own transactions do not wait for one another (three companies are stored at once); the
 /// lease is extended by its renewal task (see `pipeline::execute`).
 pub async fn fence(conn: &mut diesel_async::AsyncPgConnection, run_id: Uuid, owner: Uuid) -> anyhow::Result<()> {
     match runs::lease_held(conn, run_id, owner, true).await? {

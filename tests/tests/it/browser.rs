@@ -542,8 +542,28 @@ async fn a_user_pages_filters_and_exports_the_postings_and_opens_one() -> anyhow
     assert_eq!(b.texts("posting-run").await?.len(), 1);
     assert_eq!(b.attr("posting-run", "data-change").await?.as_deref(), Some("inserted"));
     assert!(b.text("posting-fields").await?.contains("Acme"));
+    // Its pay as numbers, beside the board's text: `USD 120,000–150,000` (Greenhouse states no period).
+    let shown: bw_db::browse::PostingDetail = app.get("alice", &format!("/api/postings/{first}")).await?;
+    let expected_pay = match (shown.pay_currency.as_deref(), shown.pay_min, shown.pay_max) {
+        (Some(currency), Some(min), Some(max)) => format!("{currency} {}–{}", thousands(min), thousands(max)),
+        _ => "—".to_owned(),
+    };
+    assert_eq!(b.text("posting-pay").await?, expected_pay);
     b.screenshot("03-posting").await?;
     Ok(())
+}
+
+/// A whole amount with thousands separators, as the page writes it.
+fn thousands(amount: f64) -> String {
+    let digits = format!("{amount:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

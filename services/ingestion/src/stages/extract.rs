@@ -42,7 +42,7 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
             (company, previous, fetched)
         })
         .buffer_unordered(ctx.settings.extract_concurrency.max(1));
-    // Companies are stored two at a time: while one's transaction waits on the database, the other's postings are
+    // Companies are stored three at a time: while one's transaction waits on the database, the others' postings are
     // read and normalised. Fetching goes on meanwhile (a fetched board waits in `ready`, its body spooled), so that
     // no download stalls while its timeout runs. A company is stored only after the run's checkpoint said go on;
     // once one says stop, or a store fails, no other store begins and the ones begun end (a store is never dropped
@@ -97,8 +97,10 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
     Ok(Step::Done)
 }
 
-/// Companies whose listings are stored at once (each in its own transaction and connection).
-const STORES_AT_ONCE: usize = 2;
+/// Companies whose listings are stored at once (each in its own transaction and connection). Measured with
+/// `scripts/bench.sh ingestion` on two cores: 2 gave a first run 0.46-0.49 of the COPY rate, 3 gave 0.51-0.53 and 4
+/// 0.54; three keep two runs at once (`RECORD_CONCURRENCY`) and their lease renewals within the pool's 8 connections.
+const STORES_AT_ONCE: usize = 3;
 
 /// Stores what fetching the company's board came to: its listing, its `304 Not Modified` (or, when the company's
 /// postings moved since, its listing fetched again whole), or its failure.
