@@ -27,6 +27,16 @@ pub struct Company {
     pub board_region: BoardRegion,
 }
 
+impl Company {
+    /// Its board as log lines name it: `greenhouse acme`, or `greenhouse acme on the EU host`.
+    pub fn board_label(&self) -> String {
+        match self.board_region {
+            BoardRegion::Us => format!("{} {}", self.board_kind, self.board_token),
+            BoardRegion::Eu => format!("{} {} on the EU host", self.board_kind, self.board_token),
+        }
+    }
+}
+
 /// An ingestion run.
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = runs)]

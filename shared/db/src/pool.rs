@@ -48,3 +48,10 @@ pub fn build(url: &str, max_size: usize) -> anyhow::Result<PgPool> {
 pub async fn conn(pool: &PgPool) -> anyhow::Result<PgConn> {
     pool.get().await.map_err(|e| anyhow::anyhow!("failed to get a PostgreSQL connection from the pool: {e}"))
 }
+
+/// Connections the pool could hand out now without anyone waiting: idle ones and ones it may still open, less the
+/// callers already waiting.
+pub fn spare(pool: &PgPool) -> usize {
+    let status = pool.status();
+    (status.max_size.saturating_sub(status.size) + status.available).saturating_sub(status.waiting)
+}

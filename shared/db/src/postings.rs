@@ -299,6 +299,27 @@ pub async fn mark_unlisted(
     .await?)
 }
 
+/// Stores the content hashes `hashes` for the company's postings `ids` as they are: their content is what is stored,
+/// only asked for in a fuller form by a newer normaliser (see `bw_extract::earlier_content_hash`), so that the
+/// UPSERT after it records no change.
+pub async fn rehash(
+    conn: &mut AsyncPgConnection,
+    company_id: Uuid,
+    ids: &[&str],
+    hashes: &[&[u8]],
+) -> anyhow::Result<()> {
+    diesel::sql_query(
+        "UPDATE postings p SET content_hash = t.hash FROM UNNEST($2::text[], $3::bytea[]) AS t(external_id, hash) \
+         WHERE p.company_id = $1 AND p.external_id = t.external_id",
+    )
+    .bind::<SqlUuid, _>(company_id)
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<Bytea>, _>(hashes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Clears `unlisted_since` of the company's postings `ids`, listed again unchanged, seen `at`.
 pub async fn relist(
     conn: &mut AsyncPgConnection,

@@ -113,7 +113,11 @@ fn pay(job: &Value) -> Option<Pay> {
     let ranges: Vec<&Value> = job.get("pay_input_ranges")?.as_array()?.iter().collect();
     let cents = |r: &Value, key: &str| number(r.get(key)).filter(|c| c.is_finite() && *c >= 0.0).map(|c| c / 100.0);
     let first = ranges.iter().find(|r| cents(r, "min_cents").is_some() || cents(r, "max_cents").is_some())?;
-    let same: Vec<&&Value> = ranges.iter().filter(|r| currency(r) == currency(first)).collect();
+    let same_currency = |r: &Value| match (currency(r), currency(first)) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (a, b) => a == b,
+    };
+    let same: Vec<&&Value> = ranges.iter().filter(|r| same_currency(r)).collect();
     let min = same.iter().filter_map(|r| cents(r, "min_cents")).reduce(f64::min);
     let max = same.iter().filter_map(|r| cents(r, "max_cents")).reduce(f64::max);
     Pay::of(min, max, currency(first), None)

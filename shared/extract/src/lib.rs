@@ -90,6 +90,25 @@ pub fn needs_detail(kind: BoardKind, raw: &serde_json::Value) -> bool {
 /// older version stored are made again (see `companies.normalized_with`). 1: until structured pay; 2: with it.
 pub const NORMALIZER_VERSION: i16 = 2;
 
+/// The content hash a listed item would have had when a normaliser of `version` asked its board for it: the item
+/// without the parts later versions ask for (Greenhouse's `pay_input_ranges`, asked with `pay_transparency` since
+/// version 2). `None` when the item holds none of them (its hash then is the same).
+pub fn earlier_content_hash(kind: BoardKind, raw: &serde_json::Value, version: i16) -> Option<[u8; 32]> {
+    let added: &[&str] = match kind {
+        BoardKind::Greenhouse if version < 2 => &["pay_input_ranges"],
+        _ => &[],
+    };
+    let serde_json::Value::Object(item) = raw else { return None };
+    if !added.iter().any(|key| item.contains_key(*key)) {
+        return None;
+    }
+    let mut earlier = item.clone();
+    for key in added {
+        earlier.remove(*key);
+    }
+    Some(listing::canonical_hash(&serde_json::Value::Object(earlier)))
+}
+
 /// Normalises a raw listed item; `detail`, when given, is laid over it (its non-null top-level fields win).
 ///
 /// Fails only when the posting has no title.

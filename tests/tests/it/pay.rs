@@ -119,29 +119,59 @@ async fn pay_is_stored_from_each_boards_numbers_and_answered_beside_the_text() -
     Ok(())
 }
 
+/// Puts the company's Greenhouse postings back as normaliser 1 stored them: listed without `pay_transparency` (no
+/// `pay_input_ranges` in the item, its hash over that), no pay.
+async fn as_normaliser_one_stored(app: &TestApp) -> anyhow::Result<()> {
+    let rows = app
+        .db
+        .rows("SELECT p.id, p.raw FROM postings p JOIN companies c ON c.id = p.company_id WHERE c.board_kind = 'greenhouse'")
+        .await?;
+    let mut sql = String::new();
+    for row in rows {
+        let mut raw = row["raw"].clone();
+        raw.as_object_mut().map(|item| item.remove("pay_input_ranges"));
+        let listed = bw_extract::ListedPosting { external_id: String::new(), title: String::new(), url: None, raw };
+        let json = listed.raw.to_string().replace('\'', "''");
+        let hash = hex::encode(listed.content_hash());
+        sql.push_str(&format!(
+            "UPDATE postings SET raw = '{json}'::json, content_hash = '\\x{hash}'::bytea WHERE id = {};",
+            row["id"]
+        ));
+    }
+    sql.push_str(
+        "UPDATE postings SET pay_min = NULL, pay_max = NULL, pay_currency = NULL, pay_interval = NULL; \
+         UPDATE companies SET normalized_with = 1;",
+    );
+    app.db.exec(&sql).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postings_an_older_normaliser_stored_are_made_again_once_without_a_change() -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;
+    app.ats.generate_board(Kind::Greenhouse, "acme", 30, 1);
     app.ats.generate_board(Kind::Lever, "globex", 20, 2);
+    app.add_company("alice", "Acme", "greenhouse", "acme").await?;
     app.add_company("alice", "Globex", "lever", "globex").await?;
     app.start_runner();
     run(&app).await?;
     let paid = app.db.scalar("SELECT count(*) FROM postings WHERE pay_min IS NOT NULL").await?;
-    assert!(paid > 0);
-    // As an earlier release left them: no pay columns, its companies' postings made by normaliser 1.
-    app.db
-        .exec(
-            "UPDATE postings SET pay_min = NULL, pay_max = NULL, pay_currency = NULL, pay_interval = NULL; \
-             UPDATE companies SET normalized_with = 1",
-        )
-        .await?;
+    let ranged = "SELECT count(*) FROM postings WHERE (raw::jsonb) ? 'pay_input_ranges'";
+    assert_eq!(app.db.scalar(ranged).await?, 30, "Greenhouse was asked for its pay ranges");
+    // As an earlier release left them.
+    as_normaliser_one_stored(&app).await?;
+    assert_eq!(app.db.scalar(ranged).await?, 0);
     let changes_before = app.db.scalar("SELECT count(*) FROM posting_changes").await?;
 
     let second = run(&app).await?;
     let conditional = format!("SELECT count(*) FROM run_companies WHERE run_id = '{second}' AND not_modified");
-    assert_eq!(app.db.scalar(&conditional).await?, 0, "the board was read whole, not asked conditionally");
+    assert_eq!(app.db.scalar(&conditional).await?, 0, "the boards were read whole, not asked conditionally");
     assert_eq!(app.db.scalar("SELECT count(*) FROM postings WHERE pay_min IS NOT NULL").await?, paid);
-    assert_eq!(app.db.scalar("SELECT count(*) FROM posting_changes").await?, changes_before, "no change recorded");
+    assert_eq!(app.db.scalar(ranged).await?, 30, "the items as listed now");
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM posting_changes").await?,
+        changes_before,
+        "no change recorded: the pay ranges a newer request adds are not a change of content"
+    );
     let content_moved = format!(
         "SELECT count(*) FROM postings WHERE content_changed_at > (SELECT created_at FROM runs WHERE id = '{second}')"
     );
@@ -154,6 +184,32 @@ async fn postings_an_older_normaliser_stored_are_made_again_once_without_a_chang
     // Made again once: the next run asks conditionally and writes nothing.
     let third = run(&app).await?;
     let conditional = format!("SELECT count(*) FROM run_companies WHERE run_id = '{third}' AND not_modified");
-    assert_eq!(app.db.scalar(&conditional).await?, 1);
+    assert_eq!(app.db.scalar(&conditional).await?, 2);
+
+    // A posting whose content did change in the meantime is a change, rewrite or not.
+    as_normaliser_one_stored(&app).await?;
+    let gh = app.ats.posting_ids(Kind::Greenhouse, "acme");
+    assert!(app.ats.change_posting(Kind::Greenhouse, "acme", &gh[0]));
+    run(&app).await?;
+    assert_eq!(app.db.scalar("SELECT count(*) FROM posting_changes").await?, changes_before + 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_company_whose_expiry_is_held_stays_with_its_older_normaliser() -> anyhow::Result<()> {
+    let mut app = TestApp::spawn().await?;
+    app.ats.generate_board(Kind::Lever, "globex", 20, 2);
+    app.add_company("alice", "Globex", "lever", "globex").await?;
+    app.start_runner();
+    run(&app).await?;
+    app.db.exec("UPDATE companies SET normalized_with = 1").await?;
+    // The board suddenly lists one posting of twenty: the expire guard holds the others live, unlisted, and those
+    // were not made again.
+    for id in app.ats.posting_ids(Kind::Lever, "globex").iter().skip(1) {
+        assert!(app.ats.remove_posting(Kind::Lever, "globex", id));
+    }
+    run(&app).await?;
+    assert_eq!(app.db.scalar("SELECT count(*) FROM postings WHERE unlisted_since IS NOT NULL").await?, 19);
+    assert_eq!(app.db.scalar("SELECT min(normalized_with)::int8 FROM companies").await?, 1);
     Ok(())
 }

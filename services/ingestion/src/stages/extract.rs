@@ -53,7 +53,9 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
     let wanted = ctx.settings.extract_concurrency.max(1);
     loop {
         let halted = stop.is_some() || failure.is_some();
-        while !halted && storing.len() < STORES_AT_ONCE {
+        // Beyond the first, a store starts only while the pool keeps connections for the others: the lease's
+        // renewal, and the other runs this process works at once.
+        while !halted && storing.len() < STORES_AT_ONCE && (storing.is_empty() || pool::spare(ctx.pool) > SPARE) {
             let Some((company, previous, fetched)) = ready.pop_front() else { break };
             storing.push(async move {
                 // Asked by the store itself, so that the stores in flight go on meanwhile.
@@ -98,9 +100,12 @@ pub async fn run_stage<S: BoardSource>(ctx: &RunCtx<'_, S>) -> Result<Step, Fail
 }
 
 /// Companies whose listings are stored at once (each in its own transaction and connection). Measured with
-/// `scripts/bench.sh ingestion` on two cores: 2 gave a first run 0.46-0.49 of the COPY rate, 3 gave 0.51-0.53 and 4
-/// 0.54; three keep two runs at once (`RECORD_CONCURRENCY`) and their lease renewals within the pool's 8 connections.
+/// `scripts/bench.sh ingestion` on two cores: 2 gave a first run 0.46-0.49 of the COPY rate, 3 gave 0.51-0.55 and 4
+/// 0.54.
 const STORES_AT_ONCE: usize = 3;
+
+/// Connections a second or third store leaves in the pool for others (see [`pool::spare`]).
+const SPARE: usize = 2;
 
 /// Stores what fetching the company's board came to: its listing, its `304 Not Modified` (or, when the company's
 /// postings moved since, its listing fetched again whole), or its failure.

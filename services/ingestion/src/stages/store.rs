@@ -41,16 +41,13 @@ pub async fn listing<S: Sync>(
     let rewrite = previous.stale();
     let listing =
         Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now(), rewrite };
+    let older = rewrite.then_some(previous.normalized_with);
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner).await?;
         let base = expiry::base(conn, company.id).await.context("failed to read the company's expiry state")?;
-        let known = if rewrite {
-            HashMap::new()
-        } else {
-            postings::known(conn, company.id).await.context("failed to read the company's postings")?
-        };
-        let read = write_changed(conn, listing, kind, known, body).await?;
+        let known = postings::known(conn, company.id).await.context("failed to read the company's postings")?;
+        let read = write_changed(conn, listing, Classes { kind, known, older }, body).await?;
         let found = i64::try_from(read.listed.len())?;
         let complete = read.warnings.is_empty();
         let decision = Expiry::decide(ctx.settings.expire_guard_percent, &base, found, complete);
@@ -66,6 +63,11 @@ pub async fn listing<S: Sync>(
             last_modified: validators.last_modified,
             normalized_with: bw_extract::NORMALIZER_VERSION,
         };
+        // A posting the listing left out (an incomplete listing, a held expiry) keeps the older normaliser's
+        // fields: the company stays stale, to be written again whole by its next run.
+        let all_made_again = complete && applied.held == 0 && base.hold.is_none();
+        let state =
+            if all_made_again { state } else { ListingState { normalized_with: previous.normalized_with, ..state } };
         listings::record(conn, company.id, &state).await.context("failed to record the company's listing")?;
         let w = read.written;
         let tally = Tally {
@@ -122,18 +124,26 @@ enum Row {
     Unchanged(String),
     /// Listed as stored, after a held expiry left it unlisted.
     Relisted(String),
-    /// New, changed, or back: to write, normalised where its listing carries its details.
-    Write(Box<NewPosting>),
+    /// New, changed, or back (or made again by a newer normaliser): to write, normalised where its listing carries
+    /// its details. `rehash`: its content is what is stored, which an older normaliser asked for in a shorter form
+    /// (its stored hash is that form's).
+    Write { row: Box<NewPosting>, rehash: bool },
+}
+
+/// What a listing's postings are classified against.
+struct Classes {
+    kind: BoardKind,
+    /// The company's stored postings.
+    known: HashMap<String, Known>,
+    /// When the company's postings were made by an older normaliser, its version: every posting is written again.
+    older: Option<i16>,
 }
 
 /// Classifies a listed posting against what is stored, and normalises the ones to write (in the reading thread,
 /// so that this work overlaps with the writing of the chunk before).
-fn classify(
-    kind: BoardKind,
-    known: &HashMap<String, Known>,
-    seen: &mut HashSet<String>,
-    posting: bw_extract::ListedPosting,
-) -> Row {
+fn classify(classes: &Classes, seen: &mut HashSet<String>, posting: bw_extract::ListedPosting) -> Row {
+    let Classes { kind, known, older } = classes;
+    let kind = *kind;
     let content_hash = posting.content_hash().to_vec();
     let mut row = NewPosting {
         content_hash,
@@ -147,23 +157,28 @@ fn classify(
     if !seen.insert(row.external_id.clone()) {
         return Row::Duplicate;
     }
-    match known.get(&row.external_id) {
-        Some(k) if k.unchanged(&row.content_hash) => return Row::Unchanged(row.external_id),
-        Some(k) if k.relisted(&row.content_hash) => return Row::Relisted(row.external_id),
+    let stored = known.get(&row.external_id);
+    let mut rehash = false;
+    match (stored, *older) {
+        (Some(k), None) if k.unchanged(&row.content_hash) => return Row::Unchanged(row.external_id),
+        (Some(k), None) if k.relisted(&row.content_hash) => return Row::Relisted(row.external_id),
+        (Some(k), Some(version)) if k.content_hash != row.content_hash => {
+            let earlier = bw_extract::earlier_content_hash(kind, &row.raw, version);
+            rehash = earlier.is_some_and(|hash| k.content_hash == hash);
+        }
         _ => {}
     }
     if !bw_extract::needs_detail(kind, &row.raw) {
         row.normalized = Some(bw_extract::normalize(kind, &row.raw, None).map_err(|e| e.to_string()));
     }
-    Row::Write(Box::new(row))
+    Row::Write { row: Box::new(row), rehash }
 }
 
 /// Reads the listing's postings one by one, and UPSERTs the ones that are not listed unchanged, a chunk at a time.
 async fn write_changed(
     conn: &mut AsyncPgConnection,
     listing: Listing<'_>,
-    kind: BoardKind,
-    known: HashMap<String, Known>,
+    classes: Classes,
     body: ListingBody,
 ) -> anyhow::Result<Read> {
     let mut read = Read {
@@ -175,8 +190,8 @@ async fn write_changed(
         written: Written::default(),
     };
     let mut seen = HashSet::new();
-    let mut items = body.read_with(move |posting| classify(kind, &known, &mut seen, posting));
-    let mut batch = Vec::with_capacity(postings::UPSERT_CHUNK_ROWS);
+    let mut items = body.read_with(move |posting| classify(&classes, &mut seen, posting));
+    let mut batch = Batch::default();
     while let Some(item) = items.next().await.map_err(BoardRead)? {
         match item {
             Item::Warning(warning) => read.warnings.push(warning),
@@ -190,16 +205,17 @@ async fn write_changed(
                 read.relisted.push(id.clone());
                 read.listed.push(id);
             }
-            Item::Posting(Row::Write(row)) => {
+            Item::Posting(Row::Write { row, rehash }) => {
                 read.listed.push(row.external_id.clone());
-                batch.push(*row);
-                if batch.len() == postings::UPSERT_CHUNK_ROWS {
+                batch.rehash.extend(rehash.then(|| row.external_id.clone()));
+                batch.rows.push(*row);
+                if batch.rows.len() == postings::UPSERT_CHUNK_ROWS {
                     write(conn, listing, std::mem::take(&mut batch), &mut read.written).await?;
                 }
             }
         }
     }
-    if !batch.is_empty() {
+    if !batch.rows.is_empty() {
         write(conn, listing, batch, &mut read.written).await?;
     }
     if !read.relisted.is_empty() {
@@ -209,14 +225,28 @@ async fn write_changed(
     Ok(read)
 }
 
-/// UPSERTs a chunk.
+/// A chunk of postings to write, and which of them to rehash first.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<NewPosting>,
+    rehash: HashSet<String>,
+}
+
+/// UPSERTs a chunk, after storing the new form of the content hashes of its postings whose content is what is
+/// stored (see [`Row::Write`]).
 async fn write(
     conn: &mut AsyncPgConnection,
     listing: Listing<'_>,
-    batch: Vec<NewPosting>,
+    batch: Batch,
     written: &mut Written,
 ) -> anyhow::Result<()> {
-    *written += postings::upsert(conn, listing, &batch).await.context("failed to upsert postings")?;
+    if !batch.rehash.is_empty() {
+        let rehashed: Vec<&NewPosting> = batch.rows.iter().filter(|r| batch.rehash.contains(&r.external_id)).collect();
+        let ids: Vec<&str> = rehashed.iter().map(|r| r.external_id.as_str()).collect();
+        let hashes: Vec<&[u8]> = rehashed.iter().map(|r| r.content_hash.as_slice()).collect();
+        postings::rehash(conn, listing.company_id, &ids, &hashes).await.context("failed to rehash postings")?;
+    }
+    *written += postings::upsert(conn, listing, &batch.rows).await.context("failed to upsert postings")?;
     Ok(())
 }
 
@@ -258,8 +288,9 @@ pub async fn not_modified<S: Sync>(
         );
         if retried > 0 {
             let message = format!(
-                "{} ({} {}): not modified since its last listing; {retried} failed postings go back for another try",
-                company.name, company.board_kind, company.board_token
+                "{} ({}): not modified since its last listing; {retried} failed postings go back for another try",
+                company.name,
+                company.board_label()
             );
             let data = json!({ "company_id": company.id, "tally": tally, "not_modified": true, "retried": retried });
             event(conn, ctx.run_id, Level::Info, Stage::Upsert, &message, Some(data)).await?;
@@ -279,10 +310,9 @@ fn summary(
     warnings: &[String],
 ) -> (Level, String) {
     let counts = format!(
-        "{} ({} {}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
+        "{} ({}): found {}, inserted {}, updated {}, unchanged {}, expired {}",
         company.name,
-        company.board_kind,
-        company.board_token,
+        company.board_label(),
         tally.found,
         tally.inserted,
         tally.updated,
