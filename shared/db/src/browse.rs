@@ -79,16 +79,9 @@ pub struct PostingSummary {
     pub employment_type: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub compensation: Option<String>,
-    /// The pay as numbers, where the board structures it (see `compensation` for its text).
-    #[diesel(sql_type = Nullable<Float8>)]
-    pub pay_min: Option<f64>,
-    #[diesel(sql_type = Nullable<Float8>)]
-    pub pay_max: Option<f64>,
-    /// ISO 4217, e.g. `USD`.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub pay_currency: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub pay_interval: Option<PayInterval>,
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub pay: Pay,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub posted_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Timestamptz)]
@@ -104,6 +97,23 @@ pub struct PostingSummary {
     pub label: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub reason: Option<String>,
+}
+
+/// A posting's pay as numbers, where its board structures them (its `compensation` holds the text): the columns
+/// `pay_min`, `pay_max`, `pay_currency`, `pay_interval`, answered as fields of the posting.
+#[derive(Clone, Debug, Default, PartialEq, QueryableByName, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pay {
+    #[diesel(sql_type = Nullable<Float8>)]
+    pub pay_min: Option<f64>,
+    #[diesel(sql_type = Nullable<Float8>)]
+    pub pay_max: Option<f64>,
+    /// ISO 4217, e.g. `USD`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pay_currency: Option<String>,
+    /// Null where the board states no period (Greenhouse).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pay_interval: Option<PayInterval>,
 }
 
 /// A bind of the listing's query, in order.
@@ -350,16 +360,9 @@ pub struct PostingDetail {
     pub employment_type: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub compensation: Option<String>,
-    /// The pay as numbers, where the board structures it (see `compensation` for its text).
-    #[diesel(sql_type = Nullable<Float8>)]
-    pub pay_min: Option<f64>,
-    #[diesel(sql_type = Nullable<Float8>)]
-    pub pay_max: Option<f64>,
-    /// ISO 4217, e.g. `USD`.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub pay_currency: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub pay_interval: Option<PayInterval>,
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub pay: Pay,
     /// Plain text.
     #[diesel(sql_type = Nullable<Text>)]
     pub description: Option<String>,

@@ -4,7 +4,9 @@
 //! either finds the company done or redoes all of it; never half.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, Bool, Bytea, Float8, Int4, Int8, Json, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -204,6 +206,25 @@ impl NormalColumns {
             pay_interval: postings.clone().map(|n| n.and_then(|n| Some(n.pay.as_ref()?.interval?.as_str()))).collect(),
         }
     }
+
+    /// Binds the columns, in this order, as the statement's next parameters (the UPSERT's `$12..$24`, the ingest
+    /// stage's `$3..$15`).
+    fn bind<'a>(self, query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+        query
+            .bind::<Array<Nullable<Text>>, _>(self.title)
+            .bind::<Array<Nullable<Text>>, _>(self.location)
+            .bind::<Array<Nullable<Bool>>, _>(self.remote)
+            .bind::<Array<Nullable<Text>>, _>(self.department)
+            .bind::<Array<Nullable<Text>>, _>(self.employment_type)
+            .bind::<Array<Nullable<Text>>, _>(self.compensation)
+            .bind::<Array<Nullable<Text>>, _>(self.description)
+            .bind::<Array<Nullable<Timestamptz>>, _>(self.posted_at)
+            .bind::<Array<Nullable<Timestamptz>>, _>(self.updated_at)
+            .bind::<Array<Nullable<Float8>>, _>(self.pay_min)
+            .bind::<Array<Nullable<Float8>>, _>(self.pay_max)
+            .bind::<Array<Nullable<Text>>, _>(self.pay_currency)
+            .bind::<Array<Nullable<Text>>, _>(self.pay_interval)
+    }
 }
 
 impl std::ops::AddAssign for Written {
@@ -233,7 +254,8 @@ pub async fn upsert(
             Some(Err(_)) => "failed",
         };
         let error = |p: &NewPosting| p.normalized.as_ref().and_then(|n| n.as_ref().err()).map(|e| storable(e.clone()));
-        let rows: Vec<Upserted> = diesel::sql_query(UPSERT_SQL)
+        let query = diesel::sql_query(UPSERT_SQL)
+            .into_boxed()
             .bind::<Text, _>(listing.user_id)
             .bind::<SqlUuid, _>(listing.company_id)
             .bind::<SqlUuid, _>(listing.run_id)
@@ -244,23 +266,8 @@ pub async fn upsert(
             .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(|p| p.url.as_deref()).collect::<Vec<_>>())
             .bind::<Array<Json>, _>(chunk.iter().map(|p| &p.raw).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(chunk.iter().map(status).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(error).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(n.title)
-            .bind::<Array<Nullable<Text>>, _>(n.location)
-            .bind::<Array<Nullable<Bool>>, _>(n.remote)
-            .bind::<Array<Nullable<Text>>, _>(n.department)
-            .bind::<Array<Nullable<Text>>, _>(n.employment_type)
-            .bind::<Array<Nullable<Text>>, _>(n.compensation)
-            .bind::<Array<Nullable<Text>>, _>(n.description)
-            .bind::<Array<Nullable<Timestamptz>>, _>(n.posted_at)
-            .bind::<Array<Nullable<Timestamptz>>, _>(n.updated_at)
-            .bind::<Array<Nullable<Float8>>, _>(n.pay_min)
-            .bind::<Array<Nullable<Float8>>, _>(n.pay_max)
-            .bind::<Array<Nullable<Text>>, _>(n.pay_currency)
-            .bind::<Array<Nullable<Text>>, _>(n.pay_interval)
-            .bind::<Bool, _>(listing.rewrite)
-            .load(conn)
-            .await?;
+            .bind::<Array<Nullable<Text>>, _>(chunk.iter().map(error).collect::<Vec<_>>());
+        let rows: Vec<Upserted> = n.bind(query).bind::<Bool, _>(listing.rewrite).load(conn).await?;
         written.statements += 1;
         for row in rows {
             if row.inserted {
@@ -610,26 +617,13 @@ pub async fn apply_ingested(
     results: &[Ingested],
 ) -> anyhow::Result<(i64, i64)> {
     let n = NormalColumns::of(results.iter().map(|r| r.outcome.as_ref().ok()));
-    let rows: Vec<IngestedRow> = diesel::sql_query(INGEST_SQL)
+    let query = diesel::sql_query(INGEST_SQL)
+        .into_boxed()
         .bind::<Array<Int8>, _>(results.iter().map(|r| r.id).collect::<Vec<_>>())
         .bind::<Array<Nullable<Text>>, _>(
             results.iter().map(|r| r.outcome.as_ref().err().map(|e| storable(e.clone()))).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(n.title)
-        .bind::<Array<Nullable<Text>>, _>(n.location)
-        .bind::<Array<Nullable<Bool>>, _>(n.remote)
-        .bind::<Array<Nullable<Text>>, _>(n.department)
-        .bind::<Array<Nullable<Text>>, _>(n.employment_type)
-        .bind::<Array<Nullable<Text>>, _>(n.compensation)
-        .bind::<Array<Nullable<Text>>, _>(n.description)
-        .bind::<Array<Nullable<Timestamptz>>, _>(n.posted_at)
-        .bind::<Array<Nullable<Timestamptz>>, _>(n.updated_at)
-        .bind::<Array<Nullable<Float8>>, _>(n.pay_min)
-        .bind::<Array<Nullable<Float8>>, _>(n.pay_max)
-        .bind::<Array<Nullable<Text>>, _>(n.pay_currency)
-        .bind::<Array<Nullable<Text>>, _>(n.pay_interval)
-        .load(conn)
-        .await?;
+        );
+    let rows: Vec<IngestedRow> = n.bind(query).load(conn).await?;
     let mut per_company: std::collections::BTreeMap<Uuid, (i32, i32)> = Default::default();
     for row in &rows {
         let entry = per_company.entry(row.company_id).or_default();

@@ -24,6 +24,16 @@ pub struct WrongRegion {
     pub region: BoardRegion,
 }
 
+/// A board that cannot be read as a company names it: its token does not suit its kind, or its kind has no such
+/// host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoardError {
+    #[error(transparent)]
+    Token(#[from] InvalidBoard),
+    #[error(transparent)]
+    Region(#[from] WrongRegion),
+}
+
 /// One board to read: its kind, the host it is on, and its token (a board name, or for `jsonld` the careers page
 /// URL).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -69,6 +79,11 @@ impl Board {
             }
         }
         Ok(Board { kind, token: token.to_owned(), region: BoardRegion::Us })
+    }
+
+    /// The board of `kind` on `region`'s host with `token`: [`Self::new`], then [`Self::in_region`].
+    pub fn at(kind: BoardKind, region: BoardRegion, token: &str) -> Result<Board, BoardError> {
+        Ok(Board::new(kind, token)?.in_region(region)?)
     }
 
     /// The board on `region`'s host, if its kind has one there.

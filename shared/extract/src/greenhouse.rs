@@ -89,11 +89,9 @@ fn office_locations(job: &Value) -> Option<String> {
 /// `pay_input_ranges` (detail responses): `USD 50,000 - 75,000 (NYC Salary Range)`, several joined with `; `.
 fn pay_ranges(job: &Value) -> Option<String> {
     let ranges = job.get("pay_input_ranges")?.as_array()?;
-    let cents = |v: Option<&Value>| number(v).map(|c| c / 100.0);
     join_nonempty(
         ranges.iter().filter_map(|r| {
-            let currency = r.get("currency_type").and_then(Value::as_str);
-            let range = format_range(currency, cents(r.get("min_cents")), cents(r.get("max_cents")), None)?;
+            let range = format_range(currency(r), amount(r, "min_cents"), amount(r, "max_cents"), None)?;
             Some(match text(r.get("title")) {
                 Some(title) => format!("{range} ({title})"),
                 None => range,
@@ -103,23 +101,27 @@ fn pay_ranges(job: &Value) -> Option<String> {
     )
 }
 
+/// A range's currency, as sent.
 fn currency(range: &Value) -> Option<&str> {
     range.get("currency_type").and_then(Value::as_str).map(str::trim).filter(|c| !c.is_empty())
+}
+
+/// A range's amount `key` in whole units (Greenhouse sends cents).
+fn amount(range: &Value, key: &str) -> Option<f64> {
+    number(range.get(key)).filter(|c| c.is_finite() && *c >= 0.0).map(|c| c / 100.0)
 }
 
 /// `pay_input_ranges` as one pay: from the lowest minimum to the highest maximum of the ranges in the first range's
 /// currency (a board gives one range per pay zone). Greenhouse states no period, so none is given.
 fn pay(job: &Value) -> Option<Pay> {
-    let ranges: Vec<&Value> = job.get("pay_input_ranges")?.as_array()?.iter().collect();
-    let cents = |r: &Value, key: &str| number(r.get(key)).filter(|c| c.is_finite() && *c >= 0.0).map(|c| c / 100.0);
-    let first = ranges.iter().find(|r| cents(r, "min_cents").is_some() || cents(r, "max_cents").is_some())?;
-    let same_currency = |r: &Value| match (currency(r), currency(first)) {
+    let ranges = job.get("pay_input_ranges")?.as_array()?;
+    let first = ranges.iter().find(|r| amount(r, "min_cents").is_some() || amount(r, "max_cents").is_some())?;
+    let same_currency = |r: &&Value| match (currency(r), currency(first)) {
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         (a, b) => a == b,
     };
-    let same: Vec<&&Value> = ranges.iter().filter(|r| same_currency(r)).collect();
-    let min = same.iter().filter_map(|r| cents(r, "min_cents")).reduce(f64::min);
-    let max = same.iter().filter_map(|r| cents(r, "max_cents")).reduce(f64::max);
+    let min = ranges.iter().filter(same_currency).filter_map(|r| amount(r, "min_cents")).reduce(f64::min);
+    let max = ranges.iter().filter(same_currency).filter_map(|r| amount(r, "max_cents")).reduce(f64::max);
     Pay::of(min, max, currency(first), None)
 }
 

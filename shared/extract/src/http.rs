@@ -279,15 +279,31 @@ impl HttpBoards {
     /// [`ExtractError::TooLarge`].
     async fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, ExtractError> {
         let once = || async {
-            let mut body = Vec::new();
-            let sink = |chunk: &[u8]| {
-                body.extend_from_slice(chunk);
-                Ok(())
-            };
-            self.download(&self.client, url, accept, &Validators::default(), sink).await?;
-            Ok(body)
+            // Not conditional: never `None`.
+            Ok(self
+                .download_to_vec(url, accept, &Validators::default())
+                .await?
+                .map(|(_, body)| body)
+                .unwrap_or_default())
         };
         self.retried(url, once).await
+    }
+
+    /// [`Self::download`] with the ATS client into memory: the answer's validators and body, or `None` for `304 Not
+    /// Modified`.
+    async fn download_to_vec(
+        &self,
+        url: &str,
+        accept: &str,
+        validators: &Validators,
+    ) -> Result<Option<(Validators, Vec<u8>)>, Failed> {
+        let mut body = Vec::new();
+        let sink = |chunk: &[u8]| {
+            body.extend_from_slice(chunk);
+            Ok(())
+        };
+        let answered = self.download(&self.client, url, accept, validators, sink).await?;
+        Ok(answered.map(|validators| (validators, body)))
     }
 
     /// Runs `once` until it succeeds, fails for good, or its retries or budget are spent (see [`Retries`]).
@@ -375,10 +391,7 @@ impl HttpBoards {
             if len > self.max_body_bytes {
                 return Err(too_large().into());
             }
-            sink(&chunk).map_err(|e| ExtractError::Transport {
-                url: url.to_owned(),
-                reason: format!("cannot keep the body: {e}"),
-            })?;
+            sink(&chunk).map_err(|e| cannot_keep(url, &e))?;
         }
         tracing::debug!(url, bytes = len, elapsed_ms = started.elapsed().as_millis(), "board answered");
         Ok(Some(answered))
@@ -419,11 +432,9 @@ impl BoardSource for HttpBoards {
             let mut spool = SpoolWriter::default();
             let answered = self.download(client, &url, accept, validators, |chunk| spool.write(chunk)).await?;
             let Some(answered) = answered else { return Ok(Fetched::NotModified) };
-            let keep = |e: std::io::Error| ExtractError::Transport {
-                url: url.clone(),
-                reason: format!("cannot keep the body: {e}"),
-            };
-            Ok(Fetched::Listing(ListingBody::spooled(board.kind, url.clone(), spool, answered).map_err(keep)?))
+            let body =
+                ListingBody::spooled(board.kind, url.clone(), spool, answered).map_err(|e| cannot_keep(&url, &e))?;
+            Ok(Fetched::Listing(body))
         };
         self.retried(&url, once).await
     }
@@ -484,24 +495,13 @@ impl HttpBoards {
     async fn lever_pages(&self, base: &str, validators: &Validators) -> Result<Fetched, ExtractError> {
         let what = "lever board listing";
         let mut spool = SpoolWriter::default();
-        let keep = |e: std::io::Error| ExtractError::Transport {
-            url: base.to_owned(),
-            reason: format!("cannot keep the body: {e}"),
-        };
+        let keep = |e: std::io::Error| cannot_keep(base, &e);
         spool.write(b"[").map_err(keep)?;
         let (mut skip, mut total, mut items) = (0, 0, 0);
         for page in 0..LEVER_MAX_PAGES {
             let url = format!("{base}&skip={skip}&limit={LEVER_PAGE}");
             let asked = if page == 0 { validators } else { &Validators::default() };
-            let once = || async {
-                let mut body = Vec::new();
-                let sink = |chunk: &[u8]| {
-                    body.extend_from_slice(chunk);
-                    Ok(())
-                };
-                let answered = self.download(&self.client, &url, "application/json", asked, sink).await?;
-                Ok(answered.map(|v| (v, body)))
-            };
+            let once = || self.download_to_vec(&url, "application/json", asked);
             let Some((page_validators, body)) = self.retried(&url, once).await? else {
                 return Ok(Fetched::NotModified);
             };
@@ -540,6 +540,11 @@ impl HttpBoards {
         }
         Err(ExtractError::malformed(format!("{what} from {base}"), format!("has more than {LEVER_MAX_PAGES} pages")))
     }
+}
+
+/// A body that arrived but could not be kept (its spool's temporary file failed).
+fn cannot_keep(url: &str, error: &std::io::Error) -> ExtractError {
+    ExtractError::Transport { url: url.to_owned(), reason: format!("cannot keep the body: {error}") }
 }
 
 /// The validators of a response: its `ETag` and `Last-Modified`, where they are readable text.

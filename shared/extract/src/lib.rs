@@ -32,7 +32,7 @@ mod stream;
 use std::future::Future;
 
 pub mod guard;
-pub use board::{Board, BoardKind, BoardRegion, InvalidBoard, UnknownBoardKind, WrongRegion};
+pub use board::{Board, BoardError, BoardKind, BoardRegion, InvalidBoard, UnknownBoardKind, WrongRegion};
 pub use body::{Fetched, Item, ListingBody, Postings, Validators};
 pub use error::ExtractError;
 pub use html::html_to_text;

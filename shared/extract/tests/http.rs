@@ -4,8 +4,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bw_extract::{Board, BoardKind, BoardSource, BoardUrls, ExtractError, HttpBoards};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+
+mod server;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -37,33 +39,14 @@ struct Server {
 }
 
 async fn start() -> Result<Server, std::io::Error> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
     let requests = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&requests);
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let _ = answer(socket, log).await;
-            });
-        }
-    });
+    let base = server::serve(move |socket, head| answer(socket, head, Arc::clone(&log))).await?;
     Ok(Server { base, requests })
 }
 
-async fn answer(mut socket: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
-    let mut request = Vec::new();
-    let mut buf = [0_u8; 4096];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = socket.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        request.extend_from_slice(buf.get(..n).unwrap_or_default());
-    }
-    let request = String::from_utf8_lossy(&request).into_owned();
-    let target = request.split(' ').nth(1).unwrap_or_default().to_owned();
+async fn answer(mut socket: TcpStream, request: String, log: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+    let target = server::target(&request);
     let agent = request
         .lines()
         .find_map(|l| l.strip_prefix("user-agent: ").or_else(|| l.strip_prefix("User-Agent: ")))

@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bw_extract::{Board, BoardKind, BoardSource, BoardUrls, ExtractError, Fetched, HttpBoards, Retries, Validators};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+mod server;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -33,18 +35,12 @@ struct Server {
 
 impl Server {
     async fn start(&self) -> Result<String, std::io::Error> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
         let server = self.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let server = server.clone();
-                tokio::spawn(async move {
-                    let _ = server.answer(socket).await;
-                });
-            }
-        });
-        Ok(base)
+        server::serve(move |socket, head| {
+            let server = server.clone();
+            async move { server.answer(socket, head).await }
+        })
+        .await
     }
 
     fn hits(&self, token: &str) -> usize {
@@ -52,18 +48,9 @@ impl Server {
         self.hits.lock().map(|h| h.get(&path).copied().unwrap_or(0)).unwrap_or(0)
     }
 
-    async fn answer(&self, mut socket: TcpStream) -> std::io::Result<()> {
-        let mut request = Vec::new();
-        let mut buf = [0_u8; 4096];
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = socket.read(&mut buf).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            request.extend_from_slice(buf.get(..n).unwrap_or_default());
-        }
-        let request = String::from_utf8_lossy(&request).to_ascii_lowercase();
-        let target = request.split(' ').nth(1).unwrap_or_default().to_owned();
+    async fn answer(&self, mut socket: TcpStream, head: String) -> std::io::Result<()> {
+        let request = head.to_ascii_lowercase();
+        let target = server::target(&request);
         let hit = {
             let mut hits = self.hits.lock().map_err(|_| std::io::Error::other("poisoned"))?;
             let n = hits.entry(target.clone()).or_default();

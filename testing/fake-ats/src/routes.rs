@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, Request, State};
+use axum::extract::{Extension, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -39,9 +40,19 @@ impl App {
 #[derive(Clone, Copy)]
 struct EuHost;
 
-/// The key of the board a request names: its token, or on the EU hosts the token's EU key.
-fn board_key(token: String, eu: Option<Extension<EuHost>>) -> String {
-    if eu.is_some() { crate::eu(&token) } else { token }
+/// The key of the board a request names: its `{token}`, or on the EU hosts the token's EU key.
+struct BoardKey(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BoardKey {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let token = params.get("token").cloned().unwrap_or_default();
+        Ok(Self(if parts.extensions.get::<EuHost>().is_some() { crate::eu(&token) } else { token }))
+    }
 }
 
 pub(crate) fn router(fake: FakeAts, shutdown: watch::Receiver<bool>) -> Router {
@@ -115,34 +126,21 @@ fn flag(params: &HashMap<String, String>, name: &str) -> bool {
     params.get(name).is_some_and(|value| value.eq_ignore_ascii_case("true"))
 }
 
-async fn greenhouse_list(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    eu: Option<Extension<EuHost>>,
-    Query(params): Params,
-) -> Response {
-    let token = board_key(token, eu);
+async fn greenhouse_list(State(app): State<App>, BoardKey(token): BoardKey, Query(params): Params) -> Response {
     let view = View::GreenhouseList { content: flag(&params, "content"), pay: flag(&params, "pay_transparency") };
     respond(&app, &token, view).await
 }
 
 async fn greenhouse_job(
     State(app): State<App>,
-    Path((token, id)): Path<(String, String)>,
-    eu: Option<Extension<EuHost>>,
+    BoardKey(token): BoardKey,
+    Path((_, id)): Path<(String, String)>,
     Query(params): Params,
 ) -> Response {
-    let token = board_key(token, eu);
     respond(&app, &token, View::GreenhouseJob { id, pay: flag(&params, "pay_transparency") }).await
 }
 
-async fn lever(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    eu: Option<Extension<EuHost>>,
-    Query(params): Params,
-) -> Response {
-    let token = board_key(token, eu);
+async fn lever(State(app): State<App>, BoardKey(token): BoardKey, Query(params): Params) -> Response {
     if params.get("mode").is_some_and(|mode| mode != "json") {
         return reply(
             Kind::Lever,

@@ -544,7 +544,7 @@ async fn a_user_pages_filters_and_exports_the_postings_and_opens_one() -> anyhow
     assert!(b.text("posting-fields").await?.contains("Acme"));
     // Its pay as numbers, beside the board's text: `USD 120,000–150,000` (Greenhouse states no period).
     let shown: bw_db::browse::PostingDetail = app.get("alice", &format!("/api/postings/{first}")).await?;
-    let expected_pay = match (shown.pay_currency.as_deref(), shown.pay_min, shown.pay_max) {
+    let expected_pay = match (shown.pay.pay_currency.as_deref(), shown.pay.pay_min, shown.pay.pay_max) {
         (Some(currency), Some(min), Some(max)) => format!("{currency} {}–{}", thousands(min), thousands(max)),
         _ => "—".to_owned(),
     };

@@ -44,12 +44,9 @@ pub async fn dry_run(State(state): State<AppState>, User(user): User) -> Result<
     let boards = state.boards.as_ref();
     let previews: Vec<Preview> = futures::stream::iter(companies)
         .map(|company| async move {
-            let board = Board::new(company.board_kind, &company.board_token)
-                .map_err(|e| e.to_string())
-                .and_then(|b| b.in_region(company.board_region).map_err(|e| e.to_string()));
-            let listed = match board {
+            let listed = match Board::at(company.board_kind, company.board_region, &company.board_token) {
                 Ok(board) => boards.list(&board).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+                Err(e) => Err(e.to_string()),
             };
             let (found, sample_titles, error, warnings) = match listed {
                 Ok(listing) => {

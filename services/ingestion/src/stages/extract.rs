@@ -10,7 +10,7 @@ use bw_db::listings::{self, ListingState};
 use bw_db::models::{Company, RunStatus, Stage};
 use bw_db::postings::{self, Checkpoint, Expiring};
 use bw_db::{pool, runs};
-use bw_extract::{Board, BoardSource, ExtractError, Fetched, InvalidBoard, Validators};
+use bw_extract::{Board, BoardError, BoardSource, ExtractError, Fetched, Validators};
 use bw_queue::Failure;
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
@@ -154,15 +154,13 @@ fn validators(previous: &ListingState) -> Validators {
 #[derive(Debug, thiserror::Error)]
 enum FetchError {
     #[error(transparent)]
-    Board(#[from] InvalidBoard),
-    #[error(transparent)]
-    Region(#[from] bw_extract::WrongRegion),
+    Board(#[from] BoardError),
     #[error(transparent)]
     List(#[from] ExtractError),
 }
 
 async fn fetch<S: BoardSource>(boards: &S, company: &Company, validators: &Validators) -> Result<Fetched, FetchError> {
-    let board = Board::new(company.board_kind, &company.board_token)?.in_region(company.board_region)?;
+    let board = Board::at(company.board_kind, company.board_region, &company.board_token)?;
     Ok(boards.fetch(&board, validators).await?)
 }
 

@@ -6,7 +6,7 @@ use bw_db::events::Level;
 use bw_db::models::Stage;
 use bw_db::pool;
 use bw_db::postings::{self, Ingested, PendingPosting};
-use bw_extract::{Board, BoardKind, BoardSource, ExtractError, InvalidBoard};
+use bw_extract::{Board, BoardError, BoardKind, BoardSource, ExtractError};
 use bw_queue::Failure;
 use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
@@ -65,9 +65,7 @@ enum NormaliseError {
     #[error(transparent)]
     Kind(#[from] bw_vocab::Unknown),
     #[error(transparent)]
-    Board(#[from] InvalidBoard),
-    #[error(transparent)]
-    Region(#[from] bw_extract::WrongRegion),
+    Board(#[from] BoardError),
     #[error("detail fetch failed: {0}")]
     Detail(ExtractError),
     #[error(transparent)]
@@ -80,7 +78,7 @@ async fn normalise<S: BoardSource>(
 ) -> Result<bw_extract::NormalizedPosting, NormaliseError> {
     let kind: BoardKind = posting.board_kind.parse()?;
     let detail = if bw_extract::needs_detail(kind, &posting.raw) {
-        let board = Board::new(kind, &posting.board_token)?.in_region(posting.board_region)?;
+        let board = Board::at(kind, posting.board_region, &posting.board_token)?;
         Some(boards.detail(&board, &posting.external_id).await.map_err(NormaliseError::Detail)?)
     } else {
         None

@@ -38,10 +38,10 @@ pub async fn listing<S: Sync>(
 ) -> anyhow::Result<()> {
     let validators = body.validators().clone();
     let kind = body.kind();
-    let rewrite = previous.stale();
+    let older = previous.stale().then_some(previous.normalized_with);
+    let rewrite = older.is_some();
     let listing =
         Listing { run_id: ctx.run_id, user_id: ctx.user_id, company_id: company.id, seen_at: Utc::now(), rewrite };
-    let older = rewrite.then_some(previous.normalized_with);
     let mut conn = pool::conn(ctx.pool).await?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         fence(conn, ctx.run_id, ctx.owner).await?;
@@ -56,18 +56,16 @@ pub async fn listing<S: Sync>(
         let applied = super::expiry::apply(conn, company.id, &ids, &base, decision, when)
             .await
             .context("failed to expire postings")?;
+        // A posting the listing left out (an incomplete listing, a held expiry) keeps the older normaliser's
+        // fields: the company stays stale, to be written again whole by its next run.
+        let all_made_again = complete && applied.held == 0 && base.hold.is_none();
         let state = ListingState {
             listed_at: Some(listing.seen_at),
             listed_count: Some(i32::try_from(found)?),
             etag: validators.etag,
             last_modified: validators.last_modified,
-            normalized_with: bw_extract::NORMALIZER_VERSION,
+            normalized_with: if all_made_again { bw_extract::NORMALIZER_VERSION } else { previous.normalized_with },
         };
-        // A posting the listing left out (an incomplete listing, a held expiry) keeps the older normaliser's
-        // fields: the company stays stale, to be written again whole by its next run.
-        let all_made_again = complete && applied.held == 0 && base.hold.is_none();
-        let state =
-            if all_made_again { state } else { ListingState { normalized_with: previous.normalized_with, ..state } };
         listings::record(conn, company.id, &state).await.context("failed to record the company's listing")?;
         let w = read.written;
         let tally = Tally {
@@ -90,7 +88,7 @@ pub async fn listing<S: Sync>(
         let quiet = tally.inserted + tally.updated + tally.expired + tally.expiry_held == 0
             && decision == Expiry::Expire
             && base.hold.is_none()
-            && read.warnings.is_empty()
+            && complete
             && read.duplicates == 0;
         if quiet {
             // An unchanged board is one line among many in the stage's summary, not a row of its own.
@@ -105,6 +103,7 @@ pub async fn listing<S: Sync>(
 }
 
 /// What reading a listing came to.
+#[derive(Default)]
 struct Read {
     /// The external ids listed (as stored), each once.
     listed: Vec<String>,
@@ -142,8 +141,7 @@ struct Classes {
 /// Classifies a listed posting against what is stored, and normalises the ones to write (in the reading thread,
 /// so that this work overlaps with the writing of the chunk before).
 fn classify(classes: &Classes, seen: &mut HashSet<String>, posting: bw_extract::ListedPosting) -> Row {
-    let Classes { kind, known, older } = classes;
-    let kind = *kind;
+    let (kind, known, older) = (classes.kind, &classes.known, classes.older);
     let content_hash = posting.content_hash().to_vec();
     let mut row = NewPosting {
         content_hash,
@@ -159,7 +157,7 @@ fn classify(classes: &Classes, seen: &mut HashSet<String>, posting: bw_extract::
     }
     let stored = known.get(&row.external_id);
     let mut rehash = false;
-    match (stored, *older) {
+    match (stored, older) {
         (Some(k), None) if k.unchanged(&row.content_hash) => return Row::Unchanged(row.external_id),
         (Some(k), None) if k.relisted(&row.content_hash) => return Row::Relisted(row.external_id),
         (Some(k), Some(version)) if k.content_hash != row.content_hash => {
@@ -181,14 +179,7 @@ async fn write_changed(
     classes: Classes,
     body: ListingBody,
 ) -> anyhow::Result<Read> {
-    let mut read = Read {
-        listed: Vec::new(),
-        unchanged: 0,
-        relisted: Vec::new(),
-        duplicates: 0,
-        warnings: Vec::new(),
-        written: Written::default(),
-    };
+    let mut read = Read::default();
     let mut seen = HashSet::new();
     let mut items = body.read_with(move |posting| classify(&classes, &mut seen, posting));
     let mut batch = Batch::default();
@@ -207,7 +198,9 @@ async fn write_changed(
             }
             Item::Posting(Row::Write { row, rehash }) => {
                 read.listed.push(row.external_id.clone());
-                batch.rehash.extend(rehash.then(|| row.external_id.clone()));
+                if rehash {
+                    batch.rehash.push((row.external_id.clone(), row.content_hash.clone()));
+                }
                 batch.rows.push(*row);
                 if batch.rows.len() == postings::UPSERT_CHUNK_ROWS {
                     write(conn, listing, std::mem::take(&mut batch), &mut read.written).await?;
@@ -225,11 +218,11 @@ async fn write_changed(
     Ok(read)
 }
 
-/// A chunk of postings to write, and which of them to rehash first.
+/// A chunk of postings to write, and the (external id, content hash) of those to rehash first.
 #[derive(Default)]
 struct Batch {
     rows: Vec<NewPosting>,
-    rehash: HashSet<String>,
+    rehash: Vec<(String, Vec<u8>)>,
 }
 
 /// UPSERTs a chunk, after storing the new form of the content hashes of its postings whose content is what is
@@ -241,9 +234,8 @@ async fn write(
     written: &mut Written,
 ) -> anyhow::Result<()> {
     if !batch.rehash.is_empty() {
-        let rehashed: Vec<&NewPosting> = batch.rows.iter().filter(|r| batch.rehash.contains(&r.external_id)).collect();
-        let ids: Vec<&str> = rehashed.iter().map(|r| r.external_id.as_str()).collect();
-        let hashes: Vec<&[u8]> = rehashed.iter().map(|r| r.content_hash.as_slice()).collect();
+        let ids: Vec<&str> = batch.rehash.iter().map(|(id, _)| id.as_str()).collect();
+        let hashes: Vec<&[u8]> = batch.rehash.iter().map(|(_, hash)| hash.as_slice()).collect();
         postings::rehash(conn, listing.company_id, &ids, &hashes).await.context("failed to rehash postings")?;
     }
     *written += postings::upsert(conn, listing, &batch.rows).await.context("failed to upsert postings")?;
