@@ -46,6 +46,7 @@ impl TestApi {
             keys: test_keys(),
             ops: ops.clone(),
             live: None,
+            webhook_secret: Some(crate::webhook_secret()),
         };
         Ok(Self { db, queue, boards, ops, router: bw_api::router(state) })
     }

@@ -120,6 +120,7 @@ impl TestApp {
             keys: test_keys(),
             ops: Arc::new(SqsOps { ops, reasons: bw_ops::peek::Reasons::from_pool(db.pool.clone()) }),
             live: Some(bw_api::live::Hub::start(db.url.clone())),
+            webhook_secret: Some(crate::webhook_secret()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let api_url = format!("http://{}", listener.local_addr()?);

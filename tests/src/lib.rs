@@ -29,3 +29,12 @@ pub fn init_logging() {
 pub fn figure(key: &str, value: impl std::fmt::Display) {
     println!("{key}: {value}");
 }
+
+/// The key of the OpenAI webhooks' signing secret in tests (and the demo): the fake OpenAI signs with it, the API
+/// verifies.
+pub const WEBHOOK_KEY: &[u8] = b"boardwatch-test-webhook-secret!!";
+
+/// The signing secret of [`WEBHOOK_KEY`]; its `whsec_` text is what `OPENAI_WEBHOOK_SECRET` is given.
+pub fn webhook_secret() -> bw_webhooks::Secret {
+    bw_webhooks::Secret::from_bytes(WEBHOOK_KEY)
+}

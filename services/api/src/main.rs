@@ -30,7 +30,12 @@ async fn run() -> anyhow::Result<()> {
     let pool = bw_db::pool::build(&database_url, settings.pool_size)?;
     let database = settings.run_database;
     let aws = bw_aws::aws_config().await;
-    let keys = bw_auth::Keys::from_env(&bw_aws::AwsSecrets::from_config(&aws)).await?;
+    let secrets = bw_aws::AwsSecrets::from_config(&aws);
+    let keys = bw_auth::Keys::from_env(&secrets).await?;
+    let webhook_secret = bw_api::settings::webhook_secret(&bw_config::optional, &secrets).await?;
+    if webhook_secret.is_none() {
+        tracing::info!("OpenAI webhooks are not configured (OPENAI_WEBHOOK_SECRET); /api/webhooks/openai answers 404");
+    }
     let queue = bw_queue::SqsQueue::from_config(&aws);
     let runs_url = resolve_url(&queue, "RUNS_QUEUE_URL", &RUNS).await?;
     let llm_jobs_url = resolve_url(&queue, "LLM_JOBS_QUEUE_URL", &LLM_JOBS).await?;
@@ -49,6 +54,7 @@ async fn run() -> anyhow::Result<()> {
         keys,
         ops: Arc::new(ops),
         live: live.clone(),
+        webhook_secret,
     };
     let Some(listener) = listener else {
         return lambda_http::run(router(state)).await.map_err(|e| anyhow::anyhow!(e));

@@ -24,4 +24,6 @@ pub struct AppState {
     /// Wakes the progress streams when a run or job changes; `None` where streams cannot stay open (Lambda), which
     /// makes each stream one shot.
     pub live: Option<crate::live::Hub>,
+    /// The signing secret of OpenAI's webhooks; `None` when they are not configured (the route answers 404).
+    pub webhook_secret: Option<bw_webhooks::Secret>,
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use bw_db::llm::{self, ItemStatus, LlmJob, LlmJobItem};
+use bw_db::llm::{self, ItemStatus, Learnt, LlmJob, LlmJobItem};
 use bw_db::pool;
 use bw_openai::{OpenAi, OpenAiError};
 use bw_queue::Queue;
@@ -12,7 +12,7 @@ use diesel_async::AsyncConnection as _;
 use futures::StreamExt as _;
 
 use crate::caps::Request;
-use crate::delay::poll_budget;
+use crate::delay::{Cadence, poll_budget};
 use crate::item::{Step, failed, item_end};
 use crate::stats::Stats;
 use crate::worker::Worker;
@@ -78,8 +78,9 @@ impl<Q: Queue> Worker<Q> {
         }
     }
 
-    /// Polls the job's budget of submitted items (at most `cap`), least recently polled first, records the ones that
-    /// ended, and sets the next budget from how many did.
+    /// Polls up to `cap` submitted items, those an event announced first; then, polling alone, the job's budget of
+    /// the others (least recently polled first, the next budget set from how many had ended), or with webhooks on
+    /// only those whose event is overdue.
     pub(crate) async fn poll_submitted(
         &self,
         job: &LlmJob,
@@ -87,15 +88,34 @@ impl<Q: Queue> Worker<Q> {
         cap: i64,
         stats: &mut Stats,
     ) -> anyhow::Result<()> {
-        let budget = if job.poll_budget > 0 { job.poll_budget } else { poll_budget(job.items_total, 0) };
-        let cap = cap.min(i64::from(budget));
         if cap == 0 {
             return Ok(());
         }
-        let items = {
-            let mut conn = pool::conn(&self.pool).await?;
-            llm::open_items(&mut conn, job.id, ItemStatus::Submitted, cap).await?
+        let mut conn = pool::conn(&self.pool).await?;
+        let mut items = llm::pushed_items(&mut conn, job.id, cap).await?;
+        let rest = cap - i64::try_from(items.len())?;
+        let budget = match self.settings.cadence {
+            Cadence::Polling => {
+                let budget = if job.poll_budget > 0 { job.poll_budget } else { poll_budget(job.items_total, 0) };
+                Some(i64::from(budget))
+            }
+            Cadence::Webhooks { .. } => None,
         };
+        if rest > 0 {
+            let others = match (self.settings.cadence, budget) {
+                (Cadence::Webhooks { net }, _) => {
+                    let quiet = i64::try_from(net.as_secs()).unwrap_or(i64::MAX);
+                    llm::overdue_items(&mut conn, job.id, quiet, rest).await?
+                }
+                (Cadence::Polling, budget) => {
+                    let n = rest.min(budget.unwrap_or(rest));
+                    llm::open_items(&mut conn, job.id, ItemStatus::Submitted, n).await?
+                }
+            };
+            let pushed: std::collections::HashSet<i32> = items.iter().map(|i| i.item_id).collect();
+            items.extend(others.into_iter().filter(|i| !pushed.contains(&i.item_id)));
+        }
+        drop(conn);
         if items.is_empty() {
             return Ok(());
         }
@@ -107,13 +127,14 @@ impl<Q: Queue> Worker<Q> {
             .await;
         let running: Vec<i32> =
             outcomes.iter().filter(|(_, s)| matches!(s, Step::Running)).map(|(id, _)| *id).collect();
+        let mut conn = pool::conn(&self.pool).await?;
         if !running.is_empty() {
-            let mut conn = pool::conn(&self.pool).await?;
             llm::touch_polled(&mut conn, job.id, &running).await?;
         }
-        let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended)).count();
-        let mut conn = pool::conn(&self.pool).await?;
-        llm::set_poll_budget(&mut conn, job.id, poll_budget(job.items_total, i32::try_from(found)?)).await?;
+        if budget.is_some() {
+            let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended)).count();
+            llm::set_poll_budget(&mut conn, job.id, poll_budget(job.items_total, i32::try_from(found)?)).await?;
+        }
         stats.tally(outcomes.into_iter().map(|(_, s)| s));
         Ok(())
     }
@@ -121,7 +142,10 @@ impl<Q: Queue> Worker<Q> {
     async fn poll_one(&self, job: &LlmJob, openai: &OpenAi, item: &LlmJobItem) -> Step {
         let id = item.response_id.clone().unwrap_or_default();
         match openai.retrieve_response(&id).await {
-            Ok(response) if response.status.is_terminal() => self.end(job, item.item_id, &item_end(&response)).await,
+            Ok(response) if response.status.is_terminal() => {
+                let learnt = if item.pushed_at.is_some() { Learnt::Push } else { Learnt::Poll };
+                self.end(job, item.item_id, &item_end(&response).learnt(learnt)).await
+            }
             Ok(_) => Step::Running,
             Err(OpenAiError::Api { status: 404, .. }) => {
                 self.end(job, item.item_id, &failed("OpenAI no longer knows this response")).await

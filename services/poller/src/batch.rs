@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use bw_db::llm::{self, ItemEnd, ItemStatus, LlmJob};
+use bw_db::llm::{self, ItemEnd, ItemStatus, Learnt, LlmJob};
 use bw_db::pool;
 use bw_openai::{Batch, BatchOutcome, BatchResult, BatchStatus, OpenAi, OpenAiError};
 use bw_queue::Queue;
@@ -92,6 +92,7 @@ impl<Q: Queue> Worker<Q> {
 
     async fn poll_batch(&self, job: &LlmJob, batch_id: &str, openai: &OpenAi, stats: &mut Stats) -> anyhow::Result<()> {
         stats.items_polled += u64::try_from(job.items_submitted)?;
+        let learnt = if job.batch_pushed_at.is_some() { Learnt::Push } else { Learnt::Poll };
         let (batch, results) = match fetch_results(openai, batch_id).await {
             Ok(Some(ended)) => ended,
             Ok(None) => return Ok(()),
@@ -107,14 +108,14 @@ impl<Q: Queue> Worker<Q> {
                 tracing::warn!(custom_id = %result.custom_id, "batch line for no item of this job; ignored");
                 continue;
             };
-            stats.tally([self.end(job, item_id, &batch_line_end(result)).await]);
+            stats.tally([self.end(job, item_id, &batch_line_end(result).learnt(learnt)).await]);
         }
         // Items the files do not mention end with the batch's own outcome.
         let left = {
             let mut conn = pool::conn(&self.pool).await?;
             llm::open_items(&mut conn, job.id, ItemStatus::Submitted, PAGE).await?
         };
-        let end = leftover_end(&batch);
+        let end = leftover_end(&batch).learnt(learnt);
         for item in left {
             stats.tally([self.end(job, item.item_id, &end).await]);
         }
@@ -170,6 +171,7 @@ fn batch_line_end(result: &BatchResult) -> ItemEnd {
             output_text: None,
             decision: None,
             error: Some(format!("{}: {message}", code.as_deref().unwrap_or("not run"))),
+            learnt: None,
         },
     }
 }
@@ -182,9 +184,10 @@ fn leftover_end(batch: &bw_openai::Batch) -> ItemEnd {
             output_text: None,
             decision: None,
             error: Some("the batch expired before this request ran".into()),
+            learnt: None,
         },
         BatchStatus::Cancelled => {
-            ItemEnd { status: ItemStatus::Cancelled, output_text: None, decision: None, error: None }
+            ItemEnd { status: ItemStatus::Cancelled, output_text: None, decision: None, error: None, learnt: None }
         }
         BatchStatus::Failed => {
             let reasons: Vec<String> =

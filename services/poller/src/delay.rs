@@ -10,6 +10,19 @@ pub const ACTIVE_SECS: i32 = 2;
 pub const BATCH_SECS: i32 = 60;
 /// SQS refuses a `DelaySeconds` above 900.
 pub const MAX_SECS: i32 = 900;
+/// With webhooks on, a batch job's safety-net poll: its end is pushed, so it is looked at every five minutes.
+pub const BATCH_NET_SECS: i32 = 300;
+
+/// How a job learns that its items ended, which sets the cadence of its polls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cadence {
+    /// Polling alone: background jobs every [`ACTIVE_SECS`], batches every [`BATCH_SECS`].
+    Polling,
+    /// Webhooks push ends (and wake the job); polling is the net. A background job with items still to submit is
+    /// come back to every [`ACTIVE_SECS`], else after `net` (when an item's event is overdue); a batch every
+    /// [`BATCH_NET_SECS`].
+    Webhooks { net: Duration },
+}
 
 /// The delay before the next poll: a batch is polled every minute; a background job every two seconds while it is
 /// open (each poll asks about a budget of items, see [`poll_budget`], so the short cadence stays cheap). When OpenAI
@@ -19,12 +32,28 @@ pub fn next_delay(mode: JobMode, retry_after: Option<Duration>) -> i32 {
         JobMode::Batch => BATCH_SECS,
         JobMode::Background => ACTIVE_SECS,
     };
+    at_least_asked(base, retry_after)
+}
+
+/// The delay before the next poll at `cadence`; `pending`: the job has items not submitted yet.
+pub fn delay_at(cadence: Cadence, mode: JobMode, pending: bool, retry_after: Option<Duration>) -> i32 {
+    let Cadence::Webhooks { net } = cadence else { return next_delay(mode, retry_after) };
+    let base = match mode {
+        JobMode::Background if pending => ACTIVE_SECS,
+        JobMode::Background => i32::try_from(net.as_secs()).unwrap_or(MAX_SECS).max(1),
+        JobMode::Batch => BATCH_NET_SECS,
+    };
+    at_least_asked(base, retry_after)
+}
+
+/// `base` seconds, or longer when OpenAI asked to wait longer (rounded up), within SQS's limit.
+pub fn at_least_asked(base: i32, retry_after: Option<Duration>) -> i32 {
     let asked = retry_after.map_or(0, |d| d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0)));
     base.max(i32::try_from(asked).unwrap_or(MAX_SECS)).min(MAX_SECS)
 }
 
 // Every delay is one SQS accepts.
-const _: () = assert!(BATCH_SECS <= MAX_SECS && ACTIVE_SECS <= MAX_SECS);
+const _: () = assert!(BATCH_SECS <= MAX_SECS && ACTIVE_SECS <= MAX_SECS && BATCH_NET_SECS <= MAX_SECS);
 
 /// How many submitted items a background job's next poll asks about: at least a base that grows with the job
 /// (about one in thirty items, at least two), and one and a half times as many as the last poll found finished.
@@ -59,6 +88,18 @@ mod tests {
         assert_eq!(next_delay(JobMode::Batch, Some(Duration::from_secs(120))), 120);
         assert_eq!(next_delay(JobMode::Background, Some(Duration::from_secs(86_400))), MAX_SECS);
         assert_eq!(next_delay(JobMode::Background, Some(Duration::MAX)), MAX_SECS);
+    }
+
+    #[test]
+    fn with_webhooks_a_job_waits_for_its_net_unless_it_has_items_to_submit() {
+        let hooks = Cadence::Webhooks { net: Duration::from_secs(60) };
+        assert_eq!(delay_at(hooks, JobMode::Background, false, None), 60);
+        assert_eq!(delay_at(hooks, JobMode::Background, true, None), ACTIVE_SECS);
+        assert_eq!(delay_at(hooks, JobMode::Batch, false, None), BATCH_NET_SECS);
+        assert_eq!(delay_at(hooks, JobMode::Background, true, Some(Duration::from_secs(30))), 30);
+        let long = Cadence::Webhooks { net: Duration::from_secs(7_200) };
+        assert_eq!(delay_at(long, JobMode::Background, false, None), MAX_SECS, "within SQS's limit");
+        assert_eq!(delay_at(Cadence::Polling, JobMode::Background, false, None), ACTIVE_SECS);
     }
 
     #[test]

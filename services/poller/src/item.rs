@@ -19,7 +19,13 @@ pub enum Step {
 
 /// An item's end as `failed` with `reason`.
 pub fn failed(reason: &str) -> ItemEnd {
-    ItemEnd { status: ItemStatus::Failed, output_text: None, decision: None, error: Some(reason.to_owned()) }
+    ItemEnd {
+        status: ItemStatus::Failed,
+        output_text: None,
+        decision: None,
+        error: Some(reason.to_owned()),
+        learnt: None,
+    }
 }
 
 /// How a terminal response ends its item: a completed one with a readable decision completes it; a malformed
@@ -33,11 +39,12 @@ pub fn item_end(response: &Response) -> ItemEnd {
                 output_text,
                 decision: Some(Decision { flag: d.flag, label: d.label, reason: d.reason }),
                 error: None,
+                learnt: None,
             },
             Err(e) => ItemEnd { output_text, ..failed(&format!("malformed answer: {e}")) },
         },
         ResponseStatus::Cancelled => {
-            ItemEnd { status: ItemStatus::Cancelled, output_text, decision: None, error: None }
+            ItemEnd { status: ItemStatus::Cancelled, output_text, decision: None, error: None, learnt: None }
         }
         _ => {
             let reason = response

@@ -20,7 +20,7 @@ use futures::StreamExt as _;
 use uuid::Uuid;
 
 use crate::caps;
-use crate::delay::next_delay;
+use crate::delay::{at_least_asked, delay_at};
 use crate::item::Step;
 use crate::settings::Caps;
 use crate::stats::Stats;
@@ -101,11 +101,18 @@ impl<Q: Queue> Worker<Q> {
             stats.jobs_resolved += 1;
             return llm::release(&mut conn, job.id, owner, 0).await;
         }
-        let delay = next_delay(job.mode, stats.retry_after);
+        let pending = llm::ready_work(&mut conn, job.id).await?.pending;
+        let delay = delay_at(self.settings.cadence, job.mode, pending > 0, stats.retry_after);
         llm::release(&mut conn, job.id, owner, i64::from(delay)).await?;
+        // Looked at after the lease is given back: an event that came while this worker held the job found it
+        // leased (its message skipped, or none sent: see `bw_db::webhooks`), so what it announced is read now
+        // rather than at the job's next poll.
+        let ready = llm::ready_work(&mut conn, job.id).await?;
         drop(conn);
+        let batch_pushed = job.batch_pushed_at.is_none() && ready.batch_pushed_at.is_some();
+        let delay = if ready.pushed > 0 || batch_pushed { at_least_asked(0, stats.retry_after) } else { delay };
         self.queue.send(&self.queue_url, Outgoing::llm_job(job.id, Some(delay))).await?;
-        tracing::info!(delay_secs = delay, "job re-enqueued");
+        tracing::info!(delay_secs = delay, pushed_waiting = ready.pushed, batch_pushed, "job re-enqueued");
         Ok(())
     }
 
@@ -123,7 +130,8 @@ impl<Q: Queue> Worker<Q> {
             open
         };
         items.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
-        let cancelled = ItemEnd { status: ItemStatus::Cancelled, output_text: None, decision: None, error: None };
+        let cancelled =
+            ItemEnd { status: ItemStatus::Cancelled, output_text: None, decision: None, error: None, learnt: None };
         let outcomes: Vec<Step> = futures::stream::iter(items)
             .map(|item| {
                 let cancelled = cancelled.clone();

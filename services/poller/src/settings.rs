@@ -30,6 +30,8 @@ pub struct Settings {
     pub staleness: bw_maintenance::stale_runs::Staleness,
     /// Connections in the database pool.
     pub pool_size: usize,
+    /// How the worker learns that items ended: polling alone, or OpenAI's webhooks with polling as the net.
+    pub cadence: crate::delay::Cadence,
 }
 
 /// When the worker gives up on an item and ends it `failed` (see [`crate::caps`]).
@@ -64,6 +66,7 @@ impl Default for Settings {
             dispatch_every: Duration::from_secs(10),
             staleness: bw_maintenance::stale_runs::Staleness::default(),
             pool_size: 8,
+            cadence: crate::delay::Cadence::Polling,
         }
     }
 }
@@ -71,7 +74,9 @@ impl Default for Settings {
 impl Settings {
     /// Reads `JOB_LEASE_SECS`, `POLL_CONCURRENCY`, `POLL_MAX_ITEMS`, `POLL_BUDGET_SECS`, `LLM_MAX_INPUT_CHARS`,
     /// `DISPATCH_LIMIT`, `LLM_ITEM_MAX_ATTEMPTS`, `LLM_ITEM_MAX_AGE_SECS`, `LLM_BATCH_GRACE_SECS`,
-    /// `DISPATCH_EVERY_SECS`, `DATABASE_POOL_SIZE`, and the stale-run settings (`STALE_RUN_SECS`).
+    /// `DISPATCH_EVERY_SECS`, `DATABASE_POOL_SIZE`, `OPENAI_WEBHOOKS` (`on`: OpenAI's webhooks reach the API, so
+    /// polling is the net) with `LLM_WEBHOOK_NET_SECS` (how long an item may go without its event before it is
+    /// polled, 60), and the stale-run settings (`STALE_RUN_SECS`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             staleness: bw_maintenance::stale_runs::Staleness::from_env()?,
@@ -94,9 +99,31 @@ impl Settings {
             dispatch_every: Duration::from_secs(env.parse("DISPATCH_EVERY_SECS", d.dispatch_every.as_secs())?.max(1)),
             staleness: d.staleness,
             pool_size: env.parse("DATABASE_POOL_SIZE", d.pool_size)?.max(1),
+            cadence: cadence(&env)?,
         })
     }
 }
+
+/// `OPENAI_WEBHOOKS` (`on` or `off`, the default) and `LLM_WEBHOOK_NET_SECS`.
+fn cadence(env: &Env<'_>) -> Result<crate::delay::Cadence, ConfigError> {
+    let on = match (env.0)("OPENAI_WEBHOOKS").as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("off" | "false" | "0") => false,
+        Some("on" | "true" | "1") => true,
+        Some(other) => return Err(invalid("OPENAI_WEBHOOKS", format!("{other:?}: must be on or off"))),
+    };
+    let net = env.parse("LLM_WEBHOOK_NET_SECS", DEFAULT_WEBHOOK_NET_SECS)?;
+    if net < 1 {
+        return Err(invalid("LLM_WEBHOOK_NET_SECS", "0: must be at least 1 (second)".to_owned()));
+    }
+    Ok(if on {
+        crate::delay::Cadence::Webhooks { net: Duration::from_secs(net) }
+    } else {
+        crate::delay::Cadence::Polling
+    })
+}
+
+/// With webhooks on, how long a submitted item may go without its event before the worker polls it.
+pub const DEFAULT_WEBHOOK_NET_SECS: u64 = 60;
 
 impl Caps {
     fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
@@ -169,6 +196,26 @@ mod tests {
             with(&[("LLM_ITEM_MAX_ATTEMPTS", "3"), ("LLM_ITEM_MAX_AGE_SECS", " 600 "), ("LLM_BATCH_GRACE_SECS", "0")])?
                 .caps;
         assert_eq!(caps, Caps { max_attempts: 3, max_age: Duration::from_secs(600), batch_grace: Duration::ZERO });
+        Ok(())
+    }
+
+    #[test]
+    fn webhooks_are_off_unless_turned_on_and_their_net_is_read() -> Result<(), ConfigError> {
+        use crate::delay::Cadence;
+        assert_eq!(with(&[])?.cadence, Cadence::Polling);
+        assert_eq!(with(&[("OPENAI_WEBHOOKS", "off"), ("LLM_WEBHOOK_NET_SECS", "5")])?.cadence, Cadence::Polling);
+        assert_eq!(with(&[("OPENAI_WEBHOOKS", " On ")])?.cadence, Cadence::Webhooks { net: Duration::from_secs(60) });
+        assert_eq!(
+            with(&[("OPENAI_WEBHOOKS", "on"), ("LLM_WEBHOOK_NET_SECS", "15")])?.cadence,
+            Cadence::Webhooks { net: Duration::from_secs(15) }
+        );
+        for (vars, says) in [
+            (&[("OPENAI_WEBHOOKS", "yes please")][..], "OPENAI_WEBHOOKS"),
+            (&[("OPENAI_WEBHOOKS", "on"), ("LLM_WEBHOOK_NET_SECS", "0")][..], "LLM_WEBHOOK_NET_SECS"),
+        ] {
+            let text = error_of(vars);
+            assert!(text.contains(says), "{vars:?}: {text}");
+        }
         Ok(())
     }
 

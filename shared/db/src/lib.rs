@@ -22,6 +22,7 @@ pub mod schedules;
 pub mod schema;
 pub mod screens;
 pub mod tls;
+pub mod webhooks;
 
 pub use pool::{PgConn, PgPool};
 

@@ -170,6 +170,9 @@ diesel::table! {
         batch_expires_at -> Nullable<Timestamptz>,
         screen_id -> Nullable<Uuid>,
         run_id -> Nullable<Uuid>,
+        ends_pushed -> Int4,
+        ends_polled -> Int4,
+        batch_pushed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -202,6 +205,8 @@ diesel::table! {
         decision -> Nullable<Jsonb>,
         error -> Nullable<Text>,
         last_error -> Nullable<Text>,
+        pushed_at -> Nullable<Timestamptz>,
+        learnt_by -> Nullable<Text>,
     }
 }
 
@@ -230,6 +235,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_events (webhook_id) {
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        object_id -> Text,
+        job_id -> Nullable<Uuid>,
+        received_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(run_events -> runs (run_id));
 diesel::joinable!(run_companies -> runs (run_id));
 diesel::joinable!(run_companies -> companies (company_id));
@@ -253,5 +269,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     llm_jobs,
     llm_job_items,
     entity_flags,
-    message_failures
+    message_failures,
+    webhook_events
 );

@@ -102,6 +102,16 @@ impl ItemStatus {
 }
 
 word::vocabulary! {
+    /// How the worker learnt that an item had ended at OpenAI (`llm_job_items.learnt_by`).
+    Learnt: "way an end was learnt" {
+        /// A webhook event announced it, and the worker read it.
+        Push => "push",
+        /// The worker's poll found it.
+        Poll => "poll",
+    }
+}
+
+word::vocabulary! {
     /// Where a posting is (`postings.status`): stored `pending`, `ready` once ingested (or `failed` with the reason),
     /// `expired` once its board stopped listing it.
     PostingStatus: "posting status" {
@@ -180,6 +190,7 @@ mod tests {
         round_trips(&BoardRegion::ALL);
         round_trips(&PostingChange::ALL);
         round_trips(&PostingSort::ALL);
+        round_trips(&Learnt::ALL);
     }
 
     #[test]

@@ -123,6 +123,17 @@ pub struct FakeConfig {
     pub server_error_statuses: Vec<u16>,
     /// Added before every API request is handled.
     pub latency_ms: u64,
+    /// Where webhook events are POSTed when a background response or a batch ends (a loopback URL: the fake sends
+    /// nothing elsewhere); `None` sends none.
+    pub webhook_url: Option<String>,
+    /// The `whsec_` secret events are signed with (required with `webhook_url`).
+    pub webhook_secret: Option<String>,
+    /// Fraction of events never sent.
+    pub webhook_loss_rate: f64,
+    /// Fraction of events sent twice (the same `webhook-id`, as a redelivery).
+    pub webhook_duplicate_rate: f64,
+    /// Wait before each delivery, drawn per delivery: a range reorders events.
+    pub webhook_delay_ms: Timing,
 }
 
 impl Default for FakeConfig {
@@ -152,6 +163,11 @@ impl Default for FakeConfig {
             rate_limited_retry_after_secs: 1,
             server_error_statuses: vec![500, 502, 503],
             latency_ms: 0,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_loss_rate: 0.0,
+            webhook_duplicate_rate: 0.0,
+            webhook_delay_ms: Timing::ms(0),
         }
     }
 }
@@ -189,6 +205,8 @@ impl FakeConfig {
             ("server_error_rate", self.server_error_rate),
             ("rate_limited_rate", self.rate_limited_rate),
             ("decision.hash_flag_rate", self.decision.hash_flag_rate),
+            ("webhook_loss_rate", self.webhook_loss_rate),
+            ("webhook_duplicate_rate", self.webhook_duplicate_rate),
         ];
         for (field, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
@@ -225,10 +243,31 @@ impl FakeConfig {
         if let Some(bad) = self.server_error_statuses.iter().find(|s| !(500..=599).contains(*s)) {
             return Err(ConfigError::new("server_error_statuses", format!("{bad} is not a 5xx status")));
         }
+        self.webhook_delay_ms.check("webhook_delay_ms")?;
+        if let Some(url) = &self.webhook_url {
+            let host = url::Url::parse(url)
+                .map_err(|e| ConfigError::new("webhook_url", format!("{url:?} is not a URL: {e}")))?
+                .host_str()
+                .map(str::to_owned)
+                .unwrap_or_default();
+            if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+                return Err(ConfigError::new("webhook_url", format!("{url:?}: only loopback addresses are sent to")));
+            }
+            let Some(secret) = &self.webhook_secret else {
+                return Err(ConfigError::new("webhook_secret", "is required with webhook_url"));
+            };
+            bw_webhooks::Secret::parse(secret).map_err(|e| ConfigError::new("webhook_secret", e.to_string()))?;
+        }
         if self.api_key.as_deref() == Some("") {
             return Err(ConfigError::new("api_key", "must not be empty (use null to accept any token)"));
         }
         Ok(())
+    }
+
+    /// Where and with what secret webhook events go, when they do (a config that validated).
+    pub(crate) fn webhook_target(&self) -> Option<(String, bw_webhooks::Secret)> {
+        let secret = bw_webhooks::Secret::parse(self.webhook_secret.as_deref()?).ok()?;
+        Some((self.webhook_url.clone()?, secret))
     }
 
     /// Applies a partial JSON object on top of `self` (top-level keys replace whole values) and validates the
@@ -283,6 +322,30 @@ mod tests {
         assert_eq!(error.map(|e| e.field), Some("nope".to_owned()));
         let error = base.patched(&serde_json::json!({"complete_after_ms": {"min_ms": 9, "max_ms": 1}})).err();
         assert_eq!(error.map(|e| e.field), Some("complete_after_ms".to_owned()));
+    }
+
+    #[test]
+    fn webhooks_go_to_loopback_only_and_need_a_usable_secret() {
+        let base = FakeConfig::default();
+        let field = |patch: serde_json::Value| base.patched(&patch).err().map(|e| e.field);
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        assert_eq!(
+            field(serde_json::json!({"webhook_url": "http://127.0.0.1:9/hook", "webhook_secret": secret})),
+            None
+        );
+        assert_eq!(
+            field(serde_json::json!({"webhook_url": "https://example.com/hook", "webhook_secret": secret})),
+            Some("webhook_url".to_owned())
+        );
+        assert_eq!(
+            field(serde_json::json!({"webhook_url": "http://127.0.0.1:9/hook"})),
+            Some("webhook_secret".to_owned())
+        );
+        assert_eq!(
+            field(serde_json::json!({"webhook_url": "http://localhost/h", "webhook_secret": "whsec_***"})),
+            Some("webhook_secret".to_owned())
+        );
+        assert_eq!(field(serde_json::json!({"webhook_loss_rate": 1.2})), Some("webhook_loss_rate".to_owned()));
     }
 
     #[test]

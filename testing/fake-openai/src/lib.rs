@@ -4,7 +4,8 @@
 //! (`POST /v1/responses`, `GET /v1/responses/{id}`, `POST /v1/responses/{id}/cancel`), the Files API
 //! (`POST /v1/files`, `GET /v1/files/{id}`, `GET /v1/files/{id}/content`) and the Batch API (`POST /v1/batches`,
 //! `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel`), with OpenAI's error envelope, statuses and
-//! `x-ratelimit-*` headers. Every route is also served without the `/v1` prefix.
+//! `x-ratelimit-*` headers. Every route is also served without the `/v1` prefix. When told a URL, it sends signed
+//! webhook events as OpenAI does when responses and batches end (see `webhooks.rs`).
 //!
 //! Lifecycles follow a [`Clock`] that tests can advance, so a "200 ms" response or a "minute-long" rate limit
 //! needs no sleeping. Everything random (ids, timings, outcomes, shuffles, faults) comes from a seeded RNG.
@@ -24,6 +25,7 @@ mod responses;
 mod routes;
 mod state;
 mod stats;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,7 +79,8 @@ impl FakeOpenAi {
                 tracing::error!(%error, "fake OpenAI server stopped");
             }
         });
-        Ok(FakeOpenAiServer { base_url: format!("http://{local}/v1"), addr: local, handle })
+        let sender = webhooks::spawn_sender(Arc::clone(&self.state));
+        Ok(FakeOpenAiServer { base_url: format!("http://{local}/v1"), addr: local, handle, sender })
     }
 
     /// The current settings.
@@ -156,6 +159,8 @@ pub struct FakeOpenAiServer {
     pub base_url: String,
     pub addr: SocketAddr,
     handle: tokio::task::JoinHandle<()>,
+    /// Sends webhook events while webhooks are configured.
+    sender: tokio::task::JoinHandle<()>,
 }
 
 impl FakeOpenAiServer {
@@ -168,5 +173,6 @@ impl FakeOpenAiServer {
 impl Drop for FakeOpenAiServer {
     fn drop(&mut self) {
         self.handle.abort();
+        self.sender.abort();
     }
 }

@@ -18,6 +18,8 @@ use crate::stats::Stats;
 
 /// Salt so fault draws do not share a sequence with object draws.
 const FAULT_SALT: u64 = 0x5eed_fa17;
+/// Salt so webhook draws (losses, duplicates, delays) leave the objects a seed produces as they were.
+const WEBHOOK_SALT: u64 = 0x5eed_40c5;
 
 pub(crate) struct State {
     pub clock: Clock,
@@ -31,6 +33,10 @@ pub(crate) struct Inner {
     pub rng: StdRng,
     /// Injected 5xx only, so turning faults on does not change the objects a seed produces.
     pub fault_rng: StdRng,
+    /// Webhook deliveries only.
+    pub webhook_rng: StdRng,
+    /// What ends and is announced by webhook.
+    pub outbox: crate::webhooks::Outbox,
     pub responses: HashMap<String, ResponseRecord>,
     pub batches: HashMap<String, BatchRecord>,
     pub files: HashMap<String, FileRecord>,
@@ -45,6 +51,8 @@ impl State {
         let inner = Inner {
             rng: StdRng::seed_from_u64(config.seed),
             fault_rng: StdRng::seed_from_u64(config.seed ^ FAULT_SALT),
+            webhook_rng: StdRng::seed_from_u64(config.seed ^ WEBHOOK_SALT),
+            outbox: crate::webhooks::Outbox::default(),
             requests: requests_bucket(&config, now),
             tokens: Bucket::new(config.tokens_per_minute, now),
             config,
@@ -76,6 +84,7 @@ impl Inner {
         if config.seed != self.config.seed {
             self.rng = StdRng::seed_from_u64(config.seed);
             self.fault_rng = StdRng::seed_from_u64(config.seed ^ FAULT_SALT);
+            self.webhook_rng = StdRng::seed_from_u64(config.seed ^ WEBHOOK_SALT);
         }
         if config.rate_limit_per_minute != self.config.rate_limit_per_minute
             || config.rate_limit_burst != self.config.rate_limit_burst

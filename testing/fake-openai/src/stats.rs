@@ -25,6 +25,14 @@ pub struct Stats {
     pub files_uploaded: u64,
     pub batches_created: u64,
     pub batches_cancelled: u64,
+    /// Webhook deliveries acknowledged 2xx (a duplicated event counts twice).
+    pub webhooks_delivered: u64,
+    /// Webhook deliveries given up after their retries.
+    pub webhooks_failed: u64,
+    /// Events not sent on purpose (`webhook_loss_rate`).
+    pub webhooks_lost: u64,
+    /// Events sent twice on purpose (`webhook_duplicate_rate`).
+    pub webhooks_duplicated: u64,
 }
 
 /// The route key a request counts under.

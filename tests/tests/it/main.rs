@@ -34,3 +34,4 @@ mod storage;
 mod template;
 mod tls;
 mod ui_static;
+mod webhooks;

@@ -82,8 +82,8 @@ async fn allowed(db: &TestDb, table: &str, column: &str) -> anyhow::Result<Vec<S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
     use bw_vocab::{
-        BoardKind, BoardRegion, ItemStatus, JobMode, JobStatus, PayInterval, PostingChange, PostingStatus, RunStart,
-        RunStatus,
+        BoardKind, BoardRegion, ItemStatus, JobMode, JobStatus, Learnt, PayInterval, PostingChange, PostingStatus,
+        RunStart, RunStatus,
     };
     fn words<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
         all.iter().map(|&w| name(w).to_owned()).collect()
@@ -99,5 +99,6 @@ async fn the_vocabulary_is_what_the_database_allows() -> anyhow::Result<()> {
     assert_eq!(allowed(&db, "posting_changes", "change").await?, words(&PostingChange::ALL, PostingChange::as_str));
     assert_eq!(allowed(&db, "companies", "board_region").await?, words(&BoardRegion::ALL, BoardRegion::as_str));
     assert_eq!(allowed(&db, "postings", "pay_interval").await?, words(&PayInterval::ALL, PayInterval::as_str));
+    assert_eq!(allowed(&db, "llm_job_items", "learnt_by").await?, words(&Learnt::ALL, Learnt::as_str));
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod runs;
 pub mod schedule;
 pub mod screens;
 pub mod system;
+pub mod webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +40,7 @@ pub mod system;
         (name = "llm-jobs", description = "LLM screening jobs, their items and the flags they applied"),
         (name = "postings", description = "The postings runs stored: browse, one whole, export"),
         (name = "ops", description = "Operators: queues, dead-letter queues, redrive"),
+        (name = "webhooks", description = "Events pushed by OpenAI, authenticated by their signatures"),
     )
 )]
 struct ApiDoc;
@@ -80,5 +82,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(postings::list))
         .routes(routes!(postings::export::export))
         .routes(routes!(postings::show))
+        .routes(routes!(webhooks::openai))
         .merge(ops::router())
 }

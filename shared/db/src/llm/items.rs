@@ -7,7 +7,7 @@ use diesel::sql_types::{Array, Int4, Int8, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Decision, ItemStatus, LlmJobItem};
+use super::{Decision, ItemStatus, Learnt, LlmJobItem};
 use crate::schema::llm_job_items;
 
 /// The aggregate column on `llm_jobs` counting items of `status` (a fixed name, safe to put in SQL).
@@ -104,7 +104,8 @@ pub(crate) async fn shift(
 }
 
 /// Records that a pending item was submitted as OpenAI response `response_id`; `false` if it was not pending.
-/// The caller holds a transaction.
+/// An event about the response that came before its id was recorded here counts as pushed (see
+/// [`crate::webhooks`]). The caller holds a transaction.
 pub async fn mark_submitted(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
@@ -120,6 +121,7 @@ pub async fn mark_submitted(
             llm_job_items::response_id.eq(response_id),
             llm_job_items::submitted_at.eq(now),
             llm_job_items::attempts.eq(llm_job_items::attempts + 1),
+            llm_job_items::pushed_at.eq(crate::webhooks::received_about(response_id.to_owned())),
         ))
         .execute(conn)
         .await?;
@@ -141,6 +143,67 @@ pub async fn touch_polled(conn: &mut AsyncPgConnection, job_id: Uuid, item_ids: 
     Ok(())
 }
 
+/// The job's submitted items an event announced the end of, which the worker reads first (at most `limit`).
+pub async fn pushed_items(conn: &mut AsyncPgConnection, job_id: Uuid, limit: i64) -> anyhow::Result<Vec<LlmJobItem>> {
+    Ok(llm_job_items::table
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
+        .filter(llm_job_items::pushed_at.is_not_null())
+        .order(llm_job_items::item_id)
+        .limit(limit)
+        .select(LlmJobItem::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// The job's submitted items no event has announced, neither polled nor submitted in the last `quiet_secs`: their
+/// event is overdue, and polling is the net. Least recently polled first, at most `limit`.
+pub async fn overdue_items(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    quiet_secs: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<LlmJobItem>> {
+    let since = crate::db_now_plus::<diesel::sql_types::Timestamptz>(-quiet_secs);
+    Ok(llm_job_items::table
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
+        .filter(llm_job_items::pushed_at.is_null())
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("coalesce(last_polled_at, submitted_at) < ").bind(since))
+        .order((llm_job_items::last_polled_at.asc().nulls_first(), llm_job_items::item_id))
+        .limit(limit)
+        .select(LlmJobItem::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// A job's work that is ready for its worker now.
+#[derive(Clone, Copy, Debug, QueryableByName)]
+pub struct ReadyWork {
+    /// Items not submitted yet.
+    #[diesel(sql_type = Int8)]
+    pub pending: i64,
+    /// Submitted items an event announced the end of.
+    #[diesel(sql_type = Int8)]
+    pub pushed: i64,
+    /// Batch mode: when an event announced the batch's end.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub batch_pushed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The job's [`ReadyWork`].
+pub async fn ready_work(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<ReadyWork> {
+    Ok(diesel::sql_query(
+        "SELECT (SELECT count(*) FROM llm_job_items WHERE job_id = $1 AND status = 'pending') AS pending, \
+                (SELECT count(*) FROM llm_job_items \
+                 WHERE job_id = $1 AND status = 'submitted' AND pushed_at IS NOT NULL) AS pushed, \
+                (SELECT batch_pushed_at FROM llm_jobs WHERE id = $1) AS batch_pushed_at",
+    )
+    .bind::<SqlUuid, _>(job_id)
+    .get_result(conn)
+    .await?)
+}
+
 /// How an item ended.
 #[derive(Clone, Debug)]
 pub struct ItemEnd {
@@ -149,6 +212,16 @@ pub struct ItemEnd {
     /// The decision `{flag, label, reason}` when the item completed.
     pub decision: Option<Decision>,
     pub error: Option<String>,
+    /// How its end at OpenAI was learnt; `None` for an end decided here (a cancel, an item given up).
+    pub learnt: Option<Learnt>,
+}
+
+impl ItemEnd {
+    /// The same end, learnt as `learnt` says.
+    #[must_use]
+    pub fn learnt(self, learnt: Learnt) -> Self {
+        Self { learnt: Some(learnt), ..self }
+    }
 }
 
 #[derive(QueryableByName)]
@@ -175,7 +248,7 @@ pub async fn end_item(
     let previous: Option<Previous> = diesel::sql_query(
         "WITH old AS (SELECT status FROM llm_job_items WHERE job_id = $1 AND item_id = $2 FOR UPDATE) \
          UPDATE llm_job_items i SET status = $3, output_text = $4, decision = $5, error = $6, completed_at = now(), \
-                last_polled_at = now() \
+                last_polled_at = now(), learnt_by = $7 \
          FROM old WHERE i.job_id = $1 AND i.item_id = $2 AND old.status IN ('pending', 'submitted') \
          RETURNING old.status, i.entity_kind, i.entity_id",
     )
@@ -185,11 +258,22 @@ pub async fn end_item(
     .bind::<diesel::sql_types::Nullable<Text>, _>(end.output_text.as_deref())
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>, _>(decision_json)
     .bind::<diesel::sql_types::Nullable<Text>, _>(end.error.as_deref())
+    .bind::<diesel::sql_types::Nullable<Text>, _>(end.learnt.map(Learnt::as_str))
     .get_result(conn)
     .await
     .optional()?;
     let Some(previous) = previous else { return Ok(false) };
     shift(conn, job_id, previous.status, end.status, 1).await?;
+    if let Some(learnt) = end.learnt {
+        let column = match learnt {
+            Learnt::Push => "ends_pushed",
+            Learnt::Poll => "ends_polled",
+        };
+        diesel::sql_query(format!("UPDATE llm_jobs SET {column} = {column} + 1 WHERE id = $1"))
+            .bind::<SqlUuid, _>(job_id)
+            .execute(conn)
+            .await?;
+    }
     if let Some(decision) = &end.decision {
         super::flags::apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
     }

@@ -258,6 +258,7 @@ pub async fn record_batch(
             llm_jobs::input_file_id.eq(input_file_id),
             llm_jobs::batch_id.eq(batch_id),
             llm_jobs::batch_expires_at.eq(expires_at),
+            llm_jobs::batch_pushed_at.eq(crate::webhooks::received_about(batch_id.to_owned())),
         ))
         .execute(conn)
         .await?;

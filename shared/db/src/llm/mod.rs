@@ -14,12 +14,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use bw_vocab::{ItemStatus, JobMode, JobStatus};
+pub use bw_vocab::{ItemStatus, JobMode, JobStatus, Learnt};
 pub use flags::Decision;
 pub(crate) use items::shift;
 pub use items::{
-    ItemEnd, end_item, items, mark_submitted, open_items, owned_postings, posting_texts, postings_matching,
-    ready_postings_of_run, touch_polled,
+    ItemEnd, ReadyWork, end_item, items, mark_submitted, open_items, overdue_items, owned_postings, posting_texts,
+    postings_matching, pushed_items, ready_postings_of_run, ready_work, touch_polled,
 };
 pub use jobs::{
     NewJob, claim, create, due, get, list, load, of_run, postpone, record_batch, release, renew, request_cancel,
@@ -69,6 +69,12 @@ pub struct LlmJob {
     pub screen_id: Option<Uuid>,
     /// The run whose new and changed postings it judges, when a standing screen started it.
     pub run_id: Option<Uuid>,
+    /// Items whose end at OpenAI a webhook event announced.
+    pub ends_pushed: i32,
+    /// Items whose end at OpenAI the worker found by polling.
+    pub ends_polled: i32,
+    /// Batch mode: when a webhook event announced the batch's end.
+    pub batch_pushed_at: Option<DateTime<Utc>>,
 }
 
 /// One entity of a job.
@@ -93,6 +99,11 @@ pub struct LlmJobItem {
     pub error: Option<String>,
     /// The last failed try while the item is open (it is retried; `error` is set when it ends).
     pub last_error: Option<String>,
+    /// When a webhook event announced its end (the worker reads it next).
+    pub pushed_at: Option<DateTime<Utc>>,
+    /// How its end at OpenAI was learnt: `push` (a webhook event) or `poll`; empty while open, or when it ended
+    /// here (cancelled, given up).
+    pub learnt_by: Option<Learnt>,
 }
 
 /// Most items one job may have: the API refuses more, and a batch-mode job sends them all in one batch file.

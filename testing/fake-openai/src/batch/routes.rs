@@ -96,6 +96,7 @@ pub(crate) async fn create(State(fake): State<FakeOpenAi>, body: Bytes) -> Resul
     // Always answered `validating`, as the real create call is, even when validation takes no time.
     let rendered = record.render(now_ms.min(in_progress_ms.saturating_sub(1)));
     inner.stats.batches_created += 1;
+    inner.outbox.watch_batch(&record.id, now_ms);
     inner.batches.insert(record.id.clone(), record);
     Ok(Json(rendered))
 }

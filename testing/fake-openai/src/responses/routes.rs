@@ -29,6 +29,9 @@ pub(crate) async fn create(State(fake): State<FakeOpenAi>, body: Bytes) -> Resul
     let record = ResponseRecord::create(&body, &how, &mut inner.rng)?;
     let rendered = record.render_created();
     inner.stats.responses_created += 1;
+    if record.background {
+        inner.outbox.watch_response(&record.id, record.done_ms);
+    }
     inner.responses.insert(record.id.clone(), record);
     Ok(Json(rendered))
 }
@@ -61,6 +64,7 @@ pub(crate) async fn cancel(State(fake): State<FakeOpenAi>, Path(id): Path<String
         ResponseStatus::Queued | ResponseStatus::InProgress => {
             record.cancelled_ms = Some(now_ms);
             inner.stats.responses_cancelled += 1;
+            inner.outbox.look_now(crate::webhooks::Subject::Response, &id, now_ms);
             Ok(Json(record.render(now_ms)))
         }
         ResponseStatus::Cancelled => Ok(Json(record.render(now_ms))),

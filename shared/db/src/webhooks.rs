@@ -1,0 +1,151 @@
+//! OpenAI's webhook events, as the API receives them: each delivery recorded once by its `webhook-id` (OpenAI
+//! delivers at least once, for up to 72 hours, in any order), the response or batch it names marked pushed, and
+//! whether its job's worker needs waking.
+//!
+//! An event can come before the worker has recorded the response or batch id it names (OpenAI answers the create,
+//! and may finish and push, before our write commits): it is kept, and [`received_about`] lets that write count it.
+
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::{llm_job_items, llm_jobs, webhook_events};
+use bw_vocab::{ItemStatus, JobStatus};
+
+/// What an event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// A background response (`response.completed`, `.failed`, `.cancelled`, `.incomplete`).
+    Response,
+    /// A batch (`batch.completed`, `.failed`, `.expired`, `.cancelled`).
+    Batch,
+}
+
+/// One verified delivery.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<'a> {
+    /// The `webhook-id` header: the same on each delivery of one event.
+    pub webhook_id: &'a str,
+    /// The event's `id` (`evt_...`).
+    pub event_id: &'a str,
+    /// The event's `type`.
+    pub event_type: &'a str,
+    pub subject: Subject,
+    /// `data.id`: the response's or the batch's id.
+    pub object_id: &'a str,
+}
+
+/// What recording an event came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// This `webhook-id` was recorded before: nothing to do.
+    Duplicate,
+    /// No job of ours knows the response or batch (yet): kept, in case its id is recorded later.
+    Unknown,
+    /// The object is the job's. `wake`: its worker should be sent the job now (no other pushed item was waiting for
+    /// it, so no message about it is on its way); `false` when the item or batch had ended, or was pushed already.
+    Job { job_id: Uuid, wake: bool },
+}
+
+/// Records `event` and marks what it names pushed. The caller holds a transaction, and sends the job's message
+/// (when `wake`) before committing it: were the send to fail, the event is not recorded and its redelivery is not
+/// taken for a duplicate.
+pub async fn record(conn: &mut AsyncPgConnection, event: Event<'_>) -> anyhow::Result<Recorded> {
+    let inserted = diesel::insert_into(webhook_events::table)
+        .values((
+            webhook_events::webhook_id.eq(event.webhook_id),
+            webhook_events::event_id.eq(event.event_id),
+            webhook_events::event_type.eq(event.event_type),
+            webhook_events::object_id.eq(event.object_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 0 {
+        return Ok(Recorded::Duplicate);
+    }
+    let recorded = match event.subject {
+        Subject::Response => response_pushed(conn, event.object_id).await?,
+        Subject::Batch => batch_pushed(conn, event.object_id).await?,
+    };
+    if let Recorded::Job { job_id, .. } = recorded {
+        diesel::update(webhook_events::table.find(event.webhook_id))
+            .set(webhook_events::job_id.eq(job_id))
+            .execute(conn)
+            .await?;
+    }
+    Ok(recorded)
+}
+
+/// Marks the submitted item of response `response_id` pushed. Its job is woken when it is the job's only pushed
+/// item waiting: with others waiting, a message is on its way or the worker holding the job reads it (the worker
+/// looks for pushed items after giving its lease back). Counted in this transaction, so of two events committed at
+/// once at least one sees itself alone.
+async fn response_pushed(conn: &mut AsyncPgConnection, response_id: &str) -> anyhow::Result<Recorded> {
+    let marked: Option<Uuid> = diesel::update(llm_job_items::table)
+        .filter(llm_job_items::response_id.eq(response_id))
+        .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
+        .filter(llm_job_items::pushed_at.is_null())
+        .set(llm_job_items::pushed_at.eq(now))
+        .returning(llm_job_items::job_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    let Some(job_id) = marked else {
+        let known: Option<Uuid> = llm_job_items::table
+            .filter(llm_job_items::response_id.eq(response_id))
+            .select(llm_job_items::job_id)
+            .first(conn)
+            .await
+            .optional()?;
+        return Ok(known.map_or(Recorded::Unknown, |job_id| Recorded::Job { job_id, wake: false }));
+    };
+    let waiting: i64 = llm_job_items::table
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
+        .filter(llm_job_items::pushed_at.is_not_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(Recorded::Job { job_id, wake: waiting == 1 })
+}
+
+/// Marks the job of batch `batch_id` pushed; its worker is woken while the job is unresolved.
+async fn batch_pushed(conn: &mut AsyncPgConnection, batch_id: &str) -> anyhow::Result<Recorded> {
+    let job: Option<(Uuid, JobStatus)> = diesel::update(llm_jobs::table)
+        .filter(llm_jobs::batch_id.eq(batch_id))
+        .set(
+            llm_jobs::batch_pushed_at.eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(batch_pushed_at, now())")),
+        )
+        .returning((llm_jobs::id, llm_jobs::status))
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(job.map_or(Recorded::Unknown, |(job_id, status)| Recorded::Job { job_id, wake: !status.is_resolved() }))
+}
+
+/// When the first event about `object_id` came, if one did: the value a write recording that id sets as pushed.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn received_about(object_id: String) -> _ {
+    let first: i64 = 1;
+    webhook_events::table
+        .filter(webhook_events::object_id.eq(object_id))
+        .select(webhook_events::received_at)
+        .order(webhook_events::received_at)
+        .limit(first)
+        .single_value()
+}
+
+/// Deletes events received more than `older_than_secs` ago (OpenAI stops redelivering after 72 hours); returns how
+/// many.
+pub async fn prune(conn: &mut AsyncPgConnection, older_than_secs: i64) -> anyhow::Result<usize> {
+    Ok(diesel::delete(webhook_events::table)
+        .filter(webhook_events::received_at.lt(crate::db_now_plus::<Timestamptz>(-older_than_secs)))
+        .execute(conn)
+        .await?)
+}
+
+/// How long received events are kept: a week, twice as long as OpenAI redelivers one.
+pub const KEEP_SECS: i64 = 7 * 24 * 3600;

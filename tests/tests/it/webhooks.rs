@@ -1,0 +1,210 @@
+//! `POST /api/webhooks/openai`: OpenAI's events verified as Standard Webhooks (the documented event bodies, sent
+//! byte for byte), recorded once by `webhook-id`, mapped to their job through the response or batch id, and the job
+//! woken on `llm-jobs` when it needs waking; a delivery that does not verify touches nothing.
+
+use axum::body::Body;
+use bw_api::seams::Destination;
+use bw_db::llm::{self, NewJob};
+use bw_tests::api::{Answer, TestApi};
+use bw_vocab::JobMode;
+use serde_json::Value;
+use uuid::Uuid;
+
+const PATH: &str = "/api/webhooks/openai";
+
+fn fixture(name: &str) -> anyhow::Result<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/openai/webhooks").join(name);
+    Ok(std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A delivery of `body` as OpenAI sends it, signed with `secret` at `timestamp`.
+fn delivery(secret: &bw_webhooks::Secret, webhook_id: &str, timestamp: i64, body: &str) -> axum::http::Request<Body> {
+    let signature = bw_webhooks::sign(secret, webhook_id, timestamp, body.as_bytes());
+    axum::http::Request::builder()
+        .method("POST")
+        .uri(PATH)
+        .header("content-type", "application/json")
+        .header("user-agent", "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)")
+        .header("webhook-id", webhook_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(Body::from(body.to_owned()))
+        .unwrap_or_default()
+}
+
+async fn send(api: &TestApi, webhook_id: &str, body: &str) -> anyhow::Result<Answer> {
+    api.send(delivery(&bw_tests::webhook_secret(), webhook_id, now(), body)).await
+}
+
+fn json(answer: &Answer) -> Value {
+    serde_json::from_str(&answer.text).unwrap_or(Value::Null)
+}
+
+/// A job of alice's over `n` items in `mode`.
+async fn job(api: &TestApi, mode: JobMode, n: i64) -> anyhow::Result<Uuid> {
+    let mut conn = bw_db::pool::conn(&api.db.pool).await?;
+    let job = NewJob { user_id: "alice", name: "remote?", model: "gpt-4.1-nano", instructions: "Remote?", mode };
+    let ids: Vec<i64> = (1..=n).map(|i| 1000 + i).collect();
+    Ok(llm::create(&mut conn, job, &ids).await?.id)
+}
+
+async fn woken(api: &TestApi) -> Vec<Uuid> {
+    api.queue
+        .sent_to(Destination::LlmJobs)
+        .iter()
+        .filter_map(|m| bw_messages::parse_llm_job_message(&m.body).ok().map(|m| m.job_id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_does_not_verify_is_refused_with_the_reason_and_touches_nothing() -> anyhow::Result<()> {
+    let api = TestApi::spawn().await?;
+    let id = job(&api, JobMode::Background, 1).await?;
+    let mut conn = bw_db::pool::conn(&api.db.pool).await?;
+    llm::mark_submitted(&mut conn, id, 1, "resp_abc123").await?;
+    let body = fixture("event_response_completed.openapi_example.json")?;
+    let ours = bw_tests::webhook_secret();
+    let other = bw_webhooks::Secret::from_bytes(b"someone else's secret, 32 bytes!");
+
+    let unsigned = axum::http::Request::builder().method("POST").uri(PATH).body(Body::from(body.clone()))?;
+    let stale = delivery(&ours, "wh_1", now() - 400, &body);
+    let future = delivery(&ours, "wh_1", now() + 400, &body);
+    let wrong_secret = delivery(&other, "wh_1", now(), &body);
+    // Signed over the body as sent, then delivered re-encoded (the same JSON, other bytes).
+    let mut reencoded = delivery(&ours, "wh_1", now(), &body);
+    *reencoded.body_mut() = Body::from(serde_json::to_string(&serde_json::from_str::<Value>(&body)?)?);
+    let dotted = delivery(&ours, "wh.1", now(), &body);
+    for (request, says) in [
+        (unsigned, "webhook-id header is missing"),
+        (stale, "s old"),
+        (future, "ahead of this server's clock"),
+        (wrong_secret, "no v1 signature"),
+        (reencoded, "no v1 signature"),
+        (dotted, "holds a '.'"),
+    ] {
+        let answer = api.send(request).await?;
+        let message = json(&answer)["error"]["message"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(answer.status, 400, "{says}: {}", answer.text);
+        assert!(message.contains(says), "expected {says:?} in {message:?}");
+    }
+    assert_eq!(api.db.scalar("SELECT count(*) FROM webhook_events").await?, 0);
+    assert_eq!(api.db.scalar("SELECT count(*) FROM llm_job_items WHERE pushed_at IS NOT NULL").await?, 0);
+    assert!(woken(&api).await.is_empty());
+
+    // A body that verifies but is no event: named, and nothing stored.
+    let answer = send(&api, "wh_2", r#"{"id": "evt_1", "type": "response.completed"}"#).await?;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("not an OpenAI event"), "{}", answer.text);
+    assert_eq!(api.db.scalar("SELECT count(*) FROM webhook_events").await?, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_documented_event_reaches_its_job_once_and_wakes_it_when_it_needs_waking() -> anyhow::Result<()> {
+    let api = TestApi::spawn().await?;
+    let background = job(&api, JobMode::Background, 3).await?;
+    let batch = job(&api, JobMode::Batch, 2).await?;
+    let mut conn = bw_db::pool::conn(&api.db.pool).await?;
+    llm::mark_submitted(&mut conn, background, 1, "resp_abc123").await?;
+    llm::mark_submitted(&mut conn, background, 2, "resp_two").await?;
+    llm::record_batch(&mut conn, batch, "file-1", "batch_abc123", chrono::Utc::now()).await?;
+
+    // The documented body, byte for byte: its response is item 1's; the job is woken.
+    let completed = fixture("event_response_completed.openapi_example.json")?;
+    let answer = send(&api, "wh_a", &completed).await?;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let got = json(&answer);
+    assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(true)), "{got}");
+    assert_eq!(got["job_id"].as_str(), Some(background.to_string().as_str()));
+    assert_eq!(woken(&api).await, [background]);
+
+    // Delivered again (the same webhook-id): acknowledged, nothing more.
+    let again = json(&send(&api, "wh_a", &completed).await?);
+    assert_eq!(again["outcome"].as_str(), Some("duplicate"));
+    assert_eq!(woken(&api).await.len(), 1);
+
+    // Item 2's end while item 1's is still waiting for the worker: recorded, no second message.
+    let two = completed.replace("resp_abc123", "resp_two").replace("evt_abc123", "evt_two");
+    let got = json(&send(&api, "wh_b", &two).await?);
+    assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(false)), "{got}");
+    assert_eq!(woken(&api).await.len(), 1);
+    let pushed = api
+        .db
+        .scalar(&format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{background}' AND pushed_at IS NOT NULL"))
+        .await?;
+    assert_eq!(pushed, 2);
+
+    // Every other documented response event is about the same response: recorded, the item already pushed.
+    for name in [
+        "event_response_cancelled.openapi_example.json",
+        "event_response_failed.openapi_example.json",
+        "event_response_incomplete.openapi_example.json",
+        "event_response_completed.openai_guide_example.json",
+    ] {
+        let got = json(&send(&api, &format!("wh_{}", name.replace('.', "_")), &fixture(name)?).await?);
+        assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(false)), "{name}: {got}");
+    }
+
+    // A batch's end wakes its job (each event: an unresolved batch job is always sent).
+    let got = json(&send(&api, "wh_batch", &fixture("event_batch_completed.openapi_example.json")?).await?);
+    assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(true)), "{got}");
+    assert_eq!(woken(&api).await, [background, batch]);
+    for name in [
+        "event_batch_failed.openapi_example.json",
+        "event_batch_expired.openapi_example.json",
+        "event_batch_cancelled.openapi_example.json",
+    ] {
+        let got = json(&send(&api, &format!("wh_{}", name.replace('.', "_")), &fixture(name)?).await?);
+        assert_eq!(got["outcome"].as_str(), Some("recorded"), "{name}: {got}");
+    }
+    let stamped = api
+        .db
+        .scalar(&format!("SELECT count(*) FROM llm_jobs WHERE id = '{batch}' AND batch_pushed_at IS NOT NULL"))
+        .await?;
+    assert_eq!(stamped, 1);
+
+    // Types this system does not use are acknowledged.
+    let other =
+        r#"{"id":"evt_x","object":"event","created_at":1,"type":"eval.run.succeeded","data":{"id":"evalrun_1"}}"#;
+    assert_eq!(json(&send(&api, "wh_eval", other).await?)["outcome"].as_str(), Some("ignored"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_before_its_response_is_recorded_counts_when_it_is() -> anyhow::Result<()> {
+    let api = TestApi::spawn().await?;
+    let id = job(&api, JobMode::Background, 1).await?;
+    // OpenAI finished and pushed before the worker recorded the response id: nothing of ours knows it yet.
+    let early = fixture("event_response_completed.openapi_example.json")?.replace("resp_abc123", "resp_early");
+    let got = json(&send(&api, "wh_early", &early).await?);
+    assert_eq!(got["outcome"].as_str(), Some("unknown"), "{got}");
+    assert!(woken(&api).await.is_empty());
+    let mut conn = bw_db::pool::conn(&api.db.pool).await?;
+    llm::mark_submitted(&mut conn, id, 1, "resp_early").await?;
+    let item = llm::items(&mut conn, id, None, 0, 10).await?;
+    assert!(item[0].pushed_at.is_some(), "the early event counts: {:?}", item[0]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_that_cannot_be_sent_records_nothing_so_the_retry_is_not_a_duplicate() -> anyhow::Result<()> {
+    let api = TestApi::spawn().await?;
+    let id = job(&api, JobMode::Background, 1).await?;
+    let mut conn = bw_db::pool::conn(&api.db.pool).await?;
+    llm::mark_submitted(&mut conn, id, 1, "resp_abc123").await?;
+    let body = fixture("event_response_completed.openapi_example.json")?;
+    api.queue.fail_sends(true);
+    let answer = send(&api, "wh_retry", &body).await?;
+    assert_eq!(answer.status, 500, "{}", answer.text);
+    assert_eq!(api.db.scalar("SELECT count(*) FROM webhook_events").await?, 0);
+    assert_eq!(api.db.scalar("SELECT count(*) FROM llm_job_items WHERE pushed_at IS NOT NULL").await?, 0);
+    api.queue.fail_sends(false);
+    let got = json(&send(&api, "wh_retry", &body).await?);
+    assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(true)), "{got}");
+    assert_eq!(woken(&api).await, [id]);
+    Ok(())
+}
