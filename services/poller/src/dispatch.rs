@@ -61,7 +61,8 @@ pub struct Targets {
 }
 
 /// One scheduled dispatch: the runs of the users' schedules that are due, the due LLM jobs, then the ingestion runs
-/// whose message was lost, then the pruning of message failure reasons older than a DLQ keeps messages.
+/// whose message was lost, then the pruning of message failure reasons older than a DLQ keeps messages and of
+/// webhook events older than a week.
 pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets) -> anyhow::Result<Report> {
     let now = chrono::Utc::now();
     let database = bw_messages::Database::Primary;
@@ -91,5 +92,18 @@ pub async fn dispatch_all<Q: Queue>(pool: &PgPool, queue: &Q, targets: &Targets)
             tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not prune old message failure reasons")
         }
     }
+    // Webhook events are kept past OpenAI's 72 hours of redelivery, then dropped.
+    match prune_webhook_events(pool).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "pruned old webhook events"),
+        Err(error) => {
+            tracing::warn!(error = %bw_telemetry::chain(error.as_ref()), "could not prune old webhook events")
+        }
+    }
     Ok(Report { scheduled_runs, jobs, stale_runs_requeued })
+}
+
+async fn prune_webhook_events(pool: &PgPool) -> anyhow::Result<usize> {
+    let mut conn = pool::conn(pool).await?;
+    bw_db::webhooks::prune(&mut conn, bw_db::webhooks::KEEP_SECS).await
 }

@@ -435,7 +435,7 @@ fn each_consumer_may_set_the_visibility_of_what_it_consumes_and_knows_its_queues
 #[test]
 fn no_secret_is_in_plain_text() -> anyhow::Result<()> {
     let template = load()?;
-    let secret_vars = ["DATABASE_URL", "TEST_DATABASE_URL", "JWT_SECRET"];
+    let secret_vars = ["DATABASE_URL", "TEST_DATABASE_URL", "JWT_SECRET", "OPENAI_WEBHOOK_SECRET"];
     for f in template.functions() {
         ensure!(!f.env.contains_key("OPENAI_API_KEY"), "{}: OPENAI_API_KEY in plain text", f.id);
         let reads_key = f.env.contains_key("OPENAI_API_KEY_SECRET_ID");

@@ -2,11 +2,17 @@
 //! byte for byte), recorded once by `webhook-id`, mapped to their job through the response or batch id, and the job
 //! woken on `llm-jobs` when it needs waking; a delivery that does not verify touches nothing.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use bw_api::seams::Destination;
-use bw_db::llm::{self, NewJob};
+use bw_db::llm::{self, LlmJob, NewJob};
+use bw_queue::Queue as _;
+use bw_queue::runner::{self, RunnerConfig};
 use bw_tests::api::{Answer, TestApi};
-use bw_vocab::JobMode;
+use bw_tests::llm::Screening;
+use bw_tests::sqs::TestQueue;
+use bw_vocab::{JobMode, JobStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -14,7 +20,7 @@ const PATH: &str = "/api/webhooks/openai";
 
 fn fixture(name: &str) -> anyhow::Result<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/openai/webhooks").join(name);
-    Ok(std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+    std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn now() -> i64 {
@@ -206,5 +212,99 @@ async fn a_wake_that_cannot_be_sent_records_nothing_so_the_retry_is_not_a_duplic
     let got = json(&send(&api, "wh_retry", &body).await?);
     assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(true)), "{got}");
     assert_eq!(woken(&api).await, [id]);
+    Ok(())
+}
+
+/// Alice's 12 postings screened in background mode with webhooks on: the fake OpenAI pushes to the API over HTTP, the
+/// API wakes the job on LocalStack's `llm-jobs`, the worker (through the local runner) reads what was pushed.
+/// `net` is how long an item may go without its event before it is polled.
+async fn screened_by_push(fake: bw_fake_openai::FakeConfig, net: Duration) -> anyhow::Result<(Screening, LlmJob)> {
+    let mut s = Screening::start(fake).await?;
+    s.worker.settings.cadence = bw_poller::delay::Cadence::Webhooks { net };
+    let url = format!("{}/api/webhooks/openai", s.app.api_url);
+    let secret = bw_tests::webhook_secret().to_whsec();
+    s.fake.update_config(|c| {
+        c.webhook_url = Some(url);
+        c.webhook_secret = Some(secret);
+    })?;
+    let id = s.create_job(JobMode::Background).await?;
+    s.app.llm_queue.sqs.send(&s.app.llm_queue.url, bw_queue::Outgoing::llm_job(id, None)).await?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let config = RunnerConfig { batch_size: 1, wait: Duration::from_secs(1), ..RunnerConfig::default() };
+    let (worker, url, sqs) = (&s.worker, s.app.llm_queue.url.clone(), s.app.llm_queue.sqs.clone());
+    let runner = async move { runner::run(&sqs, &url, worker, &config, rx).await };
+    let waiter = async {
+        let result = TestQueue::wait_until(Duration::from_secs(90), "the job to resolve", || async {
+            Ok(s.job(id).await?.resolved_at.is_some())
+        })
+        .await;
+        let _ = tx.send(true);
+        result
+    };
+    let (_, resolved) = tokio::join!(runner, waiter);
+    resolved?;
+    let job = s.job(id).await?;
+    Ok((s, job))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_job_completes_by_push_with_one_read_per_item_and_no_polls() -> anyhow::Result<()> {
+    // Responses end 0.2-1.5 s after creation; the net is far longer than the test, so nothing is learnt by polling.
+    let fake = bw_fake_openai::FakeConfig {
+        complete_after_ms: bw_fake_openai::Timing::Range { min_ms: 200, max_ms: 1_500 },
+        ..Default::default()
+    };
+    let (s, job) = screened_by_push(fake, Duration::from_secs(600)).await?;
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!((job.items_completed, job.ends_pushed, job.ends_polled), (12, 12, 0), "{job:?}");
+    let stats = s.fake.stats();
+    assert_eq!(stats.responses_created, 12);
+    assert_eq!(stats.retrievals, 12, "one read per item, after its event: {stats:?}");
+    assert_eq!(stats.webhooks_delivered, 12);
+    let learnt = s.items_where(job.id, "learnt_by = 'push'").await?;
+    assert_eq!(learnt, 12);
+    assert_eq!(s.app.db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{}'", job.id)).await?, 12);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_doubled_and_reordered_events_still_resolve_the_job_the_lost_ones_by_polling() -> anyhow::Result<()> {
+    let fake = bw_fake_openai::FakeConfig {
+        complete_after_ms: bw_fake_openai::Timing::Range { min_ms: 100, max_ms: 1_000 },
+        webhook_loss_rate: 0.4,
+        webhook_duplicate_rate: 0.5,
+        webhook_delay_ms: bw_fake_openai::Timing::Range { min_ms: 0, max_ms: 800 },
+        seed: 7,
+        ..Default::default()
+    };
+    let (s, job) = screened_by_push(fake, Duration::from_secs(3)).await?;
+    let stats = s.fake.stats();
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!(job.items_completed, 12, "{job:?}");
+    assert!(stats.webhooks_lost > 0 && stats.webhooks_duplicated > 0, "the seed loses and doubles some: {stats:?}");
+    assert_eq!(job.ends_pushed + job.ends_polled, 12, "{job:?}");
+    // A lost event's item can only have been found by polling (a delivered one may be too, when its delay outlasts
+    // the net).
+    assert!(i64::from(job.ends_polled) >= i64::try_from(stats.webhooks_lost)?, "{job:?} {stats:?}");
+    let events = s.app.db.scalar("SELECT count(*) FROM webhook_events").await?;
+    assert_eq!(events, 12 - i64::try_from(stats.webhooks_lost)?, "each delivered event recorded once: {stats:?}");
+    assert_eq!(s.app.db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{}'", job.id)).await?, 12);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_pruned_a_week_after_they_came() -> anyhow::Result<()> {
+    let api = TestApi::spawn().await?;
+    let body = fixture("event_response_completed.openapi_example.json")?;
+    send(&api, "wh_old", &body).await?;
+    send(&api, "wh_new", &body.replace("resp_abc123", "resp_new")).await?;
+    api.db
+        .exec("UPDATE webhook_events SET received_at = now() - interval '8 days' WHERE webhook_id = 'wh_old'")
+        .await?;
+    let mut conn = bw_db::pool::conn(&api.db.pool).await?;
+    assert_eq!(bw_db::webhooks::prune(&mut conn, bw_db::webhooks::KEEP_SECS).await?, 1);
+    let left = api.db.rows("SELECT webhook_id FROM webhook_events").await?;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["webhook_id"].as_str(), Some("wh_new"));
     Ok(())
 }
