@@ -107,6 +107,12 @@ export ALLOW_PRIVATE_CAREERS_URLS=true
 # A long poll left open in LocalStack by a previous demo's killed consumer can swallow the next run message (it
 # then stays invisible for the queue's visibility timeout); a tight stale-run sweep re-sends it within seconds.
 export STALE_RUN_SECS="${STALE_RUN_SECS:-10}" STALE_SWEEP_SECS="${STALE_SWEEP_SECS:-3}"
+# With the fake OpenAI, completions are pushed: the fake signs webhook events with this secret and POSTs them to the
+# API, which verifies them and wakes the job's worker; polling stays the net. (The real OpenAI cannot reach this
+# machine, so with OPENAI_API_KEY set the jobs are polled.)
+if [[ -z "${OPENAI_API_KEY:-}" ]]; then
+  export OPENAI_WEBHOOK_SECRET="${OPENAI_WEBHOOK_SECRET:-whsec_ZGVtby13ZWJob29rLXNlY3JldC1mb3ItYm9hcmR3YXRjaA==}"
+fi
 log "starting the ingestion service (local event-source runner on bw-runs); JSON log in .local/demo/ingestion.log"
 start ingestion ./target/debug/ingestion
 log "starting the API on $API; log in .local/demo/api.log"
@@ -136,12 +142,15 @@ log "run $run_id queued; following it (ctl runs follow)"
 # --- Screening: an LLM job over the ready postings --------------------------------------------------------------
 if [[ -z "${OPENAI_API_KEY:-}" ]]; then
   log "OPENAI_API_KEY is not set: screening with the fake OpenAI on 127.0.0.1:$OPENAI_PORT (same wire format)"
+  log "it pushes each completion as a signed webhook to $API/api/webhooks/openai; the worker polls only what is overdue"
+  fake_config="$(printf '{"decision": {"keywords": ["remote: true"], "hash_flag_rate": 0.0, "clear_label": "not_remote"}, "webhook_url": "%s", "webhook_secret": "%s"}' \
+    "$API/api/webhooks/openai" "$OPENAI_WEBHOOK_SECRET")"
   start fake-openai ./target/debug/fake-openai --listen "127.0.0.1:$OPENAI_PORT" --complete-after-ms 800 \
-    --config '{"decision": {"keywords": ["remote: true"], "hash_flag_rate": 0.0, "clear_label": "not_remote"}}'
-  export OPENAI_API_KEY="sk-demo-fake" OPENAI_BASE_URL="http://127.0.0.1:$OPENAI_PORT/v1"
+    --config "$fake_config"
+  export OPENAI_API_KEY="sk-demo-fake" OPENAI_BASE_URL="http://127.0.0.1:$OPENAI_PORT/v1" OPENAI_WEBHOOKS=on
   started fake-openai "http://127.0.0.1:$OPENAI_PORT/_fake/stats"
 else
-  log "OPENAI_API_KEY is set: screening with the real OpenAI API"
+  log "OPENAI_API_KEY is set: screening with the real OpenAI API (polled: its webhooks cannot reach this machine)"
 fi
 log "starting the poller worker (consumer of bw-llm-jobs) and dispatch (every 5 s)"
 POLL_MAX_ITEMS="${POLL_MAX_ITEMS:-100}" start poller-worker ./target/debug/poller worker
@@ -152,6 +161,12 @@ job_id="$("$CTL" jobs create --name "Remote roles" --model gpt-4.1-nano --mode b
   --instructions "$instructions")"
 log "screening job $job_id started; following it (ctl jobs follow)"
 "$CTL" jobs follow "$job_id" || die "the screening job did not complete"
+if [[ "${OPENAI_WEBHOOKS:-off}" == on ]]; then
+  read -r pushed polled < <("$CTL" jobs show "$job_id" |
+    sed -n 's/.*learnt by push (webhook) \([0-9]*\), by poll \([0-9]*\).*/\1 \2/p') || true
+  log "screened by webhook: ${pushed:-0} items' ends were pushed by the fake OpenAI, ${polled:-0} found by polling"
+  [[ "${pushed:-0}" -gt 0 ]] || die "no item's end was pushed by webhook; see $LOGS/api.log and $LOGS/fake-openai.log"
+fi
 
 echo
 log "postings this screening flagged (ctl postings --job $job_id --limit 15)"

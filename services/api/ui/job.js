@@ -86,6 +86,8 @@ function countItems(job) {
     item('Items', job.items_total), item('Pending', job.items_pending), item('Submitted', job.items_submitted),
     item('Completed', job.items_completed), item('Failed', job.items_failed), item('Cancelled', job.items_cancelled),
     item('Expired', job.items_expired), item('Flags applied', job.flags_applied),
+    // How the worker learnt that items had ended at OpenAI: a webhook event, or its own poll.
+    item('Ends pushed', job.ends_pushed), item('Ends polled', job.ends_polled),
   ].flat();
 }
 
@@ -152,7 +154,7 @@ function poll(ctx, id, page) {
 // ---- items and flags ----------------------------------------------------------------------------------------------
 
 function itemsTable() {
-  const list = table('job-items', 'Items', ['Item', 'Posting', 'Status', 'Flag', 'Label', 'Reason', 'Attempts'],
+  const list = table('job-items', 'Items', ['Item', 'Posting', 'Status', 'Flag', 'Label', 'Reason', 'Learnt by', 'Attempts'],
     { scroll: true });
   const note = h('p', { class: 'hint' });
   return {
@@ -175,6 +177,7 @@ function itemRow(item) {
     h('td', {}, flag),
     h('td', {}, d.label ?? ''),
     h('td', { class: item.error ? 'cell-error' : 'reason' }, item.error ?? d.reason ?? ''),
+    h('td', {}, item.learnt_by ?? '—'),
     h('td', { class: 'num' }, String(item.attempts ?? 0)));
 }
 

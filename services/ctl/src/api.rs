@@ -180,6 +180,12 @@ pub struct Job {
     pub flags_applied: i64,
     pub progress: f64,
     pub error: Option<String>,
+    /// Items whose end a webhook event announced (an older API leaves it out).
+    #[serde(default)]
+    pub ends_pushed: i64,
+    /// Items whose end a poll found.
+    #[serde(default)]
+    pub ends_polled: i64,
 }
 
 impl Job {

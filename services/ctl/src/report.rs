@@ -70,10 +70,14 @@ pub fn dry_run(dry: &DryRun) -> String {
     out
 }
 
-/// A job's state in one line.
+/// A job's state in one line, with how its items' ends were learnt once any were.
 pub fn job_line(job: &Job) -> String {
+    let learnt = match job.ends_pushed + job.ends_polled {
+        0 => String::new(),
+        _ => format!("; learnt by push (webhook) {}, by poll {}", job.ends_pushed, job.ends_polled),
+    };
     format!(
-        "{} {} {}/{} done ({:.0} %): completed {}, failed {}, cancelled {}, expired {}; flags {}",
+        "{} {} {}/{} done ({:.0} %): completed {}, failed {}, cancelled {}, expired {}; flags {}{learnt}",
         job.id,
         job.status.as_str(),
         job.done(),
