@@ -4,6 +4,8 @@
 //!
 //! An event can come before the worker has recorded the response or batch id it names (OpenAI answers the create,
 //! and may finish and push, before our write commits): it is kept, and [`received_about`] lets that write count it.
+//! The two transactions could each miss the other (each reading before the other commits), so both first take a
+//! transaction lock on the id ([`lock_object`]): whichever comes second sees what the first wrote.
 
 use diesel::dsl::now;
 use diesel::prelude::*;
@@ -53,6 +55,7 @@ pub enum Recorded {
 /// (when `wake`) before committing it: were the send to fail, the event is not recorded and its redelivery is not
 /// taken for a duplicate.
 pub async fn record(conn: &mut AsyncPgConnection, event: Event<'_>) -> anyhow::Result<Recorded> {
+    lock_object(conn, event.object_id).await?;
     let inserted = diesel::insert_into(webhook_events::table)
         .values((
             webhook_events::webhook_id.eq(event.webhook_id),
@@ -124,6 +127,17 @@ async fn batch_pushed(conn: &mut AsyncPgConnection, batch_id: &str) -> anyhow::R
         .await
         .optional()?;
     Ok(job.map_or(Recorded::Unknown, |(job_id, status)| Recorded::Job { job_id, wake: !status.is_resolved() }))
+}
+
+/// Takes the transaction lock on a response or batch id that an event and the write recording the id both take
+/// (see the module's comment). The caller holds a transaction; the lock ends with it.
+pub(crate) async fn lock_object(conn: &mut AsyncPgConnection, object_id: &str) -> anyhow::Result<()> {
+    // The first key keeps these locks apart from any other advisory lock.
+    diesel::sql_query("SELECT pg_advisory_xact_lock(1464156235, hashtext($1))")
+        .bind::<diesel::sql_types::Text, _>(object_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// When the first event about `object_id` came, if one did: the value a write recording that id sets as pushed.

@@ -5,6 +5,7 @@
 //! - the old strategy: every 30 s, jobs one after another, 20 items in parallel, at most 50 items per job per tick.
 //!
 //! For each: the time from the last item finishing at OpenAI to the last job resolved, and OpenAI requests per item.
+//! Then the new strategy with webhooks on, twice (every event delivered; a fifth of them lost): see [`webhooks`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,10 +23,12 @@ use uuid::Uuid;
 use super::figure;
 use bw_tests::db::TestDb;
 
+mod webhooks;
+
 /// Stands in for the `llm-jobs` queue: a sent message comes back after its `DelaySeconds`.
 #[derive(Clone)]
-struct MemQueue {
-    tx: mpsc::UnboundedSender<(Uuid, u64)>,
+pub(crate) struct MemQueue {
+    pub(crate) tx: mpsc::UnboundedSender<(Uuid, u64)>,
 }
 
 impl Queue for MemQueue {
@@ -68,6 +71,10 @@ pub async fn run(jobs: usize, items: usize, rpm: u32) -> anyhow::Result<()> {
     figure("speedup_vs_old_strategy", format!("{:.1}", old.lag.as_secs_f64() / new.lag.as_secs_f64().max(0.001)));
     figure("requests_per_item_background", format!("{:.2}", new.requests_per_item));
     figure("rate_limited_requests", new.rate_limited);
+    for (name, loss) in [("webhook", 0.0), ("webhook_lost20", 0.2)] {
+        let pushed = webhooks::strategy(jobs, items, rpm, loss).await?;
+        pushed.print(name);
+    }
     let batch = strategy(jobs, items, rpm, JobMode::Batch, false).await?;
     figure("requests_per_item_batch", format!("{:.3}", batch.requests_per_item));
     figure("batch_wall_s", format!("{:.1}", batch.wall.as_secs_f64()));
@@ -128,7 +135,7 @@ async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool)
 }
 
 /// `items` postings of one company, and `jobs` jobs over all of them.
-async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) -> anyhow::Result<Vec<Uuid>> {
+pub(crate) async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) -> anyhow::Result<Vec<Uuid>> {
     let mut conn = bw_db::pool::conn(pool).await?;
     let company = match bw_db::companies::create(
         &mut conn,
@@ -169,7 +176,7 @@ async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: JobMode) ->
 }
 
 /// The new strategy: every job polled when its message comes back, at most 64 invocations at once.
-async fn new_loop(
+pub(crate) async fn new_loop(
     worker: Arc<Worker<MemQueue>>,
     ids: Vec<Uuid>,
     tx: mpsc::UnboundedSender<(Uuid, u64)>,
@@ -201,7 +208,7 @@ async fn old_ticks(worker: Arc<Worker<MemQueue>>, ids: Vec<Uuid>) {
 }
 
 /// Waits until every job resolved; returns that moment on the fake's clock.
-async fn wait_resolved(pool: &bw_db::PgPool, fake: &FakeOpenAi) -> anyhow::Result<u64> {
+pub(crate) async fn wait_resolved(pool: &bw_db::PgPool, fake: &FakeOpenAi) -> anyhow::Result<u64> {
     let deadline = Instant::now() + Duration::from_secs(1_800);
     loop {
         let mut conn = bw_db::pool::conn(pool).await?;

@@ -147,6 +147,19 @@ impl FakeOpenAi {
         self.state.lock().responses.values().filter(|r| r.background).map(|r| r.done_ms).max()
     }
 
+    /// When each background response ended (its done time, or its cancel), by id, in milliseconds on the fake's
+    /// clock; those still running are left out. For benchmarks: how long after this was each noticed?
+    pub fn responses_ended_ms(&self) -> std::collections::HashMap<String, u64> {
+        let now_ms = self.state.clock.now_ms();
+        let inner = self.state.lock();
+        inner
+            .responses
+            .values()
+            .filter(|r| r.background && r.status(now_ms).is_terminal())
+            .map(|r| (r.id.clone(), r.cancelled_ms.map_or(r.done_ms, |c| c.min(r.done_ms))))
+            .collect()
+    }
+
     /// Ids of every response created, in no particular order.
     pub fn response_ids(&self) -> Vec<String> {
         self.state.lock().responses.keys().cloned().collect()

@@ -308,3 +308,39 @@ async fn events_are_pruned_a_week_after_they_came() -> anyhow::Result<()> {
     assert_eq!(left[0]["webhook_id"].as_str(), Some("wh_new"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_racing_the_write_of_its_response_id_is_never_missed() -> anyhow::Result<()> {
+    // Each event and the worker's write of its response id at the same moment: without a lock on the id, each
+    // transaction could read before the other commits, and the item would wait for the net.
+    let api = TestApi::spawn().await?;
+    let n = 120;
+    let id = job(&api, JobMode::Background, n).await?;
+    let body = fixture("event_response_completed.openapi_example.json")?;
+    let races = (1..=n).map(|i| {
+        let (api, body) = (&api, &body);
+        async move {
+            let response = format!("resp_race_{i}");
+            let event = body.replace("resp_abc123", &response);
+            let write = async {
+                let mut conn = bw_db::pool::conn(&api.db.pool).await?;
+                use diesel_async::AsyncConnection as _;
+                conn.transaction::<_, anyhow::Error, _>(async |c| {
+                    llm::mark_submitted(c, id, i32::try_from(i)?, &response).await
+                })
+                .await
+            };
+            let webhook_id = format!("wh_race_{i}");
+            let (sent, written) = tokio::join!(send(api, &webhook_id, &event), write);
+            anyhow::ensure!(sent?.status == 200 && written?, "item {i}");
+            Ok(())
+        }
+    });
+    futures::future::try_join_all(races).await?;
+    let pushed = api
+        .db
+        .scalar(&format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{id}' AND pushed_at IS NOT NULL"))
+        .await?;
+    assert_eq!(pushed, n, "every item whose event came counts as pushed");
+    Ok(())
+}

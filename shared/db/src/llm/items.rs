@@ -112,6 +112,7 @@ pub async fn mark_submitted(
     item_id: i32,
     response_id: &str,
 ) -> anyhow::Result<bool> {
+    crate::webhooks::lock_object(conn, response_id).await?;
     let n = diesel::update(llm_job_items::table)
         .filter(llm_job_items::job_id.eq(job_id))
         .filter(llm_job_items::item_id.eq(item_id))

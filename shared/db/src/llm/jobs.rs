@@ -240,6 +240,7 @@ pub async fn record_batch(
     batch_id: &str,
     expires_at: DateTime<Utc>,
 ) -> anyhow::Result<i32> {
+    crate::webhooks::lock_object(conn, batch_id).await?;
     let n = diesel::update(llm_job_items::table)
         .filter(llm_job_items::job_id.eq(job_id))
         .filter(llm_job_items::status.eq("pending"))
