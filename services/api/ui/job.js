@@ -93,9 +93,16 @@ function countItems(job) {
 
 function detailItems(job) {
   const item = (term, value) => [h('dt', {}, term), h('dd', {}, value)];
+  const usage = job.usage ?? {};
+  const count = (n) => Number(n ?? 0).toLocaleString('en-US');
+  const tokens = `${count(usage.input_tokens)} in (${count(usage.cached_input_tokens)} cached), `
+    + `${count(usage.output_tokens)} out (${count(usage.reasoning_tokens)} reasoning)`;
+  const unpriced = usage.items_unpriced ? ` (${count(usage.items_unpriced)} items of a model without a price left out)` : '';
   return [
     item('Mode', job.mode), item('Model', job.model), item('Created', time(job.created_at)),
-    item('Resolved', time(job.resolved_at)), job.error ? item('Error', job.error) : [],
+    item('Resolved', time(job.resolved_at)), item('Tokens', tokens),
+    item('Estimated cost', `$${Number(usage.cost_usd ?? 0).toFixed(4)}${job.mode === 'batch' ? ' (batch price)' : ''}${unpriced}`),
+    job.error ? item('Error', job.error) : [],
   ].flat();
 }
 

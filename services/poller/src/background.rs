@@ -132,7 +132,7 @@ impl<Q: Queue> Worker<Q> {
             llm::touch_polled(&mut conn, job.id, &running).await?;
         }
         if budget.is_some() {
-            let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended)).count();
+            let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended(_))).count();
             llm::set_poll_budget(&mut conn, job.id, poll_budget(job.items_total, i32::try_from(found)?)).await?;
         }
         stats.tally(outcomes.into_iter().map(|(_, s)| s));

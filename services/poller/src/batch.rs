@@ -172,6 +172,7 @@ fn batch_line_end(result: &BatchResult) -> ItemEnd {
             decision: None,
             error: Some(format!("{}: {message}", code.as_deref().unwrap_or("not run"))),
             learnt: None,
+            usage: None,
         },
     }
 }
@@ -185,10 +186,16 @@ fn leftover_end(batch: &bw_openai::Batch) -> ItemEnd {
             decision: None,
             error: Some("the batch expired before this request ran".into()),
             learnt: None,
+            usage: None,
         },
-        BatchStatus::Cancelled => {
-            ItemEnd { status: ItemStatus::Cancelled, output_text: None, decision: None, error: None, learnt: None }
-        }
+        BatchStatus::Cancelled => ItemEnd {
+            status: ItemStatus::Cancelled,
+            output_text: None,
+            decision: None,
+            error: None,
+            learnt: None,
+            usage: None,
+        },
         BatchStatus::Failed => {
             let reasons: Vec<String> =
                 batch.errors.iter().flat_map(|e| e.data.iter()).filter_map(|e| e.message.clone()).take(3).collect();

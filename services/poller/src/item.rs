@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use bw_db::llm::{Decision, ItemEnd, ItemStatus};
-use bw_openai::{Response, ResponseStatus};
+use bw_db::llm::{Decision, ItemEnd, ItemStatus, ItemUsage};
+use bw_openai::{Response, ResponseStatus, Usage};
 
 /// What happened to one item in this invocation.
 pub enum Step {
     Submitted,
-    Ended,
+    /// It ended here now, with the tokens it used (when OpenAI reported them).
+    Ended(Option<ItemUsage>),
     Running,
     /// Left as it was for the next invocation (the deadline, or a rate limit; OpenAI asked to wait this long).
     Waiting(Option<Duration>),
@@ -25,12 +26,30 @@ pub fn failed(reason: &str) -> ItemEnd {
         decision: None,
         error: Some(reason.to_owned()),
         learnt: None,
+        usage: None,
     }
 }
 
 /// How a terminal response ends its item: a completed one with a readable decision completes it; a malformed
-/// answer, a failure or an incomplete answer fails it with the reason; a cancelled one is cancelled.
+/// answer, a failure or an incomplete answer fails it with the reason; a cancelled one is cancelled. The tokens it
+/// used go with it (priced by the worker).
 pub fn item_end(response: &Response) -> ItemEnd {
+    ItemEnd { usage: response.usage.as_ref().map(item_usage), ..outcome(response) }
+}
+
+/// The tokens of a usage, unpriced.
+fn item_usage(usage: &Usage) -> ItemUsage {
+    let n = |v: u64| i32::try_from(v).unwrap_or(i32::MAX);
+    ItemUsage {
+        input_tokens: n(usage.input_tokens),
+        cached_input_tokens: n(usage.input_tokens_details.as_ref().map_or(0, |d| d.cached_tokens)),
+        output_tokens: n(usage.output_tokens),
+        reasoning_tokens: n(usage.output_tokens_details.as_ref().map_or(0, |d| d.reasoning_tokens)),
+        cost_usd: None,
+    }
+}
+
+fn outcome(response: &Response) -> ItemEnd {
     let output_text = response.output_text();
     match response.status {
         ResponseStatus::Completed => match response.decision() {
@@ -40,12 +59,18 @@ pub fn item_end(response: &Response) -> ItemEnd {
                 decision: Some(Decision { flag: d.flag, label: d.label, reason: d.reason }),
                 error: None,
                 learnt: None,
+                usage: None,
             },
             Err(e) => ItemEnd { output_text, ..failed(&format!("malformed answer: {e}")) },
         },
-        ResponseStatus::Cancelled => {
-            ItemEnd { status: ItemStatus::Cancelled, output_text, decision: None, error: None, learnt: None }
-        }
+        ResponseStatus::Cancelled => ItemEnd {
+            status: ItemStatus::Cancelled,
+            output_text,
+            decision: None,
+            error: None,
+            learnt: None,
+            usage: None,
+        },
         _ => {
             let reason = response
                 .decision()

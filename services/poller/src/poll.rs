@@ -130,8 +130,14 @@ impl<Q: Queue> Worker<Q> {
             open
         };
         items.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
-        let cancelled =
-            ItemEnd { status: ItemStatus::Cancelled, output_text: None, decision: None, error: None, learnt: None };
+        let cancelled = ItemEnd {
+            status: ItemStatus::Cancelled,
+            output_text: None,
+            decision: None,
+            error: None,
+            learnt: None,
+            usage: None,
+        };
         let outcomes: Vec<Step> = futures::stream::iter(items)
             .map(|item| {
                 let cancelled = cancelled.clone();

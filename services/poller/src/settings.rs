@@ -32,6 +32,8 @@ pub struct Settings {
     pub pool_size: usize,
     /// How the worker learns that items ended: polling alone, or OpenAI's webhooks with polling as the net.
     pub cadence: crate::delay::Cadence,
+    /// What tokens cost, by model, for each item's estimated cost.
+    pub prices: bw_openai::PriceTable,
 }
 
 /// When the worker gives up on an item and ends it `failed` (see [`crate::caps`]).
@@ -67,6 +69,7 @@ impl Default for Settings {
             staleness: bw_maintenance::stale_runs::Staleness::default(),
             pool_size: 8,
             cadence: crate::delay::Cadence::Polling,
+            prices: bw_openai::PriceTable::default(),
         }
     }
 }
@@ -76,7 +79,8 @@ impl Settings {
     /// `DISPATCH_LIMIT`, `LLM_ITEM_MAX_ATTEMPTS`, `LLM_ITEM_MAX_AGE_SECS`, `LLM_BATCH_GRACE_SECS`,
     /// `DISPATCH_EVERY_SECS`, `DATABASE_POOL_SIZE`, `OPENAI_WEBHOOKS` (`on`: OpenAI's webhooks reach the API, so
     /// polling is the net) with `LLM_WEBHOOK_NET_SECS` (how long an item may go without its event before it is
-    /// polled, 60), and the stale-run settings (`STALE_RUN_SECS`).
+    /// polled, 60), `LLM_PRICES` and `LLM_BATCH_DISCOUNT` (the price table), and the stale-run settings
+    /// (`STALE_RUN_SECS`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             staleness: bw_maintenance::stale_runs::Staleness::from_env()?,
@@ -100,6 +104,7 @@ impl Settings {
             staleness: d.staleness,
             pool_size: env.parse("DATABASE_POOL_SIZE", d.pool_size)?.max(1),
             cadence: cadence(&env)?,
+            prices: prices(&env)?,
         })
     }
 }
@@ -119,6 +124,16 @@ fn cadence(env: &Env<'_>) -> Result<crate::delay::Cadence, ConfigError> {
         crate::delay::Cadence::Webhooks { net: Duration::from_secs(net) }
     } else {
         crate::delay::Cadence::Polling
+    })
+}
+
+/// `LLM_PRICES` (JSON, laid over the defaults) and `LLM_BATCH_DISCOUNT` (0.5).
+fn prices(env: &Env<'_>) -> Result<bw_openai::PriceTable, ConfigError> {
+    let discount = env.parse("LLM_BATCH_DISCOUNT", bw_openai::prices::BATCH_DISCOUNT)?;
+    let json = (env.0)("LLM_PRICES");
+    bw_openai::PriceTable::with(json.as_deref(), discount).map_err(|e| {
+        let name = if matches!(e, bw_openai::PriceError::Discount(_)) { "LLM_BATCH_DISCOUNT" } else { "LLM_PRICES" };
+        invalid(name, e.to_string())
     })
 }
 
@@ -216,6 +231,17 @@ mod tests {
             let text = error_of(vars);
             assert!(text.contains(says), "{vars:?}: {text}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn prices_are_laid_over_the_defaults_and_bad_ones_named() -> Result<(), ConfigError> {
+        let prices = with(&[("LLM_PRICES", r#"{"my-model": {"input": 1, "output": 2}}"#)])?.prices;
+        assert!(prices.price("my-model").is_some() && prices.price("gpt-4.1-nano").is_some());
+        let free = with(&[("LLM_BATCH_DISCOUNT", "1")])?.prices;
+        assert_eq!(free.cost_of("gpt-4.1-nano", true, 1_000, 0, 1_000), Some(0.0));
+        assert!(error_of(&[("LLM_PRICES", "{nope")]).contains("LLM_PRICES"));
+        assert!(error_of(&[("LLM_BATCH_DISCOUNT", "2")]).contains("LLM_BATCH_DISCOUNT"));
         Ok(())
     }
 

@@ -16,12 +16,21 @@ pub struct Stats {
     pub errors: u64,
     /// Items left as they were because of the deadline or a rate limit.
     pub items_waiting: u64,
+    /// Tokens the items that ended used, as OpenAI reported them.
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// Their estimated cost, in millionths of a US dollar (items whose model has no price left out).
+    pub cost_micro_usd: u64,
     /// The longest wait OpenAI asked for in this invocation (the job's next poll comes no sooner).
     #[serde(skip)]
     pub retry_after: Option<Duration>,
 }
 
 const METRICS: [&str; 6] = ["jobs_polled", "items_polled", "items_updated", "jobs_resolved", "errors", "items_waiting"];
+/// Token metrics, unit `Count`.
+const TOKEN_METRICS: [&str; 4] = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"];
 
 impl Stats {
     /// Counts what happened to items in this invocation; an item that could not be advanced is logged (it stays
@@ -29,7 +38,18 @@ impl Stats {
     pub(crate) fn tally(&mut self, steps: impl IntoIterator<Item = Step>) {
         for step in steps {
             match step {
-                Step::Ended => self.items_updated += 1,
+                Step::Ended(usage) => {
+                    self.items_updated += 1;
+                    if let Some(u) = usage {
+                        let n = |v: i32| u64::try_from(v).unwrap_or(0);
+                        self.input_tokens += n(u.input_tokens);
+                        self.cached_input_tokens += n(u.cached_input_tokens);
+                        self.output_tokens += n(u.output_tokens);
+                        self.reasoning_tokens += n(u.reasoning_tokens);
+                        // Rounded to the micro-dollar: a few tokens of a cheap model cost less than one.
+                        self.cost_micro_usd += u.cost_usd.map_or(0, |c| (c * 1e6).round() as u64);
+                    }
+                }
                 Step::Error(reason) => {
                     self.errors += 1;
                     tracing::warn!(error = %reason, "item not advanced; it stays open for the next poll");
@@ -50,6 +70,11 @@ impl Stats {
         self.jobs_resolved += other.jobs_resolved;
         self.errors += other.errors;
         self.items_waiting += other.items_waiting;
+        self.input_tokens += other.input_tokens;
+        self.cached_input_tokens += other.cached_input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+        self.cost_micro_usd += other.cost_micro_usd;
         self.retry_after = self.retry_after.max(other.retry_after);
     }
 
@@ -61,7 +86,10 @@ impl Stats {
                 "CloudWatchMetrics": [{
                     "Namespace": "boardwatch/poller",
                     "Dimensions": [["function"]],
-                    "Metrics": METRICS.iter().map(|n| serde_json::json!({ "Name": n, "Unit": "Count" })).collect::<Vec<_>>(),
+                    "Metrics": METRICS.iter().chain(&TOKEN_METRICS)
+                        .map(|n| serde_json::json!({ "Name": n, "Unit": "Count" }))
+                        .chain([serde_json::json!({ "Name": "estimated_cost_usd", "Unit": "None" })])
+                        .collect::<Vec<_>>(),
                 }],
             },
             "function": function,
@@ -71,6 +99,11 @@ impl Stats {
             "jobs_resolved": self.jobs_resolved,
             "errors": self.errors,
             "items_waiting": self.items_waiting,
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "estimated_cost_usd": self.cost_micro_usd as f64 / 1e6,
         })
     }
 
@@ -83,6 +116,9 @@ impl Stats {
             jobs_resolved = self.jobs_resolved,
             errors = self.errors,
             items_waiting = self.items_waiting,
+            input_tokens = self.input_tokens,
+            output_tokens = self.output_tokens,
+            estimated_cost_usd = self.cost_micro_usd as f64 / 1e6,
             "{function} stats"
         );
         println!("{}", self.emf(function));

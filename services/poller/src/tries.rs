@@ -31,7 +31,7 @@ impl<Q: Queue> Worker<Q> {
                 Step::Waiting(asked)
             }
             Verdict::FailedTry => match self.failed_try(job, item_id, &error.to_string()).await {
-                Ok(true) => Step::Ended,
+                Ok(true) => Step::Ended(None),
                 Ok(false) => Step::Error(error.to_string()),
                 Err(e) => Step::Error(format!("{error}; and recording the failed try failed: {e:#}")),
             },

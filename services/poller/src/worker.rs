@@ -2,7 +2,7 @@
 //! [`crate::poll`] (claim, work, settle), built on [`crate::background`], [`crate::batch`] and [`crate::tries`],
 //! which add the worker's methods for each mode and for OpenAI's errors.
 
-use bw_db::llm::{self, ItemEnd, LlmJob};
+use bw_db::llm::{self, ItemEnd, JobMode, LlmJob};
 use bw_db::{PgPool, pool};
 use bw_openai::OpenAi;
 use diesel_async::AsyncConnection as _;
@@ -21,8 +21,20 @@ pub struct Worker<Q> {
 }
 
 impl<Q> Worker<Q> {
-    /// Ends one item in its own transaction.
+    /// Ends one item in its own transaction, its usage priced from the settings' price table.
     pub(crate) async fn end(&self, job: &LlmJob, item_id: i32, end: &ItemEnd) -> Step {
+        let mut end = end.clone();
+        if let Some(usage) = end.usage.as_mut().filter(|u| u.cost_usd.is_none()) {
+            let tokens = |n: i32| u64::try_from(n).unwrap_or(0);
+            usage.cost_usd = self.settings.prices.cost_of(
+                &job.model,
+                job.mode == JobMode::Batch,
+                tokens(usage.input_tokens),
+                tokens(usage.cached_input_tokens),
+                tokens(usage.output_tokens),
+            );
+        }
+        let end = &end;
         let done = async {
             let mut conn = pool::conn(&self.pool).await?;
             conn.transaction::<_, anyhow::Error, _>(async |c| {
@@ -31,7 +43,7 @@ impl<Q> Worker<Q> {
             .await
         };
         match done.await {
-            Ok(true) => Step::Ended,
+            Ok(true) => Step::Ended(end.usage),
             Ok(false) => Step::Running,
             Err(e) => Step::Error(format!("{e:#}")),
         }

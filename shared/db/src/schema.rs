@@ -207,6 +207,11 @@ diesel::table! {
         last_error -> Nullable<Text>,
         pushed_at -> Nullable<Timestamptz>,
         learnt_by -> Nullable<Text>,
+        input_tokens -> Nullable<Int4>,
+        cached_input_tokens -> Nullable<Int4>,
+        output_tokens -> Nullable<Int4>,
+        reasoning_tokens -> Nullable<Int4>,
+        cost_usd -> Nullable<Float8>,
     }
 }
 
@@ -236,6 +241,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    llm_job_usage (job_id) {
+        job_id -> Uuid,
+        input_tokens -> Int8,
+        cached_input_tokens -> Int8,
+        output_tokens -> Int8,
+        reasoning_tokens -> Int8,
+        cost_usd -> Float8,
+        items_unpriced -> Int4,
+    }
+}
+
+diesel::table! {
     webhook_events (webhook_id) {
         webhook_id -> Text,
         event_id -> Text,
@@ -255,6 +272,7 @@ diesel::joinable!(posting_changes -> postings (posting_id));
 diesel::joinable!(llm_job_items -> llm_jobs (job_id));
 diesel::joinable!(entity_flags -> llm_jobs (job_id));
 diesel::joinable!(llm_jobs -> screens (screen_id));
+diesel::joinable!(llm_job_usage -> llm_jobs (job_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
@@ -268,6 +286,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     screens,
     llm_jobs,
     llm_job_items,
+    llm_job_usage,
     entity_flags,
     message_failures,
     webhook_events

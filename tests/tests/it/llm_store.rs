@@ -37,6 +37,7 @@ fn completed(flag: bool) -> ItemEnd {
         decision: Some(decision),
         error: None,
         learnt: None,
+        usage: None,
     }
 }
 
@@ -67,6 +68,7 @@ async fn aggregates_follow_every_transition_and_a_decision_lands_once() -> anyho
         decision: None,
         error: Some("malformed".into()),
         learnt: None,
+        usage: None,
     };
     assert!(llm::end_item(&mut conn, job, "alice", 2, &failed).await?);
     assert_eq!(llm::resolve_if_done(&mut conn, job).await?, None, "item 3 is still open");
@@ -76,6 +78,7 @@ async fn aggregates_follow_every_transition_and_a_decision_lands_once() -> anyho
         decision: None,
         error: Some("batch_expired".into()),
         learnt: None,
+        usage: None,
     };
     assert!(llm::end_item(&mut conn, job, "alice", 3, &expired).await?);
     assert_eq!(llm::resolve_if_done(&mut conn, job).await?, Some(JobStatus::Completed));
@@ -133,8 +136,14 @@ async fn one_worker_holds_a_job_and_a_released_job_is_due_when_its_poll_time_com
 
     assert_eq!(llm::request_cancel(&mut conn, "bob", job).await?, None, "another user's job is not found");
     assert_eq!(llm::request_cancel(&mut conn, "alice", job).await?, Some(true));
-    let cancelled =
-        ItemEnd { status: ItemStatus::Cancelled, output_text: None, decision: None, error: None, learnt: None };
+    let cancelled = ItemEnd {
+        status: ItemStatus::Cancelled,
+        output_text: None,
+        decision: None,
+        error: None,
+        learnt: None,
+        usage: None,
+    };
     for item in 1..=2 {
         assert!(llm::end_item(&mut conn, job, "alice", item, &cancelled).await?);
     }

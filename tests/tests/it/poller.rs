@@ -247,3 +247,48 @@ async fn the_scheduled_dispatch_also_re_enqueues_runs_whose_message_was_lost() -
     assert_eq!(s.app.queue.depth(&s.app.queue.url).await?, before + 1, "the run's message was sent again");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_usage_is_stored_per_item_summed_on_the_job_and_priced_a_batch_at_half() -> anyhow::Result<()> {
+    // The same 12 postings asked the same question in both modes: the fake reports the same usage for each, so the
+    // two jobs' tokens agree and the batch costs half.
+    let s = Screening::start(FakeConfig::default()).await?;
+    let background = s.create_job(JobMode::Background).await?;
+    s.poll_until_resolved(background).await?;
+    let batch = s.create_job(JobMode::Batch).await?;
+    s.poll_until_resolved(batch).await?;
+    let b: serde_json::Value = s.app.get("alice", &format!("/api/llm-jobs/{background}")).await?;
+    let h: serde_json::Value = s.app.get("alice", &format!("/api/llm-jobs/{batch}")).await?;
+    let (bu, hu) = (&b["usage"], &h["usage"]);
+    let per_items = s
+        .app
+        .db
+        .rows(&format!(
+            "SELECT sum(input_tokens)::bigint AS i, sum(cached_input_tokens)::bigint AS c, \
+                    sum(output_tokens)::bigint AS o, count(input_tokens) AS n \
+             FROM llm_job_items WHERE job_id = '{background}'"
+        ))
+        .await?;
+    let (input, cached, output) = (
+        per_items[0]["i"].as_i64().unwrap_or(0),
+        per_items[0]["c"].as_i64().unwrap_or(0),
+        per_items[0]["o"].as_i64().unwrap_or(0),
+    );
+    assert_eq!(per_items[0]["n"].as_i64(), Some(12), "every item has its usage");
+    assert!(input > 0 && output > 0, "{per_items:?}");
+    assert_eq!(
+        (bu["input_tokens"].as_i64(), bu["output_tokens"].as_i64()),
+        (Some(input), Some(output)),
+        "the job sums its items: {bu}"
+    );
+    assert_eq!((hu["input_tokens"].as_i64(), hu["output_tokens"].as_i64()), (Some(input), Some(output)), "{hu}");
+    let price = bw_openai::PriceTable::default();
+    let expected =
+        price.cost_of("gpt-4.1-nano", false, u64::try_from(input)?, u64::try_from(cached)?, u64::try_from(output)?);
+    let cost = bu["cost_usd"].as_f64().unwrap_or(f64::NAN);
+    assert!(expected.is_some_and(|e| e > 0.0 && (cost - e).abs() < 1e-12), "{cost} vs {expected:?}");
+    let half = hu["cost_usd"].as_f64().unwrap_or(f64::NAN);
+    assert!((half - cost / 2.0).abs() < 1e-12, "batch {half} vs background {cost}");
+    assert_eq!((bu["items_unpriced"].as_i64(), hu["items_unpriced"].as_i64()), (Some(0), Some(0)));
+    Ok(())
+}

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use bw_db::llm::{self, LlmJob, NewJob};
+use bw_db::llm::{self, JobUsage, LlmJob, NewJob};
 use bw_db::pool;
 use bw_queue::Outgoing;
 use bw_vocab::JobMode;
@@ -154,7 +154,8 @@ pub async fn create(
         conn.transaction::<_, anyhow::Error, _>(async |c| llm::create(c, new, &ids).await).await?
     };
     enqueue(&state, job.id).await;
-    Ok((StatusCode::ACCEPTED, axum::Json(view(job))))
+    let mut conn = pool::conn(&state.pool).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, job).await?)))
 }
 
 /// Sends the job's first message. A failure is not the user's problem: the job is due now, and dispatch sends it.
@@ -164,19 +165,40 @@ async fn enqueue(state: &AppState, job_id: Uuid) {
     }
 }
 
-/// A job as the API shows it: the job row with its aggregates, and its progress.
+/// A job as the API shows it: the job row with its aggregates, its progress, and what its ended items used and
+/// cost.
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct JobView {
     #[serde(flatten)]
     pub job: LlmJob,
     /// Resolved items over all items, 0 to 1.
     pub progress: f64,
+    /// Tokens its ended items used (as OpenAI reported them) and their estimated cost; zeros until one ended.
+    pub usage: JobUsage,
 }
 
-pub(crate) fn view(job: LlmJob) -> JobView {
-    let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
-    let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
-    JobView { job, progress }
+/// The views of `jobs`, their usage read in one query.
+pub(crate) async fn views(
+    conn: &mut diesel_async::AsyncPgConnection,
+    jobs: Vec<LlmJob>,
+) -> Result<Vec<JobView>, ApiError> {
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+    let mut usage = llm::usage_of(conn, &ids).await?;
+    Ok(jobs
+        .into_iter()
+        .map(|job| {
+            let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
+            let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
+            let usage = usage.remove(&job.id).unwrap_or_default();
+            JobView { job, progress, usage }
+        })
+        .collect())
+}
+
+/// The view of one job.
+pub(crate) async fn view(conn: &mut diesel_async::AsyncPgConnection, job: LlmJob) -> Result<JobView, ApiError> {
+    let id = job.id;
+    views(conn, vec![job]).await?.pop().ok_or_else(|| not_found(id))
 }
 
 /// The caller's jobs, newest first.
@@ -195,8 +217,8 @@ pub async fn list(
 ) -> Result<axum::Json<JobList>, ApiError> {
     let limit = crate::extract::page_limit(q.limit, 20, 100)?;
     let mut conn = pool::conn(&state.pool).await?;
-    let jobs = llm::list(&mut conn, &user, limit).await?.into_iter().map(view).collect();
-    Ok(axum::Json(JobList { jobs }))
+    let jobs = llm::list(&mut conn, &user, limit).await?;
+    Ok(axum::Json(JobList { jobs: views(&mut conn, jobs).await? }))
 }
 
 pub(crate) async fn owned(
@@ -220,7 +242,8 @@ pub async fn show(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<JobView>, ApiError> {
     let mut conn = pool::conn(&state.pool).await?;
-    Ok(axum::Json(view(owned(&mut conn, &user, id).await?)))
+    let job = owned(&mut conn, &user, id).await?;
+    Ok(axum::Json(view(&mut conn, job).await?))
 }
 
 /// Query of `GET /api/llm-jobs/{id}/items`.
@@ -295,5 +318,6 @@ pub async fn cancel(
     };
     // The worker cancels the items, at OpenAI too, at its next poll; this message makes that poll now.
     enqueue(&state, id).await;
-    Ok((StatusCode::ACCEPTED, axum::Json(view(job))))
+    let mut conn = pool::conn(&state.pool).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, job).await?)))
 }

@@ -143,7 +143,7 @@ impl Subject {
                 let Some(job) = llm::get(conn, user, id).await? else { return Ok(None) };
                 let ended = job.status.is_resolved();
                 let status = job.status.as_str();
-                (serde_json::to_value(crate::routes::llm_jobs::view(job)), status, ended)
+                (serde_json::to_value(crate::routes::llm_jobs::view(conn, job).await?), status, ended)
             }
         };
         match view.map_err(anyhow::Error::from)? {

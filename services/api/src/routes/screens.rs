@@ -8,7 +8,7 @@ use bw_db::screens::{self, NewScreen, Screen};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::llm_jobs::{JobView, check_question, view};
+use super::llm_jobs::{JobView, check_question, views};
 use crate::auth::User;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path};
@@ -82,7 +82,8 @@ pub async fn show(
 ) -> Result<axum::Json<ScreenView>, ApiError> {
     let mut conn = pool::conn(&state.pool).await?;
     let screen = screens::get(&mut conn, &user, id).await?.ok_or_else(|| not_found(id))?;
-    let jobs = screens::jobs(&mut conn, id, JOBS_SHOWN).await?.into_iter().map(view).collect();
+    let jobs = screens::jobs(&mut conn, id, JOBS_SHOWN).await?;
+    let jobs = views(&mut conn, jobs).await?;
     Ok(axum::Json(ScreenView { screen, jobs }))
 }
 

@@ -215,6 +215,21 @@ pub struct ItemEnd {
     pub error: Option<String>,
     /// How its end at OpenAI was learnt; `None` for an end decided here (a cancel, an item given up).
     pub learnt: Option<Learnt>,
+    /// The tokens OpenAI reported, and their estimated cost.
+    pub usage: Option<ItemUsage>,
+}
+
+/// An item's token usage as OpenAI reported it, and its estimated cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ItemUsage {
+    pub input_tokens: i32,
+    /// Among the input.
+    pub cached_input_tokens: i32,
+    pub output_tokens: i32,
+    /// Among the output.
+    pub reasoning_tokens: i32,
+    /// US dollars; `None` when the model has no price.
+    pub cost_usd: Option<f64>,
 }
 
 impl ItemEnd {
@@ -249,7 +264,8 @@ pub async fn end_item(
     let previous: Option<Previous> = diesel::sql_query(
         "WITH old AS (SELECT status FROM llm_job_items WHERE job_id = $1 AND item_id = $2 FOR UPDATE) \
          UPDATE llm_job_items i SET status = $3, output_text = $4, decision = $5, error = $6, completed_at = now(), \
-                last_polled_at = now(), learnt_by = $7 \
+                last_polled_at = now(), learnt_by = $7, input_tokens = $8, cached_input_tokens = $9, \
+                output_tokens = $10, reasoning_tokens = $11, cost_usd = $12 \
          FROM old WHERE i.job_id = $1 AND i.item_id = $2 AND old.status IN ('pending', 'submitted') \
          RETURNING old.status, i.entity_kind, i.entity_id",
     )
@@ -260,11 +276,27 @@ pub async fn end_item(
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>, _>(decision_json)
     .bind::<diesel::sql_types::Nullable<Text>, _>(end.error.as_deref())
     .bind::<diesel::sql_types::Nullable<Text>, _>(end.learnt.map(Learnt::as_str))
+    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.input_tokens))
+    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.cached_input_tokens))
+    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.output_tokens))
+    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.reasoning_tokens))
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Float8>, _>(end.usage.and_then(|u| u.cost_usd))
     .get_result(conn)
     .await
     .optional()?;
     let Some(previous) = previous else { return Ok(false) };
     shift(conn, job_id, previous.status, end.status, 1).await?;
+    if end.learnt.is_some() || end.usage.is_some() {
+        add_to_job(conn, job_id, end).await?;
+    }
+    if let Some(decision) = &end.decision {
+        super::flags::apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
+    }
+    Ok(true)
+}
+
+/// Adds an ended item's way of being learnt to its job's counts, and its usage to the job's sums.
+async fn add_to_job(conn: &mut AsyncPgConnection, job_id: Uuid, end: &ItemEnd) -> anyhow::Result<()> {
     if let Some(learnt) = end.learnt {
         let column = match learnt {
             Learnt::Push => "ends_pushed",
@@ -275,10 +307,26 @@ pub async fn end_item(
             .execute(conn)
             .await?;
     }
-    if let Some(decision) = &end.decision {
-        super::flags::apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
-    }
-    Ok(true)
+    let Some(usage) = end.usage else { return Ok(()) };
+    diesel::sql_query(
+        "INSERT INTO llm_job_usage AS u (job_id, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, \
+                                        cost_usd, items_unpriced) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (job_id) DO UPDATE SET input_tokens = u.input_tokens + $2, \
+             cached_input_tokens = u.cached_input_tokens + $3, output_tokens = u.output_tokens + $4, \
+             reasoning_tokens = u.reasoning_tokens + $5, cost_usd = u.cost_usd + $6, \
+             items_unpriced = u.items_unpriced + $7",
+    )
+    .bind::<SqlUuid, _>(job_id)
+    .bind::<Int8, _>(i64::from(usage.input_tokens))
+    .bind::<Int8, _>(i64::from(usage.cached_input_tokens))
+    .bind::<Int8, _>(i64::from(usage.output_tokens))
+    .bind::<Int8, _>(i64::from(usage.reasoning_tokens))
+    .bind::<diesel::sql_types::Float8, _>(usage.cost_usd.unwrap_or(0.0))
+    .bind::<Int4, _>(i32::from(usage.cost_usd.is_none()))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(QueryableByName)]

@@ -281,3 +281,17 @@ pub async fn set_poll_budget(conn: &mut AsyncPgConnection, job_id: Uuid, budget:
         .await?;
     Ok(())
 }
+
+/// The usage sums of `ids` (jobs none of whose items reported a usage have no entry).
+pub async fn usage_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> anyhow::Result<std::collections::HashMap<Uuid, super::JobUsage>> {
+    use crate::schema::llm_job_usage;
+    let rows: Vec<super::JobUsage> = llm_job_usage::table
+        .filter(llm_job_usage::job_id.eq_any(ids))
+        .select(super::JobUsage::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|u| (u.job_id, u)).collect())
+}

@@ -18,12 +18,12 @@ pub use bw_vocab::{ItemStatus, JobMode, JobStatus, Learnt};
 pub use flags::Decision;
 pub(crate) use items::shift;
 pub use items::{
-    ItemEnd, ReadyWork, end_item, items, mark_submitted, open_items, overdue_items, owned_postings, posting_texts,
-    postings_matching, pushed_items, ready_postings_of_run, ready_work, touch_polled,
+    ItemEnd, ItemUsage, ReadyWork, end_item, items, mark_submitted, open_items, overdue_items, owned_postings,
+    posting_texts, postings_matching, pushed_items, ready_postings_of_run, ready_work, touch_polled,
 };
 pub use jobs::{
     NewJob, claim, create, due, get, list, load, of_run, postpone, record_batch, release, renew, request_cancel,
-    resolve_if_done, set_poll_budget, unresolved_count,
+    resolve_if_done, set_poll_budget, unresolved_count, usage_of,
 };
 
 use crate::schema::{llm_job_items, llm_jobs};
@@ -77,6 +77,25 @@ pub struct LlmJob {
     pub batch_pushed_at: Option<DateTime<Utc>>,
 }
 
+/// What a job's ended items used and cost, summed.
+#[derive(Clone, Debug, Default, PartialEq, Queryable, Selectable, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[diesel(table_name = crate::schema::llm_job_usage)]
+pub struct JobUsage {
+    #[serde(skip)]
+    pub job_id: Uuid,
+    /// Tokens read, as OpenAI reported them; cached input tokens among them.
+    pub input_tokens: i64,
+    pub cached_input_tokens: i64,
+    /// Tokens written; reasoning tokens among them.
+    pub output_tokens: i64,
+    pub reasoning_tokens: i64,
+    /// Estimated cost in US dollars, from the worker's price table (a batch at its discount).
+    pub cost_usd: f64,
+    /// Items whose model has no price in the table: the cost leaves them out.
+    pub items_unpriced: i32,
+}
+
 /// One entity of a job.
 #[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -104,6 +123,13 @@ pub struct LlmJobItem {
     /// How its end at OpenAI was learnt: `push` (a webhook event) or `poll`; empty while open, or when it ended
     /// here (cancelled, given up).
     pub learnt_by: Option<Learnt>,
+    /// Tokens used, as OpenAI reported them (empty until it ended, or when it reported none).
+    pub input_tokens: Option<i32>,
+    pub cached_input_tokens: Option<i32>,
+    pub output_tokens: Option<i32>,
+    pub reasoning_tokens: Option<i32>,
+    /// Estimated cost in US dollars; empty when its model has no price.
+    pub cost_usd: Option<f64>,
 }
 
 /// Most items one job may have: the API refuses more, and a batch-mode job sends them all in one batch file.
