@@ -29,7 +29,8 @@ CREATE INDEX llm_job_items_pushed ON llm_job_items (job_id, item_id)
     WHERE status = 'submitted' AND pushed_at IS NOT NULL;
 
 ALTER TABLE llm_jobs
-    -- How many of the job's items ended learnt by push and by poll (cancelled and given-up items are neither).
+    -- How many of the job's items ended learnt by push and by poll (items ended here, by a cancel or given up,
+    -- are neither).
     ADD COLUMN ends_pushed INTEGER NOT NULL DEFAULT 0,
     ADD COLUMN ends_polled INTEGER NOT NULL DEFAULT 0,
     -- Batch mode: when an event announced the batch's end.

@@ -94,6 +94,8 @@ impl<Q: Queue> Worker<Q> {
         let mut conn = pool::conn(&self.pool).await?;
         let mut items = llm::pushed_items(&mut conn, job.id, cap).await?;
         let rest = cap - i64::try_from(items.len())?;
+        // Whatever filled its share may have left more ready than this invocation took.
+        stats.backlog |= rest == 0;
         let budget = match self.settings.cadence {
             Cadence::Polling => {
                 let budget = if job.poll_budget > 0 { job.poll_budget } else { poll_budget(job.items_total, 0) };
@@ -105,7 +107,9 @@ impl<Q: Queue> Worker<Q> {
             let others = match (self.settings.cadence, budget) {
                 (Cadence::Webhooks { net }, _) => {
                     let quiet = i64::try_from(net.as_secs()).unwrap_or(i64::MAX);
-                    llm::overdue_items(&mut conn, job.id, quiet, rest).await?
+                    let overdue = llm::overdue_items(&mut conn, job.id, quiet, rest).await?;
+                    stats.backlog |= i64::try_from(overdue.len())? == rest;
+                    overdue
                 }
                 (Cadence::Polling, budget) => {
                     let n = rest.min(budget.unwrap_or(rest));

@@ -18,8 +18,9 @@ pub const BATCH_NET_SECS: i32 = 300;
 pub enum Cadence {
     /// Polling alone: background jobs every [`ACTIVE_SECS`], batches every [`BATCH_SECS`].
     Polling,
-    /// Webhooks push ends (and wake the job); polling is the net. A background job with items still to submit is
-    /// come back to every [`ACTIVE_SECS`], else after `net` (when an item's event is overdue); a batch every
+    /// Webhooks push ends (and wake the job); polling is the net. A background job with items still to submit (or
+    /// more ready to read than an invocation takes) is come back to every [`ACTIVE_SECS`], else after `net` (when
+    /// an item's event is overdue); a batch not yet submitted every [`BATCH_SECS`], one submitted every
     /// [`BATCH_NET_SECS`].
     Webhooks { net: Duration },
 }
@@ -35,12 +36,14 @@ pub fn next_delay(mode: JobMode, retry_after: Option<Duration>) -> i32 {
     at_least_asked(base, retry_after)
 }
 
-/// The delay before the next poll at `cadence`; `pending`: the job has items not submitted yet.
+/// The delay before the next poll at `cadence`; `pending`: the job has items not submitted yet, or more ready to
+/// read than the last invocation took.
 pub fn delay_at(cadence: Cadence, mode: JobMode, pending: bool, retry_after: Option<Duration>) -> i32 {
     let Cadence::Webhooks { net } = cadence else { return next_delay(mode, retry_after) };
     let base = match mode {
         JobMode::Background if pending => ACTIVE_SECS,
         JobMode::Background => i32::try_from(net.as_secs()).unwrap_or(MAX_SECS).max(1),
+        JobMode::Batch if pending => BATCH_SECS,
         JobMode::Batch => BATCH_NET_SECS,
     };
     at_least_asked(base, retry_after)
@@ -96,6 +99,7 @@ mod tests {
         assert_eq!(delay_at(hooks, JobMode::Background, false, None), 60);
         assert_eq!(delay_at(hooks, JobMode::Background, true, None), ACTIVE_SECS);
         assert_eq!(delay_at(hooks, JobMode::Batch, false, None), BATCH_NET_SECS);
+        assert_eq!(delay_at(hooks, JobMode::Batch, true, None), BATCH_SECS, "a batch still to submit");
         assert_eq!(delay_at(hooks, JobMode::Background, true, Some(Duration::from_secs(30))), 30);
         let long = Cadence::Webhooks { net: Duration::from_secs(7_200) };
         assert_eq!(delay_at(long, JobMode::Background, false, None), MAX_SECS, "within SQS's limit");

@@ -28,10 +28,15 @@ pub async fn dispatch<Q: Queue>(
     if due.is_empty() {
         return Ok(DispatchStats::default());
     }
-    // Postponed before sending, so a worker that runs at once sets the next poll time last.
+    // Postponed before sending, so a worker that runs at once sets the next poll time last. A due job's loop was
+    // lost (or never started): each gets a new one, which ends any late message of the old.
     llm::postpone(&mut conn, &due, REDISPATCH_SECS).await?;
+    let loops = llm::restart_loops(&mut conn, &due).await?;
     drop(conn);
-    let messages = due.iter().map(|id| Outgoing::llm_job(*id, None)).collect();
+    let messages = loops
+        .iter()
+        .map(|(job, token)| Outgoing::llm_job_message(&bw_messages::LlmJobMessage::looping(*job, *token), None))
+        .collect();
     let failed = queue.send_batch(queue_url, messages).await?;
     let stats = DispatchStats { due: due.len(), sent: due.len() - failed, failed };
     tracing::info!(due = stats.due, sent = stats.sent, failed = stats.failed, "dispatch done");

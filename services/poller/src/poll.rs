@@ -12,15 +12,15 @@
 use std::time::{Duration, Instant};
 
 use bw_db::llm::{self, ItemEnd, ItemStatus, JobMode, LlmJob};
-use bw_db::pool;
-use bw_messages::parse_llm_job_message;
+use bw_db::{PgConn, pool};
+use bw_messages::{LlmJobMessage, parse_llm_job_message};
 use bw_openai::OpenAi;
 use bw_queue::{Failure, Invocation, Outgoing, Queue, RecordHandler, SqsMessage};
 use futures::StreamExt as _;
 use uuid::Uuid;
 
 use crate::caps;
-use crate::delay::{at_least_asked, delay_at};
+use crate::delay::{ACTIVE_SECS, at_least_asked, delay_at};
 use crate::item::Step;
 use crate::settings::Caps;
 use crate::stats::Stats;
@@ -35,7 +35,7 @@ impl<Q: Queue> RecordHandler for Worker<Q> {
         let body = record.body.as_deref().unwrap_or_default();
         let message = parse_llm_job_message(body).map_err(|e| Failure::Permanent(e.into()))?;
         let deadline = invocation.deadline_less(Duration::from_secs(10));
-        let stats = self.poll_job(message.job_id, deadline).await?;
+        let stats = self.poll_job_from(message.job_id, message.loop_token, deadline).await?;
         stats.report("worker");
         Ok(())
     }
@@ -46,9 +46,20 @@ impl<Q: Queue> RecordHandler for Worker<Q> {
 }
 
 impl<Q: Queue> Worker<Q> {
-    /// Polls one job: claims it or skips it, works it, then resolves it or re-enqueues it.
-    #[tracing::instrument(name = "llm_job", skip_all, fields(job.id = %job_id))]
+    /// Polls one job as a wake would (no loop token): claims it or skips it, works it, then resolves it or
+    /// re-enqueues it (when it holds the job's loop, or something was pushed meanwhile).
     pub async fn poll_job(&self, job_id: Uuid, deadline: Option<Instant>) -> Result<Stats, Failure> {
+        self.poll_job_from(job_id, None, deadline).await
+    }
+
+    /// Polls one job for a message carrying `loop_token` (the job's loop message) or none (a wake).
+    #[tracing::instrument(name = "llm_job", skip_all, fields(job.id = %job_id, looping = loop_token.is_some()))]
+    pub async fn poll_job_from(
+        &self,
+        job_id: Uuid,
+        loop_token: Option<Uuid>,
+        deadline: Option<Instant>,
+    ) -> Result<Stats, Failure> {
         let owner = Uuid::new_v4();
         let mut conn = pool::conn(&self.pool).await.map_err(transient)?;
         let Some(job) = llm::claim(&mut conn, job_id, owner, self.settings.lease_secs).await.map_err(transient)? else {
@@ -58,10 +69,7 @@ impl<Q: Queue> Worker<Q> {
                     tracing::info!(status = %job.status, "job already resolved; acknowledging");
                     Ok(Stats::default())
                 }
-                Some(_) => {
-                    tracing::info!("job is held by another worker; skipping this message");
-                    Ok(Stats::default())
-                }
+                Some(_) => self.while_held(&mut conn, job_id, loop_token).await.map_err(transient),
             };
         };
         drop(conn);
@@ -73,7 +81,7 @@ impl<Q: Queue> Worker<Q> {
         let openai = self.openai.with_deadline(deadline.map_or(budget_end, |d| d.min(budget_end)));
         let mut stats = Stats { jobs_polled: 1, ..Stats::default() };
         let worked = self.work(&job, &openai, &mut stats).await;
-        let settled = self.settle(&job, owner, &mut stats).await;
+        let settled = self.settle(&job, owner, loop_token, &mut stats).await;
         worked.and(settled).map_err(transient)?;
         Ok(stats)
     }
@@ -93,8 +101,31 @@ impl<Q: Queue> Worker<Q> {
         self.poll_submitted(job, openai, (cap - submitted).max(0), stats).await
     }
 
-    /// Resolves the job if nothing is open; else releases it with its next poll time and re-enqueues it.
-    async fn settle(&self, job: &LlmJob, owner: Uuid, stats: &mut Stats) -> anyhow::Result<()> {
+    /// A message for a job another worker holds: a wake is dropped (the holder reads what was pushed after giving
+    /// the job back); the job's loop message comes back in [`ACTIVE_SECS`], so the loop outlives the other
+    /// invocation (which, unless it holds the loop, sends no message of its own).
+    async fn while_held(&self, conn: &mut PgConn, job_id: Uuid, loop_token: Option<Uuid>) -> anyhow::Result<Stats> {
+        match loop_token {
+            Some(token) if llm::holds_loop(conn, job_id, token).await? => {
+                let again = LlmJobMessage::looping(job_id, token);
+                self.queue.send(&self.queue_url, Outgoing::llm_job_message(&again, Some(ACTIVE_SECS))).await?;
+                tracing::info!(delay_secs = ACTIVE_SECS, "job is held by another worker; its loop comes back later");
+            }
+            _ => tracing::info!("job is held by another worker; skipping this message"),
+        }
+        Ok(Stats::default())
+    }
+
+    /// Resolves the job if nothing is open; else releases it with its next poll time and, when this invocation
+    /// holds the job's loop (`loop_token`), passes the loop on with a delayed message; any invocation sends the job
+    /// at once when something was pushed while it held the job.
+    async fn settle(
+        &self,
+        job: &LlmJob,
+        owner: Uuid,
+        loop_token: Option<Uuid>,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
         let mut conn = pool::conn(&self.pool).await?;
         if let Some(status) = llm::resolve_if_done(&mut conn, job.id).await? {
             tracing::info!(%status, "job resolved");
@@ -102,7 +133,8 @@ impl<Q: Queue> Worker<Q> {
             return llm::release(&mut conn, job.id, owner, 0).await;
         }
         let pending = llm::ready_work(&mut conn, job.id).await?.pending;
-        let delay = delay_at(self.settings.cadence, job.mode, pending > 0, stats.retry_after);
+        let delay = delay_at(self.settings.cadence, job.mode, pending > 0 || stats.backlog, stats.retry_after);
+        let next_loop = llm::pass_loop(&mut conn, job.id, loop_token).await?;
         llm::release(&mut conn, job.id, owner, i64::from(delay)).await?;
         // Looked at after the lease is given back: an event that came while this worker held the job found it
         // leased (its message skipped, or none sent: see `bw_db::webhooks`), so what it announced is read now
@@ -110,9 +142,31 @@ impl<Q: Queue> Worker<Q> {
         let ready = llm::ready_work(&mut conn, job.id).await?;
         drop(conn);
         let batch_pushed = job.batch_pushed_at.is_none() && ready.batch_pushed_at.is_some();
-        let delay = if ready.pushed > 0 || batch_pushed { at_least_asked(0, stats.retry_after) } else { delay };
-        self.queue.send(&self.queue_url, Outgoing::llm_job(job.id, Some(delay))).await?;
-        tracing::info!(delay_secs = delay, pushed_waiting = ready.pushed, batch_pushed, "job re-enqueued");
+        // At once for what was pushed meanwhile; but when reads failed or waited in this invocation, the pushed
+        // items still open may be those, and they are tried again after the usual short delay, not in a tight loop.
+        let unread = stats.errors > 0 || stats.items_waiting > 0;
+        let pushed = ready.pushed > 0 || batch_pushed;
+        let delay = match (pushed, unread) {
+            (true, false) => at_least_asked(0, stats.retry_after),
+            (true, true) => delay.min(at_least_asked(ACTIVE_SECS, stats.retry_after)),
+            (false, _) => delay,
+        };
+        let message = match (next_loop, pushed && !unread) {
+            (Some(token), _) => LlmJobMessage::looping(job.id, token),
+            (None, true) => LlmJobMessage::new(job.id),
+            (None, false) => {
+                tracing::info!(next_poll_secs = delay, "job released; its loop message is on its way");
+                return Ok(());
+            }
+        };
+        self.queue.send(&self.queue_url, Outgoing::llm_job_message(&message, Some(delay))).await?;
+        tracing::info!(
+            delay_secs = delay,
+            looping = next_loop.is_some(),
+            pushed_waiting = ready.pushed,
+            batch_pushed,
+            "job re-enqueued"
+        );
         Ok(())
     }
 

@@ -26,6 +26,9 @@ pub struct Stats {
     /// The longest wait OpenAI asked for in this invocation (the job's next poll comes no sooner).
     #[serde(skip)]
     pub retry_after: Option<Duration>,
+    /// More items were ready to read than this invocation took (pushed or overdue): the job comes back soon.
+    #[serde(skip)]
+    pub backlog: bool,
 }
 
 const METRICS: [&str; 6] = ["jobs_polled", "items_polled", "items_updated", "jobs_resolved", "errors", "items_waiting"];
@@ -76,6 +79,7 @@ impl Stats {
         self.reasoning_tokens += other.reasoning_tokens;
         self.cost_micro_usd += other.cost_micro_usd;
         self.retry_after = self.retry_after.max(other.retry_after);
+        self.backlog |= other.backlog;
     }
 
     /// One EMF document: CloudWatch turns these fields into metrics of namespace `boardwatch/poller`.

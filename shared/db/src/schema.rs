@@ -241,6 +241,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    llm_job_loops (job_id) {
+        job_id -> Uuid,
+        token -> Uuid,
+    }
+}
+
+diesel::table! {
     llm_job_usage (job_id) {
         job_id -> Uuid,
         input_tokens -> Int8,
@@ -273,6 +280,7 @@ diesel::joinable!(llm_job_items -> llm_jobs (job_id));
 diesel::joinable!(entity_flags -> llm_jobs (job_id));
 diesel::joinable!(llm_jobs -> screens (screen_id));
 diesel::joinable!(llm_job_usage -> llm_jobs (job_id));
+diesel::joinable!(llm_job_loops -> llm_jobs (job_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
@@ -287,6 +295,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     llm_jobs,
     llm_job_items,
     llm_job_usage,
+    llm_job_loops,
     entity_flags,
     message_failures,
     webhook_events

@@ -42,8 +42,9 @@ pub struct Event<'a> {
 /// What recording an event came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
-    /// This `webhook-id` was recorded before: nothing to do.
-    Duplicate,
+    /// This `webhook-id` was recorded before. `waiting`: the job whose item (or batch) the event announced is still
+    /// waiting for its worker, so it should be woken again (the first wake may not have been sent).
+    Duplicate { waiting: Option<Uuid> },
     /// No job of ours knows the response or batch (yet): kept, in case its id is recorded later.
     Unknown,
     /// The object is the job's. `wake`: its worker should be sent the job now (no other pushed item was waiting for
@@ -52,8 +53,8 @@ pub enum Recorded {
 }
 
 /// Records `event` and marks what it names pushed. The caller holds a transaction, and sends the job's message
-/// (when `wake`) before committing it: were the send to fail, the event is not recorded and its redelivery is not
-/// taken for a duplicate.
+/// (when `wake`) once it committed, so the worker sees what it marked; were that send to fail, OpenAI's redelivery
+/// of the event is a duplicate whose `waiting` says to send it again.
 pub async fn record(conn: &mut AsyncPgConnection, event: Event<'_>) -> anyhow::Result<Recorded> {
     lock_object(conn, event.object_id).await?;
     let inserted = diesel::insert_into(webhook_events::table)
@@ -67,7 +68,7 @@ pub async fn record(conn: &mut AsyncPgConnection, event: Event<'_>) -> anyhow::R
         .execute(conn)
         .await?;
     if inserted == 0 {
-        return Ok(Recorded::Duplicate);
+        return Ok(Recorded::Duplicate { waiting: still_waiting(conn, event).await? });
     }
     let recorded = match event.subject {
         Subject::Response => response_pushed(conn, event.object_id).await?,
@@ -80,6 +81,28 @@ pub async fn record(conn: &mut AsyncPgConnection, event: Event<'_>) -> anyhow::R
             .await?;
     }
     Ok(recorded)
+}
+
+/// The job whose item (or batch) `event` names is still waiting for its worker to read it: pushed and not ended.
+async fn still_waiting(conn: &mut AsyncPgConnection, event: Event<'_>) -> anyhow::Result<Option<Uuid>> {
+    Ok(match event.subject {
+        Subject::Response => llm_job_items::table
+            .filter(llm_job_items::response_id.eq(event.object_id))
+            .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
+            .filter(llm_job_items::pushed_at.is_not_null())
+            .select(llm_job_items::job_id)
+            .first(conn)
+            .await
+            .optional()?,
+        Subject::Batch => llm_jobs::table
+            .filter(llm_jobs::batch_id.eq(event.object_id))
+            .filter(llm_jobs::status.eq_any(JobStatus::UNRESOLVED))
+            .filter(llm_jobs::batch_pushed_at.is_not_null())
+            .select(llm_jobs::id)
+            .first(conn)
+            .await
+            .optional()?,
+    })
 }
 
 /// Marks the submitted item of response `response_id` pushed. Its job is woken when it is the job's only pushed

@@ -89,11 +89,21 @@ pub fn to_body(message: &RunMessage) -> String {
 pub struct LlmJobMessage {
     pub v: u8,
     pub job_id: Uuid,
+    /// The job's loop token when this is its loop message (the worker's own re-enqueue, or dispatch's); absent on
+    /// a wake (a new job, a cancel, a webhook event), which polls the job once without starting another loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_token: Option<Uuid>,
 }
 
 impl LlmJobMessage {
+    /// A wake: poll the job now.
     pub fn new(job_id: Uuid) -> Self {
-        Self { v: VERSION, job_id }
+        Self { v: VERSION, job_id, loop_token: None }
+    }
+
+    /// The job's loop message, carrying `token`.
+    pub fn looping(job_id: Uuid, token: Uuid) -> Self {
+        Self { v: VERSION, job_id, loop_token: Some(token) }
     }
 
     /// The JSON body.

@@ -5,8 +5,8 @@
 //!
 //! The defaults are OpenAI's published standard prices for the models this system is likely to be asked to use;
 //! operators replace or add models with `LLM_PRICES` (JSON) and set the discount with `LLM_BATCH_DISCOUNT`. A
-//! model answers to the longest table entry it starts with, so a dated snapshot (`gpt-4.1-nano-2025-04-14`) is
-//! priced as its model; a model the table lacks has no estimate (counted, never guessed).
+//! dated snapshot (`gpt-4.1-nano-2025-04-14`) is priced as its model; a model the table lacks has no estimate
+//! (counted, never guessed).
 
 use std::collections::BTreeMap;
 
@@ -95,17 +95,11 @@ impl PriceTable {
         Ok(table)
     }
 
-    /// The price of `model`: its own entry, else the longest entry it starts with followed by `-`.
+    /// The price of `model`: its own entry, or for a dated snapshot (`gpt-4.1-nano-2025-04-14`) its model's. Nothing
+    /// else is inferred: `o1-mini` is not `o1`, nor `gpt-5-pro` `gpt-5`.
     pub fn price(&self, model: &str) -> Option<&Price> {
         let model = model.trim();
-        if let Some(price) = self.models.get(model) {
-            return Some(price);
-        }
-        self.models
-            .iter()
-            .filter(|(name, _)| model.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with('-')))
-            .max_by_key(|(name, _)| name.len())
-            .map(|(_, price)| price)
+        self.models.get(model).or_else(|| self.models.get(undated(model)?))
     }
 
     /// The estimated cost in US dollars of `usage` on `model` (a batch request when `batch`); `None` when the table
@@ -125,6 +119,17 @@ impl PriceTable {
             / 1e6;
         Some(if batch { dollars * (1.0 - self.batch_discount) } else { dollars })
     }
+}
+
+/// `model` without a `-YYYY-MM-DD` snapshot suffix, when it has one.
+fn undated(model: &str) -> Option<&str> {
+    let (name, date) = model.split_at_checked(model.len().checked_sub(11)?)?;
+    let date = date.strip_prefix('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = date.split('-').collect();
+    let dated = matches!(parts.as_slice(), [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2
+        && digits(y) && digits(m) && digits(d));
+    dated.then_some(name)
 }
 
 #[cfg(test)]
@@ -159,6 +164,9 @@ mod tests {
         assert_eq!(table.price("gpt-4.1-nano-2025-04-14"), table.price("gpt-4.1-nano"));
         assert_eq!(table.price("gpt-4.1-2025-04-14"), table.price("gpt-4.1"), "not gpt-4.1-nano's");
         assert!(table.price("gpt-4.1x").is_none());
+        assert!(table.price("o1-mini").is_none(), "not priced as o1");
+        assert!(table.price("gpt-5-pro").is_none(), "not priced as gpt-5");
+        assert!(table.price("gpt-4.1-nano-2025-4-14").is_none(), "not a snapshot date");
         assert!(table.cost("my-finetune", false, &usage(10, 0, 10, 0)).is_none());
     }
 

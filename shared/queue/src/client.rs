@@ -27,11 +27,16 @@ impl Outgoing {
         Self { body: bw_messages::to_body(message), attributes, delay_seconds: None }
     }
 
-    /// An `llm-jobs` message for job `job_id`, delivered after `delay_seconds`.
+    /// An `llm-jobs` message waking job `job_id`, delivered after `delay_seconds`.
     pub fn llm_job(job_id: uuid::Uuid, delay_seconds: Option<i32>) -> Self {
+        Self::llm_job_message(&bw_messages::LlmJobMessage::new(job_id), delay_seconds)
+    }
+
+    /// An `llm-jobs` message, delivered after `delay_seconds`.
+    pub fn llm_job_message(message: &bw_messages::LlmJobMessage, delay_seconds: Option<i32>) -> Self {
         Self {
-            body: bw_messages::LlmJobMessage::new(job_id).body(),
-            attributes: vec![(bw_messages::attributes::JOB_ID.to_owned(), job_id.to_string())],
+            body: message.body(),
+            attributes: vec![(bw_messages::attributes::JOB_ID.to_owned(), message.job_id.to_string())],
             delay_seconds,
         }
     }

@@ -25,16 +25,20 @@ use bw_tests::db::TestDb;
 
 mod webhooks;
 
+/// A message on the stand-in queue: the job, its loop token (none on a wake), its delay in seconds.
+pub(crate) type Sent = (Uuid, Option<Uuid>, u64);
+
 /// Stands in for the `llm-jobs` queue: a sent message comes back after its `DelaySeconds`.
 #[derive(Clone)]
 pub(crate) struct MemQueue {
-    pub(crate) tx: mpsc::UnboundedSender<(Uuid, u64)>,
+    pub(crate) tx: mpsc::UnboundedSender<Sent>,
 }
 
 impl Queue for MemQueue {
     async fn send(&self, _url: &str, message: Outgoing) -> anyhow::Result<String> {
-        let job = bw_messages::parse_llm_job_message(&message.body)?.job_id;
-        let _ = self.tx.send((job, u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0)));
+        let parsed = bw_messages::parse_llm_job_message(&message.body)?;
+        let delay = u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0);
+        let _ = self.tx.send((parsed.job_id, parsed.loop_token, delay));
         Ok(String::new())
     }
     async fn send_batch(&self, url: &str, messages: Vec<Outgoing>) -> anyhow::Result<usize> {
@@ -179,19 +183,19 @@ pub(crate) async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: 
 pub(crate) async fn new_loop(
     worker: Arc<Worker<MemQueue>>,
     ids: Vec<Uuid>,
-    tx: mpsc::UnboundedSender<(Uuid, u64)>,
-    mut rx: mpsc::UnboundedReceiver<(Uuid, u64)>,
+    tx: mpsc::UnboundedSender<Sent>,
+    mut rx: mpsc::UnboundedReceiver<Sent>,
 ) {
     for id in ids {
-        let _ = tx.send((id, 0));
+        let _ = tx.send((id, None, 0));
     }
     let slots = Arc::new(Semaphore::new(64));
-    while let Some((id, delay)) = rx.recv().await {
+    while let Some((id, token, delay)) = rx.recv().await {
         let (worker, slots) = (Arc::clone(&worker), Arc::clone(&slots));
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(delay)).await;
             let Ok(_permit) = slots.acquire().await else { return };
-            let _ = worker.poll_job(id, None).await;
+            let _ = worker.poll_job_from(id, token, None).await;
         });
     }
 }

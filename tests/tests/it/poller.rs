@@ -292,3 +292,100 @@ async fn token_usage_is_stored_per_item_summed_on_the_job_and_priced_a_batch_at_
     assert_eq!((bu["items_unpriced"].as_i64(), hu["items_unpriced"].as_i64()), (Some(0), Some(0)));
     Ok(())
 }
+
+/// A message the worker sent, with its delay.
+type Recorded = (LlmJobMessage, Option<i32>);
+
+/// A queue that records what the worker sends.
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>);
+
+impl Recorder {
+    fn take(&self) -> Vec<Recorded> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+impl bw_queue::Queue for Recorder {
+    async fn send(&self, _url: &str, message: bw_queue::Outgoing) -> anyhow::Result<String> {
+        let parsed = bw_messages::parse_llm_job_message(&message.body)?;
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((parsed, message.delay_seconds));
+        Ok(String::new())
+    }
+    async fn send_batch(&self, url: &str, messages: Vec<bw_queue::Outgoing>) -> anyhow::Result<usize> {
+        for m in messages {
+            self.send(url, m).await?;
+        }
+        Ok(0)
+    }
+    async fn receive(&self, _: &str, _: i32, _: Duration) -> anyhow::Result<Vec<bw_queue::SqsMessage>> {
+        Ok(Vec::new())
+    }
+    async fn delete(&self, _: &str, _: Vec<String>) -> anyhow::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_has_one_message_loop_whatever_wakes_it() -> anyhow::Result<()> {
+    // Long-running responses, so the job stays open throughout.
+    let s = Screening::start(FakeConfig {
+        complete_after_ms: bw_fake_openai::Timing::ms(600_000),
+        ..FakeConfig::default()
+    })
+    .await?;
+    let queue = Recorder::default();
+    let worker = bw_poller::Worker {
+        pool: s.app.db.pool.clone(),
+        openai: s.worker.openai.clone(),
+        queue: queue.clone(),
+        queue_url: String::new(),
+        settings: s.worker.settings.clone(),
+    };
+    let id = s.create_job(JobMode::Background).await?;
+    let poll = |token: Option<Uuid>| worker.poll_job_from(id, token, None);
+    let failed = |f: bw_queue::Failure| anyhow::anyhow!("{f}");
+
+    // The first message (the API's, no token) finds no loop: it starts one.
+    poll(None).await.map_err(failed)?;
+    let sent = queue.take();
+    let first = match sent.as_slice() {
+        [(m, Some(_))] if m.job_id == id => m.loop_token.ok_or_else(|| anyhow::anyhow!("no token: {sent:?}"))?,
+        other => anyhow::bail!("expected one loop message, sent {other:?}"),
+    };
+    // A wake (a webhook event, a cancel) polls the job and sends nothing: the loop message is on its way.
+    poll(None).await.map_err(failed)?;
+    assert!(queue.take().is_empty(), "a wake starts no second loop");
+    // The loop message passes the loop on, with a new token.
+    poll(Some(first)).await.map_err(failed)?;
+    let second = queue.take();
+    assert_eq!(second.len(), 1, "{second:?}");
+    let token = second[0].0.loop_token;
+    assert!(token.is_some() && token != Some(first), "{second:?}");
+    // The old message delivered again (SQS is at least once): it polls, and ends there.
+    poll(Some(first)).await.map_err(failed)?;
+    assert!(queue.take().is_empty(), "a stale loop message ends");
+
+    // While another worker holds the job, the loop message comes back later; a wake is dropped.
+    let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
+    let other = Uuid::new_v4();
+    assert!(llm::claim(&mut conn, id, other, 60).await?.is_some());
+    poll(token).await.map_err(failed)?;
+    let held = queue.take();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!((held[0].0.loop_token, held[0].1), (token, Some(bw_poller::delay::ACTIVE_SECS)));
+    poll(None).await.map_err(failed)?;
+    assert!(queue.take().is_empty());
+    llm::release(&mut conn, id, other, 0).await?;
+
+    // Dispatch finds the job due (as if its loop had been lost) and starts a new loop: the old token ends.
+    let sent = dispatch::dispatch(&s.app.db.pool, &queue, "", 100).await?;
+    assert_eq!(sent.sent, 1);
+    let restarted = queue.take();
+    assert!(restarted[0].0.loop_token.is_some() && restarted[0].0.loop_token != token, "{restarted:?}");
+    poll(token).await.map_err(failed)?;
+    assert!(queue.take().is_empty(), "the loop dispatch replaced ends");
+    poll(restarted[0].0.loop_token).await.map_err(failed)?;
+    assert_eq!(queue.take().len(), 1, "the new loop goes on");
+    Ok(())
+}

@@ -102,7 +102,7 @@ async fn a_delivery_that_does_not_verify_is_refused_with_the_reason_and_touches_
     assert!(woken(&api).await.is_empty());
 
     // A body that verifies but is no event: named, and nothing stored.
-    let answer = send(&api, "wh_2", r#"{"id": "evt_1", "type": "response.completed"}"#).await?;
+    let answer = send(&api, "wh_2", r#"{"id": "evt_1", "data": {"id": "resp_abc123"}}"#).await?;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert!(answer.text.contains("not an OpenAI event"), "{}", answer.text);
     assert_eq!(api.db.scalar("SELECT count(*) FROM webhook_events").await?, 0);
@@ -128,16 +128,18 @@ async fn each_documented_event_reaches_its_job_once_and_wakes_it_when_it_needs_w
     assert_eq!(got["job_id"].as_str(), Some(background.to_string().as_str()));
     assert_eq!(woken(&api).await, [background]);
 
-    // Delivered again (the same webhook-id): acknowledged, nothing more.
+    // Delivered again (the same webhook-id): nothing recorded; its item still waits for the worker, so the job is
+    // woken again (the first wake may not have gone out).
     let again = json(&send(&api, "wh_a", &completed).await?);
-    assert_eq!(again["outcome"].as_str(), Some("duplicate"));
-    assert_eq!(woken(&api).await.len(), 1);
+    assert_eq!((again["outcome"].as_str(), again["woke"].as_bool()), (Some("duplicate"), Some(true)), "{again}");
+    assert_eq!(woken(&api).await, [background, background]);
+    assert_eq!(api.db.scalar("SELECT count(*) FROM webhook_events WHERE webhook_id = 'wh_a'").await?, 1);
 
     // Item 2's end while item 1's is still waiting for the worker: recorded, no second message.
     let two = completed.replace("resp_abc123", "resp_two").replace("evt_abc123", "evt_two");
     let got = json(&send(&api, "wh_b", &two).await?);
     assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(false)), "{got}");
-    assert_eq!(woken(&api).await.len(), 1);
+    assert_eq!(woken(&api).await.len(), 2);
     let pushed = api
         .db
         .scalar(&format!("SELECT count(*) FROM llm_job_items WHERE job_id = '{background}' AND pushed_at IS NOT NULL"))
@@ -158,7 +160,7 @@ async fn each_documented_event_reaches_its_job_once_and_wakes_it_when_it_needs_w
     // A batch's end wakes its job (each event: an unresolved batch job is always sent).
     let got = json(&send(&api, "wh_batch", &fixture("event_batch_completed.openapi_example.json")?).await?);
     assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(true)), "{got}");
-    assert_eq!(woken(&api).await, [background, batch]);
+    assert_eq!(woken(&api).await, [background, background, batch]);
     for name in [
         "event_batch_failed.openapi_example.json",
         "event_batch_expired.openapi_example.json",
@@ -197,21 +199,49 @@ async fn an_event_before_its_response_is_recorded_counts_when_it_is() -> anyhow:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wake_that_cannot_be_sent_records_nothing_so_the_retry_is_not_a_duplicate() -> anyhow::Result<()> {
+async fn a_wake_that_cannot_be_sent_answers_500_and_is_sent_when_openai_delivers_again() -> anyhow::Result<()> {
     let api = TestApi::spawn().await?;
-    let id = job(&api, JobMode::Background, 1).await?;
+    let id = job(&api, JobMode::Background, 2).await?;
     let mut conn = bw_db::pool::conn(&api.db.pool).await?;
     llm::mark_submitted(&mut conn, id, 1, "resp_abc123").await?;
     let body = fixture("event_response_completed.openapi_example.json")?;
     api.queue.fail_sends(true);
     let answer = send(&api, "wh_retry", &body).await?;
     assert_eq!(answer.status, 500, "{}", answer.text);
-    assert_eq!(api.db.scalar("SELECT count(*) FROM webhook_events").await?, 0);
-    assert_eq!(api.db.scalar("SELECT count(*) FROM llm_job_items WHERE pushed_at IS NOT NULL").await?, 0);
+    assert!(woken(&api).await.is_empty());
     api.queue.fail_sends(false);
+    // OpenAI delivers it again: the event is known, its item still waits for the worker, so the job is woken now.
     let got = json(&send(&api, "wh_retry", &body).await?);
-    assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("recorded"), Some(true)), "{got}");
+    assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("duplicate"), Some(true)), "{got}");
     assert_eq!(woken(&api).await, [id]);
+    // Once the worker has read the item, a late redelivery wakes nothing.
+    let read = bw_db::llm::ItemEnd {
+        status: bw_db::llm::ItemStatus::Completed,
+        output_text: None,
+        decision: None,
+        error: None,
+        learnt: Some(bw_db::llm::Learnt::Push),
+        usage: None,
+    };
+    llm::end_item(&mut conn, id, "alice", 1, &read).await?;
+    let late = json(&send(&api, "wh_retry", &body).await?);
+    assert_eq!((late["outcome"].as_str(), late["woke"].as_bool()), (Some("duplicate"), Some(false)), "{late}");
+    assert_eq!(woken(&api).await.len(), 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_event_of_a_type_not_used_is_acknowledged_whatever_its_data() -> anyhow::Result<()> {
+    let api = TestApi::spawn().await?;
+    // realtime.call.incoming carries data.call_id, no data.id.
+    let call = r#"{"id":"evt_c","object":"event","created_at":1,"type":"realtime.call.incoming","data":{"call_id":"rtc_1","sip_headers":[]}}"#;
+    let answer = send(&api, "wh_call", call).await?;
+    assert_eq!((answer.status, json(&answer)["outcome"].as_str()), (200, Some("ignored")), "{}", answer.text);
+    // A type that is used must name its object.
+    let nameless = r#"{"id":"evt_n","object":"event","created_at":1,"type":"response.completed","data":{}}"#;
+    let answer = send(&api, "wh_nameless", nameless).await?;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("data.id"), "{}", answer.text);
     Ok(())
 }
 

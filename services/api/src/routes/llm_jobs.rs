@@ -154,8 +154,8 @@ pub async fn create(
         conn.transaction::<_, anyhow::Error, _>(async |c| llm::create(c, new, &ids).await).await?
     };
     enqueue(&state, job.id).await;
-    let mut conn = pool::conn(&state.pool).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, job).await?)))
+    // Nothing of a job just created has ended: its usage is zero, and no read after the commit can fail the answer.
+    Ok((StatusCode::ACCEPTED, axum::Json(with_usage(job, JobUsage::default()))))
 }
 
 /// Sends the job's first message. A failure is not the user's problem: the job is due now, and dispatch sends it.
@@ -187,12 +187,16 @@ pub(crate) async fn views(
     Ok(jobs
         .into_iter()
         .map(|job| {
-            let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
-            let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
             let usage = usage.remove(&job.id).unwrap_or_default();
-            JobView { job, progress, usage }
+            with_usage(job, usage)
         })
         .collect())
+}
+
+fn with_usage(job: LlmJob, usage: JobUsage) -> JobView {
+    let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
+    let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
+    JobView { job, progress, usage }
 }
 
 /// The view of one job.
@@ -318,6 +322,14 @@ pub async fn cancel(
     };
     // The worker cancels the items, at OpenAI too, at its next poll; this message makes that poll now.
     enqueue(&state, id).await;
-    let mut conn = pool::conn(&state.pool).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(view(&mut conn, job).await?)))
+    // The cancel is recorded: a failure to read the usage now must not answer it as failed.
+    let usage = match pool::conn(&state.pool).await {
+        Ok(mut conn) => llm::usage_of(&mut conn, &[id]).await.map(|mut u| u.remove(&id).unwrap_or_default()),
+        Err(e) => Err(e),
+    };
+    let usage = usage.unwrap_or_else(|error| {
+        tracing::warn!(job.id = %id, error = %bw_telemetry::chain(error.as_ref()), "could not read the job's usage; answering zeros");
+        JobUsage::default()
+    });
+    Ok((StatusCode::ACCEPTED, axum::Json(with_usage(job, usage))))
 }

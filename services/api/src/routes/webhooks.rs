@@ -24,7 +24,8 @@ use crate::state::AppState;
 pub enum Outcome {
     /// Its response or batch is a job's; the job's worker was sent the job when it needed waking.
     Recorded,
-    /// This `webhook-id` was received before: nothing done.
+    /// This `webhook-id` was received before: nothing recorded; its job is woken again while what the event
+    /// announced still waits for the worker (the first wake may not have been sent).
     Duplicate,
     /// No job has its response or batch (yet): kept, in case the id is recorded later.
     Unknown,
@@ -45,18 +46,15 @@ pub struct Received {
     pub woke: bool,
 }
 
-/// An event's envelope: `{"id", "type", "created_at", "data": {"id"}}` (some types carry more; unused here).
+/// An event's envelope: `{"id", "type", "created_at", "data"}`; `data.id` names the response or batch of the types
+/// used here (other types carry other data, unread).
 #[derive(Deserialize)]
 struct Envelope {
     id: String,
     #[serde(rename = "type")]
     event_type: String,
-    data: Data,
-}
-
-#[derive(Deserialize)]
-struct Data {
-    id: String,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
 }
 
 /// An OpenAI webhook event. Configure its URL in the OpenAI project's webhooks, with the signing secret it shows
@@ -95,9 +93,8 @@ pub async fn openai(
         tracing::warn!(webhook.id = delivery.id.unwrap_or_default(), reason = %e, "webhook refused");
         ApiError::BadRequest(e.to_string())
     })?;
-    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!("the body is not an OpenAI event ({{id, type, data: {{id}}}}): {e}"))
-    })?;
+    let envelope: Envelope = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not an OpenAI event ({{id, type, data}}): {e}")))?;
     let subject = match envelope.event_type.split_once('.').map(|(kind, _)| kind) {
         Some("response") => Subject::Response,
         Some("batch") => Subject::Batch,
@@ -111,38 +108,39 @@ pub async fn openai(
             }));
         }
     };
+    let object_id = envelope.data.as_ref().and_then(|d| d.get("id")).and_then(|id| id.as_str()).ok_or_else(|| {
+        ApiError::BadRequest(format!("the {} event carries no data.id naming its object", envelope.event_type))
+    })?;
     let event = Event {
         webhook_id: &verified.id,
         event_id: &envelope.id,
         event_type: &envelope.event_type,
         subject,
-        object_id: &envelope.data.id,
+        object_id,
     };
     let mut conn = bw_db::pool::conn(&state.pool).await.map_err(ApiError::Internal)?;
-    // The job's message is sent inside the transaction: a failed send leaves no record, so OpenAI's retry of the
-    // delivery is not taken for a duplicate.
     let recorded = conn
-        .transaction::<_, anyhow::Error, _>(async |c| {
-            let recorded = webhooks::record(c, event).await?;
-            if let Recorded::Job { job_id, wake: true } = recorded {
-                state.queue.send(Destination::LlmJobs, Outgoing::llm_job(job_id, None)).await?;
-            }
-            Ok(recorded)
-        })
+        .transaction::<_, anyhow::Error, _>(async |c| webhooks::record(c, event).await)
         .await
         .map_err(ApiError::Internal)?;
-    let (outcome, job_id, woke) = match recorded {
-        Recorded::Duplicate => (Outcome::Duplicate, None, false),
+    drop(conn);
+    let (outcome, job_id, wake) = match recorded {
+        Recorded::Duplicate { waiting } => (Outcome::Duplicate, waiting, waiting.is_some()),
         Recorded::Unknown => (Outcome::Unknown, None, false),
         Recorded::Job { job_id, wake } => (Outcome::Recorded, Some(job_id), wake),
     };
+    // Sent once the event is committed, so the worker it wakes sees it. A send that fails answers 500: OpenAI
+    // delivers the event again, and its redelivery, finding the item still waiting, wakes the job then.
+    if let (Some(job_id), true) = (job_id, wake) {
+        state.queue.send(Destination::LlmJobs, Outgoing::llm_job(job_id, None)).await.map_err(ApiError::Internal)?;
+    }
     match outcome {
         Outcome::Unknown => tracing::warn!(webhook.id = %verified.id, event.type = %envelope.event_type,
-            object.id = %envelope.data.id, "webhook event about no job of ours; acknowledged"),
+            object.id = %object_id, "webhook event about no job of ours; acknowledged"),
         _ => {
-            tracing::info!(webhook.id = %verified.id, event.type = %envelope.event_type, object.id = %envelope.data.id,
-            job.id = ?job_id, ?outcome, woke, "webhook event received")
+            tracing::info!(webhook.id = %verified.id, event.type = %envelope.event_type, object.id = %object_id,
+            job.id = ?job_id, ?outcome, woke = wake, "webhook event received")
         }
     }
-    Ok(Json(Received { outcome, event_type: envelope.event_type, job_id, woke }))
+    Ok(Json(Received { outcome, event_type: envelope.event_type, job_id, woke: wake }))
 }

@@ -133,24 +133,29 @@ pub async fn mark_submitted(
     Ok(n == 1)
 }
 
-/// Notes that a submitted item was polled and is still running.
+/// Notes that a submitted item was polled and is still running. An event that announced its end came early (or
+/// was about another try of it): the item goes back to waiting for its end, polled when overdue.
 pub async fn touch_polled(conn: &mut AsyncPgConnection, job_id: Uuid, item_ids: &[i32]) -> anyhow::Result<()> {
     diesel::update(llm_job_items::table)
         .filter(llm_job_items::job_id.eq(job_id))
         .filter(llm_job_items::item_id.eq_any(item_ids))
-        .set(llm_job_items::last_polled_at.eq(now))
+        .set((
+            llm_job_items::last_polled_at.eq(now),
+            llm_job_items::pushed_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+        ))
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// The job's submitted items an event announced the end of, which the worker reads first (at most `limit`).
+/// The job's submitted items an event announced the end of, which the worker reads first (at most `limit`), least
+/// recently polled first (so items whose read failed do not keep others waiting).
 pub async fn pushed_items(conn: &mut AsyncPgConnection, job_id: Uuid, limit: i64) -> anyhow::Result<Vec<LlmJobItem>> {
     Ok(llm_job_items::table
         .filter(llm_job_items::job_id.eq(job_id))
         .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
         .filter(llm_job_items::pushed_at.is_not_null())
-        .order(llm_job_items::item_id)
+        .order((llm_job_items::last_polled_at.asc().nulls_first(), llm_job_items::item_id))
         .limit(limit)
         .select(LlmJobItem::as_select())
         .load(conn)

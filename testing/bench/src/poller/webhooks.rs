@@ -19,18 +19,18 @@ use bw_queue::Outgoing;
 use bw_tests::db::TestDb;
 use bw_vocab::JobMode;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
-use super::{MemQueue, figure, new_loop, seed, wait_resolved};
+use super::{MemQueue, Sent, figure, new_loop, seed, wait_resolved};
 
 /// The API's sends, onto the queue the worker reads.
-struct Wake(mpsc::UnboundedSender<(Uuid, u64)>);
+struct Wake(mpsc::UnboundedSender<Sent>);
 
 #[async_trait::async_trait]
 impl Enqueue for Wake {
     async fn send(&self, _to: Destination, message: Outgoing) -> anyhow::Result<()> {
-        let job = bw_messages::parse_llm_job_message(&message.body)?.job_id;
-        let _ = self.0.send((job, u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0)));
+        let parsed = bw_messages::parse_llm_job_message(&message.body)?;
+        let delay = u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0);
+        let _ = self.0.send((parsed.job_id, parsed.loop_token, delay));
         Ok(())
     }
 }
