@@ -36,10 +36,21 @@ pub fn next_delay(mode: JobMode, retry_after: Option<Duration>) -> i32 {
     at_least_asked(base, retry_after)
 }
 
+/// Polling alone, the longest a background job's loop backs off to while nothing ends.
+pub const IDLE_MAX_SECS: i32 = 30;
+
 /// The delay before the next poll at `cadence`; `pending`: the job has items not submitted yet, or more ready to
-/// read than the last invocation took.
-pub fn delay_at(cadence: Cadence, mode: JobMode, pending: bool, retry_after: Option<Duration>) -> i32 {
-    let Cadence::Webhooks { net } = cadence else { return next_delay(mode, retry_after) };
+/// read than the last invocation took; `idle_polls`: how many loop invocations in a row saw no item end. Polling
+/// alone, a background job with nothing to submit backs off while nothing ends: 2 s, then doubling from the second
+/// idle poll, up to [`IDLE_MAX_SECS`]; the first end brings it back to 2 s.
+pub fn delay_at(cadence: Cadence, mode: JobMode, pending: bool, idle_polls: i32, retry_after: Option<Duration>) -> i32 {
+    let Cadence::Webhooks { net } = cadence else {
+        let base = match mode {
+            JobMode::Background if !pending => idle_backoff(idle_polls),
+            _ => next_delay(mode, None),
+        };
+        return at_least_asked(base, retry_after);
+    };
     let base = match mode {
         JobMode::Background if pending => ACTIVE_SECS,
         JobMode::Background => i32::try_from(net.as_secs()).unwrap_or(MAX_SECS).max(1),
@@ -47,6 +58,12 @@ pub fn delay_at(cadence: Cadence, mode: JobMode, pending: bool, retry_after: Opt
         JobMode::Batch => BATCH_NET_SECS,
     };
     at_least_asked(base, retry_after)
+}
+
+/// [`ACTIVE_SECS`] for up to one idle poll, then doubling with each, up to [`IDLE_MAX_SECS`].
+fn idle_backoff(idle_polls: i32) -> i32 {
+    let doublings = u32::try_from(idle_polls.saturating_sub(1)).unwrap_or(0).min(8);
+    (ACTIVE_SECS << doublings).min(IDLE_MAX_SECS)
 }
 
 /// `base` seconds, or longer when OpenAI asked to wait longer (rounded up), within SQS's limit.
@@ -96,14 +113,28 @@ mod tests {
     #[test]
     fn with_webhooks_a_job_waits_for_its_net_unless_it_has_items_to_submit() {
         let hooks = Cadence::Webhooks { net: Duration::from_secs(60) };
-        assert_eq!(delay_at(hooks, JobMode::Background, false, None), 60);
-        assert_eq!(delay_at(hooks, JobMode::Background, true, None), ACTIVE_SECS);
-        assert_eq!(delay_at(hooks, JobMode::Batch, false, None), BATCH_NET_SECS);
-        assert_eq!(delay_at(hooks, JobMode::Batch, true, None), BATCH_SECS, "a batch still to submit");
-        assert_eq!(delay_at(hooks, JobMode::Background, true, Some(Duration::from_secs(30))), 30);
+        assert_eq!(delay_at(hooks, JobMode::Background, false, 0, None), 60);
+        assert_eq!(delay_at(hooks, JobMode::Background, true, 0, None), ACTIVE_SECS);
+        assert_eq!(delay_at(hooks, JobMode::Batch, false, 0, None), BATCH_NET_SECS);
+        assert_eq!(delay_at(hooks, JobMode::Batch, true, 0, None), BATCH_SECS, "a batch still to submit");
+        assert_eq!(delay_at(hooks, JobMode::Background, true, 0, Some(Duration::from_secs(30))), 30);
         let long = Cadence::Webhooks { net: Duration::from_secs(7_200) };
-        assert_eq!(delay_at(long, JobMode::Background, false, None), MAX_SECS, "within SQS's limit");
-        assert_eq!(delay_at(Cadence::Polling, JobMode::Background, false, None), ACTIVE_SECS);
+        assert_eq!(delay_at(long, JobMode::Background, false, 0, None), MAX_SECS, "within SQS's limit");
+        assert_eq!(delay_at(Cadence::Polling, JobMode::Background, false, 0, None), ACTIVE_SECS);
+    }
+
+    #[test]
+    fn polling_alone_a_job_backs_off_while_nothing_ends_and_not_while_it_submits() {
+        let idle = |n| delay_at(Cadence::Polling, JobMode::Background, false, n, None);
+        let delays: Vec<i32> = (0..8).map(idle).collect();
+        assert_eq!(delays, [2, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(delay_at(Cadence::Polling, JobMode::Background, true, 7, None), ACTIVE_SECS, "items to submit");
+        assert_eq!(delay_at(Cadence::Polling, JobMode::Batch, false, 7, None), BATCH_SECS);
+        assert_eq!(
+            delay_at(Cadence::Polling, JobMode::Background, false, 0, Some(Duration::from_secs(45))),
+            45,
+            "no sooner than OpenAI asked"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use futures::StreamExt as _;
 use uuid::Uuid;
 
 use crate::caps;
-use crate::delay::{ACTIVE_SECS, at_least_asked, delay_at};
+use crate::delay::{ACTIVE_SECS, Cadence, at_least_asked, delay_at};
 use crate::item::Step;
 use crate::settings::Caps;
 use crate::stats::Stats;
@@ -78,15 +78,17 @@ impl<Q: Queue> Worker<Q> {
             llm::renew(&mut conn, job_id, owner, lease_secs).await
         });
         let budget_end = Instant::now() + self.settings.budget;
-        let openai = self.openai.with_deadline(deadline.map_or(budget_end, |d| d.min(budget_end)));
+        let until = deadline.map_or(budget_end, |d| d.min(budget_end));
+        let openai = self.openai.with_deadline(until);
         let mut stats = Stats { jobs_polled: 1, ..Stats::default() };
-        let worked = self.work(&job, &openai, &mut stats).await;
+        let worked = self.work(&job, &openai, until, &mut stats).await;
         let settled = self.settle(&job, owner, loop_token, &mut stats).await;
         worked.and(settled).map_err(transient)?;
         Ok(stats)
     }
 
-    async fn work(&self, job: &LlmJob, openai: &OpenAi, stats: &mut Stats) -> anyhow::Result<()> {
+    /// One invocation's work on the job, to be done by `until` (the invocation's deadline or its budget).
+    async fn work(&self, job: &LlmJob, openai: &OpenAi, until: Instant, stats: &mut Stats) -> anyhow::Result<()> {
         let cap = self.settings.max_items_per_invocation;
         if job.cancel_requested_at.is_some() {
             return self.cancel(job, openai, cap, stats).await;
@@ -97,8 +99,37 @@ impl<Q: Queue> Worker<Q> {
         if job.mode == JobMode::Batch {
             return self.work_batch(job, openai, stats).await;
         }
+        let round = Instant::now();
         let submitted = self.submit_pending(job, openai, cap, stats).await?;
-        self.poll_submitted(job, openai, (cap - submitted).max(0), stats).await
+        self.poll_submitted(job, openai, (cap - submitted).max(0), stats).await?;
+        self.submit_more(job, openai, until, (submitted, round.elapsed()), stats).await
+    }
+
+    /// Goes on submitting a background job's pending items, a round of `POLL_MAX_ITEMS` at a time, while the last
+    /// round was full, OpenAI asked no round to wait (a rate limit), and another round of the last one's length fits
+    /// twice before `until`: a job's throughput is set by the rate limit and the invocation's time, not by one round.
+    /// With webhooks on, each round also reads what was pushed meanwhile.
+    async fn submit_more(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        until: Instant,
+        (mut last, mut took): (i64, Duration),
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        let cap = self.settings.max_items_per_invocation;
+        while last == cap && stats.retry_after.is_none() && stats.items_waiting == 0 && stats.errors == 0 {
+            if Instant::now() + took * 2 >= until {
+                break;
+            }
+            let round = Instant::now();
+            last = self.submit_pending(job, openai, cap, stats).await?;
+            if matches!(self.settings.cadence, Cadence::Webhooks { .. }) {
+                self.poll_submitted(job, openai, (cap - last).max(0), stats).await?;
+            }
+            took = round.elapsed();
+        }
+        Ok(())
     }
 
     /// A message for a job another worker holds: a wake is dropped (the holder reads what was pushed after giving
@@ -133,8 +164,10 @@ impl<Q: Queue> Worker<Q> {
             return llm::release(&mut conn, job.id, owner, 0).await;
         }
         let pending = llm::ready_work(&mut conn, job.id).await?.pending;
-        let delay = delay_at(self.settings.cadence, job.mode, pending > 0 || stats.backlog, stats.retry_after);
-        let next_loop = llm::pass_loop(&mut conn, job.id, loop_token).await?;
+        let next_loop = llm::pass_loop(&mut conn, job.id, loop_token, stats.items_updated > 0).await?;
+        let idle_polls = next_loop.map_or(0, |l| l.idle_polls);
+        let busy = pending > 0 || stats.backlog;
+        let delay = delay_at(self.settings.cadence, job.mode, busy, idle_polls, stats.retry_after);
         llm::release(&mut conn, job.id, owner, i64::from(delay)).await?;
         // Looked at after the lease is given back: an event that came while this worker held the job found it
         // leased (its message skipped, or none sent: see `bw_db::webhooks`), so what it announced is read now
@@ -152,7 +185,7 @@ impl<Q: Queue> Worker<Q> {
             (false, _) => delay,
         };
         let message = match (next_loop, pushed && !unread) {
-            (Some(token), _) => LlmJobMessage::looping(job.id, token),
+            (Some(passed), _) => LlmJobMessage::looping(job.id, passed.token),
             (None, true) => LlmJobMessage::new(job.id),
             (None, false) => {
                 tracing::info!(next_poll_secs = delay, "job released; its loop message is on its way");

@@ -244,6 +244,7 @@ diesel::table! {
     llm_job_loops (job_id) {
         job_id -> Uuid,
         token -> Uuid,
+        idle_polls -> Int4,
     }
 }
 

@@ -26,7 +26,7 @@ pub use jobs::{
     NewJob, claim, create, due, get, list, load, of_run, postpone, record_batch, release, renew, request_cancel,
     resolve_if_done, set_poll_budget, unresolved_count, usage_of,
 };
-pub use loops::{holds_loop, pass_loop, restart_loops};
+pub use loops::{Passed, holds_loop, pass_loop, restart_loops};
 
 use crate::schema::{llm_job_items, llm_jobs};
 

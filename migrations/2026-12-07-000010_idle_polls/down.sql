@@ -1,0 +1,1 @@
+ALTER TABLE llm_job_loops DROP COLUMN idle_polls;
