@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks that print `key: value` figures (they are measurements, not pass/fail tests).
 #   scripts/bench.sh ingestion [COMPANIES=100] [POSTINGS_PER_COMPANY=500] [ROW_BY_ROW_SAMPLE=5000]
-#   scripts/bench.sh poller [JOBS=200] [ITEMS=100] [RATE_LIMIT_PER_MINUTE=60000]
+#   scripts/bench.sh poller [JOBS=200] [ITEMS=100] [RATE_LIMIT_PER_MINUTE=60000] [all|polling,old,webhook,batch]
 #   scripts/bench.sh lambda [ROUNDS=5] [POSTINGS_PER_RUN=500]
 #       each function's release binary in Lambda mode against a fake Runtime API: cold start and peak RSS
 #   scripts/bench.sh progress [STREAMS=50] [CHANGES=200]

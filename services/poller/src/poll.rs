@@ -184,7 +184,10 @@ impl<Q: Queue> Worker<Q> {
             (true, true) => delay.min(at_least_asked(ACTIVE_SECS, stats.retry_after)),
             (false, _) => delay,
         };
-        let message = match (next_loop, pushed && !unread) {
+        // Without the loop, pushed items still open are sent a wake: at once, or, when reads failed or waited, after
+        // the short delay provided this invocation made progress (a read that keeps failing is left to the loop).
+        let wake = pushed && (!unread || stats.items_updated > 0);
+        let message = match (next_loop, wake) {
             (Some(passed), _) => LlmJobMessage::looping(job.id, passed.token),
             (None, true) => LlmJobMessage::new(job.id),
             (None, false) => {

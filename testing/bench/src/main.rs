@@ -11,7 +11,8 @@ async fn main() -> anyhow::Result<()> {
         Some("ingestion") => bw_bench::ingestion::run(number(1, 100)?, number(2, 500)?, number(3, 5_000)?).await,
         Some("poller") => {
             let rpm = u32::try_from(number(3, 60_000)?).map_err(|e| anyhow::anyhow!("rate limit: {e}"))?;
-            bw_bench::poller::run(number(1, 200)?, number(2, 100)?, rpm).await
+            let parts = args.get(4).map_or("all", String::as_str);
+            bw_bench::poller::run(number(1, 200)?, number(2, 100)?, rpm, parts).await
         }
         Some("lambda") => bw_bench::lambda::run(number(1, 5)?.max(1), number(2, 500)?).await,
         Some("delivery") => bw_bench::delivery::run(u64::try_from(number(1, 10)?.max(1))?).await,
@@ -21,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("progress") => bw_bench::progress::run(number(1, 50)?.max(1), number(2, 200)?.max(1)).await,
         other => anyhow::bail!(
-            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] | bench lambda [ROUNDS] [POSTINGS] | bench scale [USERS] [COMPANIES] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
+            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] [all|polling,old,webhook,batch] | bench lambda [ROUNDS] [POSTINGS] | bench scale [USERS] [COMPANIES] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
         ),
     }
 }

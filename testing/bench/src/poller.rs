@@ -58,30 +58,48 @@ impl Queue for MemQueue {
 /// What one strategy did.
 struct Outcome {
     lag: Duration,
+    /// Background mode: per item, from its end at OpenAI to its decision applied (ms, sorted).
+    completion_to_resolved_ms: Vec<i64>,
     requests_per_item: f64,
     rate_limited: u64,
     wall: Duration,
 }
 
-/// Runs the benchmark and prints its figures.
-pub async fn run(jobs: usize, items: usize, rpm: u32) -> anyhow::Result<()> {
+/// Runs the benchmark and prints its figures: `parts` is `all`, or a comma-separated list of `polling` (the new
+/// strategy), `old`, `webhook` (both webhook runs) and `batch`.
+pub async fn run(jobs: usize, items: usize, rpm: u32, parts: &str) -> anyhow::Result<()> {
+    let wanted = |part: &str| parts == "all" || parts.split(',').any(|p| p.trim() == part);
     figure("jobs", jobs);
     figure("items_per_job", items);
     figure("rate_limit_per_minute", rpm);
-    let new = strategy(jobs, items, rpm, JobMode::Background, false).await?;
-    print("new_strategy", &new);
-    let old = strategy(jobs, items, rpm, JobMode::Background, true).await?;
-    print("old_strategy", &old);
-    figure("speedup_vs_old_strategy", format!("{:.1}", old.lag.as_secs_f64() / new.lag.as_secs_f64().max(0.001)));
-    figure("requests_per_item_background", format!("{:.2}", new.requests_per_item));
-    figure("rate_limited_requests", new.rate_limited);
-    for (name, loss) in [("webhook", 0.0), ("webhook_lost20", 0.2)] {
-        let pushed = webhooks::strategy(jobs, items, rpm, loss).await?;
-        pushed.print(name);
+    let new = match wanted("polling") {
+        true => Some(strategy(jobs, items, rpm, JobMode::Background, false).await?),
+        false => None,
+    };
+    if let Some(new) = &new {
+        print("new_strategy", new);
+        figure("requests_per_item_background", format!("{:.2}", new.requests_per_item));
+        figure("rate_limited_requests", new.rate_limited);
     }
-    let batch = strategy(jobs, items, rpm, JobMode::Batch, false).await?;
-    figure("requests_per_item_batch", format!("{:.3}", batch.requests_per_item));
-    figure("batch_wall_s", format!("{:.1}", batch.wall.as_secs_f64()));
+    if wanted("old") {
+        let old = strategy(jobs, items, rpm, JobMode::Background, true).await?;
+        print("old_strategy", &old);
+        if let Some(new) = &new {
+            let speedup = old.lag.as_secs_f64() / new.lag.as_secs_f64().max(0.001);
+            figure("speedup_vs_old_strategy", format!("{speedup:.1}"));
+        }
+    }
+    if wanted("webhook") {
+        for (name, loss) in [("webhook", 0.0), ("webhook_lost20", 0.2)] {
+            let pushed = webhooks::strategy(jobs, items, rpm, loss).await?;
+            pushed.print(name);
+        }
+    }
+    if wanted("batch") {
+        let batch = strategy(jobs, items, rpm, JobMode::Batch, false).await?;
+        figure("requests_per_item_batch", format!("{:.3}", batch.requests_per_item));
+        figure("batch_wall_s", format!("{:.1}", batch.wall.as_secs_f64()));
+    }
     Ok(())
 }
 
@@ -90,6 +108,39 @@ fn print(name: &str, o: &Outcome) {
     figure(&format!("{name}_requests_per_item"), format!("{:.2}", o.requests_per_item));
     figure(&format!("{name}_rate_limited_requests"), o.rate_limited);
     figure(&format!("{name}_wall_s"), format!("{:.1}", o.wall.as_secs_f64()));
+    let lat = &o.completion_to_resolved_ms;
+    figure(&format!("{name}_completion_to_resolved_ms_p50"), percentile(lat, 0.5));
+    figure(&format!("{name}_completion_to_resolved_ms_max"), lat.last().copied().unwrap_or(0));
+}
+
+/// The `q` quantile of sorted values (0 when there are none).
+pub(crate) fn percentile(sorted: &[i64], q: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let at = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+/// Per item, milliseconds from its end at OpenAI (the fake's clock) to its decision applied (`completed_at`, the
+/// database's clock; both this machine's), sorted.
+pub(crate) async fn completion_latencies(db: &TestDb, fake: &FakeOpenAi) -> anyhow::Result<Vec<i64>> {
+    let ended = fake.responses_ended_ms();
+    let rows = db
+        .rows(
+            "SELECT response_id, (extract(epoch FROM completed_at) * 1000)::bigint AS ms FROM llm_job_items \
+             WHERE response_id IS NOT NULL AND completed_at IS NOT NULL",
+        )
+        .await?;
+    let mut lat: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| {
+            let done = *ended.get(r["response_id"].as_str()?)?;
+            Some(r["ms"].as_i64()? - i64::try_from(done).ok()?)
+        })
+        .collect();
+    lat.sort_unstable();
+    Ok(lat)
 }
 
 async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool) -> anyhow::Result<Outcome> {
@@ -132,6 +183,7 @@ async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool)
     let total_items = (jobs * items) as f64;
     Ok(Outcome {
         lag: Duration::from_millis(resolved_ms.saturating_sub(last_done)),
+        completion_to_resolved_ms: completion_latencies(&db, &fake).await?,
         requests_per_item: stats.total_requests as f64 / total_items,
         rate_limited: stats.rate_limited,
         wall,

@@ -290,9 +290,21 @@ pub async fn end_item(
     .await
     .optional()?;
     let Some(previous) = previous else { return Ok(false) };
-    shift(conn, job_id, previous.status, end.status, 1).await?;
-    if end.learnt.is_some() || end.usage.is_some() {
-        add_to_job(conn, job_id, end).await?;
+    // The aggregates and the way the end was learnt move in one statement on the job's row (which every end of
+    // the job's items updates, so one statement fewer is one lock held for less).
+    let learnt = match end.learnt {
+        Some(Learnt::Push) => ", ends_pushed = ends_pushed + 1",
+        Some(Learnt::Poll) => ", ends_polled = ends_polled + 1",
+        None => "",
+    };
+    let sql = format!(
+        "UPDATE llm_jobs SET {from} = {from} - 1, {to} = {to} + 1{learnt}, updated_at = now() WHERE id = $1",
+        from = column(previous.status),
+        to = column(end.status)
+    );
+    diesel::sql_query(sql).bind::<SqlUuid, _>(job_id).execute(conn).await?;
+    if let Some(usage) = end.usage {
+        add_usage(conn, job_id, usage).await?;
     }
     if let Some(decision) = &end.decision {
         super::flags::apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
@@ -300,19 +312,8 @@ pub async fn end_item(
     Ok(true)
 }
 
-/// Adds an ended item's way of being learnt to its job's counts, and its usage to the job's sums.
-async fn add_to_job(conn: &mut AsyncPgConnection, job_id: Uuid, end: &ItemEnd) -> anyhow::Result<()> {
-    if let Some(learnt) = end.learnt {
-        let column = match learnt {
-            Learnt::Push => "ends_pushed",
-            Learnt::Poll => "ends_polled",
-        };
-        diesel::sql_query(format!("UPDATE llm_jobs SET {column} = {column} + 1 WHERE id = $1"))
-            .bind::<SqlUuid, _>(job_id)
-            .execute(conn)
-            .await?;
-    }
-    let Some(usage) = end.usage else { return Ok(()) };
+/// Adds an ended item's usage to its job's sums.
+async fn add_usage(conn: &mut AsyncPgConnection, job_id: Uuid, usage: ItemUsage) -> anyhow::Result<()> {
     diesel::sql_query(
         "INSERT INTO llm_job_usage AS u (job_id, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, \
                                         cost_usd, items_unpriced) \

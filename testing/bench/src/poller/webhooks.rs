@@ -20,7 +20,7 @@ use bw_tests::db::TestDb;
 use bw_vocab::JobMode;
 use tokio::sync::mpsc;
 
-use super::{MemQueue, Sent, figure, new_loop, seed, wait_resolved};
+use super::{MemQueue, Sent, completion_latencies, figure, new_loop, percentile, seed, wait_resolved};
 
 /// The API's sends, onto the queue the worker reads.
 struct Wake(mpsc::UnboundedSender<Sent>);
@@ -62,14 +62,6 @@ impl Pushed {
         figure(&format!("resolve_lag_s_{name}"), format!("{:.1}", self.resolve_lag.as_secs_f64()));
         figure(&format!("wall_s_{name}"), format!("{:.1}", self.wall.as_secs_f64()));
     }
-}
-
-fn percentile(sorted: &[i64], q: f64) -> i64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let at = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[at.min(sorted.len() - 1)]
 }
 
 /// Runs the workload with webhooks on, `loss` of the events never sent.
@@ -124,22 +116,8 @@ pub(super) async fn strategy(jobs: usize, items: usize, rpm: u32, loss: f64) -> 
     driver.abort();
     api.abort();
     let wall = started.elapsed();
-    let ended = fake.responses_ended_ms();
     let stats = fake.stats();
-    let rows = db
-        .rows(
-            "SELECT response_id, (extract(epoch FROM completed_at) * 1000)::bigint AS ms FROM llm_job_items \
-             WHERE response_id IS NOT NULL AND completed_at IS NOT NULL",
-        )
-        .await?;
-    let mut lat: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| {
-            let done = *ended.get(r["response_id"].as_str()?)?;
-            Some(r["ms"].as_i64()? - i64::try_from(done).ok()?)
-        })
-        .collect();
-    lat.sort_unstable();
+    let lat = completion_latencies(&db, &fake).await?;
     let ends =
         db.rows("SELECT sum(ends_pushed)::bigint AS pushed, sum(ends_polled)::bigint AS polled FROM llm_jobs").await?;
     let (ends_pushed, ends_polled) = (ends[0]["pushed"].as_i64().unwrap_or(0), ends[0]["polled"].as_i64().unwrap_or(0));
