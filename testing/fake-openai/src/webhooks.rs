@@ -19,7 +19,6 @@ use std::time::Duration;
 use rand::Rng;
 use serde_json::json;
 
-use crate::ids;
 use crate::state::State;
 
 /// How often the sender looks for ends.
@@ -153,14 +152,20 @@ fn due_events(inner: &mut crate::state::Inner, now_ms: u64) -> Vec<Event> {
         if copies.len() > 1 {
             inner.stats.webhooks_duplicated += 1;
         }
+        // Unique across restarts, unlike the seeded ids: a receiver's store outlives the fake (the demo's database
+        // keeps the events of its earlier runs), and a repeated webhook-id would be taken for a redelivery.
         let body = json!({
-            "id": format!("evt_{}", ids::hex(rng, 32)),
+            "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
             "object": "event",
             "created_at": now_ms / 1000,
             "type": event_type,
             "data": {"id": id},
         });
-        events.push(Event { webhook_id: format!("wh_{}", ids::hex(rng, 32)), body: body.to_string(), copies });
+        events.push(Event {
+            webhook_id: format!("wh_{}", uuid::Uuid::new_v4().simple()),
+            body: body.to_string(),
+            copies,
+        });
     }
     events
 }

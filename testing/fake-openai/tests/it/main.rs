@@ -7,3 +7,4 @@ mod control;
 mod errors;
 mod limits;
 mod responses;
+mod webhooks;
