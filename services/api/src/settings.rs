@@ -76,11 +76,10 @@ pub async fn webhook_secret(
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
     secrets: &impl SecretSource,
 ) -> Result<Option<bw_webhooks::Secret>, ConfigError> {
-    let set = |name: &str| lookup(name).is_some_and(|v| !v.trim().is_empty());
-    if !set(OPENAI_WEBHOOK_SECRET.var) && !set(OPENAI_WEBHOOK_SECRET.id_var) {
-        return Ok(None);
-    }
-    let found = OPENAI_WEBHOOK_SECRET.read_with(lookup, secrets).await?;
+    let found = match OPENAI_WEBHOOK_SECRET.read_with(lookup, secrets).await {
+        Err(ConfigError::Missing { .. }) => return Ok(None),
+        found => found?,
+    };
     let name = match &found {
         bw_config::Found::Value(_) => OPENAI_WEBHOOK_SECRET.var.to_owned(),
         bw_config::Found::Stored { id_var, id, .. } => format!("{id_var} (secret {id:?})"),

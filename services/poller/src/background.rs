@@ -96,24 +96,17 @@ impl<Q: Queue> Worker<Q> {
         let rest = cap - i64::try_from(items.len())?;
         // Whatever filled its share may have left more ready than this invocation took.
         stats.backlog |= rest == 0;
-        let budget = match self.settings.cadence {
-            Cadence::Polling => {
-                let budget = if job.poll_budget > 0 { job.poll_budget } else { poll_budget(job.items_total, 0) };
-                Some(i64::from(budget))
-            }
-            Cadence::Webhooks { .. } => None,
-        };
         if rest > 0 {
-            let others = match (self.settings.cadence, budget) {
-                (Cadence::Webhooks { net }, _) => {
+            let others = match self.settings.cadence {
+                Cadence::Webhooks { net } => {
                     let quiet = i64::try_from(net.as_secs()).unwrap_or(i64::MAX);
                     let overdue = llm::overdue_items(&mut conn, job.id, quiet, rest).await?;
                     stats.backlog |= i64::try_from(overdue.len())? == rest;
                     overdue
                 }
-                (Cadence::Polling, budget) => {
-                    let n = rest.min(budget.unwrap_or(rest));
-                    llm::open_items(&mut conn, job.id, ItemStatus::Submitted, n).await?
+                Cadence::Polling => {
+                    let budget = if job.poll_budget > 0 { job.poll_budget } else { poll_budget(job.items_total, 0) };
+                    llm::open_items(&mut conn, job.id, ItemStatus::Submitted, rest.min(i64::from(budget))).await?
                 }
             };
             let pushed: std::collections::HashSet<i32> = items.iter().map(|i| i.item_id).collect();
@@ -135,7 +128,7 @@ impl<Q: Queue> Worker<Q> {
         if !running.is_empty() {
             llm::touch_polled(&mut conn, job.id, &running).await?;
         }
-        if budget.is_some() {
+        if self.settings.cadence == Cadence::Polling {
             let found = outcomes.iter().filter(|(_, s)| matches!(s, Step::Ended(_))).count();
             llm::set_poll_budget(&mut conn, job.id, poll_budget(job.items_total, i32::try_from(found)?)).await?;
         }

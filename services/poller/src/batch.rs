@@ -167,12 +167,8 @@ fn batch_line_end(result: &BatchResult) -> ItemEnd {
             failed(&format!("OpenAI answered {status_code}: {}", error.message))
         }
         BatchOutcome::NotRun { code, message } => ItemEnd {
-            status: ItemStatus::Expired,
-            output_text: None,
-            decision: None,
             error: Some(format!("{}: {message}", code.as_deref().unwrap_or("not run"))),
-            learnt: None,
-            usage: None,
+            ..ItemEnd::bare(ItemStatus::Expired)
         },
     }
 }
@@ -181,21 +177,10 @@ fn batch_line_end(result: &BatchResult) -> ItemEnd {
 fn leftover_end(batch: &bw_openai::Batch) -> ItemEnd {
     match batch.status {
         BatchStatus::Expired => ItemEnd {
-            status: ItemStatus::Expired,
-            output_text: None,
-            decision: None,
             error: Some("the batch expired before this request ran".into()),
-            learnt: None,
-            usage: None,
+            ..ItemEnd::bare(ItemStatus::Expired)
         },
-        BatchStatus::Cancelled => ItemEnd {
-            status: ItemStatus::Cancelled,
-            output_text: None,
-            decision: None,
-            error: None,
-            learnt: None,
-            usage: None,
-        },
+        BatchStatus::Cancelled => ItemEnd::bare(ItemStatus::Cancelled),
         BatchStatus::Failed => {
             let reasons: Vec<String> =
                 batch.errors.iter().flat_map(|e| e.data.iter()).filter_map(|e| e.message.clone()).take(3).collect();

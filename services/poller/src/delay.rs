@@ -44,18 +44,13 @@ pub const IDLE_MAX_SECS: i32 = 30;
 /// alone, a background job with nothing to submit backs off while nothing ends: 2 s, then doubling from the second
 /// idle poll, up to [`IDLE_MAX_SECS`]; the first end brings it back to 2 s.
 pub fn delay_at(cadence: Cadence, mode: JobMode, pending: bool, idle_polls: i32, retry_after: Option<Duration>) -> i32 {
-    let Cadence::Webhooks { net } = cadence else {
-        let base = match mode {
-            JobMode::Background if !pending => idle_backoff(idle_polls),
-            _ => next_delay(mode, None),
-        };
-        return at_least_asked(base, retry_after);
-    };
-    let base = match mode {
-        JobMode::Background if pending => ACTIVE_SECS,
-        JobMode::Background => i32::try_from(net.as_secs()).unwrap_or(MAX_SECS).max(1),
-        JobMode::Batch if pending => BATCH_SECS,
-        JobMode::Batch => BATCH_NET_SECS,
+    let base = match (cadence, mode) {
+        (_, JobMode::Background) if pending => ACTIVE_SECS,
+        (Cadence::Polling, JobMode::Background) => idle_backoff(idle_polls),
+        (Cadence::Polling, JobMode::Batch) => BATCH_SECS,
+        (Cadence::Webhooks { net }, JobMode::Background) => i32::try_from(net.as_secs()).unwrap_or(MAX_SECS).max(1),
+        (Cadence::Webhooks { .. }, JobMode::Batch) if pending => BATCH_SECS,
+        (Cadence::Webhooks { .. }, JobMode::Batch) => BATCH_NET_SECS,
     };
     at_least_asked(base, retry_after)
 }

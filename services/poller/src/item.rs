@@ -20,14 +20,7 @@ pub enum Step {
 
 /// An item's end as `failed` with `reason`.
 pub fn failed(reason: &str) -> ItemEnd {
-    ItemEnd {
-        status: ItemStatus::Failed,
-        output_text: None,
-        decision: None,
-        error: Some(reason.to_owned()),
-        learnt: None,
-        usage: None,
-    }
+    ItemEnd { error: Some(reason.to_owned()), ..ItemEnd::bare(ItemStatus::Failed) }
 }
 
 /// How a terminal response ends its item: a completed one with a readable decision completes it; a malformed
@@ -54,23 +47,13 @@ fn outcome(response: &Response) -> ItemEnd {
     match response.status {
         ResponseStatus::Completed => match response.decision() {
             Ok(d) => ItemEnd {
-                status: ItemStatus::Completed,
                 output_text,
                 decision: Some(Decision { flag: d.flag, label: d.label, reason: d.reason }),
-                error: None,
-                learnt: None,
-                usage: None,
+                ..ItemEnd::bare(ItemStatus::Completed)
             },
             Err(e) => ItemEnd { output_text, ..failed(&format!("malformed answer: {e}")) },
         },
-        ResponseStatus::Cancelled => ItemEnd {
-            status: ItemStatus::Cancelled,
-            output_text,
-            decision: None,
-            error: None,
-            learnt: None,
-            usage: None,
-        },
+        ResponseStatus::Cancelled => ItemEnd { output_text, ..ItemEnd::bare(ItemStatus::Cancelled) },
         _ => {
             let reason = response
                 .decision()

@@ -108,7 +108,7 @@ impl<Q: Queue> Worker<Q> {
     /// Goes on submitting a background job's pending items, a round of `POLL_MAX_ITEMS` at a time, while the last
     /// round was full, OpenAI asked no round to wait (a rate limit), and another round of the last one's length fits
     /// twice before `until`: a job's throughput is set by the rate limit and the invocation's time, not by one round.
-    /// With webhooks on, each round also reads what was pushed meanwhile.
+    /// With webhooks on, the last round's unused share reads what was pushed meanwhile.
     async fn submit_more(
         &self,
         job: &LlmJob,
@@ -220,14 +220,7 @@ impl<Q: Queue> Worker<Q> {
             open
         };
         items.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
-        let cancelled = ItemEnd {
-            status: ItemStatus::Cancelled,
-            output_text: None,
-            decision: None,
-            error: None,
-            learnt: None,
-            usage: None,
-        };
+        let cancelled = ItemEnd::bare(ItemStatus::Cancelled);
         let outcomes: Vec<Step> = futures::stream::iter(items)
             .map(|item| {
                 let cancelled = cancelled.clone();

@@ -14,8 +14,10 @@ use bw_db::llm::{self, NewJob};
 use bw_db::postings::{self, Listing, NewPosting};
 use bw_fake_openai::{FakeConfig, FakeOpenAi, Timing};
 use bw_openai::{OpenAi, OpenAiConfig};
+use bw_poller::delay::Cadence;
 use bw_poller::{Settings, Worker};
-use bw_queue::{Outgoing, Queue};
+use bw_queue::Outgoing;
+use bw_test_support::ChannelQueue;
 use bw_vocab::{BoardKind, JobMode};
 use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
@@ -24,36 +26,6 @@ use super::figure;
 use bw_tests::db::TestDb;
 
 mod webhooks;
-
-/// A message on the stand-in queue: the job, its loop token (none on a wake), its delay in seconds.
-pub(crate) type Sent = (Uuid, Option<Uuid>, u64);
-
-/// Stands in for the `llm-jobs` queue: a sent message comes back after its `DelaySeconds`.
-#[derive(Clone)]
-pub(crate) struct MemQueue {
-    pub(crate) tx: mpsc::UnboundedSender<Sent>,
-}
-
-impl Queue for MemQueue {
-    async fn send(&self, _url: &str, message: Outgoing) -> anyhow::Result<String> {
-        let parsed = bw_messages::parse_llm_job_message(&message.body)?;
-        let delay = u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0);
-        let _ = self.tx.send((parsed.job_id, parsed.loop_token, delay));
-        Ok(String::new())
-    }
-    async fn send_batch(&self, url: &str, messages: Vec<Outgoing>) -> anyhow::Result<usize> {
-        for m in messages {
-            self.send(url, m).await?;
-        }
-        Ok(0)
-    }
-    async fn receive(&self, _: &str, _: i32, _: Duration) -> anyhow::Result<Vec<bw_queue::SqsMessage>> {
-        Ok(Vec::new())
-    }
-    async fn delete(&self, _: &str, _: Vec<String>) -> anyhow::Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-}
 
 /// What one strategy did.
 struct Outcome {
@@ -147,33 +119,15 @@ async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool)
     let db = TestDb::new().await?;
     let pool = bw_db::pool::build(&db.url, 40)?;
     let ids = seed(&pool, jobs, items, mode).await?;
-    let config = FakeConfig {
-        latency_ms: 50,
-        in_progress_after_ms: Timing::ms(0),
-        complete_after_ms: Timing::Range { min_ms: 0, max_ms: 60_000 },
-        rate_limit_per_minute: Some(rpm),
-        ..FakeConfig::default()
-    };
-    let fake = FakeOpenAi::new(config);
+    let fake = FakeOpenAi::new(workload(rpm));
     let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
-    let mut openai = OpenAiConfig::new(bw_config::Secret::new("sk-bench"));
-    openai.base_url = server.base_url.clone();
-    openai.max_retries = 10;
-    let openai = OpenAi::new(openai)?;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let settings = Settings { budget: Duration::from_secs(120), ..Settings::default() };
-    let worker = Arc::new(Worker {
-        pool: pool.clone(),
-        openai,
-        queue: MemQueue { tx: tx.clone() },
-        queue_url: String::new(),
-        settings,
-    });
+    let (queue, rx) = ChannelQueue::new();
+    let worker = Arc::new(worker(&pool, &server.base_url, queue.clone(), Cadence::Polling)?);
     let started = Instant::now();
     let driver = if old {
         tokio::spawn(old_ticks(Arc::clone(&worker), ids.clone()))
     } else {
-        tokio::spawn(new_loop(Arc::clone(&worker), ids.clone(), tx, rx))
+        tokio::spawn(new_loop(Arc::clone(&worker), ids.clone(), queue, rx))
     };
     let resolved_ms = wait_resolved(&pool, &fake).await?;
     driver.abort();
@@ -187,6 +141,38 @@ async fn strategy(jobs: usize, items: usize, rpm: u32, mode: JobMode, old: bool)
         requests_per_item: stats.total_requests as f64 / total_items,
         rate_limited: stats.rate_limited,
         wall,
+    })
+}
+
+/// The fake OpenAI of every strategy: 50 ms latency, responses ending uniformly over a minute, `rpm` requests a
+/// minute.
+pub(crate) fn workload(rpm: u32) -> FakeConfig {
+    FakeConfig {
+        latency_ms: 50,
+        in_progress_after_ms: Timing::ms(0),
+        complete_after_ms: Timing::Range { min_ms: 0, max_ms: 60_000 },
+        rate_limit_per_minute: Some(rpm),
+        ..FakeConfig::default()
+    }
+}
+
+/// The real worker over `pool`, talking to the fake at `base_url`, re-enqueueing on `queue`, learning ends at
+/// `cadence`, with a two-minute budget per invocation.
+pub(crate) fn worker(
+    pool: &bw_db::PgPool,
+    base_url: &str,
+    queue: ChannelQueue,
+    cadence: Cadence,
+) -> anyhow::Result<Worker<ChannelQueue>> {
+    let mut openai = OpenAiConfig::new(bw_config::Secret::new("sk-bench"));
+    openai.base_url = base_url.to_owned();
+    openai.max_retries = 10;
+    Ok(Worker {
+        pool: pool.clone(),
+        openai: OpenAi::new(openai)?,
+        queue,
+        queue_url: String::new(),
+        settings: Settings { budget: Duration::from_secs(120), cadence, ..Settings::default() },
     })
 }
 
@@ -231,29 +217,32 @@ pub(crate) async fn seed(pool: &bw_db::PgPool, jobs: usize, items: usize, mode: 
     Ok(ids)
 }
 
-/// The new strategy: every job polled when its message comes back, at most 64 invocations at once.
+/// The new strategy: every job polled when its message comes back (after its `DelaySeconds`), at most 64
+/// invocations at once; each job's first message is a wake, as the API's is.
 pub(crate) async fn new_loop(
-    worker: Arc<Worker<MemQueue>>,
+    worker: Arc<Worker<ChannelQueue>>,
     ids: Vec<Uuid>,
-    tx: mpsc::UnboundedSender<Sent>,
-    mut rx: mpsc::UnboundedReceiver<Sent>,
+    queue: ChannelQueue,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     for id in ids {
-        let _ = tx.send((id, None, 0));
+        let _ = bw_queue::Queue::send(&queue, "", Outgoing::llm_job(id, None)).await;
     }
     let slots = Arc::new(Semaphore::new(64));
-    while let Some((id, token, delay)) = rx.recv().await {
+    while let Some(message) = rx.recv().await {
+        let Ok(parsed) = bw_messages::parse_llm_job_message(&message.body) else { continue };
+        let delay = Duration::from_secs(u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0));
         let (worker, slots) = (Arc::clone(&worker), Arc::clone(&slots));
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(delay)).await;
+            tokio::time::sleep(delay).await;
             let Ok(_permit) = slots.acquire().await else { return };
-            let _ = worker.poll_job_from(id, token, None).await;
+            let _ = worker.poll_job_from(parsed.job_id, parsed.loop_token, None).await;
         });
     }
 }
 
 /// The old strategy: every 30 s, jobs one after another (each: up to 50 items, 20 in parallel).
-async fn old_ticks(worker: Arc<Worker<MemQueue>>, ids: Vec<Uuid>) {
+async fn old_ticks(worker: Arc<Worker<ChannelQueue>>, ids: Vec<Uuid>) {
     loop {
         let tick = Instant::now();
         for id in &ids {

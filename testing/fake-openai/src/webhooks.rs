@@ -108,6 +108,31 @@ pub(crate) fn spawn_sender(state: Arc<State>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// What a watched object is at a look.
+enum Look {
+    /// It ended: the event type announcing it.
+    Ended(String),
+    /// Still running: look again then.
+    Later(u64),
+    /// Not known (any more).
+    Gone,
+}
+
+fn look(inner: &crate::state::Inner, subject: Subject, id: &str, now_ms: u64) -> Look {
+    match subject {
+        Subject::Response => match inner.responses.get(id) {
+            Some(r) if r.status(now_ms).is_terminal() => Look::Ended(format!("response.{}", r.status(now_ms).as_str())),
+            Some(r) => Look::Later(r.done_ms.max(now_ms.saturating_add(1))),
+            None => Look::Gone,
+        },
+        Subject::Batch => match inner.batches.get(id) {
+            Some(b) if b.terminal_ms(now_ms).is_some() => Look::Ended(format!("batch.{}", b.status(now_ms).as_str())),
+            Some(_) => Look::Later(now_ms.saturating_add(BATCH_LOOK_MS)),
+            None => Look::Gone,
+        },
+    }
+}
+
 /// The events of everything that ended by `now_ms`, with their deliveries drawn (lost, doubled, delayed).
 fn due_events(inner: &mut crate::state::Inner, now_ms: u64) -> Vec<Event> {
     let mut events = Vec::new();
@@ -119,27 +144,14 @@ fn due_events(inner: &mut crate::state::Inner, now_ms: u64) -> Vec<Event> {
         if inner.outbox.announced.contains(&(subject, id.clone())) {
             continue;
         }
-        let (ended, again) = match subject {
-            Subject::Response => match inner.responses.get(&id) {
-                Some(r) if r.status(now_ms).is_terminal() => {
-                    (Some(format!("response.{}", r.status(now_ms).as_str())), None)
-                }
-                Some(r) => (None, Some(r.done_ms.max(now_ms.saturating_add(1)))),
-                None => (None, None),
-            },
-            Subject::Batch => match inner.batches.get(&id) {
-                Some(b) if b.terminal_ms(now_ms).is_some() => {
-                    (Some(format!("batch.{}", b.status(now_ms).as_str())), None)
-                }
-                Some(_) => (None, Some(now_ms.saturating_add(BATCH_LOOK_MS))),
-                None => (None, None),
-            },
+        let event_type = match look(inner, subject, &id, now_ms) {
+            Look::Ended(event_type) => event_type,
+            Look::Later(at) => {
+                inner.outbox.due.push(Reverse((at, subject, id)));
+                continue;
+            }
+            Look::Gone => continue,
         };
-        if let Some(again) = again {
-            inner.outbox.due.push(Reverse((again, subject, id)));
-            continue;
-        }
-        let Some(event_type) = ended else { continue };
         inner.outbox.announced.insert((subject, id.clone()));
         let config = &inner.config;
         let rng = &mut inner.webhook_rng;

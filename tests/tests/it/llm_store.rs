@@ -31,14 +31,7 @@ async fn aggregates(db: &TestDb, job: Uuid) -> anyhow::Result<Value> {
 
 fn completed(flag: bool) -> ItemEnd {
     let decision = Decision { flag, label: "remote".into(), reason: "says so".into() };
-    ItemEnd {
-        status: ItemStatus::Completed,
-        output_text: Some("{}".into()),
-        decision: Some(decision),
-        error: None,
-        learnt: None,
-        usage: None,
-    }
+    ItemEnd { output_text: Some("{}".into()), decision: Some(decision), ..ItemEnd::bare(ItemStatus::Completed) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,24 +55,10 @@ async fn aggregates_follow_every_transition_and_a_decision_lands_once() -> anyho
 
     assert!(llm::end_item(&mut conn, job, "alice", 1, &completed(true)).await?);
     assert!(!llm::end_item(&mut conn, job, "alice", 1, &completed(true)).await?, "the same result processed twice");
-    let failed = ItemEnd {
-        status: ItemStatus::Failed,
-        output_text: None,
-        decision: None,
-        error: Some("malformed".into()),
-        learnt: None,
-        usage: None,
-    };
+    let failed = ItemEnd { error: Some("malformed".into()), ..ItemEnd::bare(ItemStatus::Failed) };
     assert!(llm::end_item(&mut conn, job, "alice", 2, &failed).await?);
     assert_eq!(llm::resolve_if_done(&mut conn, job).await?, None, "item 3 is still open");
-    let expired = ItemEnd {
-        status: ItemStatus::Expired,
-        output_text: None,
-        decision: None,
-        error: Some("batch_expired".into()),
-        learnt: None,
-        usage: None,
-    };
+    let expired = ItemEnd { error: Some("batch_expired".into()), ..ItemEnd::bare(ItemStatus::Expired) };
     assert!(llm::end_item(&mut conn, job, "alice", 3, &expired).await?);
     assert_eq!(llm::resolve_if_done(&mut conn, job).await?, Some(JobStatus::Completed));
     assert_eq!(llm::resolve_if_done(&mut conn, job).await?, None, "resolved once");
@@ -136,14 +115,7 @@ async fn one_worker_holds_a_job_and_a_released_job_is_due_when_its_poll_time_com
 
     assert_eq!(llm::request_cancel(&mut conn, "bob", job).await?, None, "another user's job is not found");
     assert_eq!(llm::request_cancel(&mut conn, "alice", job).await?, Some(true));
-    let cancelled = ItemEnd {
-        status: ItemStatus::Cancelled,
-        output_text: None,
-        decision: None,
-        error: None,
-        learnt: None,
-        usage: None,
-    };
+    let cancelled = ItemEnd::bare(ItemStatus::Cancelled);
     for item in 1..=2 {
         assert!(llm::end_item(&mut conn, job, "alice", item, &cancelled).await?);
     }

@@ -293,37 +293,11 @@ async fn token_usage_is_stored_per_item_summed_on_the_job_and_priced_a_batch_at_
     Ok(())
 }
 
-/// A message the worker sent, with its delay.
-type Recorded = (LlmJobMessage, Option<i32>);
-
-/// A queue that records what the worker sends.
-#[derive(Clone, Default)]
-struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>);
-
-impl Recorder {
-    fn take(&self) -> Vec<Recorded> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-    }
-}
-
-impl bw_queue::Queue for Recorder {
-    async fn send(&self, _url: &str, message: bw_queue::Outgoing) -> anyhow::Result<String> {
-        let parsed = bw_messages::parse_llm_job_message(&message.body)?;
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((parsed, message.delay_seconds));
-        Ok(String::new())
-    }
-    async fn send_batch(&self, url: &str, messages: Vec<bw_queue::Outgoing>) -> anyhow::Result<usize> {
-        for m in messages {
-            self.send(url, m).await?;
-        }
-        Ok(0)
-    }
-    async fn receive(&self, _: &str, _: i32, _: Duration) -> anyhow::Result<Vec<bw_queue::SqsMessage>> {
-        Ok(Vec::new())
-    }
-    async fn delete(&self, _: &str, _: Vec<String>) -> anyhow::Result<Vec<String>> {
-        Ok(Vec::new())
-    }
+/// What the worker sent since last asked: each message with its delay.
+fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<bw_queue::Outgoing>) -> Vec<(LlmJobMessage, Option<i32>)> {
+    std::iter::from_fn(|| rx.try_recv().ok())
+        .filter_map(|m| Some((bw_messages::parse_llm_job_message(&m.body).ok()?, m.delay_seconds)))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -334,7 +308,7 @@ async fn a_job_has_one_message_loop_whatever_wakes_it() -> anyhow::Result<()> {
         ..FakeConfig::default()
     })
     .await?;
-    let queue = Recorder::default();
+    let (queue, mut rx) = bw_test_support::ChannelQueue::new();
     let worker = bw_poller::Worker {
         pool: s.app.db.pool.clone(),
         openai: s.worker.openai.clone(),
@@ -348,44 +322,44 @@ async fn a_job_has_one_message_loop_whatever_wakes_it() -> anyhow::Result<()> {
 
     // The first message (the API's, no token) finds no loop: it starts one.
     poll(None).await.map_err(failed)?;
-    let sent = queue.take();
+    let sent = drain(&mut rx);
     let first = match sent.as_slice() {
         [(m, Some(_))] if m.job_id == id => m.loop_token.ok_or_else(|| anyhow::anyhow!("no token: {sent:?}"))?,
         other => anyhow::bail!("expected one loop message, sent {other:?}"),
     };
     // A wake (a webhook event, a cancel) polls the job and sends nothing: the loop message is on its way.
     poll(None).await.map_err(failed)?;
-    assert!(queue.take().is_empty(), "a wake starts no second loop");
+    assert!(drain(&mut rx).is_empty(), "a wake starts no second loop");
     // The loop message passes the loop on, with a new token.
     poll(Some(first)).await.map_err(failed)?;
-    let second = queue.take();
+    let second = drain(&mut rx);
     assert_eq!(second.len(), 1, "{second:?}");
     let token = second[0].0.loop_token;
     assert!(token.is_some() && token != Some(first), "{second:?}");
     // The old message delivered again (SQS is at least once): it polls, and ends there.
     poll(Some(first)).await.map_err(failed)?;
-    assert!(queue.take().is_empty(), "a stale loop message ends");
+    assert!(drain(&mut rx).is_empty(), "a stale loop message ends");
 
     // While another worker holds the job, the loop message comes back later; a wake is dropped.
     let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
     let other = Uuid::new_v4();
     assert!(llm::claim(&mut conn, id, other, 60).await?.is_some());
     poll(token).await.map_err(failed)?;
-    let held = queue.take();
+    let held = drain(&mut rx);
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!((held[0].0.loop_token, held[0].1), (token, Some(bw_poller::delay::ACTIVE_SECS)));
     poll(None).await.map_err(failed)?;
-    assert!(queue.take().is_empty());
+    assert!(drain(&mut rx).is_empty());
     llm::release(&mut conn, id, other, 0).await?;
 
     // Dispatch finds the job due (as if its loop had been lost) and starts a new loop: the old token ends.
     let sent = dispatch::dispatch(&s.app.db.pool, &queue, "", 100).await?;
     assert_eq!(sent.sent, 1);
-    let restarted = queue.take();
+    let restarted = drain(&mut rx);
     assert!(restarted[0].0.loop_token.is_some() && restarted[0].0.loop_token != token, "{restarted:?}");
     poll(token).await.map_err(failed)?;
-    assert!(queue.take().is_empty(), "the loop dispatch replaced ends");
+    assert!(drain(&mut rx).is_empty(), "the loop dispatch replaced ends");
     poll(restarted[0].0.loop_token).await.map_err(failed)?;
-    assert_eq!(queue.take().len(), 1, "the new loop goes on");
+    assert_eq!(drain(&mut rx).len(), 1, "the new loop goes on");
     Ok(())
 }

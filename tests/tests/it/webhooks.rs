@@ -215,14 +215,7 @@ async fn a_wake_that_cannot_be_sent_answers_500_and_is_sent_when_openai_delivers
     assert_eq!((got["outcome"].as_str(), got["woke"].as_bool()), (Some("duplicate"), Some(true)), "{got}");
     assert_eq!(woken(&api).await, [id]);
     // Once the worker has read the item, a late redelivery wakes nothing.
-    let read = bw_db::llm::ItemEnd {
-        status: bw_db::llm::ItemStatus::Completed,
-        output_text: None,
-        decision: None,
-        error: None,
-        learnt: Some(bw_db::llm::Learnt::Push),
-        usage: None,
-    };
+    let read = bw_db::llm::ItemEnd::bare(bw_db::llm::ItemStatus::Completed).learnt(bw_db::llm::Learnt::Push);
     llm::end_item(&mut conn, id, "alice", 1, &read).await?;
     let late = json(&send(&api, "wh_retry", &body).await?);
     assert_eq!((late["outcome"].as_str(), late["woke"].as_bool()), (Some("duplicate"), Some(false)), "{late}");

@@ -323,11 +323,12 @@ pub async fn cancel(
     // The worker cancels the items, at OpenAI too, at its next poll; this message makes that poll now.
     enqueue(&state, id).await;
     // The cancel is recorded: a failure to read the usage now must not answer it as failed.
-    let usage = match pool::conn(&state.pool).await {
-        Ok(mut conn) => llm::usage_of(&mut conn, &[id]).await.map(|mut u| u.remove(&id).unwrap_or_default()),
-        Err(e) => Err(e),
+    let usage = async {
+        let mut conn = pool::conn(&state.pool).await?;
+        llm::usage_of(&mut conn, &[id]).await
     };
-    let usage = usage.unwrap_or_else(|error| {
+    let usage = usage.await;
+    let usage = usage.map(|mut u| u.remove(&id).unwrap_or_default()).unwrap_or_else(|error| {
         tracing::warn!(job.id = %id, error = %bw_telemetry::chain(error.as_ref()), "could not read the job's usage; answering zeros");
         JobUsage::default()
     });

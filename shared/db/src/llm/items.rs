@@ -94,8 +94,25 @@ pub(crate) async fn shift(
     to: ItemStatus,
     n: i32,
 ) -> anyhow::Result<()> {
+    shift_learnt(conn, job_id, (from, to), n, None).await
+}
+
+/// [`shift`], counting the `n` ends as learnt by push or poll too when `learnt` says how, in the same statement on
+/// the job's row (which every end of the job's items updates: one statement fewer is one lock held for less).
+async fn shift_learnt(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    (from, to): (ItemStatus, ItemStatus),
+    n: i32,
+    learnt: Option<Learnt>,
+) -> anyhow::Result<()> {
+    let learnt = match learnt {
+        Some(Learnt::Push) => ", ends_pushed = ends_pushed + $2",
+        Some(Learnt::Poll) => ", ends_polled = ends_polled + $2",
+        None => "",
+    };
     let sql = format!(
-        "UPDATE llm_jobs SET {from} = {from} - $2, {to} = {to} + $2, updated_at = now() WHERE id = $1",
+        "UPDATE llm_jobs SET {from} = {from} - $2, {to} = {to} + $2{learnt}, updated_at = now() WHERE id = $1",
         from = column(from),
         to = column(to)
     );
@@ -197,13 +214,13 @@ pub struct ReadyWork {
     pub batch_pushed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The job's [`ReadyWork`].
+/// The job's [`ReadyWork`]: its pending items from the job's aggregate, the pushed ones counted on their index.
 pub async fn ready_work(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<ReadyWork> {
     Ok(diesel::sql_query(
-        "SELECT (SELECT count(*) FROM llm_job_items WHERE job_id = $1 AND status = 'pending') AS pending, \
+        "SELECT j.items_pending::bigint AS pending, j.batch_pushed_at, \
                 (SELECT count(*) FROM llm_job_items \
-                 WHERE job_id = $1 AND status = 'submitted' AND pushed_at IS NOT NULL) AS pushed, \
-                (SELECT batch_pushed_at FROM llm_jobs WHERE id = $1) AS batch_pushed_at",
+                 WHERE job_id = j.id AND status = 'submitted' AND pushed_at IS NOT NULL) AS pushed \
+         FROM llm_jobs j WHERE j.id = $1",
     )
     .bind::<SqlUuid, _>(job_id)
     .get_result(conn)
@@ -238,6 +255,12 @@ pub struct ItemUsage {
 }
 
 impl ItemEnd {
+    /// An end with its status alone: no output, decision, error, way learnt or usage (a cancel, say); the other
+    /// fields are set with struct update syntax.
+    pub fn bare(status: ItemStatus) -> Self {
+        Self { status, output_text: None, decision: None, error: None, learnt: None, usage: None }
+    }
+
     /// The same end, learnt as `learnt` says.
     #[must_use]
     pub fn learnt(self, learnt: Learnt) -> Self {
@@ -290,19 +313,7 @@ pub async fn end_item(
     .await
     .optional()?;
     let Some(previous) = previous else { return Ok(false) };
-    // The aggregates and the way the end was learnt move in one statement on the job's row (which every end of
-    // the job's items updates, so one statement fewer is one lock held for less).
-    let learnt = match end.learnt {
-        Some(Learnt::Push) => ", ends_pushed = ends_pushed + 1",
-        Some(Learnt::Poll) => ", ends_polled = ends_polled + 1",
-        None => "",
-    };
-    let sql = format!(
-        "UPDATE llm_jobs SET {from} = {from} - 1, {to} = {to} + 1{learnt}, updated_at = now() WHERE id = $1",
-        from = column(previous.status),
-        to = column(end.status)
-    );
-    diesel::sql_query(sql).bind::<SqlUuid, _>(job_id).execute(conn).await?;
+    shift_learnt(conn, job_id, (previous.status, end.status), 1, end.learnt).await?;
     if let Some(usage) = end.usage {
         add_usage(conn, job_id, usage).await?;
     }

@@ -9,31 +9,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bw_api::seams::{Destination, Enqueue};
-use bw_fake_openai::{FakeConfig, FakeOpenAi, Timing};
-use bw_openai::{OpenAi, OpenAiConfig};
+use bw_fake_openai::{FakeConfig, FakeOpenAi};
 use bw_poller::delay::Cadence;
 use bw_poller::settings::DEFAULT_WEBHOOK_NET_SECS;
-use bw_poller::{Settings, Worker};
-use bw_queue::Outgoing;
+use bw_test_support::ChannelQueue;
 use bw_tests::db::TestDb;
 use bw_vocab::JobMode;
-use tokio::sync::mpsc;
 
-use super::{MemQueue, Sent, completion_latencies, figure, new_loop, percentile, seed, wait_resolved};
-
-/// The API's sends, onto the queue the worker reads.
-struct Wake(mpsc::UnboundedSender<Sent>);
-
-#[async_trait::async_trait]
-impl Enqueue for Wake {
-    async fn send(&self, _to: Destination, message: Outgoing) -> anyhow::Result<()> {
-        let parsed = bw_messages::parse_llm_job_message(&message.body)?;
-        let delay = u64::try_from(message.delay_seconds.unwrap_or(0)).unwrap_or(0);
-        let _ = self.0.send((parsed.job_id, parsed.loop_token, delay));
-        Ok(())
-    }
-}
+use super::{completion_latencies, figure, new_loop, percentile, seed, wait_resolved, worker, workload};
 
 /// What one webhook run did.
 pub(super) struct Pushed {
@@ -55,7 +38,7 @@ impl Pushed {
         let lat = &self.completion_to_resolved_ms;
         figure(&format!("completion_to_resolved_ms_p50_{name}"), percentile(lat, 0.5));
         figure(&format!("completion_to_resolved_ms_p99_{name}"), percentile(lat, 0.99));
-        figure(&format!("completion_to_resolved_ms_max_{name}"), lat.iter().max().copied().unwrap_or(0));
+        figure(&format!("completion_to_resolved_ms_max_{name}"), lat.last().copied().unwrap_or(0));
         figure(&format!("ends_pushed_{name}"), self.ends_pushed);
         figure(&format!("ends_polled_{name}"), self.ends_polled);
         figure(&format!("events_lost_{name}"), self.lost);
@@ -69,10 +52,11 @@ pub(super) async fn strategy(jobs: usize, items: usize, rpm: u32, loss: f64) -> 
     let db = TestDb::new().await?;
     let pool = bw_db::pool::build(&db.url, 40)?;
     let ids = seed(&pool, jobs, items, JobMode::Background).await?;
-    let (tx, rx) = mpsc::unbounded_channel();
+    // The API wakes jobs on the queue the worker reads.
+    let (queue, rx) = ChannelQueue::new();
     let state = bw_api::AppState {
         pool: bw_db::pool::build(&db.url, 16)?,
-        queue: Arc::new(Wake(tx.clone())),
+        queue: Arc::new(queue.clone()),
         database: bw_messages::Database::Primary,
         boards: Arc::new(bw_test_support::MemoryBoards::default()),
         keys: bw_tests::app::test_keys(),
@@ -84,34 +68,17 @@ pub(super) async fn strategy(jobs: usize, items: usize, rpm: u32, loss: f64) -> 
     let hook_url = format!("http://{}/api/webhooks/openai", listener.local_addr()?);
     let api = tokio::spawn(async move { axum::serve(listener, bw_api::router(state)).await });
     let config = FakeConfig {
-        latency_ms: 50,
-        in_progress_after_ms: Timing::ms(0),
-        complete_after_ms: Timing::Range { min_ms: 0, max_ms: 60_000 },
-        rate_limit_per_minute: Some(rpm),
         webhook_url: Some(hook_url),
         webhook_secret: Some(bw_tests::webhook_secret().to_whsec()),
         webhook_loss_rate: loss,
-        ..FakeConfig::default()
+        ..workload(rpm)
     };
     let fake = FakeOpenAi::new(config);
     let server = fake.serve(([127, 0, 0, 1], 0).into()).await?;
-    let mut openai = OpenAiConfig::new(bw_config::Secret::new("sk-bench"));
-    openai.base_url = server.base_url.clone();
-    openai.max_retries = 10;
-    let settings = Settings {
-        budget: Duration::from_secs(120),
-        cadence: Cadence::Webhooks { net: Duration::from_secs(DEFAULT_WEBHOOK_NET_SECS) },
-        ..Settings::default()
-    };
-    let worker = Arc::new(Worker {
-        pool: pool.clone(),
-        openai: OpenAi::new(openai)?,
-        queue: MemQueue { tx: tx.clone() },
-        queue_url: String::new(),
-        settings,
-    });
+    let net = Cadence::Webhooks { net: Duration::from_secs(DEFAULT_WEBHOOK_NET_SECS) };
+    let worker = Arc::new(worker(&pool, &server.base_url, queue.clone(), net)?);
     let started = Instant::now();
-    let driver = tokio::spawn(new_loop(worker, ids, tx, rx));
+    let driver = tokio::spawn(new_loop(worker, ids, queue, rx));
     let resolved_ms = wait_resolved(&pool, &fake).await?;
     driver.abort();
     api.abort();
