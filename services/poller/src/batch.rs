@@ -1,25 +1,34 @@
-//! Batch mode: all of a job's items go to OpenAI as one JSONL file and one batch (half the price of background
-//! responses), which the worker polls; when it ends, its output and error files are read and each line is matched
-//! back to its item by `custom_id` (lines come in any order).
+//! Batch mode: a job's items go to OpenAI in as many batches as they need (half the price of background responses),
+//! each within [`BatchLimits`] (OpenAI's 50,000 requests and 200 MB per input file, from the lines' real sizes).
+//! An invocation submits batches while its time lasts, each written to a temporary file a page of postings at a
+//! time and streamed to the upload; and it reads the batches that ended, their output and error files streamed a
+//! line at a time (lines come in any order, matched to items by `custom_id`) and applied in chunks of
+//! [`APPLY_CHUNK`] lines, each chunk's items ended in one transaction with the count of lines applied. What its
+//! time does not cover is continued by the next invocation, from where the counts say.
 //!
-//! A crash between creating the batch and recording it costs one extra batch; only the recorded batch is ever read,
-//! so no decision is applied twice. An OpenAI error stands for every item of the batch: a refusal fails them all, a
-//! wait (the deadline, a rate limit) leaves them for the next invocation, anything else is a failed try of each
-//! (see [`crate::caps`]). The batch's window end (`expires_at`) is recorded with it, for the age cap.
+//! A crash between creating a batch and recording it costs one extra batch; only recorded batches are ever read, so
+//! no decision is applied twice. An OpenAI error about a batch stands for the job's items it could be about: a
+//! refusal fails them, a wait (the deadline, a rate limit) leaves them for the next invocation, anything else is a
+//! failed try of each (see [`crate::caps`]). Each batch's window end (`expires_at`) is recorded with it, for the age
+//! cap.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
-use bw_db::llm::{self, ItemEnd, ItemStatus, Learnt, LlmJob};
+use bw_db::llm::{self, BatchEnded, ItemEnd, ItemStatus, Learnt, LlmBatch, LlmJob, NewBatch, ResultFile};
 use bw_db::pool;
 use bw_openai::{Batch, BatchOutcome, BatchResult, BatchStatus, OpenAi, OpenAiError};
 use bw_queue::Queue;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::AsyncConnection as _;
 
-use crate::caps::{BATCH_WINDOW, Request};
+use crate::batch_file::{InputFile, Pushed, Written};
+use crate::caps::{self, BATCH_WINDOW, Request};
 use crate::item::{failed, item_end};
 use crate::stats::Stats;
 use crate::worker::Worker;
+
+pub use crate::batch_file::BatchLimits;
 
 /// The custom id of an item's request.
 pub fn custom_id(item_id: i32) -> String {
@@ -30,105 +39,364 @@ fn item_of(custom_id: &str) -> Option<i32> {
     custom_id.strip_prefix("item-")?.parse().ok()
 }
 
-/// Every item of a job at once (a job has at most `MAX_ITEMS`): one batch carries them all.
-const PAGE: i64 = llm::MAX_ITEMS;
+/// Result lines (or leftover items) ended in one transaction.
+pub const APPLY_CHUNK: usize = 500;
+/// Pending items read (with their postings' texts) at a time while an input file is written.
+const PAGE: i64 = 1_000;
 
 impl<Q: Queue> Worker<Q> {
-    /// Submits the job's batch, or polls it.
-    pub(crate) async fn work_batch(&self, job: &LlmJob, openai: &OpenAi, stats: &mut Stats) -> anyhow::Result<()> {
-        match &job.batch_id {
-            None => self.submit_batch(job, openai, stats).await,
-            Some(batch_id) => self.poll_batch(job, batch_id, openai, stats).await,
+    /// Reads the job's batches that ended, then submits batches of its pending items, while the time lasts.
+    pub(crate) async fn work_batch(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        until: Instant,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        self.read_batches(job, openai, until, stats).await?;
+        if stats.errors == 0 && stats.retry_after.is_none() {
+            self.submit_batches(job, openai, until, stats).await?;
         }
-    }
-
-    async fn submit_batch(&self, job: &LlmJob, openai: &OpenAi, stats: &mut Stats) -> anyhow::Result<()> {
-        let mut conn = pool::conn(&self.pool).await?;
-        let items = llm::open_items(&mut conn, job.id, ItemStatus::Pending, PAGE).await?;
-        let mut texts = std::collections::HashMap::new();
-        for chunk in items.chunks(1_000) {
-            let ids: Vec<i64> = chunk.iter().map(|i| i.entity_id).collect();
-            texts.extend(llm::posting_texts(&mut conn, &ids, self.settings.max_input_chars).await?);
-        }
-        drop(conn);
-        let mut jsonl = String::new();
-        for item in &items {
-            match texts.get(&item.entity_id) {
-                Some(text) => {
-                    jsonl.push_str(&bw_openai::batch_request_line(
-                        &custom_id(item.item_id),
-                        &job.model,
-                        &job.instructions,
-                        text,
-                    ));
-                    jsonl.push('\n');
-                }
-                None => stats.tally([self.end(job, item.item_id, &failed("the posting no longer exists")).await]),
-            }
-        }
-        if jsonl.is_empty() {
-            return Ok(());
-        }
-        let batch = match send_batch(job, openai, jsonl).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                let refused = "OpenAI refused the batch";
-                return self
-                    .after_batch_error(job, openai, ItemStatus::Pending, Request::Submit, refused, &e, stats)
-                    .await;
-            }
-        };
-        let input_file_id = batch.input_file_id.clone().unwrap_or_default();
-        let expires_at = expires_at(&batch);
-        let mut conn = pool::conn(&self.pool).await?;
-        let n = conn
-            .transaction::<_, anyhow::Error, _>(async |c| {
-                llm::record_batch(c, job.id, &input_file_id, &batch.id, expires_at).await
-            })
-            .await?;
-        tracing::info!(batch.id = %batch.id, items = n, %expires_at, "batch submitted");
         Ok(())
     }
 
-    async fn poll_batch(&self, job: &LlmJob, batch_id: &str, openai: &OpenAi, stats: &mut Stats) -> anyhow::Result<()> {
-        stats.items_polled += u64::try_from(job.items_submitted)?;
-        let learnt = if job.batch_pushed_at.is_some() { Learnt::Push } else { Learnt::Poll };
-        let (batch, results) = match fetch_results(openai, batch_id).await {
-            Ok(Some(ended)) => ended,
-            Ok(None) => return Ok(()),
-            Err(e) => {
-                let refused = "OpenAI refused to give the batch's results";
-                return self
-                    .after_batch_error(job, openai, ItemStatus::Submitted, Request::Poll, refused, &e, stats)
-                    .await;
+    /// Submits batches of the job's pending items while another of the last one's length fits twice before
+    /// `until`; what is left is the next invocation's (soon: the job has a backlog).
+    async fn submit_batches(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        until: Instant,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        let mut took = Duration::ZERO;
+        loop {
+            if Instant::now() + took * 2 >= until {
+                let mut conn = pool::conn(&self.pool).await?;
+                stats.backlog |= llm::ready_work(&mut conn, job.id).await?.pending > 0;
+                return Ok(());
             }
-        };
-        for result in &results {
-            let Some(item_id) = item_of(&result.custom_id) else {
-                tracing::warn!(custom_id = %result.custom_id, "batch line for no item of this job; ignored");
-                continue;
+            let started = Instant::now();
+            let Some(file) = self.write_input(job, stats).await? else { return Ok(()) };
+            let batch = match send_batch(job, openai, &file).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    let refused = "OpenAI refused the batch";
+                    return self
+                        .after_batch_error(job, openai, ItemStatus::Pending, Request::Submit, refused, &e, stats)
+                        .await;
+                }
             };
-            stats.tally([self.end(job, item_id, &batch_line_end(result).learnt(learnt)).await]);
-        }
-        // Items the files do not mention end with the batch's own outcome.
-        let left = {
+            let new = NewBatch {
+                batch_id: &batch.id,
+                input_file_id: batch.input_file_id.as_deref().unwrap_or_default(),
+                first_item: file.first_item,
+                last_item: file.last_item,
+                input_bytes: i64::try_from(file.bytes)?,
+                expires_at: expires_at(&batch),
+            };
             let mut conn = pool::conn(&self.pool).await?;
-            llm::open_items(&mut conn, job.id, ItemStatus::Submitted, PAGE).await?
-        };
-        let end = leftover_end(&batch).learnt(learnt);
-        for item in left {
-            stats.tally([self.end(job, item.item_id, &end).await]);
+            let n = conn.transaction::<_, anyhow::Error, _>(async |c| llm::record_batch(c, job.id, &new).await).await?;
+            tracing::info!(
+                batch.id = %batch.id, items = n, bytes = file.bytes, first_item = file.first_item,
+                last_item = file.last_item, expires_at = %new.expires_at, "batch submitted"
+            );
+            stats.items_updated += u64::try_from(n)?;
+            took = started.elapsed();
         }
+    }
+
+    /// Writes the next batch's input file from the job's pending items in item order, until a limit is reached or
+    /// none is left; `None` when there was none to write. An item whose posting is gone, or whose request alone is
+    /// larger than a batch file may be, is failed on the way.
+    async fn write_input(&self, job: &LlmJob, stats: &mut Stats) -> anyhow::Result<Option<Written>> {
+        let mut file = InputFile::new(self.settings.batch_limits)?;
+        let mut after = 0;
+        'pages: loop {
+            let mut conn = pool::conn(&self.pool).await?;
+            let items = llm::pending_after(&mut conn, job.id, after, PAGE).await?;
+            let Some(last) = items.last() else { break };
+            after = last.item_id;
+            let ids: Vec<i64> = items.iter().map(|i| i.entity_id).collect();
+            let texts = llm::posting_texts(&mut conn, &ids, self.settings.max_input_chars).await?;
+            drop(conn);
+            for item in &items {
+                let Some(text) = texts.get(&item.entity_id) else {
+                    stats.tally([self.end(job, item.item_id, &failed("the posting no longer exists")).await]);
+                    continue;
+                };
+                let line = bw_openai::batch_request_line(&custom_id(item.item_id), &job.model, &job.instructions, text);
+                match file.push(item.item_id, &line)? {
+                    Pushed::Added => {}
+                    Pushed::Full => break 'pages,
+                    Pushed::TooLarge { bytes } => {
+                        let limit = self.settings.batch_limits.max_bytes;
+                        let reason = format!("its request is {bytes} bytes, more than a batch file may hold ({limit})");
+                        stats.tally([self.end(job, item.item_id, &failed(&reason)).await]);
+                    }
+                }
+            }
+        }
+        Ok(file.finish()?)
+    }
+
+    /// Looks at the job's batches with items open (those an event announced first) and applies those that ended,
+    /// while the time lasts.
+    async fn read_batches(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        until: Instant,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        let open = {
+            let mut conn = pool::conn(&self.pool).await?;
+            llm::open_batches(&mut conn, job.id).await?
+        };
+        for mut batch in open {
+            if Instant::now() >= until {
+                stats.backlog = true;
+                return Ok(());
+            }
+            if batch.outcome.is_none() {
+                stats.items_polled += u64::try_from(batch.items)?;
+                let ended = match openai.retrieve_batch(&batch.batch_id).await {
+                    Ok(ended) => ended,
+                    Err(e) => {
+                        let refused = "OpenAI refused to give the batch's results";
+                        return self
+                            .after_batch_error(job, openai, ItemStatus::Submitted, Request::Poll, refused, &e, stats)
+                            .await;
+                    }
+                };
+                if !ended.status.is_terminal() {
+                    tracing::info!(batch.id = %batch.batch_id, status = ended.status.as_str(), "batch still running");
+                    if batch.pushed_at.is_some() {
+                        // An event said it ended and OpenAI does not say so yet: looked at again shortly.
+                        stats.items_waiting += 1;
+                    }
+                    continue;
+                }
+                let reasons = failure_reasons(&ended);
+                let record = BatchEnded {
+                    outcome: ended.status.as_str(),
+                    output_file_id: ended.output_file_id.as_deref(),
+                    error_file_id: ended.error_file_id.as_deref(),
+                    error: reasons.as_deref(),
+                };
+                let mut conn = pool::conn(&self.pool).await?;
+                llm::record_outcome(&mut conn, &batch, &record).await?;
+                batch.outcome = Some(ended.status.as_str().to_owned());
+                batch.output_file_id = ended.output_file_id.clone();
+                batch.error_file_id = ended.error_file_id.clone();
+                batch.error = reasons;
+            }
+            if !self.apply_batch(job, openai, &batch, until, stats).await? {
+                stats.backlog = true;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies an ended batch's output and error files from where earlier invocations left them, then ends the
+    /// items neither file mentions with the batch's own outcome, and marks it done. Returns whether it got there
+    /// before `until` (else the next invocation goes on).
+    async fn apply_batch(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        batch: &LlmBatch,
+        until: Instant,
+        stats: &mut Stats,
+    ) -> anyhow::Result<bool> {
+        let learnt = if batch.pushed_at.is_some() { Learnt::Push } else { Learnt::Poll };
+        let files = [
+            (ResultFile::Output, &batch.output_file_id, batch.output_lines_applied, 1),
+            (ResultFile::Error, &batch.error_file_id, batch.error_lines_applied, 2),
+        ];
+        for (which, file_id, applied, done) in files {
+            if batch.files_applied >= done {
+                continue;
+            }
+            if let Some(file_id) = file_id
+                && !self.apply_file(job, openai, batch, (which, file_id, applied), learnt, until, stats).await?
+            {
+                return Ok(false);
+            }
+            let mut conn = pool::conn(&self.pool).await?;
+            llm::file_applied(&mut conn, batch, which).await?;
+        }
+        let end = leftover_end(batch).learnt(learnt);
+        loop {
+            let left = {
+                let mut conn = pool::conn(&self.pool).await?;
+                llm::open_items_of(&mut conn, batch, APPLY_CHUNK as i64).await?
+            };
+            if left.is_empty() {
+                break;
+            }
+            if Instant::now() >= until {
+                return Ok(false);
+            }
+            let ends = left.iter().map(|i| (i.item_id, end.clone())).collect();
+            stats.tally(self.end_chunk(job, ends, None).await?);
+        }
+        let mut conn = pool::conn(&self.pool).await?;
+        llm::finish_batch(&mut conn, batch).await?;
+        tracing::info!(batch.id = %batch.batch_id, outcome = batch.outcome.as_deref().unwrap_or(""), "batch applied");
+        Ok(true)
+    }
+
+    /// Streams one result file, skipping the `applied` lines earlier invocations applied, and applies the rest a
+    /// chunk at a time while another chunk of the last one's length fits twice before `until`. Returns whether it
+    /// reached the end. A line that cannot be read is skipped with a warning: its item ends with the batch's
+    /// outcome, as one the files do not mention.
+    #[expect(clippy::too_many_arguments, reason = "the file, where it stands, and the invocation's budget")]
+    async fn apply_file(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        batch: &LlmBatch,
+        (which, file_id, applied): (ResultFile, &str, i64),
+        learnt: Learnt,
+        until: Instant,
+        stats: &mut Stats,
+    ) -> anyhow::Result<bool> {
+        let mut lines = match openai.file_lines(file_id).await {
+            Ok(lines) => lines,
+            Err(e) => return self.file_error(job, openai, &e, stats).await.map(|()| false),
+        };
+        let skip = u64::try_from(applied)?;
+        if let Err(e) = lines.skip(skip).await {
+            return self.file_error(job, openai, &e, stats).await.map(|()| false);
+        }
+        let mut took = Duration::ZERO;
+        loop {
+            if Instant::now() + took * 2 >= until {
+                return Ok(false);
+            }
+            let started = Instant::now();
+            let (mut ends, mut read, mut ended) = (Vec::with_capacity(APPLY_CHUNK), 0_i64, false);
+            while read < APPLY_CHUNK as i64 {
+                let line = match lines.next_line().await {
+                    Ok(Some(line)) => line,
+                    Ok(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Err(e) => {
+                        // What was read of this chunk is applied; the rest next time, from the count.
+                        self.apply_lines(job, batch, which, ends, read, stats).await?;
+                        return self.file_error(job, openai, &e, stats).await.map(|()| false);
+                    }
+                };
+                read += 1;
+                match bw_openai::parse_batch_line(&line, lines.read()) {
+                    Ok(Some(result)) => match item_of(&result.custom_id) {
+                        Some(item) if (batch.first_item..=batch.last_item).contains(&item) => {
+                            ends.push((item, batch_line_end(&result).learnt(learnt)));
+                        }
+                        _ => {
+                            tracing::warn!(custom_id = %result.custom_id, "batch line for no item of this batch; ignored")
+                        }
+                    },
+                    Ok(None) => {}
+                    Err(e) => {
+                        stats.errors += 1;
+                        tracing::warn!(batch.id = %batch.batch_id, error = %e, "unreadable batch line skipped");
+                    }
+                }
+            }
+            self.apply_lines(job, batch, which, ends, read, stats).await?;
+            if ended {
+                return Ok(true);
+            }
+            took = started.elapsed();
+        }
+    }
+
+    /// Ends a chunk's items and counts its `read` lines applied, in one transaction.
+    async fn apply_lines(
+        &self,
+        job: &LlmJob,
+        batch: &LlmBatch,
+        which: ResultFile,
+        ends: Vec<(i32, ItemEnd)>,
+        read: i64,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        if read == 0 {
+            return Ok(());
+        }
+        let steps = self.end_chunk(job, ends, Some((batch, which, read))).await?;
+        stats.tally(steps);
+        Ok(())
+    }
+
+    /// A result file that could not be fetched (or broke while streaming): a failed poll of the batch's items.
+    async fn file_error(
+        &self,
+        job: &LlmJob,
+        openai: &OpenAi,
+        e: &OpenAiError,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        let refused = "OpenAI refused to give the batch's results";
+        self.after_batch_error(job, openai, ItemStatus::Submitted, Request::Poll, refused, e, stats).await
+    }
+}
+
+impl<Q: Queue> Worker<Q> {
+    /// When the job's open batches' completion windows close (the last of them, see [`caps::window_closes`]);
+    /// `None` when none is open, and the job's age is what counts.
+    pub(crate) async fn batch_window(&self, job: &LlmJob) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let mut conn = pool::conn(&self.pool).await?;
+        let open = llm::open_batches(&mut conn, job.id).await?;
+        Ok(open.iter().filter_map(|b| caps::window_closes(Some(b.expires_at), job.created_at)).max())
+    }
+
+    /// Cancels the job's open batches at OpenAI (best effort: nobody reads them after this) and `reason`.
+    pub(crate) async fn cancel_open_batches(&self, job: &LlmJob, openai: &OpenAi, reason: &str) -> anyhow::Result<()> {
+        let open = {
+            let mut conn = pool::conn(&self.pool).await?;
+            llm::open_batches(&mut conn, job.id).await?
+        };
+        for batch in open.iter().filter(|b| b.outcome.is_none()) {
+            if let Err(e) = openai.cancel_batch(&batch.batch_id).await {
+                tracing::warn!(batch.id = %batch.batch_id, error = %bw_telemetry::chain(&e), "cancel of the batch at OpenAI failed ({reason}); ending its items here anyway");
+            }
+        }
+        Ok(())
+    }
+
+    /// A batch job's cancel: its batches cancelled at OpenAI, then all its open items cancelled here at once.
+    pub(crate) async fn cancel_batches(&self, job: &LlmJob, openai: &OpenAi, stats: &mut Stats) -> anyhow::Result<()> {
+        self.cancel_open_batches(job, openai, "the job's cancel").await?;
+        let mut conn = pool::conn(&self.pool).await?;
+        let ended = conn
+            .transaction::<_, anyhow::Error, _>(async |c| {
+                let ended = bw_db::llm_tries::cancel_open(c, job.id).await?;
+                llm::finish_open_batches(c, job.id).await?;
+                Ok(ended)
+            })
+            .await?;
+        tracing::info!(items = ended, "cancelled the batch job's open items");
+        stats.items_updated += u64::try_from(ended)?;
         Ok(())
     }
 }
 
-/// Uploads the job's requests and creates its batch over them.
-async fn send_batch(job: &LlmJob, openai: &OpenAi, jsonl: String) -> Result<Batch, OpenAiError> {
-    let file = openai.upload_batch_file(jsonl.into_bytes(), &format!("job-{}.jsonl", job.id)).await?;
-    let metadata = BTreeMap::from([("job_id".to_owned(), job.id.to_string())]);
-    let mut batch = openai.create_batch(&file.id, &metadata).await?;
-    batch.input_file_id.get_or_insert(file.id);
+/// Uploads a batch's input file and creates the batch over it.
+async fn send_batch(job: &LlmJob, openai: &OpenAi, file: &Written) -> Result<Batch, OpenAiError> {
+    let name = format!("job-{}-items-{}-{}.jsonl", job.id, file.first_item, file.last_item);
+    let uploaded = openai.upload_batch_file_from(&file.path, &name).await?;
+    let metadata = BTreeMap::from([
+        ("job_id".to_owned(), job.id.to_string()),
+        ("items".to_owned(), format!("{}-{}", file.first_item, file.last_item)),
+    ]);
+    let mut batch = openai.create_batch(&uploaded.id, &metadata).await?;
+    batch.input_file_id.get_or_insert(uploaded.id);
     Ok(batch)
 }
 
@@ -139,21 +407,6 @@ fn expires_at(batch: &Batch) -> DateTime<Utc> {
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
         .or_else(|| Utc::now().checked_add_signed(TimeDelta::from_std(BATCH_WINDOW).ok()?))
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// The batch and the lines of its output and error files once it has ended; `None` while it runs.
-async fn fetch_results(openai: &OpenAi, batch_id: &str) -> Result<Option<(Batch, Vec<BatchResult>)>, OpenAiError> {
-    let batch = openai.retrieve_batch(batch_id).await?;
-    if !batch.status.is_terminal() {
-        tracing::info!(status = batch.status.as_str(), "batch still running");
-        return Ok(None);
-    }
-    let mut results: Vec<BatchResult> = Vec::new();
-    for file in [&batch.output_file_id, &batch.error_file_id].into_iter().flatten() {
-        let content = openai.file_content(file).await?;
-        results.extend(bw_openai::parse_batch_output(&String::from_utf8_lossy(&content))?);
-    }
-    Ok(Some((batch, results)))
 }
 
 /// How one output or error line ends its item.
@@ -173,19 +426,24 @@ fn batch_line_end(result: &BatchResult) -> ItemEnd {
     }
 }
 
+/// Why a failed batch failed: the first three of its errors' messages.
+fn failure_reasons(batch: &Batch) -> Option<String> {
+    (batch.status == BatchStatus::Failed).then(|| {
+        let reasons: Vec<String> =
+            batch.errors.iter().flat_map(|e| e.data.iter()).filter_map(|e| e.message.clone()).take(3).collect();
+        reasons.join("; ")
+    })
+}
+
 /// How items missing from both files end, given how the batch ended.
-fn leftover_end(batch: &bw_openai::Batch) -> ItemEnd {
-    match batch.status {
-        BatchStatus::Expired => ItemEnd {
+fn leftover_end(batch: &LlmBatch) -> ItemEnd {
+    match batch.outcome.as_deref() {
+        Some("expired") => ItemEnd {
             error: Some("the batch expired before this request ran".into()),
             ..ItemEnd::bare(ItemStatus::Expired)
         },
-        BatchStatus::Cancelled => ItemEnd::bare(ItemStatus::Cancelled),
-        BatchStatus::Failed => {
-            let reasons: Vec<String> =
-                batch.errors.iter().flat_map(|e| e.data.iter()).filter_map(|e| e.message.clone()).take(3).collect();
-            failed(&format!("the batch failed: {}", reasons.join("; ")))
-        }
+        Some("cancelled") => ItemEnd::bare(ItemStatus::Cancelled),
+        Some("failed") => failed(&format!("the batch failed: {}", batch.error.as_deref().unwrap_or_default())),
         _ => failed("missing from the batch's output"),
     }
 }

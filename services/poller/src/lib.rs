@@ -5,6 +5,7 @@
 
 pub mod background;
 pub mod batch;
+pub mod batch_file;
 pub mod caps;
 pub mod delay;
 pub mod dispatch;

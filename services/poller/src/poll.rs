@@ -22,7 +22,6 @@ use uuid::Uuid;
 use crate::caps;
 use crate::delay::{ACTIVE_SECS, Cadence, at_least_asked, delay_at};
 use crate::item::Step;
-use crate::settings::Caps;
 use crate::stats::Stats;
 use crate::worker::Worker;
 
@@ -93,11 +92,17 @@ impl<Q: Queue> Worker<Q> {
         if job.cancel_requested_at.is_some() {
             return self.cancel(job, openai, cap, stats).await;
         }
-        if let Some(reason) = overdue(job, &self.settings.caps) {
+        let window = match job.mode {
+            JobMode::Batch => self.batch_window(job).await?,
+            JobMode::Background => None,
+        };
+        // The job's times come from the database's clock and `now` from this host's: both are NTP-synchronised, and
+        // the caps are meant in hours.
+        if let Some(reason) = caps::overdue(job.created_at, window, chrono::Utc::now(), &self.settings.caps) {
             return self.give_up_job(job, openai, &reason, stats).await;
         }
         if job.mode == JobMode::Batch {
-            return self.work_batch(job, openai, stats).await;
+            return self.work_batch(job, openai, until, stats).await;
         }
         let round = Instant::now();
         let submitted = self.submit_pending(job, openai, cap, stats).await?;
@@ -167,14 +172,18 @@ impl<Q: Queue> Worker<Q> {
         let next_loop = llm::pass_loop(&mut conn, job.id, loop_token, stats.items_updated > 0).await?;
         let idle_polls = next_loop.map_or(0, |l| l.idle_polls);
         let busy = pending > 0 || stats.backlog;
-        let delay = delay_at(self.settings.cadence, job.mode, busy, idle_polls, stats.retry_after);
+        let delay = match job.mode {
+            // A batch job whose invocation ran out of time (batches left to submit or to apply) goes on soon.
+            JobMode::Batch if stats.backlog => at_least_asked(ACTIVE_SECS, stats.retry_after),
+            _ => delay_at(self.settings.cadence, job.mode, busy, idle_polls, stats.retry_after),
+        };
         llm::release(&mut conn, job.id, owner, i64::from(delay)).await?;
         // Looked at after the lease is given back: an event that came while this worker held the job found it
         // leased (its message skipped, or none sent: see `bw_db::webhooks`), so what it announced is read now
         // rather than at the job's next poll.
         let ready = llm::ready_work(&mut conn, job.id).await?;
         drop(conn);
-        let batch_pushed = job.batch_pushed_at.is_none() && ready.batch_pushed_at.is_some();
+        let batch_pushed = ready.batches_pushed > 0;
         // At once for what was pushed meanwhile; but when reads failed or waited in this invocation, the pushed
         // items still open may be those, and they are tried again after the usual short delay, not in a tight loop.
         let unread = stats.errors > 0 || stats.items_waiting > 0;
@@ -206,12 +215,11 @@ impl<Q: Queue> Worker<Q> {
         Ok(())
     }
 
-    /// Cancels up to `cap` open items: at OpenAI too (the batch, or each submitted response; best effort), then here.
+    /// Cancels the job's open items, at OpenAI too (best effort): a batch job's batches and all its items at once; a
+    /// background job's submitted responses and items, up to `cap` of them.
     async fn cancel(&self, job: &LlmJob, openai: &OpenAi, cap: i64, stats: &mut Stats) -> anyhow::Result<()> {
-        if let Some(batch_id) = &job.batch_id
-            && let Err(e) = openai.cancel_batch(batch_id).await
-        {
-            tracing::warn!(batch.id = %batch_id, error = %bw_telemetry::chain(&e), "cancel of the batch at OpenAI failed; cancelling here anyway");
+        if job.mode == JobMode::Batch {
+            return self.cancel_batches(job, openai, stats).await;
         }
         let mut items = {
             let mut conn = pool::conn(&self.pool).await?;
@@ -225,7 +233,7 @@ impl<Q: Queue> Worker<Q> {
             .map(|item| {
                 let cancelled = cancelled.clone();
                 async move {
-                    if let Some(id) = item.response_id.as_ref().filter(|_| job.batch_id.is_none())
+                    if let Some(id) = &item.response_id
                         && let Err(e) = openai.cancel_response(id).await
                     {
                         tracing::warn!(item.id = item.item_id, error = %bw_telemetry::chain(&e), "cancel at OpenAI failed; cancelling here anyway");
@@ -239,15 +247,4 @@ impl<Q: Queue> Worker<Q> {
         stats.tally(outcomes);
         Ok(())
     }
-}
-
-/// Why the job's open items are given up for their age now, if they are (see [`caps::overdue`]). The job's times
-/// come from the database's clock and `now` from this host's: both are NTP-synchronised, and the caps are meant
-/// in hours.
-fn overdue(job: &LlmJob, caps: &Caps) -> Option<String> {
-    let window = match &job.batch_id {
-        Some(_) => Some(caps::window_closes(job.batch_expires_at, job.created_at)?),
-        None => None,
-    };
-    caps::overdue(job.created_at, window, chrono::Utc::now(), caps)
 }

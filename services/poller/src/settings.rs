@@ -34,6 +34,8 @@ pub struct Settings {
     pub cadence: crate::delay::Cadence,
     /// What tokens cost, by model, for each item's estimated cost.
     pub prices: bw_openai::PriceTable,
+    /// What one batch of a batch-mode job may carry (a job is split into as many as it needs).
+    pub batch_limits: crate::batch_file::BatchLimits,
 }
 
 /// When the worker gives up on an item and ends it `failed` (see [`crate::caps`]).
@@ -70,6 +72,7 @@ impl Default for Settings {
             pool_size: 8,
             cadence: crate::delay::Cadence::Polling,
             prices: bw_openai::PriceTable::default(),
+            batch_limits: crate::batch_file::BatchLimits::OPENAI,
         }
     }
 }
@@ -79,7 +82,8 @@ impl Settings {
     /// `DISPATCH_LIMIT`, `LLM_ITEM_MAX_ATTEMPTS`, `LLM_ITEM_MAX_AGE_SECS`, `LLM_BATCH_GRACE_SECS`,
     /// `DISPATCH_EVERY_SECS`, `DATABASE_POOL_SIZE`, `OPENAI_WEBHOOKS` (`on`: OpenAI's webhooks reach the API, so
     /// polling is the net) with `LLM_WEBHOOK_NET_SECS` (how long an item may go without its event before it is
-    /// polled, 60), `LLM_PRICES` and `LLM_BATCH_DISCOUNT` (the price table), and the stale-run settings
+    /// polled, 60), `LLM_PRICES` and `LLM_BATCH_DISCOUNT` (the price table), `LLM_BATCH_MAX_REQUESTS` and
+    /// `LLM_BATCH_MAX_BYTES` (one batch's share of a job, at most OpenAI's limits), and the stale-run settings
     /// (`STALE_RUN_SECS`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
@@ -105,8 +109,25 @@ impl Settings {
             pool_size: env.parse("DATABASE_POOL_SIZE", d.pool_size)?.max(1),
             cadence: cadence(&env)?,
             prices: prices(&env)?,
+            batch_limits: batch_limits(&env)?,
         })
     }
+}
+
+/// `LLM_BATCH_MAX_REQUESTS` and `LLM_BATCH_MAX_BYTES`: from 1 up to OpenAI's limits, which are the defaults.
+fn batch_limits(env: &Env<'_>) -> Result<crate::batch_file::BatchLimits, ConfigError> {
+    let openai = crate::batch_file::BatchLimits::OPENAI;
+    let max_requests = env.parse("LLM_BATCH_MAX_REQUESTS", openai.max_requests)?;
+    let max_bytes = env.parse("LLM_BATCH_MAX_BYTES", openai.max_bytes)?;
+    if !(1..=openai.max_requests).contains(&max_requests) {
+        let reason = format!("{max_requests}: must be from 1 to {} (OpenAI's limit)", openai.max_requests);
+        return Err(invalid("LLM_BATCH_MAX_REQUESTS", reason));
+    }
+    if !(1..=openai.max_bytes).contains(&max_bytes) {
+        let reason = format!("{max_bytes}: must be from 1 to {} (OpenAI's 200 MB)", openai.max_bytes);
+        return Err(invalid("LLM_BATCH_MAX_BYTES", reason));
+    }
+    Ok(crate::batch_file::BatchLimits { max_requests, max_bytes })
 }
 
 /// `OPENAI_WEBHOOKS` (`on` or `off`, the default) and `LLM_WEBHOOK_NET_SECS`.
@@ -242,6 +263,24 @@ mod tests {
         assert_eq!(free.cost_of("gpt-4.1-nano", true, 1_000, 0, 1_000), Some(0.0));
         assert!(error_of(&[("LLM_PRICES", "{nope")]).contains("LLM_PRICES"));
         assert!(error_of(&[("LLM_BATCH_DISCOUNT", "2")]).contains("LLM_BATCH_DISCOUNT"));
+        Ok(())
+    }
+
+    #[test]
+    fn batch_limits_default_to_openais_and_may_only_be_lower() -> Result<(), ConfigError> {
+        use crate::batch_file::BatchLimits;
+        assert_eq!(with(&[])?.batch_limits, BatchLimits { max_requests: 50_000, max_bytes: 200_000_000 });
+        let low = with(&[("LLM_BATCH_MAX_REQUESTS", "5"), ("LLM_BATCH_MAX_BYTES", "4096")])?.batch_limits;
+        assert_eq!(low, BatchLimits { max_requests: 5, max_bytes: 4_096 });
+        for (name, value) in [
+            ("LLM_BATCH_MAX_REQUESTS", "0"),
+            ("LLM_BATCH_MAX_REQUESTS", "50001"),
+            ("LLM_BATCH_MAX_BYTES", "0"),
+            ("LLM_BATCH_MAX_BYTES", "200000001"),
+        ] {
+            let text = error_of(&[(name, value)]);
+            assert!(text.contains(name) && text.contains("must be from 1"), "{name}={value}: {text}");
+        }
         Ok(())
     }
 

@@ -108,7 +108,7 @@ impl<Q: Queue> Worker<Q> {
     }
 
     /// Ends every open item of the job `failed` with `reason`, which also becomes the job's error; cancels its
-    /// batch at OpenAI (best effort: nobody will read it).
+    /// batches at OpenAI (best effort: nobody will read them).
     pub(crate) async fn give_up_job(
         &self,
         job: &LlmJob,
@@ -116,14 +116,17 @@ impl<Q: Queue> Worker<Q> {
         reason: &str,
         stats: &mut Stats,
     ) -> anyhow::Result<()> {
-        if let Some(batch_id) = &job.batch_id
-            && let Err(e) = openai.cancel_batch(batch_id).await
-        {
-            tracing::warn!(batch.id = %batch_id, error = %bw_telemetry::chain(&e), "cancel of the given-up batch at OpenAI failed");
+        if job.mode == bw_db::llm::JobMode::Batch {
+            self.cancel_open_batches(job, openai, "the job given up").await?;
         }
         let mut conn = pool::conn(&self.pool).await?;
-        let ended =
-            conn.transaction::<_, anyhow::Error, _>(async |c| llm_tries::give_up_job(c, job.id, reason).await).await?;
+        let ended = conn
+            .transaction::<_, anyhow::Error, _>(async |c| {
+                let ended = llm_tries::give_up_job(c, job.id, reason).await?;
+                bw_db::llm::finish_open_batches(c, job.id).await?;
+                Ok(ended)
+            })
+            .await?;
         tracing::warn!(items = ended, %reason, "gave up on the job's open items");
         stats.items_updated += u64::try_from(ended)?;
         Ok(())

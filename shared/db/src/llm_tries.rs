@@ -73,13 +73,13 @@ pub async fn give_up_items(
     item_ids: &[i32],
     reason: &str,
 ) -> anyhow::Result<i32> {
-    end_open(conn, job_id, Some(item_ids), reason).await
+    end_open(conn, job_id, Some(item_ids), ItemStatus::Failed, Some(reason)).await
 }
 
 /// Ends every open item of the job `failed` with `reason`, and notes the reason as the job's error. Returns how many
 /// items ended. The caller holds a transaction.
 pub async fn give_up_job(conn: &mut AsyncPgConnection, job_id: Uuid, reason: &str) -> anyhow::Result<i32> {
-    let ended = end_open(conn, job_id, None, reason).await?;
+    let ended = end_open(conn, job_id, None, ItemStatus::Failed, Some(reason)).await?;
     diesel::sql_query("UPDATE llm_jobs SET error = $2, updated_at = now() WHERE id = $1")
         .bind::<SqlUuid, _>(job_id)
         .bind::<Text, _>(crate::storable(reason.to_owned()))
@@ -96,20 +96,27 @@ struct Ended {
     submitted: i32,
 }
 
-/// Ends open items (all of the job's when `item_ids` is `None`) `failed`, and moves the aggregates by how many left
-/// each status.
+/// Ends every open item of the job `cancelled` at once (a batch-mode job's cancel: its batches were cancelled at
+/// OpenAI). Returns how many ended. The caller holds a transaction.
+pub async fn cancel_open(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<i32> {
+    end_open(conn, job_id, None, ItemStatus::Cancelled, None).await
+}
+
+/// Ends open items (all of the job's when `item_ids` is `None`) as `to`, with `reason` as their error when given, and
+/// moves the aggregates by how many left each status.
 async fn end_open(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
     item_ids: Option<&[i32]>,
-    reason: &str,
+    to: ItemStatus,
+    reason: Option<&str>,
 ) -> anyhow::Result<i32> {
     let ended: Ended = diesel::sql_query(
         "WITH old AS (SELECT item_id, status FROM llm_job_items \
                       WHERE job_id = $1 AND status IN ('pending', 'submitted') \
                         AND ($3::int4[] IS NULL OR item_id = ANY($3)) FOR UPDATE), \
               ended AS (UPDATE llm_job_items i \
-                        SET status = 'failed', error = $2 || coalesce('; last error: ' || i.last_error, ''), \
+                        SET status = $4, error = $2 || coalesce('; last error: ' || i.last_error, ''), \
                             completed_at = now(), last_polled_at = now() \
                         FROM old WHERE i.job_id = $1 AND i.item_id = old.item_id \
                           AND i.status IN ('pending', 'submitted') \
@@ -118,13 +125,14 @@ async fn end_open(
                 count(*) FILTER (WHERE status = 'submitted')::int4 AS submitted FROM ended",
     )
     .bind::<SqlUuid, _>(job_id)
-    .bind::<Text, _>(crate::storable(reason.to_owned()))
+    .bind::<Nullable<Text>, _>(reason.map(|r| crate::storable(r.to_owned())))
     .bind::<Nullable<Array<Int4>>, _>(item_ids)
+    .bind::<Text, _>(to.as_str())
     .get_result(conn)
     .await?;
     for (from, n) in [(ItemStatus::Pending, ended.pending), (ItemStatus::Submitted, ended.submitted)] {
         if n > 0 {
-            shift(conn, job_id, from, ItemStatus::Failed, n).await?;
+            shift(conn, job_id, from, to, n).await?;
         }
     }
     Ok(ended.pending + ended.submitted)

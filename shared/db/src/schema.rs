@@ -140,6 +140,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    llm_batches (job_id, seq) {
+        job_id -> Uuid,
+        seq -> Int4,
+        batch_id -> Text,
+        input_file_id -> Text,
+        first_item -> Int4,
+        last_item -> Int4,
+        items -> Int4,
+        input_bytes -> Int8,
+        expires_at -> Timestamptz,
+        pushed_at -> Nullable<Timestamptz>,
+        outcome -> Nullable<Text>,
+        output_file_id -> Nullable<Text>,
+        error_file_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+        output_lines_applied -> Int8,
+        error_lines_applied -> Int8,
+        files_applied -> Int2,
+        created_at -> Timestamptz,
+        done_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     llm_jobs (id) {
         id -> Uuid,
         user_id -> Text,
@@ -156,8 +180,6 @@ diesel::table! {
         items_cancelled -> Int4,
         items_expired -> Int4,
         flags_applied -> Int4,
-        input_file_id -> Nullable<Text>,
-        batch_id -> Nullable<Text>,
         next_poll_at -> Timestamptz,
         poll_budget -> Int4,
         lease_owner -> Nullable<Uuid>,
@@ -167,12 +189,10 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         resolved_at -> Nullable<Timestamptz>,
-        batch_expires_at -> Nullable<Timestamptz>,
         screen_id -> Nullable<Uuid>,
         run_id -> Nullable<Uuid>,
         ends_pushed -> Int4,
         ends_polled -> Int4,
-        batch_pushed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -282,6 +302,7 @@ diesel::joinable!(entity_flags -> llm_jobs (job_id));
 diesel::joinable!(llm_jobs -> screens (screen_id));
 diesel::joinable!(llm_job_usage -> llm_jobs (job_id));
 diesel::joinable!(llm_job_loops -> llm_jobs (job_id));
+diesel::joinable!(llm_batches -> llm_jobs (job_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
@@ -297,6 +318,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     llm_job_items,
     llm_job_usage,
     llm_job_loops,
+    llm_batches,
     entity_flags,
     message_failures,
     webhook_events

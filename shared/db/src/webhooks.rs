@@ -13,8 +13,8 @@ use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::schema::{llm_job_items, llm_jobs, webhook_events};
-use bw_vocab::{ItemStatus, JobStatus};
+use crate::schema::{llm_batches, llm_job_items, webhook_events};
+use bw_vocab::ItemStatus;
 
 /// What an event is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,11 +94,11 @@ async fn still_waiting(conn: &mut AsyncPgConnection, event: Event<'_>) -> anyhow
             .first(conn)
             .await
             .optional()?,
-        Subject::Batch => llm_jobs::table
-            .filter(llm_jobs::batch_id.eq(event.object_id))
-            .filter(llm_jobs::status.eq_any(JobStatus::UNRESOLVED))
-            .filter(llm_jobs::batch_pushed_at.is_not_null())
-            .select(llm_jobs::id)
+        Subject::Batch => llm_batches::table
+            .filter(llm_batches::batch_id.eq(event.object_id))
+            .filter(llm_batches::done_at.is_null())
+            .filter(llm_batches::pushed_at.is_not_null())
+            .select(llm_batches::job_id)
             .first(conn)
             .await
             .optional()?,
@@ -138,18 +138,17 @@ async fn response_pushed(conn: &mut AsyncPgConnection, response_id: &str) -> any
     Ok(Recorded::Job { job_id, wake: waiting == 1 })
 }
 
-/// Marks the job of batch `batch_id` pushed; its worker is woken while the job is unresolved.
+/// Marks batch `batch_id` pushed; its job's worker is woken while the batch has items open. Of a job's batches,
+/// each one's event wakes the job: a job reads its pushed batches first.
 async fn batch_pushed(conn: &mut AsyncPgConnection, batch_id: &str) -> anyhow::Result<Recorded> {
-    let job: Option<(Uuid, JobStatus)> = diesel::update(llm_jobs::table)
-        .filter(llm_jobs::batch_id.eq(batch_id))
-        .set(
-            llm_jobs::batch_pushed_at.eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(batch_pushed_at, now())")),
-        )
-        .returning((llm_jobs::id, llm_jobs::status))
+    let batch: Option<(Uuid, Option<chrono::DateTime<chrono::Utc>>)> = diesel::update(llm_batches::table)
+        .filter(llm_batches::batch_id.eq(batch_id))
+        .set(llm_batches::pushed_at.eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(pushed_at, now())")))
+        .returning((llm_batches::job_id, llm_batches::done_at))
         .get_result(conn)
         .await
         .optional()?;
-    Ok(job.map_or(Recorded::Unknown, |(job_id, status)| Recorded::Job { job_id, wake: !status.is_resolved() }))
+    Ok(batch.map_or(Recorded::Unknown, |(job_id, done_at)| Recorded::Job { job_id, wake: done_at.is_none() }))
 }
 
 /// Takes the transaction lock on a response or batch id that an event and the write recording the id both take

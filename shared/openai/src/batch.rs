@@ -87,34 +87,42 @@ struct LineError {
 pub fn parse_batch_output(jsonl: &str) -> Result<Vec<BatchResult>, OpenAiError> {
     let mut results = Vec::new();
     for (index, text) in jsonl.lines().enumerate() {
-        if text.trim().is_empty() {
-            continue;
+        if let Some(result) = parse_batch_line(text, index as u64 + 1)? {
+            results.push(result);
         }
-        let what = || format!("batch output line {}", index + 1);
-        let line: Line = serde_json::from_str(text).map_err(|e| OpenAiError::decode(what(), e))?;
-        let outcome = match (line.response, line.error) {
-            (Some(r), _) if (200..300).contains(&r.status_code) => {
-                BatchOutcome::Answered { status_code: r.status_code, request_id: r.request_id, body: r.body }
-            }
-            (Some(r), _) => {
-                let error = r
-                    .body
-                    .get("error")
-                    .and_then(|e| serde_json::from_value::<ApiErrorBody>(e.clone()).ok())
-                    .unwrap_or_else(|| ApiErrorBody {
-                        message: format!("HTTP {} without an error body", r.status_code),
-                        error_type: None,
-                        param: None,
-                        code: None,
-                    });
-                BatchOutcome::HttpError { status_code: r.status_code, request_id: r.request_id, error }
-            }
-            (None, Some(e)) => BatchOutcome::NotRun { code: e.code, message: e.message.unwrap_or_default() },
-            (None, None) => return Err(OpenAiError::decode(what(), "neither `response` nor `error` is set")),
-        };
-        results.push(BatchResult { id: line.id, custom_id: line.custom_id, outcome });
     }
     Ok(results)
+}
+
+/// Parses one line of a batch output or error file, `number` (1-based) naming it in an error; `None` for a blank
+/// line.
+pub fn parse_batch_line(text: &str, number: u64) -> Result<Option<BatchResult>, OpenAiError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let what = || format!("batch output line {number}");
+    let line: Line = serde_json::from_str(text).map_err(|e| OpenAiError::decode(what(), e))?;
+    let outcome = match (line.response, line.error) {
+        (Some(r), _) if (200..300).contains(&r.status_code) => {
+            BatchOutcome::Answered { status_code: r.status_code, request_id: r.request_id, body: r.body }
+        }
+        (Some(r), _) => {
+            let error = r
+                .body
+                .get("error")
+                .and_then(|e| serde_json::from_value::<ApiErrorBody>(e.clone()).ok())
+                .unwrap_or_else(|| ApiErrorBody {
+                    message: format!("HTTP {} without an error body", r.status_code),
+                    error_type: None,
+                    param: None,
+                    code: None,
+                });
+            BatchOutcome::HttpError { status_code: r.status_code, request_id: r.request_id, error }
+        }
+        (None, Some(e)) => BatchOutcome::NotRun { code: e.code, message: e.message.unwrap_or_default() },
+        (None, None) => return Err(OpenAiError::decode(what(), "neither `response` nor `error` is set")),
+    };
+    Ok(Some(BatchResult { id: line.id, custom_id: line.custom_id, outcome }))
 }
 
 impl BatchResult {

@@ -123,23 +123,52 @@ impl OpenAi {
         F: Fn(RequestBuilder) -> RequestBuilder,
     {
         let what = format!("{method} {}", url.path());
+        let timeout = self.inner.config.request_timeout;
         retry::with_retries(&self.inner.policy, self.deadline, &what, |number, left| {
             let request = build(self.inner.http.request(method.clone(), url.clone()));
-            self.attempt(request, &what, number, left)
+            let what = &what;
+            async move {
+                let response = self.attempt(request, what, number, left, timeout).await?;
+                let body = response.bytes().await.map_err(|e| transport_error(what, &e))?;
+                Ok(Vec::from(body))
+            }
         })
         .await
     }
 
-    /// One attempt: wait out a used-up rate-limit budget, send, read the whole body, classify the outcome.
+    /// As [`execute`](Self::execute) for a large transfer (a file's upload or download): each attempt may take up to
+    /// [`TRANSFER_TIMEOUT`] (within the deadline), and the successful answer is returned unread, for its body to be
+    /// streamed. A failure while the body streams is the caller's to handle (it is not retried here).
+    pub(crate) async fn execute_transfer<F>(
+        &self,
+        method: Method,
+        url: Url,
+        build: F,
+    ) -> Result<reqwest::Response, OpenAiError>
+    where
+        F: Fn(RequestBuilder) -> RequestBuilder,
+    {
+        let what = format!("{method} {}", url.path());
+        let timeout = TRANSFER_TIMEOUT.max(self.inner.config.request_timeout);
+        retry::with_retries(&self.inner.policy, self.deadline, &what, |number, left| {
+            let request = build(self.inner.http.request(method.clone(), url.clone()));
+            self.attempt(request, &what, number, left, timeout)
+        })
+        .await
+    }
+
+    /// One attempt: wait out a used-up rate-limit budget, send, classify the outcome; a successful answer's body is
+    /// left to the caller, an error's is read.
     async fn attempt(
         &self,
         request: RequestBuilder,
         what: &str,
         number: u32,
         left: Option<Duration>,
-    ) -> Result<Vec<u8>, Failure> {
+        timeout: Duration,
+    ) -> Result<reqwest::Response, Failure> {
         let left = self.wait_for_rate_limit(left, number).await?;
-        let timeout = left.map_or(self.inner.config.request_timeout, |l| l.min(self.inner.config.request_timeout));
+        let timeout = left.map_or(timeout, |l| l.min(timeout));
         let request = request.bearer_auth(self.inner.config.api_key.expose()).timeout(timeout);
         self.inner.requests_sent.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -147,7 +176,6 @@ impl OpenAi {
         let status = response.status();
         let headers = response.headers().clone();
         self.record_rate_limits(&headers);
-        let body = response.bytes().await.map_err(|e| transport_error(what, &e))?;
         tracing::debug!(
             request = what,
             attempt = number + 1,
@@ -157,8 +185,9 @@ impl OpenAi {
             "OpenAI answered"
         );
         if status.is_success() {
-            return Ok(Vec::from(body));
+            return Ok(response);
         }
+        let body = response.bytes().await.map_err(|e| transport_error(what, &e))?;
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.inner.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
@@ -200,8 +229,11 @@ impl OpenAi {
     }
 }
 
+/// The longest one attempt at a file's upload or download may take (a batch input file is up to 200 MB).
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// A reqwest error as [`OpenAiError::Timeout`] or [`OpenAiError::Transport`] (both retryable).
-fn transport_error(what: &str, error: &reqwest::Error) -> Failure {
+pub(crate) fn transport_error(what: &str, error: &reqwest::Error) -> Failure {
     let error = if error.is_timeout() {
         OpenAiError::Timeout { what: what.to_owned() }
     } else {

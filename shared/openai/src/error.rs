@@ -89,6 +89,14 @@ pub enum OpenAiError {
         /// `error.message`.
         message: String,
     },
+    /// A local file to send (a batch's input file) could not be read.
+    #[error("could not read {path}: {reason}")]
+    LocalFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
     /// The client could not be built from its configuration.
     #[error("invalid OpenAI client configuration: {reason}")]
     InvalidConfig {
@@ -109,6 +117,7 @@ impl OpenAiError {
             | Self::DeadlineExceeded { .. }
             | Self::NotCompleted { .. }
             | Self::BatchItem { .. }
+            | Self::LocalFile { .. }
             | Self::InvalidConfig { .. } => false,
         }
     }
@@ -128,6 +137,7 @@ impl OpenAiError {
             | Self::DeadlineExceeded { .. }
             | Self::NotCompleted { .. }
             | Self::BatchItem { .. }
+            | Self::LocalFile { .. }
             | Self::InvalidConfig { .. } => false,
         }
     }

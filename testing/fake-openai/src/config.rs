@@ -103,6 +103,11 @@ pub struct FakeConfig {
     pub batch_expired_rate: f64,
     /// Fraction of batch lines that fail at HTTP level (`status_code` 400) in the error file.
     pub batch_http_error_rate: f64,
+    /// Most requests one batch's input file may hold (OpenAI's 50,000); a file with more fails the batch's
+    /// validation.
+    pub batch_max_requests: usize,
+    /// Largest batch input file, in bytes (OpenAI's 200 MB); a larger one fails the batch's validation.
+    pub batch_max_bytes: u64,
     /// Requests per minute before 429 `rate_limit_exceeded`; `None` never limits (headers report 30000).
     pub rate_limit_per_minute: Option<u32>,
     /// Most requests allowed at once (the bucket's size); the per-minute limit when unset. A small burst makes a
@@ -154,6 +159,8 @@ impl Default for FakeConfig {
             batch_cancelling_ms: Timing::ms(100),
             batch_expired_rate: 0.0,
             batch_http_error_rate: 0.0,
+            batch_max_requests: 50_000,
+            batch_max_bytes: 200_000_000,
             rate_limit_per_minute: None,
             rate_limit_burst: None,
             tokens_per_minute: 150_000_000,

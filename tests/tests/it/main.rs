@@ -20,6 +20,7 @@ mod operators;
 mod ops_api;
 mod pay;
 mod poller;
+mod poller_batches;
 mod poller_caps;
 mod postings;
 mod redelivery;

@@ -165,7 +165,13 @@ async fn a_batch_job_goes_through_its_whole_lifecycle_in_a_few_requests() -> any
     let job = s.poll_until_resolved(id).await?;
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     assert_eq!((job.items_completed, job.flags_applied), (12, 12));
-    assert!(job.batch_id.is_some() && job.input_file_id.is_some(), "{job:?}");
+    let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
+    let batches = llm::batches(&mut conn, id).await?;
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    let batch = &batches[0];
+    assert!(batch.input_file_id.starts_with("file-") && batch.done_at.is_some(), "{batch:?}");
+    assert_eq!((batch.items, batch.outcome.as_deref(), batch.files_applied), (12, Some("completed"), 2), "{batch:?}");
+    assert_eq!(batch.output_lines_applied, 12, "{batch:?}");
     let stats = s.fake.stats();
     assert_eq!(stats.responses_created, 0, "no background responses in batch mode");
     assert_eq!(stats.by_route.get("POST /v1/batches").copied(), Some(1), "one batch: {:?}", stats.by_route);

@@ -156,7 +156,8 @@ async fn a_rate_limited_batch_submission_waits_for_a_later_invocation() -> anyho
     assert!(stats.items_waiting > 0, "{stats:?}");
     let job = s.job(id).await?;
     assert_eq!((job.items_pending, job.items_failed), (12, 0), "{job:?}");
-    assert!(job.batch_id.is_none(), "{job:?}");
+    let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
+    assert!(bw_db::llm::batches(&mut conn, id).await?.is_empty(), "no batch recorded");
     assert!(due_in_secs(&s, id).await? >= 4, "the next poll waits as OpenAI asked");
 
     ends_storm(&s).await?;
@@ -181,7 +182,7 @@ async fn a_batch_outlives_the_age_cap_within_its_window_and_is_given_up_only_pas
     let closed = s
         .app
         .db
-        .scalar(&format!("SELECT extract(epoch FROM now() - batch_expires_at)::int8 FROM llm_jobs WHERE id = '{id}'"))
+        .scalar(&format!("SELECT extract(epoch FROM now() - expires_at)::int8 FROM llm_batches WHERE job_id = '{id}'"))
         .await?;
     assert!((3_500..3_700).contains(&closed), "the batch's window closed an hour ago: {closed} s");
     s.fake.advance(Duration::from_secs(1));

@@ -117,7 +117,15 @@ async fn each_documented_event_reaches_its_job_once_and_wakes_it_when_it_needs_w
     let mut conn = bw_db::pool::conn(&api.db.pool).await?;
     llm::mark_submitted(&mut conn, background, 1, "resp_abc123").await?;
     llm::mark_submitted(&mut conn, background, 2, "resp_two").await?;
-    llm::record_batch(&mut conn, batch, "file-1", "batch_abc123", chrono::Utc::now()).await?;
+    let recorded = llm::NewBatch {
+        batch_id: "batch_abc123",
+        input_file_id: "file-1",
+        first_item: 1,
+        last_item: 2,
+        input_bytes: 100,
+        expires_at: chrono::Utc::now(),
+    };
+    llm::record_batch(&mut conn, batch, &recorded).await?;
 
     // The documented body, byte for byte: its response is item 1's; the job is woken.
     let completed = fixture("event_response_completed.openapi_example.json")?;
@@ -171,7 +179,7 @@ async fn each_documented_event_reaches_its_job_once_and_wakes_it_when_it_needs_w
     }
     let stamped = api
         .db
-        .scalar(&format!("SELECT count(*) FROM llm_jobs WHERE id = '{batch}' AND batch_pushed_at IS NOT NULL"))
+        .scalar(&format!("SELECT count(*) FROM llm_batches WHERE job_id = '{batch}' AND pushed_at IS NOT NULL"))
         .await?;
     assert_eq!(stamped, 1);
 

@@ -175,6 +175,10 @@ pub struct JobView {
     pub progress: f64,
     /// Tokens its ended items used (as OpenAI reported them) and their estimated cost; zeros until one ended.
     pub usage: JobUsage,
+    /// Batch mode: its OpenAI batches so far, in the order submitted (a job is split into as many as its items
+    /// need); empty in background mode.
+    #[serde(default)]
+    pub batches: Vec<llm::LlmBatch>,
 }
 
 /// The views of `jobs`, their usage read in one query.
@@ -184,11 +188,13 @@ pub(crate) async fn views(
 ) -> Result<Vec<JobView>, ApiError> {
     let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
     let mut usage = llm::usage_of(conn, &ids).await?;
+    let mut batches = llm::batches_of(conn, &ids).await?;
     Ok(jobs
         .into_iter()
         .map(|job| {
             let usage = usage.remove(&job.id).unwrap_or_default();
-            with_usage(job, usage)
+            let batches = batches.remove(&job.id).unwrap_or_default();
+            JobView { batches, ..with_usage(job, usage) }
         })
         .collect())
 }
@@ -196,7 +202,7 @@ pub(crate) async fn views(
 fn with_usage(job: LlmJob, usage: JobUsage) -> JobView {
     let done = job.items_completed + job.items_failed + job.items_cancelled + job.items_expired;
     let progress = if job.items_total > 0 { f64::from(done) / f64::from(job.items_total) } else { 1.0 };
-    JobView { job, progress, usage }
+    JobView { job, progress, usage, batches: Vec::new() }
 }
 
 /// The view of one job.

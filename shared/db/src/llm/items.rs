@@ -209,15 +209,17 @@ pub struct ReadyWork {
     /// Submitted items an event announced the end of.
     #[diesel(sql_type = Int8)]
     pub pushed: i64,
-    /// Batch mode: when an event announced the batch's end.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-    pub batch_pushed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Batch mode: batches an event announced the end of, not applied yet.
+    #[diesel(sql_type = Int8)]
+    pub batches_pushed: i64,
 }
 
-/// The job's [`ReadyWork`]: its pending items from the job's aggregate, the pushed ones counted on their index.
+/// The job's [`ReadyWork`]: its pending items from the job's aggregate, the pushed ones counted on their indexes.
 pub async fn ready_work(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<ReadyWork> {
     Ok(diesel::sql_query(
-        "SELECT j.items_pending::bigint AS pending, j.batch_pushed_at, \
+        "SELECT j.items_pending::bigint AS pending, \
+                (SELECT count(*) FROM llm_batches \
+                 WHERE job_id = j.id AND done_at IS NULL AND pushed_at IS NOT NULL) AS batches_pushed, \
                 (SELECT count(*) FROM llm_job_items \
                  WHERE job_id = j.id AND status = 'submitted' AND pushed_at IS NOT NULL) AS pushed \
          FROM llm_jobs j WHERE j.id = $1",

@@ -1,4 +1,4 @@
-//! A job's life: creation with its items, the worker's lease on it, its batch, its resolution and a cancel request.
+//! A job's life: creation with its items, the worker's lease on it, its resolution and a cancel request.
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
@@ -7,8 +7,8 @@ use diesel::sql_types::{Array, Int4, Int8, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{ItemStatus, JobMode, JobStatus, LlmJob};
-use crate::schema::{llm_job_items, llm_jobs};
+use super::{JobMode, JobStatus, LlmJob};
+use crate::schema::llm_jobs;
 
 /// What a new job asks.
 #[derive(Clone, Debug)]
@@ -228,43 +228,6 @@ pub async fn postpone(conn: &mut AsyncPgConnection, ids: &[Uuid], secs: i64) -> 
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Records a job's OpenAI batch, whose completion window closes at `expires_at`: every pending item becomes
-/// submitted (the batch carries them all), the aggregates move, and the job runs. The caller holds a transaction.
-/// Returns how many items the batch covers.
-pub async fn record_batch(
-    conn: &mut AsyncPgConnection,
-    job_id: Uuid,
-    input_file_id: &str,
-    batch_id: &str,
-    expires_at: DateTime<Utc>,
-) -> anyhow::Result<i32> {
-    crate::webhooks::lock_object(conn, batch_id).await?;
-    let n = diesel::update(llm_job_items::table)
-        .filter(llm_job_items::job_id.eq(job_id))
-        .filter(llm_job_items::status.eq("pending"))
-        .set((
-            llm_job_items::status.eq("submitted"),
-            llm_job_items::submitted_at.eq(now),
-            llm_job_items::attempts.eq(llm_job_items::attempts + 1),
-        ))
-        .execute(conn)
-        .await?;
-    let n = i32::try_from(n)?;
-    super::items::shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, n).await?;
-    diesel::update(llm_jobs::table)
-        .filter(llm_jobs::id.eq(job_id))
-        .set((
-            llm_jobs::input_file_id.eq(input_file_id),
-            llm_jobs::batch_id.eq(batch_id),
-            llm_jobs::batch_expires_at.eq(expires_at),
-            llm_jobs::batch_pushed_at.eq(crate::webhooks::received_about(batch_id.to_owned())),
-        ))
-        .execute(conn)
-        .await?;
-    set_running(conn, job_id).await?;
-    Ok(n)
 }
 
 /// How many jobs are not resolved yet (for benchmarks and operators).

@@ -3,8 +3,10 @@
 //! twice is applied once.
 //!
 //! [`jobs`] holds a job's life (creation, the worker's lease, resolution, cancel), [`items`] its items' transitions
-//! and the postings they are about, [`flags`] the decisions landed on the postings.
+//! and the postings they are about, [`batches`] a batch-mode job's OpenAI batches, [`flags`] the decisions landed on
+//! the postings.
 
+mod batches;
 mod flags;
 mod items;
 mod jobs;
@@ -15,6 +17,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use batches::{
+    BatchEnded, LlmBatch, NewBatch, ResultFile, applied_lines, batches, batches_of, file_applied, finish_batch,
+    finish_open_batches, open_batches, open_items_of, pending_after, record_batch, record_outcome,
+};
 pub use bw_vocab::{ItemStatus, JobMode, JobStatus, Learnt};
 pub use flags::Decision;
 pub(crate) use items::shift;
@@ -23,8 +29,8 @@ pub use items::{
     posting_texts, postings_matching, pushed_items, ready_postings_of_run, ready_work, touch_polled,
 };
 pub use jobs::{
-    NewJob, claim, create, due, get, list, load, of_run, postpone, record_batch, release, renew, request_cancel,
-    resolve_if_done, set_poll_budget, unresolved_count, usage_of,
+    NewJob, claim, create, due, get, list, load, of_run, postpone, release, renew, request_cancel, resolve_if_done,
+    set_poll_budget, unresolved_count, usage_of,
 };
 pub use loops::{Passed, holds_loop, pass_loop, restart_loops};
 
@@ -51,8 +57,6 @@ pub struct LlmJob {
     pub items_cancelled: i32,
     pub items_expired: i32,
     pub flags_applied: i32,
-    pub input_file_id: Option<String>,
-    pub batch_id: Option<String>,
     pub next_poll_at: DateTime<Utc>,
     #[serde(skip)]
     pub poll_budget: i32,
@@ -65,8 +69,6 @@ pub struct LlmJob {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
-    /// Batch mode: when the batch's completion window closes (OpenAI's `expires_at`).
-    pub batch_expires_at: Option<DateTime<Utc>>,
     /// The standing screen that started it (for a run), if one did.
     pub screen_id: Option<Uuid>,
     /// The run whose new and changed postings it judges, when a standing screen started it.
@@ -75,8 +77,6 @@ pub struct LlmJob {
     pub ends_pushed: i32,
     /// Items whose end at OpenAI the worker found by polling.
     pub ends_polled: i32,
-    /// Batch mode: when a webhook event announced the batch's end.
-    pub batch_pushed_at: Option<DateTime<Utc>>,
 }
 
 /// What a job's ended items used and cost, summed.
@@ -134,5 +134,5 @@ pub struct LlmJobItem {
     pub cost_usd: Option<f64>,
 }
 
-/// Most items one job may have: the API refuses more, and a batch-mode job sends them all in one batch file.
-pub const MAX_ITEMS: i64 = 50_000;
+/// Most items one job may have: the API refuses more. A batch-mode job is split into as many batches as they need.
+pub const MAX_ITEMS: i64 = 1_000_000;

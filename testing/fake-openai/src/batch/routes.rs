@@ -69,7 +69,8 @@ pub(crate) async fn create(State(fake): State<FakeOpenAi>, body: Bytes) -> Resul
     let finalizing_ms = in_progress_ms.saturating_add(config.batch_in_progress_ms.draw(rng));
     let done_ms = finalizing_ms.saturating_add(config.batch_finalizing_ms.draw(rng));
     let cancelling_for_ms = config.batch_cancelling_ms.draw(rng);
-    let (plan, model) = match validate(&file.content, endpoint) {
+    let limits = super::validate::Limits { max_requests: config.batch_max_requests, max_bytes: config.batch_max_bytes };
+    let (plan, model) = match validate(&file.content, endpoint, limits) {
         Ok(lines) => {
             let model = lines.first().and_then(|l| l.body.get("model")).and_then(Value::as_str).map(str::to_owned);
             let planning =

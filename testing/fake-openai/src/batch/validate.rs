@@ -24,8 +24,27 @@ fn missing(name: &str, param: &str, line: usize) -> Value {
     error("missing_required_parameter", format!("Missing required parameter: '{name}'."), Some(param), Some(line))
 }
 
-/// The lines of the file, or the batch's error list. Blank lines are skipped; line numbers are 1-based.
-pub(crate) fn validate(content: &[u8], endpoint: &str) -> Result<Vec<InputLine>, Vec<Value>> {
+/// What one batch's input file may hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub max_requests: usize,
+    pub max_bytes: u64,
+}
+
+impl Limits {
+    /// OpenAI's: 50,000 requests, 200 MB.
+    #[cfg(test)]
+    pub(crate) const OPENAI: Self = Self { max_requests: 50_000, max_bytes: 200_000_000 };
+}
+
+/// The lines of the file, or the batch's error list. Blank lines are skipped; line numbers are 1-based. A file past
+/// `limits` fails whole (the codes and wording of those two errors are the fake's own: the documented limits, not a
+/// recorded answer).
+pub(crate) fn validate(content: &[u8], endpoint: &str, limits: Limits) -> Result<Vec<InputLine>, Vec<Value>> {
+    if content.len() as u64 > limits.max_bytes {
+        let message = format!("The input file is {} bytes, more than the {} allowed.", content.len(), limits.max_bytes);
+        return Err(vec![error("file_too_large", message, None, None)]);
+    }
     let Ok(text) = std::str::from_utf8(content) else {
         return Err(vec![error("invalid_file_format", "The input file is not valid UTF-8.", None, None)]);
     };
@@ -44,6 +63,11 @@ pub(crate) fn validate(content: &[u8], endpoint: &str) -> Result<Vec<InputLine>,
     }
     if errors.is_empty() && lines.is_empty() {
         errors.push(error("empty_file", "The batch input file is empty.", None, None));
+    }
+    if errors.is_empty() && lines.len() > limits.max_requests {
+        let message =
+            format!("The input file has {} requests, more than the {} allowed.", lines.len(), limits.max_requests);
+        errors.push(error("too_many_requests", message, None, None));
     }
     if errors.is_empty() { Ok(lines) } else { Err(errors) }
 }
@@ -123,7 +147,7 @@ mod tests {
         let file = include_str!(
             "../../../../tests/fixtures/openai/batch/batch_request_input_line.openapi_2025-03-21_example.jsonl"
         );
-        let lines = validate(file.as_bytes(), "/v1/chat/completions").map_err(|e| format!("{e:?}"));
+        let lines = validate(file.as_bytes(), "/v1/chat/completions", Limits::OPENAI).map_err(|e| format!("{e:?}"));
         assert_eq!(lines.map(|l| l.len()), Ok(1));
     }
 
@@ -138,7 +162,7 @@ mod tests {
             line("c", "/v1/responses", json!({"model": "m"})),
         ]
         .join("\n");
-        let errors = validate(file.as_bytes(), "/v1/responses").err().unwrap_or_default();
+        let errors = validate(file.as_bytes(), "/v1/responses", Limits::OPENAI).err().unwrap_or_default();
         let codes: Vec<(&str, u64)> =
             errors.iter().map(|e| (e["code"].as_str().unwrap_or(""), e["line"].as_u64().unwrap_or(0))).collect();
         assert_eq!(
@@ -155,6 +179,17 @@ mod tests {
 
     #[test]
     fn empty_file_fails() {
-        assert!(validate(b"\n\n", "/v1/responses").is_err());
+        assert!(validate(b"\n\n", "/v1/responses", Limits::OPENAI).is_err());
+    }
+
+    #[test]
+    fn a_file_past_the_limits_fails_whole() {
+        let line = r#"{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"x"}}"#;
+        let two = format!("{line}\n{}\n", line.replace("\"a\"", "\"b\""));
+        assert!(validate(two.as_bytes(), "/v1/responses", Limits { max_requests: 2, max_bytes: 1_000 }).is_ok());
+        let few = validate(two.as_bytes(), "/v1/responses", Limits { max_requests: 1, max_bytes: 1_000 });
+        assert_eq!(few.err().unwrap_or_default()[0]["code"], "too_many_requests");
+        let small = validate(two.as_bytes(), "/v1/responses", Limits { max_requests: 2, max_bytes: 100 });
+        assert_eq!(small.err().unwrap_or_default()[0]["code"], "file_too_large");
     }
 }

@@ -1,0 +1,160 @@
+//! Batch files as streams, so a worker's memory does not grow with them: an input file uploaded from disk (read
+//! again for every attempt, never held whole), and a result file read line by line as it downloads.
+
+use std::path::Path;
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt as _};
+use reqwest::Method;
+use reqwest::multipart::{Form, Part};
+
+use crate::client::OpenAi;
+use crate::error::OpenAiError;
+use crate::types::FileObject;
+
+impl OpenAi {
+    /// `POST /files` with `purpose=batch`, the `file` part named `filename` (ending in `.jsonl`) streamed from the
+    /// file at `path`, which each attempt opens again.
+    pub async fn upload_batch_file_from(&self, path: &Path, filename: &str) -> Result<FileObject, OpenAiError> {
+        let unreadable =
+            |e: std::io::Error| OpenAiError::LocalFile { path: path.display().to_string(), reason: e.to_string() };
+        let length = std::fs::metadata(path).map_err(unreadable)?.len();
+        let url = self.url(&["files"])?;
+        let response = self
+            .execute_transfer(Method::POST, url, |request| {
+                let headers = reqwest::header::HeaderMap::from_iter([(
+                    reqwest::header::CONTENT_TYPE,
+                    reqwest::header::HeaderValue::from_static("application/octet-stream"),
+                )]);
+                let part =
+                    Part::stream_with_length(file_body(path), length).file_name(filename.to_owned()).headers(headers);
+                request.multipart(Form::new().text("purpose", "batch").part("file", part))
+            })
+            .await?;
+        let body = response.bytes().await.map_err(|e| crate::client::transport_error("POST /files", &e).error)?;
+        serde_json::from_slice(&body).map_err(|e| OpenAiError::decode("POST /files answer", e))
+    }
+
+    /// `GET /files/{id}/content` as [`FileLines`]: a batch's output or error file read a line at a time.
+    pub async fn file_lines(&self, file_id: &str) -> Result<FileLines, OpenAiError> {
+        let url = self.url(&["files", file_id, "content"])?;
+        let what = format!("GET /files/{file_id}/content");
+        let response = self.execute_transfer(Method::GET, url, |request| request).await?;
+        Ok(FileLines::new(response.bytes_stream(), what))
+    }
+}
+
+/// The file at `path` as a request body read as it is sent; a file that cannot be opened makes the body fail (and
+/// the attempt, as a transport error).
+fn file_body(path: &Path) -> reqwest::Body {
+    match std::fs::File::open(path) {
+        Ok(file) => reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file))),
+        Err(e) => reqwest::Body::wrap_stream(futures::stream::once(async move { Err::<Bytes, _>(e) })),
+    }
+}
+
+/// A file's lines as its body downloads: at most one line and one network chunk are held at a time.
+pub struct FileLines {
+    stream: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    buffer: BytesMut,
+    ended: bool,
+    what: String,
+    /// Lines returned so far.
+    read: u64,
+}
+
+impl FileLines {
+    fn new(stream: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static, what: String) -> Self {
+        Self { stream: Box::pin(stream), buffer: BytesMut::new(), ended: false, what, read: 0 }
+    }
+
+    /// Lines returned so far (the next one's 1-based number, less one).
+    pub fn read(&self) -> u64 {
+        self.read
+    }
+
+    /// The next line, without its `\n` (nor a `\r` before it); `None` at the end of the file. A last line without a
+    /// newline is a line. A line that is not UTF-8, or a download that breaks, is an error naming the line.
+    pub async fn next_line(&mut self) -> Result<Option<String>, OpenAiError> {
+        loop {
+            if let Some(at) = self.buffer.iter().position(|b| *b == b'\n') {
+                let mut line = self.buffer.split_to(at + 1);
+                line.truncate(at);
+                return self.line(&line).map(Some);
+            }
+            if self.ended {
+                if self.buffer.is_empty() {
+                    return Ok(None);
+                }
+                let line = self.buffer.split();
+                return self.line(&line).map(Some);
+            }
+            match self.stream.next().await {
+                Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err(crate::client::transport_error(&self.what, &e).error),
+                None => self.ended = true,
+            }
+        }
+    }
+
+    /// Skips `n` lines (those an earlier invocation applied); returns how many there were.
+    pub async fn skip(&mut self, n: u64) -> Result<u64, OpenAiError> {
+        let mut skipped = 0;
+        while skipped < n && self.next_line().await?.is_some() {
+            skipped += 1;
+        }
+        Ok(skipped)
+    }
+
+    fn line(&mut self, bytes: &[u8]) -> Result<String, OpenAiError> {
+        self.read += 1;
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        String::from_utf8(bytes.to_vec())
+            .map_err(|e| OpenAiError::decode(format!("{} line {}", self.what, self.read), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(chunks: &[&'static str]) -> FileLines {
+        let chunks: Vec<reqwest::Result<Bytes>> = chunks.iter().map(|c| Ok(Bytes::from_static(c.as_bytes()))).collect();
+        FileLines::new(futures::stream::iter(chunks), "test file".to_owned())
+    }
+
+    async fn all(mut lines: FileLines) -> Result<Vec<String>, OpenAiError> {
+        let mut out = Vec::new();
+        while let Some(line) = lines.next_line().await? {
+            out.push(line);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn lines_split_across_chunks_come_whole() -> Result<(), OpenAiError> {
+        let lines = lines_of(&["{\"a\":", "1}\n{\"b\"", ":2}\r\n", "", "last"]);
+        assert_eq!(all(lines).await?, ["{\"a\":1}", "{\"b\":2}", "last"]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn skipping_counts_lines_and_stops_at_the_end() -> Result<(), OpenAiError> {
+        let mut lines = lines_of(&["one\ntwo\nthree\n"]);
+        assert_eq!(lines.skip(2).await?, 2);
+        assert_eq!(lines.next_line().await?.as_deref(), Some("three"));
+        assert_eq!(lines.read(), 3);
+        assert_eq!(lines.skip(5).await?, 0);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_line_that_is_not_utf8_is_named() -> Result<(), OpenAiError> {
+        let chunks = vec![Ok(Bytes::from_static(b"ok\n\xff\xfe\n"))];
+        let mut lines = FileLines::new(futures::stream::iter(chunks), "file-x".to_owned());
+        assert_eq!(lines.next_line().await?.as_deref(), Some("ok"));
+        let error = lines.next_line().await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("file-x line 2"), "{error}");
+        Ok(())
+    }
+}
