@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks that print `key: value` figures (they are measurements, not pass/fail tests).
 #   scripts/bench.sh ingestion [COMPANIES=100] [POSTINGS_PER_COMPANY=500] [ROW_BY_ROW_SAMPLE=5000]
-#   scripts/bench.sh poller [JOBS=200] [ITEMS=100] [RATE_LIMIT_PER_MINUTE=60000] [all|polling,old,webhook,batch]
+#   scripts/bench.sh poller [JOBS=200] [ITEMS=100] [RATE_LIMIT_PER_MINUTE=60000] [all|polling,old,webhook,batch,large]
+#       large: one batch job of BENCH_LARGE_BATCH_ITEMS (200,000) items worked by the release poller binary
 #   scripts/bench.sh lambda [ROUNDS=5] [POSTINGS_PER_RUN=500]
 #       each function's release binary in Lambda mode against a fake Runtime API: cold start and peak RSS
 #   scripts/bench.sh progress [STREAMS=50] [CHANGES=200]
@@ -33,6 +34,9 @@ elif [[ "$1" == export ]]; then
 elif [[ "$1" == lambda ]]; then
   # The functions' binaries, beside `bench`, built as for Lambda but for this machine.
   cargo build --release --quiet -p bw-bench -p bw-api -p bw-ingestion -p bw-poller --bins
+elif [[ "$1" == poller ]]; then
+  # `bench`, and the worker's binary beside it for the large batch job (`large`).
+  cargo build --release --quiet -p bw-bench -p bw-poller --bins
 else
   cargo build --release --quiet -p bw-bench --bin bench
 fi

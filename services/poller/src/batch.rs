@@ -219,10 +219,13 @@ impl<Q: Queue> Worker<Q> {
             if batch.files_applied >= done {
                 continue;
             }
-            if let Some(file_id) = file_id
-                && !self.apply_file(job, openai, batch, (which, file_id, applied), learnt, until, stats).await?
-            {
-                return Ok(false);
+            if let Some(file_id) = file_id {
+                let started = Instant::now();
+                let done = self.apply_file(job, openai, batch, (which, file_id, applied), learnt, until, stats).await;
+                stats.batch_apply_ms += u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                if !done? {
+                    return Ok(false);
+                }
             }
             let mut conn = pool::conn(&self.pool).await?;
             llm::file_applied(&mut conn, batch, which).await?;
@@ -331,6 +334,7 @@ impl<Q: Queue> Worker<Q> {
         }
         let steps = self.end_chunk(job, ends, Some((batch, which, read))).await?;
         stats.tally(steps);
+        stats.batch_lines_applied += u64::try_from(read)?;
         Ok(())
     }
 

@@ -23,6 +23,9 @@ pub struct Stats {
     pub reasoning_tokens: u64,
     /// Their estimated cost, in millionths of a US dollar (items whose model has no price left out).
     pub cost_micro_usd: u64,
+    /// Batch mode: lines of batches' output and error files applied, and the time spent streaming and applying them.
+    pub batch_lines_applied: u64,
+    pub batch_apply_ms: u64,
     /// The longest wait OpenAI asked for in this invocation (the job's next poll comes no sooner).
     #[serde(skip)]
     pub retry_after: Option<Duration>,
@@ -78,6 +81,8 @@ impl Stats {
         self.output_tokens += other.output_tokens;
         self.reasoning_tokens += other.reasoning_tokens;
         self.cost_micro_usd += other.cost_micro_usd;
+        self.batch_lines_applied += other.batch_lines_applied;
+        self.batch_apply_ms += other.batch_apply_ms;
         self.retry_after = self.retry_after.max(other.retry_after);
         self.backlog |= other.backlog;
     }
@@ -92,7 +97,11 @@ impl Stats {
                     "Dimensions": [["function"]],
                     "Metrics": METRICS.iter().chain(&TOKEN_METRICS)
                         .map(|n| serde_json::json!({ "Name": n, "Unit": "Count" }))
-                        .chain([serde_json::json!({ "Name": "estimated_cost_usd", "Unit": "None" })])
+                        .chain([
+                            serde_json::json!({ "Name": "estimated_cost_usd", "Unit": "None" }),
+                            serde_json::json!({ "Name": "batch_lines_applied", "Unit": "Count" }),
+                            serde_json::json!({ "Name": "batch_apply_ms", "Unit": "Milliseconds" }),
+                        ])
                         .collect::<Vec<_>>(),
                 }],
             },
@@ -108,6 +117,8 @@ impl Stats {
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "estimated_cost_usd": self.cost_micro_usd as f64 / 1e6,
+            "batch_lines_applied": self.batch_lines_applied,
+            "batch_apply_ms": self.batch_apply_ms,
         })
     }
 

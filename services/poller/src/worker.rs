@@ -48,18 +48,18 @@ impl<Q> Worker<Q> {
     ) -> anyhow::Result<Vec<Step>> {
         let ends: Vec<(i32, ItemEnd)> = ends.into_iter().map(|(id, end)| (id, self.priced(job, end))).collect();
         let mut conn = pool::conn(&self.pool).await?;
-        conn.transaction::<_, anyhow::Error, _>(async |c| {
-            let mut steps = Vec::with_capacity(ends.len());
-            for (item_id, end) in &ends {
-                let ended = llm::end_item(c, job.id, &job.user_id, *item_id, end).await?;
-                steps.push(if ended { Step::Ended(end.usage) } else { Step::Running });
-            }
-            if let Some((batch, file, lines)) = read {
-                llm::applied_lines(c, batch, file, lines).await?;
-            }
-            Ok(steps)
-        })
-        .await
+        let ended = conn
+            .transaction::<_, anyhow::Error, _>(async |c| {
+                let ended = llm::end_items(c, job.id, &job.user_id, &ends).await?;
+                if let Some((batch, file, lines)) = read {
+                    llm::applied_lines(c, batch, file, lines).await?;
+                }
+                Ok(ended)
+            })
+            .await?;
+        let mut ended: std::collections::HashSet<i32> = ended.into_iter().collect();
+        let steps = ends.iter().map(|(id, end)| if ended.remove(id) { Step::Ended(end.usage) } else { Step::Running });
+        Ok(steps.collect())
     }
 
     /// The end with its usage's estimated cost, from the settings' price table (a batch at its discount).

@@ -22,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("progress") => bw_bench::progress::run(number(1, 50)?.max(1), number(2, 200)?.max(1)).await,
         other => anyhow::bail!(
-            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] [all|polling,old,webhook,batch] | bench lambda [ROUNDS] [POSTINGS] | bench scale [USERS] [COMPANIES] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
+            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] [all|polling,old,webhook,batch,large] | bench lambda [ROUNDS] [POSTINGS] | bench scale [USERS] [COMPANIES] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
         ),
     }
 }

@@ -5,7 +5,9 @@
 //! - the old strategy: every 30 s, jobs one after another, 20 items in parallel, at most 50 items per job per tick.
 //!
 //! For each: the time from the last item finishing at OpenAI to the last job resolved, and OpenAI requests per item.
-//! Then the new strategy with webhooks on, twice (every event delivered; a fifth of them lost): see [`webhooks`].
+//! Then the new strategy with webhooks on, twice (every event delivered; a fifth of them lost): see [`webhooks`]; the
+//! batch strategy on the same workload; and one batch job of 200,000 items worked by the release binary: see
+//! [`large_batch`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +27,7 @@ use uuid::Uuid;
 use super::figure;
 use bw_tests::db::TestDb;
 
+mod large_batch;
 mod webhooks;
 
 /// What one strategy did.
@@ -38,7 +41,8 @@ struct Outcome {
 }
 
 /// Runs the benchmark and prints its figures: `parts` is `all`, or a comma-separated list of `polling` (the new
-/// strategy), `old`, `webhook` (both webhook runs) and `batch`.
+/// strategy), `old`, `webhook` (both webhook runs), `batch` and `large` (one batch job of 200,000 items: see
+/// [`large_batch`]).
 pub async fn run(jobs: usize, items: usize, rpm: u32, parts: &str) -> anyhow::Result<()> {
     let wanted = |part: &str| parts == "all" || parts.split(',').any(|p| p.trim() == part);
     figure("jobs", jobs);
@@ -71,6 +75,9 @@ pub async fn run(jobs: usize, items: usize, rpm: u32, parts: &str) -> anyhow::Re
         let batch = strategy(jobs, items, rpm, JobMode::Batch, false).await?;
         figure("requests_per_item_batch", format!("{:.3}", batch.requests_per_item));
         figure("batch_wall_s", format!("{:.1}", batch.wall.as_secs_f64()));
+    }
+    if wanted("large") {
+        large_batch::run().await?;
     }
     Ok(())
 }

@@ -208,3 +208,67 @@ async fn failed_tries_count_on_open_items_and_giving_up_moves_each_item_once() -
     assert_eq!(job_error[0]["error"], "gave up: no answer after 24 h");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_of_ends_moves_what_one_end_at_a_time_would_and_lands_each_decision_once() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let job = job_with_items(&db, 6).await?;
+    let mut conn = bw_db::pool::conn(&db.pool).await?;
+    for item in 1..=5 {
+        assert!(llm::mark_submitted(&mut conn, job, item, &format!("resp_{item}")).await?);
+    }
+    assert!(llm::end_item(&mut conn, job, "alice", 4, &completed(false)).await?, "item 4 ended before the chunk");
+    let usage = llm::ItemUsage {
+        input_tokens: 100,
+        cached_input_tokens: 10,
+        output_tokens: 20,
+        reasoning_tokens: 5,
+        cost_usd: Some(0.5),
+    };
+    let pushed = |end: ItemEnd| end.learnt(bw_vocab::Learnt::Push);
+    let failed = ItemEnd { error: Some("OpenAI answered 400: no".into()), ..ItemEnd::bare(ItemStatus::Failed) };
+    let expired = ItemEnd { error: Some("batch_expired".into()), ..ItemEnd::bare(ItemStatus::Expired) };
+    let chunk = vec![
+        (1, pushed(ItemEnd { usage: Some(usage), ..completed(true) })),
+        (2, pushed(ItemEnd { usage: Some(llm::ItemUsage { cost_usd: None, ..usage }), ..completed(false) })),
+        (1, pushed(failed.clone())),
+        (3, pushed(failed)),
+        (4, pushed(completed(true))),
+        (5, pushed(expired)),
+        (99, pushed(completed(true))),
+    ];
+    let mut ended = llm::end_items(&mut conn, job, "alice", &chunk).await?;
+    ended.sort_unstable();
+    assert_eq!(ended, [1, 2, 3, 5], "item 1 once (as its first end says), 4 already ended, 99 no item");
+    let a = aggregates(&db, job).await?;
+    let counts: Vec<i64> = ["items_pending", "items_submitted", "items_completed", "items_failed", "items_expired"]
+        .iter()
+        .map(|c| a[*c].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(counts, [1, 0, 3, 1, 1], "{a}");
+    assert_eq!(a["flags_applied"].as_i64(), Some(3), "items 1, 2 and 4: {a}");
+    let q = |sql: &str| format!("SELECT {sql} FROM llm_jobs WHERE id = '{job}'");
+    assert_eq!(db.scalar(&q("ends_pushed::int8")).await?, 4);
+    let sums = db
+        .rows(&format!(
+            "SELECT input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_usd, items_unpriced \
+             FROM llm_job_usage WHERE job_id = '{job}'"
+        ))
+        .await?;
+    let s = &sums[0];
+    assert_eq!(
+        (s["input_tokens"].as_i64(), s["output_tokens"].as_i64(), s["reasoning_tokens"].as_i64()),
+        (Some(200), Some(40), Some(10))
+    );
+    assert_eq!((s["cost_usd"].as_f64(), s["items_unpriced"].as_i64()), (Some(0.5), Some(1)));
+    let item1 =
+        db.rows(&format!("SELECT status, learnt_by FROM llm_job_items WHERE job_id = '{job}' AND item_id = 1")).await?;
+    assert_eq!((item1[0]["status"].as_str(), item1[0]["learnt_by"].as_str()), (Some("completed"), Some("push")));
+
+    // The same chunk again (an invocation that died before counting it applied): nothing moves.
+    assert!(llm::end_items(&mut conn, job, "alice", &chunk).await?.is_empty());
+    assert_eq!(aggregates(&db, job).await?, a);
+    let flags = db.scalar(&format!("SELECT count(*) FROM entity_flags WHERE job_id = '{job}'")).await?;
+    assert_eq!(flags, 3);
+    Ok(())
+}

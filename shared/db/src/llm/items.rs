@@ -99,7 +99,7 @@ pub(crate) async fn shift(
 
 /// [`shift`], counting the `n` ends as learnt by push or poll too when `learnt` says how, in the same statement on
 /// the job's row (which every end of the job's items updates: one statement fewer is one lock held for less).
-async fn shift_learnt(
+pub(super) async fn shift_learnt(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
     (from, to): (ItemStatus, ItemStatus),
@@ -317,7 +317,7 @@ pub async fn end_item(
     let Some(previous) = previous else { return Ok(false) };
     shift_learnt(conn, job_id, (previous.status, end.status), 1, end.learnt).await?;
     if let Some(usage) = end.usage {
-        add_usage(conn, job_id, usage).await?;
+        add_usage_sums(conn, job_id, &[usage]).await?;
     }
     if let Some(decision) = &end.decision {
         super::flags::apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
@@ -325,8 +325,18 @@ pub async fn end_item(
     Ok(true)
 }
 
-/// Adds an ended item's usage to its job's sums.
-async fn add_usage(conn: &mut AsyncPgConnection, job_id: Uuid, usage: ItemUsage) -> anyhow::Result<()> {
+/// Adds ended items' usage to their job's sums (nothing for none).
+pub(super) async fn add_usage_sums(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    usages: &[ItemUsage],
+) -> anyhow::Result<()> {
+    if usages.is_empty() {
+        return Ok(());
+    }
+    let sum = |f: fn(&ItemUsage) -> i32| usages.iter().map(|u| i64::from(f(u))).sum::<i64>();
+    let cost: f64 = usages.iter().filter_map(|u| u.cost_usd).sum();
+    let unpriced = i32::try_from(usages.iter().filter(|u| u.cost_usd.is_none()).count())?;
     diesel::sql_query(
         "INSERT INTO llm_job_usage AS u (job_id, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, \
                                         cost_usd, items_unpriced) \
@@ -337,12 +347,12 @@ async fn add_usage(conn: &mut AsyncPgConnection, job_id: Uuid, usage: ItemUsage)
              items_unpriced = u.items_unpriced + $7",
     )
     .bind::<SqlUuid, _>(job_id)
-    .bind::<Int8, _>(i64::from(usage.input_tokens))
-    .bind::<Int8, _>(i64::from(usage.cached_input_tokens))
-    .bind::<Int8, _>(i64::from(usage.output_tokens))
-    .bind::<Int8, _>(i64::from(usage.reasoning_tokens))
-    .bind::<diesel::sql_types::Float8, _>(usage.cost_usd.unwrap_or(0.0))
-    .bind::<Int4, _>(i32::from(usage.cost_usd.is_none()))
+    .bind::<Int8, _>(sum(|u| u.input_tokens))
+    .bind::<Int8, _>(sum(|u| u.cached_input_tokens))
+    .bind::<Int8, _>(sum(|u| u.output_tokens))
+    .bind::<Int8, _>(sum(|u| u.reasoning_tokens))
+    .bind::<diesel::sql_types::Float8, _>(cost)
+    .bind::<Int4, _>(unpriced)
     .execute(conn)
     .await?;
     Ok(())

@@ -7,6 +7,7 @@
 //! the postings.
 
 mod batches;
+mod ends;
 mod flags;
 mod items;
 mod jobs;
@@ -22,6 +23,7 @@ pub use batches::{
     finish_open_batches, open_batches, open_items_of, pending_after, record_batch, record_outcome,
 };
 pub use bw_vocab::{ItemStatus, JobMode, JobStatus, Learnt};
+pub use ends::end_items;
 pub use flags::Decision;
 pub(crate) use items::shift;
 pub use items::{
