@@ -102,8 +102,19 @@ function detailItems(job) {
     item('Mode', job.mode), item('Model', job.model), item('Created', time(job.created_at)),
     item('Resolved', time(job.resolved_at)), item('Tokens', tokens),
     item('Estimated cost', `$${Number(usage.cost_usd ?? 0).toFixed(4)}${job.mode === 'batch' ? ' (batch price)' : ''}${unpriced}`),
+    job.mode === 'batch' ? item('Batches', batchSummary(job.batches ?? [])) : [],
     job.error ? item('Error', job.error) : [],
   ].flat();
+}
+
+// A batch job's OpenAI batches: how many, how many applied, ended and running.
+function batchSummary(batches) {
+  if (batches.length === 0) return 'none submitted yet';
+  const applied = batches.filter((b) => b.done_at).length;
+  const ended = batches.filter((b) => b.outcome && !b.done_at).length;
+  const running = batches.length - applied - ended;
+  const parts = [`${applied} applied`, ended ? `${ended} being applied` : '', running ? `${running} running at OpenAI` : ''];
+  return `${batches.length} (${parts.filter(Boolean).join(', ')})`;
 }
 
 async function cancelJob(ctx, id, page, button) {
