@@ -32,6 +32,10 @@ CREATE TABLE llm_batches (
 );
 CREATE INDEX llm_batches_open ON llm_batches (job_id) WHERE done_at IS NULL;
 
+-- The batch (its seq) an item went out in, while it is submitted and after.
+ALTER TABLE llm_job_items ADD COLUMN batch_seq INTEGER;
+CREATE INDEX llm_job_items_batch ON llm_job_items (job_id, batch_seq) WHERE status = 'submitted';
+
 -- A job's one batch, as recorded before, becomes its first.
 INSERT INTO llm_batches (job_id, seq, batch_id, input_file_id, first_item, last_item, items, input_bytes, expires_at,
                          pushed_at, created_at, done_at)
@@ -41,7 +45,10 @@ SELECT j.id, 1, j.batch_id, coalesce(j.input_file_id, ''),
        j.items_total, 0, coalesce(j.batch_expires_at, j.created_at + interval '24 hours'), j.batch_pushed_at,
        j.created_at, CASE WHEN j.status NOT IN ('queued', 'submitting', 'running') THEN coalesce(j.resolved_at, now()) END
 FROM llm_jobs j WHERE j.batch_id IS NOT NULL;
+UPDATE llm_job_items i SET batch_seq = 1 FROM llm_jobs j
+WHERE j.id = i.job_id AND j.batch_id IS NOT NULL AND i.status NOT IN ('pending');
 
-DROP INDEX llm_jobs_batch;
-ALTER TABLE llm_jobs DROP COLUMN input_file_id, DROP COLUMN batch_id, DROP COLUMN batch_expires_at,
-    DROP COLUMN batch_pushed_at;
+-- llm_jobs' batch columns are no longer read or written. They stay for one release, so that a worker or API of the
+-- previous release still running while this one deploys (migrations run first) finds the columns it selects; a
+-- later migration drops them.
+COMMENT ON COLUMN llm_jobs.batch_id IS 'unused since llm_batches (2026-12-07-000011); to be dropped';

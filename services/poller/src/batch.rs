@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bw_db::llm::{self, BatchEnded, ItemEnd, ItemStatus, Learnt, LlmBatch, LlmJob, NewBatch, ResultFile};
+use bw_db::llm_tries::Scope;
 use bw_db::pool;
 use bw_openai::{Batch, BatchOutcome, BatchResult, BatchStatus, OpenAi, OpenAiError};
 use bw_queue::Queue;
@@ -26,6 +27,7 @@ use crate::batch_file::{InputFile, Pushed, Written};
 use crate::caps::{self, BATCH_WINDOW, Request};
 use crate::item::{failed, item_end};
 use crate::stats::Stats;
+use crate::tries::BatchVerdict;
 use crate::worker::Worker;
 
 pub use crate::batch_file::BatchLimits;
@@ -44,6 +46,30 @@ pub const APPLY_CHUNK: usize = 500;
 /// Pending items read (with their postings' texts) at a time while an input file is written.
 const PAGE: i64 = 1_000;
 
+/// What bounds how long a batch job's open items may wait before they are given up.
+pub enum Window {
+    /// None of its batches runs: the job's age ([`crate::Caps::max_age`]).
+    Age,
+    /// The last completion window of its batches running at OpenAI closes then ([`crate::Caps::batch_grace`] after).
+    Closes(DateTime<Utc>),
+    /// A batch that ended has results still to apply: nothing is given up meanwhile.
+    Applying,
+}
+
+/// What applying a batch's result files came to.
+enum Applied {
+    /// Every line applied and the batch done.
+    Done,
+    /// The invocation's time ran out first: the next one goes on.
+    OutOfTime,
+    /// A file could not be read: OpenAI's error, to be dealt with as a failed poll of the batch.
+    Failed(OpenAiError),
+}
+
+/// Least time left in the invocation to start writing and sending a batch (a 200 MB file takes seconds to write and
+/// upload): a batch created at OpenAI after the deadline cut the call short would run unrecorded.
+const SUBMIT_MIN_LEFT: Duration = Duration::from_secs(30);
+
 impl<Q: Queue> Worker<Q> {
     /// Reads the job's batches that ended, then submits batches of its pending items, while the time lasts.
     pub(crate) async fn work_batch(
@@ -53,15 +79,15 @@ impl<Q: Queue> Worker<Q> {
         until: Instant,
         stats: &mut Stats,
     ) -> anyhow::Result<()> {
-        self.read_batches(job, openai, until, stats).await?;
-        if stats.errors == 0 && stats.retry_after.is_none() {
+        if self.read_batches(job, openai, until, stats).await? {
             self.submit_batches(job, openai, until, stats).await?;
         }
         Ok(())
     }
 
-    /// Submits batches of the job's pending items while another of the last one's length fits twice before
-    /// `until`; what is left is the next invocation's (soon: the job has a backlog).
+    /// Submits batches of the job's pending items while at least [`SUBMIT_MIN_LEFT`] (or half the budget, if
+    /// shorter) and twice the last one's time are left before `until`; what is left is the next invocation's (soon: the job has a backlog). After OpenAI
+    /// failed one of the job's batches for its enqueued-token limit, no more are submitted while others run.
     async fn submit_batches(
         &self,
         job: &LlmJob,
@@ -71,9 +97,20 @@ impl<Q: Queue> Worker<Q> {
     ) -> anyhow::Result<()> {
         let mut took = Duration::ZERO;
         loop {
-            if Instant::now() + took * 2 >= until {
+            let (pending, throttled) = {
                 let mut conn = pool::conn(&self.pool).await?;
-                stats.backlog |= llm::ready_work(&mut conn, job.id).await?.pending > 0;
+                let pending = llm::ready_work(&mut conn, job.id).await?.pending > 0;
+                let batches = llm::batches(&mut conn, job.id).await?;
+                let running = batches.iter().any(|b| b.done_at.is_none() && b.outcome.is_none());
+                (pending, running && batches.iter().any(|b| is_token_limit(b.error.as_deref())))
+            };
+            if !pending || throttled {
+                return Ok(());
+            }
+            // A shorter budget (a test's) asks for half of it.
+            let floor = SUBMIT_MIN_LEFT.min(self.settings.budget / 2);
+            if Instant::now() + floor.max(took * 2) >= until {
+                stats.backlog = true;
                 return Ok(());
             }
             let started = Instant::now();
@@ -82,24 +119,22 @@ impl<Q: Queue> Worker<Q> {
                 Ok(batch) => batch,
                 Err(e) => {
                     let refused = "OpenAI refused the batch";
-                    return self
-                        .after_batch_error(job, openai, ItemStatus::Pending, Request::Submit, refused, &e, stats)
-                        .await;
+                    let scope = Scope::Items(&file.item_ids);
+                    self.after_batch_error(job, scope, (Request::Submit, refused), &e, stats).await?;
+                    return Ok(());
                 }
             };
             let new = NewBatch {
                 batch_id: &batch.id,
                 input_file_id: batch.input_file_id.as_deref().unwrap_or_default(),
-                first_item: file.first_item,
-                last_item: file.last_item,
+                item_ids: &file.item_ids,
                 input_bytes: i64::try_from(file.bytes)?,
                 expires_at: expires_at(&batch),
             };
             let mut conn = pool::conn(&self.pool).await?;
             let n = conn.transaction::<_, anyhow::Error, _>(async |c| llm::record_batch(c, job.id, &new).await).await?;
             tracing::info!(
-                batch.id = %batch.id, items = n, bytes = file.bytes, first_item = file.first_item,
-                last_item = file.last_item, expires_at = %new.expires_at, "batch submitted"
+                batch.id = %batch.id, items = n, bytes = file.bytes, expires_at = %new.expires_at, "batch submitted"
             );
             stats.items_updated += u64::try_from(n)?;
             took = started.elapsed();
@@ -141,14 +176,15 @@ impl<Q: Queue> Worker<Q> {
     }
 
     /// Looks at the job's batches with items open (those an event announced first) and applies those that ended,
-    /// while the time lasts.
+    /// while the time lasts. An error about one batch is dealt with on its items alone, and the others are looked
+    /// at. Returns whether the invocation may go on (not out of time, not asked to wait).
     async fn read_batches(
         &self,
         job: &LlmJob,
         openai: &OpenAi,
         until: Instant,
         stats: &mut Stats,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let open = {
             let mut conn = pool::conn(&self.pool).await?;
             llm::open_batches(&mut conn, job.id).await?
@@ -156,18 +192,17 @@ impl<Q: Queue> Worker<Q> {
         for mut batch in open {
             if Instant::now() >= until {
                 stats.backlog = true;
-                return Ok(());
+                return Ok(false);
             }
             if batch.outcome.is_none() {
                 stats.items_polled += u64::try_from(batch.items)?;
                 let ended = match openai.retrieve_batch(&batch.batch_id).await {
                     Ok(ended) => ended,
-                    Err(e) => {
-                        let refused = "OpenAI refused to give the batch's results";
-                        return self
-                            .after_batch_error(job, openai, ItemStatus::Submitted, Request::Poll, refused, &e, stats)
-                            .await;
-                    }
+                    Err(e) => match self.batch_error(job, &batch, "OpenAI refused to give the batch", &e, stats).await?
+                    {
+                        BatchVerdict::Wait => return Ok(false),
+                        BatchVerdict::Noted | BatchVerdict::GivenUp => continue,
+                    },
                 };
                 if !ended.status.is_terminal() {
                     tracing::info!(batch.id = %batch.batch_id, status = ended.status.as_str(), "batch still running");
@@ -190,18 +225,49 @@ impl<Q: Queue> Worker<Q> {
                 batch.output_file_id = ended.output_file_id.clone();
                 batch.error_file_id = ended.error_file_id.clone();
                 batch.error = reasons;
+                if ended.status == BatchStatus::Failed && is_token_limit(batch.error.as_deref()) {
+                    let n =
+                        conn.transaction::<_, anyhow::Error, _>(async |c| llm::requeue_batch(c, &batch).await).await?;
+                    tracing::warn!(batch.id = %batch.batch_id, items = n, "OpenAI's enqueued-token limit failed the batch; its items go out again later");
+                    continue;
+                }
             }
-            if !self.apply_batch(job, openai, &batch, until, stats).await? {
-                stats.backlog = true;
-                return Ok(());
+            match self.apply_batch(job, openai, &batch, until, stats).await? {
+                Applied::Done => {}
+                Applied::OutOfTime => {
+                    stats.backlog = true;
+                    return Ok(false);
+                }
+                Applied::Failed(e) => {
+                    let refused = "OpenAI refused to give the batch's results";
+                    if self.batch_error(job, &batch, refused, &e, stats).await? == BatchVerdict::Wait {
+                        return Ok(false);
+                    }
+                }
             }
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// An error asking about a submitted batch, dealt with on its items; a batch whose items were given up is done.
+    async fn batch_error(
+        &self,
+        job: &LlmJob,
+        batch: &LlmBatch,
+        refused: &str,
+        e: &OpenAiError,
+        stats: &mut Stats,
+    ) -> anyhow::Result<BatchVerdict> {
+        let verdict = self.after_batch_error(job, Scope::Batch(batch.seq), (Request::Poll, refused), e, stats).await?;
+        if verdict == BatchVerdict::GivenUp {
+            let mut conn = pool::conn(&self.pool).await?;
+            llm::finish_batch(&mut conn, batch).await?;
+        }
+        Ok(verdict)
     }
 
     /// Applies an ended batch's output and error files from where earlier invocations left them, then ends the
-    /// items neither file mentions with the batch's own outcome, and marks it done. Returns whether it got there
-    /// before `until` (else the next invocation goes on).
+    /// items neither file mentions with the batch's own outcome, and marks it done.
     async fn apply_batch(
         &self,
         job: &LlmJob,
@@ -209,7 +275,7 @@ impl<Q: Queue> Worker<Q> {
         batch: &LlmBatch,
         until: Instant,
         stats: &mut Stats,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Applied> {
         let learnt = if batch.pushed_at.is_some() { Learnt::Push } else { Learnt::Poll };
         let files = [
             (ResultFile::Output, &batch.output_file_id, batch.output_lines_applied, 1),
@@ -221,10 +287,12 @@ impl<Q: Queue> Worker<Q> {
             }
             if let Some(file_id) = file_id {
                 let started = Instant::now();
-                let done = self.apply_file(job, openai, batch, (which, file_id, applied), learnt, until, stats).await;
+                let file = (which, file_id.as_str(), applied);
+                let outcome = self.apply_file(job, openai, batch, file, learnt, until, stats).await;
                 stats.batch_apply_ms += u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                if !done? {
-                    return Ok(false);
+                match outcome? {
+                    Applied::Done => {}
+                    other => return Ok(other),
                 }
             }
             let mut conn = pool::conn(&self.pool).await?;
@@ -240,7 +308,7 @@ impl<Q: Queue> Worker<Q> {
                 break;
             }
             if Instant::now() >= until {
-                return Ok(false);
+                return Ok(Applied::OutOfTime);
             }
             let ends = left.iter().map(|i| (i.item_id, end.clone())).collect();
             stats.tally(self.end_chunk(job, ends, None).await?);
@@ -248,13 +316,13 @@ impl<Q: Queue> Worker<Q> {
         let mut conn = pool::conn(&self.pool).await?;
         llm::finish_batch(&mut conn, batch).await?;
         tracing::info!(batch.id = %batch.batch_id, outcome = batch.outcome.as_deref().unwrap_or(""), "batch applied");
-        Ok(true)
+        Ok(Applied::Done)
     }
 
     /// Streams one result file, skipping the `applied` lines earlier invocations applied, and applies the rest a
-    /// chunk at a time while another chunk of the last one's length fits twice before `until`. Returns whether it
-    /// reached the end. A line that cannot be read is skipped with a warning: its item ends with the batch's
-    /// outcome, as one the files do not mention.
+    /// chunk at a time while another chunk of the last one's length fits twice before `until`. A line that is not
+    /// a batch result is skipped with a warning (counted as applied): its item ends with the batch's outcome, as
+    /// one the files do not mention.
     #[expect(clippy::too_many_arguments, reason = "the file, where it stands, and the invocation's budget")]
     async fn apply_file(
         &self,
@@ -265,22 +333,27 @@ impl<Q: Queue> Worker<Q> {
         learnt: Learnt,
         until: Instant,
         stats: &mut Stats,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Applied> {
+        // A transfer our own deadline cut short is out of time, not a failure.
+        let broke = |e: OpenAiError| {
+            if Instant::now() + Duration::from_secs(1) >= until { Applied::OutOfTime } else { Applied::Failed(e) }
+        };
         let mut lines = match openai.file_lines(file_id).await {
             Ok(lines) => lines,
-            Err(e) => return self.file_error(job, openai, &e, stats).await.map(|()| false),
+            Err(e) => return Ok(broke(e)),
         };
-        let skip = u64::try_from(applied)?;
-        if let Err(e) = lines.skip(skip).await {
-            return self.file_error(job, openai, &e, stats).await.map(|()| false);
+        if let Err(e) = lines.skip(u64::try_from(applied)?).await {
+            return Ok(broke(e));
         }
+        let mut position = applied;
         let mut took = Duration::ZERO;
         loop {
             if Instant::now() + took * 2 >= until {
-                return Ok(false);
+                return Ok(Applied::OutOfTime);
             }
             let started = Instant::now();
             let (mut ends, mut read, mut ended) = (Vec::with_capacity(APPLY_CHUNK), 0_i64, false);
+            let mut broken = None;
             while read < APPLY_CHUNK as i64 {
                 let line = match lines.next_line().await {
                     Ok(Some(line)) => line,
@@ -289,9 +362,8 @@ impl<Q: Queue> Worker<Q> {
                         break;
                     }
                     Err(e) => {
-                        // What was read of this chunk is applied; the rest next time, from the count.
-                        self.apply_lines(job, batch, which, ends, read, stats).await?;
-                        return self.file_error(job, openai, &e, stats).await.map(|()| false);
+                        broken = Some(e);
+                        break;
                     }
                 };
                 read += 1;
@@ -305,59 +377,38 @@ impl<Q: Queue> Worker<Q> {
                         }
                     },
                     Ok(None) => {}
-                    Err(e) => {
-                        stats.errors += 1;
-                        tracing::warn!(batch.id = %batch.batch_id, error = %e, "unreadable batch line skipped");
-                    }
+                    Err(e) => tracing::warn!(batch.id = %batch.batch_id, error = %e, "unreadable batch line skipped"),
                 }
             }
-            self.apply_lines(job, batch, which, ends, read, stats).await?;
+            // What was read is applied, even when the download broke: the rest next time, from the count.
+            if read > 0 {
+                let steps = self.end_chunk(job, ends, Some((batch, which, (position, position + read)))).await?;
+                stats.tally(steps);
+                stats.batch_lines_applied += u64::try_from(read)?;
+                position += read;
+            }
+            if let Some(e) = broken {
+                return Ok(broke(e));
+            }
             if ended {
-                return Ok(true);
+                return Ok(Applied::Done);
             }
             took = started.elapsed();
         }
     }
-
-    /// Ends a chunk's items and counts its `read` lines applied, in one transaction.
-    async fn apply_lines(
-        &self,
-        job: &LlmJob,
-        batch: &LlmBatch,
-        which: ResultFile,
-        ends: Vec<(i32, ItemEnd)>,
-        read: i64,
-        stats: &mut Stats,
-    ) -> anyhow::Result<()> {
-        if read == 0 {
-            return Ok(());
-        }
-        let steps = self.end_chunk(job, ends, Some((batch, which, read))).await?;
-        stats.tally(steps);
-        stats.batch_lines_applied += u64::try_from(read)?;
-        Ok(())
-    }
-
-    /// A result file that could not be fetched (or broke while streaming): a failed poll of the batch's items.
-    async fn file_error(
-        &self,
-        job: &LlmJob,
-        openai: &OpenAi,
-        e: &OpenAiError,
-        stats: &mut Stats,
-    ) -> anyhow::Result<()> {
-        let refused = "OpenAI refused to give the batch's results";
-        self.after_batch_error(job, openai, ItemStatus::Submitted, Request::Poll, refused, e, stats).await
-    }
 }
 
 impl<Q: Queue> Worker<Q> {
-    /// When the job's open batches' completion windows close (the last of them, see [`caps::window_closes`]);
-    /// `None` when none is open, and the job's age is what counts.
-    pub(crate) async fn batch_window(&self, job: &LlmJob) -> anyhow::Result<Option<DateTime<Utc>>> {
+    /// What bounds the job's wait (see [`caps::overdue`]): results of ended batches still to apply, else the last
+    /// completion window of its batches running at OpenAI, else (none running) the job's age.
+    pub(crate) async fn batch_window(&self, job: &LlmJob) -> anyhow::Result<Window> {
         let mut conn = pool::conn(&self.pool).await?;
         let open = llm::open_batches(&mut conn, job.id).await?;
-        Ok(open.iter().filter_map(|b| caps::window_closes(Some(b.expires_at), job.created_at)).max())
+        if open.iter().any(|b| b.outcome.is_some()) {
+            return Ok(Window::Applying);
+        }
+        let running = open.iter().filter_map(|b| caps::window_closes(Some(b.expires_at), job.created_at)).max();
+        Ok(running.map_or(Window::Age, Window::Closes))
     }
 
     /// Cancels the job's open batches at OpenAI (best effort: nobody reads them after this) and `reason`.
@@ -393,12 +444,11 @@ impl<Q: Queue> Worker<Q> {
 
 /// Uploads a batch's input file and creates the batch over it.
 async fn send_batch(job: &LlmJob, openai: &OpenAi, file: &Written) -> Result<Batch, OpenAiError> {
-    let name = format!("job-{}-items-{}-{}.jsonl", job.id, file.first_item, file.last_item);
+    let (first, last) = (file.item_ids.first().copied().unwrap_or(0), file.item_ids.last().copied().unwrap_or(0));
+    let name = format!("job-{}-items-{first}-{last}.jsonl", job.id);
     let uploaded = openai.upload_batch_file_from(&file.path, &name).await?;
-    let metadata = BTreeMap::from([
-        ("job_id".to_owned(), job.id.to_string()),
-        ("items".to_owned(), format!("{}-{}", file.first_item, file.last_item)),
-    ]);
+    let metadata =
+        BTreeMap::from([("job_id".to_owned(), job.id.to_string()), ("items".to_owned(), format!("{first}-{last}"))]);
     let mut batch = openai.create_batch(&uploaded.id, &metadata).await?;
     batch.input_file_id.get_or_insert(uploaded.id);
     Ok(batch)
@@ -430,13 +480,27 @@ fn batch_line_end(result: &BatchResult) -> ItemEnd {
     }
 }
 
-/// Why a failed batch failed: the first three of its errors' messages.
+/// Why a failed batch failed: the first three of its errors, as `code: message`.
 fn failure_reasons(batch: &Batch) -> Option<String> {
     (batch.status == BatchStatus::Failed).then(|| {
-        let reasons: Vec<String> =
-            batch.errors.iter().flat_map(|e| e.data.iter()).filter_map(|e| e.message.clone()).take(3).collect();
+        let reasons: Vec<String> = batch
+            .errors
+            .iter()
+            .flat_map(|e| e.data.iter())
+            .take(3)
+            .map(|e| match (&e.code, &e.message) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (code, message) => code.clone().or_else(|| message.clone()).unwrap_or_default(),
+            })
+            .collect();
         reasons.join("; ")
     })
+}
+
+/// OpenAI failed the batch because the organisation's enqueued tokens reached their limit (its own queue, not the
+/// requests): its items are sent again later.
+fn is_token_limit(error: Option<&str>) -> bool {
+    error.is_some_and(|e| e.starts_with("token_limit_exceeded"))
 }
 
 /// How items missing from both files end, given how the batch ended.

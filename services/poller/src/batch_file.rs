@@ -38,27 +38,30 @@ pub enum Pushed {
 pub struct InputFile {
     out: BufWriter<NamedTempFile>,
     limits: BatchLimits,
-    lines: usize,
     bytes: u64,
-    first_item: Option<i32>,
-    last_item: i32,
+    item_ids: Vec<i32>,
 }
 
-/// A finished input file: where it is (deleted when dropped), how many requests and bytes, and the items from the
-/// first to the last it carries.
+/// A finished input file: where it is (deleted when dropped), its size, and the items it carries, in order.
 pub struct Written {
     pub path: TempPath,
-    pub lines: usize,
     pub bytes: u64,
-    pub first_item: i32,
-    pub last_item: i32,
+    pub item_ids: Vec<i32>,
 }
 
+/// The prefix of input files' names in the temporary directory.
+const PREFIX: &str = "bw-batch-";
+/// An input file older than this is left over from an invocation that was stopped before it could delete its file
+/// (a Lambda timeout freezes the process): far longer than any invocation.
+const STALE: std::time::Duration = std::time::Duration::from_secs(3_600);
+
 impl InputFile {
-    /// A new empty file in the system's temporary directory (`/tmp` on Lambda).
+    /// A new empty file in the system's temporary directory (`/tmp` on Lambda, which a warm function keeps between
+    /// invocations), after deleting files stale invocations left there.
     pub fn new(limits: BatchLimits) -> std::io::Result<Self> {
-        let file = tempfile::Builder::new().prefix("bw-batch-").suffix(".jsonl").tempfile()?;
-        Ok(Self { out: BufWriter::new(file), limits, lines: 0, bytes: 0, first_item: None, last_item: 0 })
+        sweep(&std::env::temp_dir(), STALE);
+        let file = tempfile::Builder::new().prefix(PREFIX).suffix(".jsonl").tempfile()?;
+        Ok(Self { out: BufWriter::new(file), limits, bytes: 0, item_ids: Vec::new() })
     }
 
     /// Adds item `item_id`'s request `line` (without its newline), if the file has room for it. Items come in
@@ -68,35 +71,40 @@ impl InputFile {
         if needed > self.limits.max_bytes {
             return Ok(Pushed::TooLarge { bytes: needed });
         }
-        if self.lines >= self.limits.max_requests || self.bytes + needed > self.limits.max_bytes {
+        if self.item_ids.len() >= self.limits.max_requests || self.bytes + needed > self.limits.max_bytes {
             return Ok(Pushed::Full);
         }
         self.out.write_all(line.as_bytes())?;
         self.out.write_all(b"\n")?;
-        self.lines += 1;
         self.bytes += needed;
-        self.first_item.get_or_insert(item_id);
-        self.last_item = item_id;
+        self.item_ids.push(item_id);
         Ok(Pushed::Added)
     }
 
     /// How many requests it holds.
     pub fn lines(&self) -> usize {
-        self.lines
+        self.item_ids.len()
     }
 
     /// The file, flushed; `None` when no line was written.
     pub fn finish(self) -> std::io::Result<Option<Written>> {
-        let Some(first_item) = self.first_item else { return Ok(None) };
+        if self.item_ids.is_empty() {
+            return Ok(None);
+        }
         let file = self.out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
-        file.as_file().sync_data()?;
-        Ok(Some(Written {
-            path: file.into_temp_path(),
-            lines: self.lines,
-            bytes: self.bytes,
-            first_item,
-            last_item: self.last_item,
-        }))
+        Ok(Some(Written { path: file.into_temp_path(), bytes: self.bytes, item_ids: self.item_ids }))
+    }
+}
+
+/// Deletes input files in `dir` last modified more than `older_than` ago (best effort).
+fn sweep(dir: &std::path::Path, older_than: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_str().is_some_and(|n| n.starts_with(PREFIX))
+            && entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > older_than));
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            tracing::info!(path = %entry.path().display(), "deleted a batch input file a stopped invocation left");
+        }
     }
 }
 
@@ -119,7 +127,7 @@ mod tests {
         assert_eq!(file.push(5, &line(10))?, Pushed::Added);
         assert_eq!(file.push(6, &line(10))?, Pushed::Full);
         let written = file.finish()?.ok_or_else(no_file)?;
-        assert_eq!((written.lines, written.bytes, written.first_item, written.last_item), (2, 22, 3, 5));
+        assert_eq!((written.bytes, &written.item_ids[..]), (22, &[3, 5][..]));
         let text = std::fs::read_to_string(&written.path)?;
         assert_eq!(text, format!("{}\n{}\n", line(10), line(10)));
         Ok(())
@@ -150,6 +158,21 @@ mod tests {
     fn an_empty_file_is_none() -> std::io::Result<()> {
         let file = InputFile::new(BatchLimits::OPENAI)?;
         assert!(file.finish()?.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn files_stale_invocations_left_are_swept_and_others_kept() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        for name in ["bw-batch-old.jsonl", "other.jsonl"] {
+            std::fs::write(dir.path().join(name), "{}")?;
+        }
+        sweep(dir.path(), std::time::Duration::from_secs(3_600));
+        assert!(dir.path().join("bw-batch-old.jsonl").exists(), "an hour has not passed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        sweep(dir.path(), std::time::Duration::from_millis(10));
+        assert!(!dir.path().join("bw-batch-old.jsonl").exists());
+        assert!(dir.path().join("other.jsonl").exists(), "not ours");
         Ok(())
     }
 

@@ -19,6 +19,7 @@ use bw_queue::{Failure, Invocation, Outgoing, Queue, RecordHandler, SqsMessage};
 use futures::StreamExt as _;
 use uuid::Uuid;
 
+use crate::batch::Window;
 use crate::caps;
 use crate::delay::{ACTIVE_SECS, Cadence, at_least_asked, delay_at};
 use crate::item::Step;
@@ -94,11 +95,17 @@ impl<Q: Queue> Worker<Q> {
         }
         let window = match job.mode {
             JobMode::Batch => self.batch_window(job).await?,
-            JobMode::Background => None,
+            JobMode::Background => Window::Age,
         };
         // The job's times come from the database's clock and `now` from this host's: both are NTP-synchronised, and
-        // the caps are meant in hours.
-        if let Some(reason) = caps::overdue(job.created_at, window, chrono::Utc::now(), &self.settings.caps) {
+        // the caps are meant in hours. Results being applied are not judged: they are there.
+        let now = chrono::Utc::now();
+        let overdue = match window {
+            Window::Age => caps::overdue(job.created_at, None, now, &self.settings.caps),
+            Window::Closes(closes) => caps::overdue(job.created_at, Some(closes), now, &self.settings.caps),
+            Window::Applying => None,
+        };
+        if let Some(reason) = overdue {
             return self.give_up_job(job, openai, &reason, stats).await;
         }
         if job.mode == JobMode::Batch {

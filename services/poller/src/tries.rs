@@ -1,8 +1,9 @@
 //! What the worker does with an OpenAI error, and how it gives up on items: the verdicts of [`crate::caps`] applied
 //! to the database, each item change in one transaction with the job's aggregates.
 
-use bw_db::llm::{ItemStatus, LlmJob};
-use bw_db::{llm_tries, pool};
+use bw_db::llm::LlmJob;
+use bw_db::llm_tries::{self, Scope};
+use bw_db::pool;
 use bw_openai::{OpenAi, OpenAiError};
 use bw_queue::Queue;
 use diesel_async::AsyncConnection as _;
@@ -11,6 +12,17 @@ use crate::caps::{self, Request, Verdict};
 use crate::item::{Step, failed};
 use crate::stats::Stats;
 use crate::worker::Worker;
+
+/// What an OpenAI error about a batch came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BatchVerdict {
+    /// Nothing changed; the invocation stops (its deadline, or OpenAI asked to wait).
+    Wait,
+    /// Noted on the items (a failed try or poll); the invocation may go on with the job's other batches.
+    Noted,
+    /// The items were given up.
+    GivenUp,
+}
 
 impl<Q: Queue> Worker<Q> {
     /// What `error`, met by a `request` about one item, does to it ([`caps::verdict`]): a refusal fails it
@@ -65,46 +77,50 @@ impl<Q: Queue> Worker<Q> {
         .await
     }
 
-    /// What `error`, met by a `request` for the whole batch (its items in `status`), does to them: a refusal fails
-    /// them all, a wait leaves them, a failed submission is a failed try of each (past the attempts they are given
-    /// up), a failed poll is noted on each.
-    #[expect(clippy::too_many_arguments, reason = "the batch's request and what it met, as after_error's")]
+    /// What `error`, met by a `request` about a batch (its items in `scope`: those of an input file, or of a
+    /// submitted batch), does to them: a refusal fails them all, a wait leaves them (and the invocation stops), a
+    /// failed submission is a failed try of each (past the attempts they are given up), a failed poll is noted on
+    /// each. The job's other batches are not touched.
     pub(crate) async fn after_batch_error(
         &self,
         job: &LlmJob,
-        openai: &OpenAi,
-        status: ItemStatus,
-        request: Request,
-        refused: &str,
+        scope: Scope<'_>,
+        (request, refused): (Request, &str),
         error: &OpenAiError,
         stats: &mut Stats,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<BatchVerdict> {
         let reason = match caps::verdict(error, request) {
             Verdict::Refused => format!("{refused}: {error}"),
             Verdict::Wait(asked) => {
                 tracing::info!(%error, "batch left for the next invocation");
                 stats.tally([Step::Waiting(asked)]);
-                return Ok(());
+                return Ok(BatchVerdict::Wait);
             }
             Verdict::FailedTry => {
                 let attempts = {
                     let mut conn = pool::conn(&self.pool).await?;
-                    llm_tries::record_failed_tries(&mut conn, job.id, status, &error.to_string(), true).await?
+                    llm_tries::record_failed_tries(&mut conn, job.id, scope, &error.to_string(), true).await?
                 };
                 if !caps::out_of_attempts(attempts, &self.settings.caps) {
                     stats.tally([Step::Error(error.to_string())]);
-                    return Ok(());
+                    return Ok(BatchVerdict::Noted);
                 }
                 caps::attempts_reason(attempts)
             }
             Verdict::PollFailed => {
                 let mut conn = pool::conn(&self.pool).await?;
-                llm_tries::record_failed_tries(&mut conn, job.id, status, &error.to_string(), false).await?;
+                llm_tries::record_failed_tries(&mut conn, job.id, scope, &error.to_string(), false).await?;
                 stats.tally([Step::Error(error.to_string())]);
-                return Ok(());
+                return Ok(BatchVerdict::Noted);
             }
         };
-        self.give_up_job(job, openai, &reason, stats).await
+        let mut conn = pool::conn(&self.pool).await?;
+        let ended = conn
+            .transaction::<_, anyhow::Error, _>(async |c| llm_tries::give_up_scope(c, job.id, scope, &reason).await)
+            .await?;
+        tracing::warn!(items = ended, %reason, "gave up on the batch's items");
+        stats.items_updated += u64::try_from(ended)?;
+        Ok(BatchVerdict::GivenUp)
     }
 
     /// Ends every open item of the job `failed` with `reason`, which also becomes the job's error; cancels its

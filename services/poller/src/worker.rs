@@ -38,13 +38,13 @@ impl<Q> Worker<Q> {
         }
     }
 
-    /// Ends a chunk of items in one transaction, with the count of result-file lines they came from (`read`) when
-    /// given: all of it or none. Items that had already ended are left alone.
+    /// Ends a chunk of items in one transaction, with the count of result-file lines applied moved from and to
+    /// (`read`) when given: all of it or none. Items that had already ended are left alone.
     pub(crate) async fn end_chunk(
         &self,
         job: &LlmJob,
         ends: Vec<(i32, ItemEnd)>,
-        read: Option<(&LlmBatch, ResultFile, i64)>,
+        read: Option<(&LlmBatch, ResultFile, (i64, i64))>,
     ) -> anyhow::Result<Vec<Step>> {
         let ends: Vec<(i32, ItemEnd)> = ends.into_iter().map(|(id, end)| (id, self.priced(job, end))).collect();
         let mut conn = pool::conn(&self.pool).await?;

@@ -42,27 +42,67 @@ pub async fn record_failed_try(
     Ok(row.map(|r| r.attempts))
 }
 
-/// [`record_failed_try`] for every item of the job in `status` (batch mode, where one request stands for all of
-/// them). Returns the most attempts among them, 0 when there is none.
+/// The open items of a job one batch-mode request stood for.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// Those written to an input file (submitting it failed): the pending ones.
+    Items(&'a [i32]),
+    /// Those submitted in the job's batch of this `seq` (asking about it failed).
+    Batch(i32),
+}
+
+impl Scope<'_> {
+    fn items(self) -> Option<Vec<i32>> {
+        match self {
+            Scope::Items(ids) => Some(ids.to_vec()),
+            Scope::Batch(_) => None,
+        }
+    }
+
+    fn batch(self) -> Option<i32> {
+        match self {
+            Scope::Items(_) => None,
+            Scope::Batch(seq) => Some(seq),
+        }
+    }
+}
+
+/// [`record_failed_try`] for every open item in `scope` (batch mode, where one request stands for all of them).
+/// Returns the most attempts among them, 0 when there is none.
 pub async fn record_failed_tries(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
-    status: ItemStatus,
+    scope: Scope<'_>,
     error: &str,
     counts: bool,
 ) -> anyhow::Result<i32> {
     let row: Attempts = diesel::sql_query(
         "WITH tried AS (UPDATE llm_job_items SET attempts = attempts + $4::int, last_error = $3, \
-                        last_polled_at = now() WHERE job_id = $1 AND status = $2 RETURNING attempts) \
+                        last_polled_at = now() \
+                        WHERE job_id = $1 AND status IN ('pending', 'submitted') \
+                          AND ($2::int4[] IS NULL OR item_id = ANY($2)) AND ($5::int4 IS NULL OR batch_seq = $5) \
+                        RETURNING attempts) \
          SELECT coalesce(max(attempts), 0) AS attempts FROM tried",
     )
     .bind::<SqlUuid, _>(job_id)
-    .bind::<Text, _>(status.as_str())
+    .bind::<Nullable<Array<Int4>>, _>(scope.items())
     .bind::<Text, _>(crate::storable(error.to_owned()))
     .bind::<Int4, _>(i32::from(counts))
+    .bind::<Nullable<Int4>, _>(scope.batch())
     .get_result(conn)
     .await?;
     Ok(row.attempts)
+}
+
+/// Ends the open items in `scope` `failed` with `reason` (a batch OpenAI refused, or whose items had their
+/// attempts). Returns how many ended. The caller holds a transaction.
+pub async fn give_up_scope(
+    conn: &mut AsyncPgConnection,
+    job_id: Uuid,
+    scope: Scope<'_>,
+    reason: &str,
+) -> anyhow::Result<i32> {
+    end_open(conn, job_id, (scope.items().as_deref(), scope.batch()), ItemStatus::Failed, Some(reason)).await
 }
 
 /// Ends the open items `item_ids` of the job `failed` with `reason`. Returns how many ended. The caller holds a
@@ -73,13 +113,13 @@ pub async fn give_up_items(
     item_ids: &[i32],
     reason: &str,
 ) -> anyhow::Result<i32> {
-    end_open(conn, job_id, Some(item_ids), ItemStatus::Failed, Some(reason)).await
+    end_open(conn, job_id, (Some(item_ids), None), ItemStatus::Failed, Some(reason)).await
 }
 
 /// Ends every open item of the job `failed` with `reason`, and notes the reason as the job's error. Returns how many
 /// items ended. The caller holds a transaction.
 pub async fn give_up_job(conn: &mut AsyncPgConnection, job_id: Uuid, reason: &str) -> anyhow::Result<i32> {
-    let ended = end_open(conn, job_id, None, ItemStatus::Failed, Some(reason)).await?;
+    let ended = end_open(conn, job_id, (None, None), ItemStatus::Failed, Some(reason)).await?;
     diesel::sql_query("UPDATE llm_jobs SET error = $2, updated_at = now() WHERE id = $1")
         .bind::<SqlUuid, _>(job_id)
         .bind::<Text, _>(crate::storable(reason.to_owned()))
@@ -99,22 +139,23 @@ struct Ended {
 /// Ends every open item of the job `cancelled` at once (a batch-mode job's cancel: its batches were cancelled at
 /// OpenAI). Returns how many ended. The caller holds a transaction.
 pub async fn cancel_open(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<i32> {
-    end_open(conn, job_id, None, ItemStatus::Cancelled, None).await
+    end_open(conn, job_id, (None, None), ItemStatus::Cancelled, None).await
 }
 
-/// Ends open items (all of the job's when `item_ids` is `None`) as `to`, with `reason` as their error when given, and
-/// moves the aggregates by how many left each status.
+/// Ends open items (all of the job's, or those of `item_ids`, or of its batch `batch_seq`) as `to`, with `reason` as
+/// their error when given, and moves the aggregates by how many left each status.
 async fn end_open(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
-    item_ids: Option<&[i32]>,
+    (item_ids, batch_seq): (Option<&[i32]>, Option<i32>),
     to: ItemStatus,
     reason: Option<&str>,
 ) -> anyhow::Result<i32> {
     let ended: Ended = diesel::sql_query(
         "WITH old AS (SELECT item_id, status FROM llm_job_items \
                       WHERE job_id = $1 AND status IN ('pending', 'submitted') \
-                        AND ($3::int4[] IS NULL OR item_id = ANY($3)) FOR UPDATE), \
+                        AND ($3::int4[] IS NULL OR item_id = ANY($3)) \
+                        AND ($5::int4 IS NULL OR batch_seq = $5) FOR UPDATE), \
               ended AS (UPDATE llm_job_items i \
                         SET status = $4, error = $2 || coalesce('; last error: ' || i.last_error, ''), \
                             completed_at = now(), last_polled_at = now() \
@@ -128,6 +169,7 @@ async fn end_open(
     .bind::<Nullable<Text>, _>(reason.map(|r| crate::storable(r.to_owned())))
     .bind::<Nullable<Array<Int4>>, _>(item_ids)
     .bind::<Text, _>(to.as_str())
+    .bind::<Nullable<Int4>, _>(batch_seq)
     .get_result(conn)
     .await?;
     for (from, n) in [(ItemStatus::Pending, ended.pending), (ItemStatus::Submitted, ended.submitted)] {

@@ -180,6 +180,8 @@ diesel::table! {
         items_cancelled -> Int4,
         items_expired -> Int4,
         flags_applied -> Int4,
+        input_file_id -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
         next_poll_at -> Timestamptz,
         poll_budget -> Int4,
         lease_owner -> Nullable<Uuid>,
@@ -189,10 +191,12 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         resolved_at -> Nullable<Timestamptz>,
+        batch_expires_at -> Nullable<Timestamptz>,
         screen_id -> Nullable<Uuid>,
         run_id -> Nullable<Uuid>,
         ends_pushed -> Int4,
         ends_polled -> Int4,
+        batch_pushed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -232,6 +236,7 @@ diesel::table! {
         output_tokens -> Nullable<Int4>,
         reasoning_tokens -> Nullable<Int4>,
         cost_usd -> Nullable<Float8>,
+        batch_seq -> Nullable<Int4>,
     }
 }
 

@@ -53,6 +53,9 @@ fn file_body(path: &Path) -> reqwest::Body {
     }
 }
 
+/// The longest line read: far more than any batch result (a response of the largest output a model gives).
+pub const MAX_LINE: usize = 64 << 20;
+
 /// A file's lines as its body downloads: at most one line and one network chunk are held at a time.
 pub struct FileLines {
     stream: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
@@ -74,20 +77,25 @@ impl FileLines {
     }
 
     /// The next line, without its `\n` (nor a `\r` before it); `None` at the end of the file. A last line without a
-    /// newline is a line. A line that is not UTF-8, or a download that breaks, is an error naming the line.
+    /// newline is a line; bytes that are not UTF-8 are replaced (U+FFFD). A download that breaks, or a line longer
+    /// than [`MAX_LINE`], is an error.
     pub async fn next_line(&mut self) -> Result<Option<String>, OpenAiError> {
         loop {
             if let Some(at) = self.buffer.iter().position(|b| *b == b'\n') {
                 let mut line = self.buffer.split_to(at + 1);
                 line.truncate(at);
-                return self.line(&line).map(Some);
+                return Ok(Some(self.line(&line)));
             }
             if self.ended {
                 if self.buffer.is_empty() {
                     return Ok(None);
                 }
                 let line = self.buffer.split();
-                return self.line(&line).map(Some);
+                return Ok(Some(self.line(&line)));
+            }
+            if self.buffer.len() > MAX_LINE {
+                let what = format!("{} line {}", self.what, self.read + 1);
+                return Err(OpenAiError::decode(what, format!("longer than {MAX_LINE} bytes")));
             }
             match self.stream.next().await {
                 Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
@@ -106,11 +114,9 @@ impl FileLines {
         Ok(skipped)
     }
 
-    fn line(&mut self, bytes: &[u8]) -> Result<String, OpenAiError> {
+    fn line(&mut self, bytes: &[u8]) -> String {
         self.read += 1;
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        String::from_utf8(bytes.to_vec())
-            .map_err(|e| OpenAiError::decode(format!("{} line {}", self.what, self.read), e))
+        String::from_utf8_lossy(bytes.strip_suffix(b"\r").unwrap_or(bytes)).into_owned()
     }
 }
 
@@ -149,12 +155,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_line_that_is_not_utf8_is_named() -> Result<(), OpenAiError> {
-        let chunks = vec![Ok(Bytes::from_static(b"ok\n\xff\xfe\n"))];
+    async fn bytes_that_are_not_utf8_are_replaced_and_the_lines_go_on() -> Result<(), OpenAiError> {
+        let chunks = vec![Ok(Bytes::from_static(b"ok\n\xff{}\nnext\n"))];
         let mut lines = FileLines::new(futures::stream::iter(chunks), "file-x".to_owned());
         assert_eq!(lines.next_line().await?.as_deref(), Some("ok"));
-        let error = lines.next_line().await.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(error.contains("file-x line 2"), "{error}");
+        assert_eq!(lines.next_line().await?.as_deref(), Some("\u{fffd}{}"));
+        assert_eq!(lines.next_line().await?.as_deref(), Some("next"));
         Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_line_past_the_cap_is_an_error_naming_it() {
+        let chunk = Bytes::from(vec![b'x'; MAX_LINE + 2]);
+        let mut lines = FileLines::new(futures::stream::iter(vec![Ok(chunk)]), "file-y".to_owned());
+        let error = lines.next_line().await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("file-y line 1") && error.contains("longer than"), "{error}");
     }
 }

@@ -108,6 +108,10 @@ pub struct FakeConfig {
     pub batch_max_requests: usize,
     /// Largest batch input file, in bytes (OpenAI's 200 MB); a larger one fails the batch's validation.
     pub batch_max_bytes: u64,
+    /// The organisation's enqueued-token limit: a batch whose input tokens (estimated as the fake estimates usage)
+    /// would take those of the batches still running past it fails validation with `token_limit_exceeded`, as
+    /// OpenAI's do; `None` has no limit.
+    pub batch_enqueued_token_limit: Option<u64>,
     /// Requests per minute before 429 `rate_limit_exceeded`; `None` never limits (headers report 30000).
     pub rate_limit_per_minute: Option<u32>,
     /// Most requests allowed at once (the bucket's size); the per-minute limit when unset. A small burst makes a
@@ -161,6 +165,7 @@ impl Default for FakeConfig {
             batch_http_error_rate: 0.0,
             batch_max_requests: 50_000,
             batch_max_bytes: 200_000_000,
+            batch_enqueued_token_limit: None,
             rate_limit_per_minute: None,
             rate_limit_burst: None,
             tokens_per_minute: 150_000_000,

@@ -151,3 +151,106 @@ async fn a_cancel_reaches_every_batch_and_ends_every_item_at_once() -> anyhow::R
     assert!(batches(&s, id).await?.iter().all(|b| b.done_at.is_some()));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_cannot_be_read_holds_up_its_own_items_only() -> anyhow::Result<()> {
+    let s = limited(BatchLimits { max_requests: 5, max_bytes: 200_000_000 }, FakeConfig::default()).await?;
+    let id = s.create_job(JobMode::Batch).await?;
+    s.poll_once(id).await?;
+    assert_eq!(batches(&s, id).await?.len(), 3);
+    // OpenAI no longer knows the second batch (404): a failed poll, noted on its items, which wait (for OpenAI, or
+    // its window's end); the first and third are read and applied meanwhile.
+    s.app.db.exec(&format!("UPDATE llm_batches SET batch_id = 'batch_gone' WHERE job_id = '{id}' AND seq = 2")).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.job(id).await?.items_completed < 7 {
+        anyhow::ensure!(Instant::now() < deadline, "the other batches were not applied: {:?}", s.job(id).await?);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        s.poll_once(id).await?;
+    }
+    let job = s.job(id).await?;
+    assert_eq!((job.status, job.items_submitted, job.error.as_deref()), (JobStatus::Running, 5, None), "{job:?}");
+    let noted = "status = 'submitted' AND batch_seq = 2 AND last_error LIKE '%404%'";
+    assert_eq!(s.items_where(id, noted).await?, 5);
+    assert_eq!(s.items_where(id, "last_error IS NOT NULL").await?, 5, "the others' items are not touched");
+    let done: Vec<i32> = batches(&s, id).await?.iter().filter(|b| b.done_at.is_some()).map(|b| b.seq).collect();
+    assert_eq!(done, [1, 3]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_over_the_enqueued_token_limit_goes_out_again_once_the_others_ended() -> anyhow::Result<()> {
+    let s = limited(BatchLimits { max_requests: 6, max_bytes: 200_000_000 }, FakeConfig::default()).await?;
+    // A first job, unlimited, tells the input tokens of each half of the postings, as the fake counts them.
+    let first = s.create_job(JobMode::Batch).await?;
+    s.poll_until_resolved(first).await?;
+    let half =
+        |cond: &str| format!("SELECT sum(input_tokens)::int8 FROM llm_job_items WHERE job_id = '{first}' AND {cond}");
+    let (a, b) = (s.app.db.scalar(&half("item_id <= 6")).await?, s.app.db.scalar(&half("item_id > 6")).await?);
+    assert!(a > 0 && b > 0, "{a} {b}");
+    // Room for one half at a time.
+    let limit = u64::try_from(a.max(b) + a.min(b) / 2)?;
+    s.fake.update_config(|c| c.batch_enqueued_token_limit = Some(limit))?;
+    let created = s.fake.stats().batches_created;
+
+    let id = s.create_job(JobMode::Batch).await?;
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!((job.status, job.items_completed, job.items_failed), (JobStatus::Completed, 12, 0), "{job:?}");
+    let batches = batches(&s, id).await?;
+    assert_eq!(s.fake.stats().batches_created - created, 3, "the second half went out twice: {batches:?}");
+    let refused: Vec<&LlmBatch> =
+        batches.iter().filter(|b| b.error.as_deref().is_some_and(|e| e.starts_with("token_limit_exceeded"))).collect();
+    assert_eq!(refused.len(), 1, "{batches:?}");
+    assert_eq!(refused[0].outcome.as_deref(), Some("failed"));
+    assert!(batches.iter().all(|b| b.done_at.is_some()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_still_to_apply_are_applied_however_late_the_batch() -> anyhow::Result<()> {
+    let mut s = Screening::start(FakeConfig::default()).await?;
+    let id = s.create_job(JobMode::Batch).await?;
+    s.poll_once(id).await?;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // As if an invocation had seen the batch end, recorded its files and run out of time before applying them...
+    let [batch] = &batches(&s, id).await?[..] else { anyhow::bail!("one batch expected") };
+    let mut config = bw_openai::OpenAiConfig::new(bw_config::Secret::new("sk-test"));
+    config.base_url = s.server.base_url.clone();
+    let ended = bw_openai::OpenAi::new(config)?.retrieve_batch(&batch.batch_id).await?;
+    assert_eq!(ended.status, bw_openai::BatchStatus::Completed);
+    let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
+    let record = llm::BatchEnded {
+        outcome: "completed",
+        output_file_id: ended.output_file_id.as_deref(),
+        error_file_id: ended.error_file_id.as_deref(),
+        error: None,
+    };
+    llm::record_outcome(&mut conn, batch, &record).await?;
+    // ...and the next came when the job was past every cap: its results are applied, not given up.
+    s.app
+        .db
+        .exec(&format!("UPDATE llm_batches SET expires_at = now() - interval '2 hours' WHERE job_id = '{id}'"))
+        .await?;
+    s.worker.settings.caps.max_age = Duration::from_secs(1);
+    s.worker.settings.caps.batch_grace = Duration::ZERO;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let job = s.poll_until_resolved(id).await?;
+    assert_eq!((job.status, job.items_completed, job.error.as_deref()), (JobStatus::Completed, 12, None), "{job:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_count_of_lines_applied_that_moved_meanwhile_is_refused() -> anyhow::Result<()> {
+    let s =
+        Screening::start(FakeConfig { batch_in_progress_ms: Timing::ms(3_600_000), ..FakeConfig::default() }).await?;
+    let id = s.create_job(JobMode::Batch).await?;
+    s.poll_once(id).await?;
+    let [batch] = &batches(&s, id).await?[..] else { anyhow::bail!("one batch expected") };
+    let mut conn = bw_db::pool::conn(&s.app.db.pool).await?;
+    llm::applied_lines(&mut conn, batch, llm::ResultFile::Output, (0, 500)).await?;
+    let stale = llm::applied_lines(&mut conn, batch, llm::ResultFile::Output, (0, 500)).await;
+    let error = stale.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("moved from 0"), "a second worker's chunk from the same place is refused: {error}");
+    let [batch] = &batches(&s, id).await?[..] else { anyhow::bail!("one batch expected") };
+    assert_eq!(batch.output_lines_applied, 500);
+    Ok(())
+}

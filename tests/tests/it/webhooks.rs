@@ -120,8 +120,7 @@ async fn each_documented_event_reaches_its_job_once_and_wakes_it_when_it_needs_w
     let recorded = llm::NewBatch {
         batch_id: "batch_abc123",
         input_file_id: "file-1",
-        first_item: 1,
-        last_item: 2,
+        item_ids: &[1, 2],
         input_bytes: 100,
         expires_at: chrono::Utc::now(),
     };

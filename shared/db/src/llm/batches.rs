@@ -1,8 +1,9 @@
-//! A batch-mode job's OpenAI batches. A job is split into as many as its items need; each covers the job's items
-//! from `first_item` to `last_item` that were pending when it was recorded. Its output and error files are applied a
-//! chunk at a time, each chunk's items ended in one transaction with the count of lines it applied
-//! ([`applied_lines`]), so an invocation that runs out of time leaves the rest to the next, and no line is
-//! applied twice (nor would it matter: an item already ended is left alone).
+//! A batch-mode job's OpenAI batches. A job is split into as many as its items need; each carries the items written
+//! to its input file (between `first_item` and `last_item`), which record its `seq` as their `batch_seq`. Its output
+//! and error files are applied a chunk at a time, each chunk's items ended in one transaction with the count of
+//! lines it applied ([`applied_lines`], which refuses a count another worker moved meanwhile), so an invocation that
+//! runs out of time leaves the rest to the next, and no line is applied twice (nor would it matter: an item already
+//! ended is left alone).
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
@@ -58,8 +59,8 @@ pub struct LlmBatch {
 pub struct NewBatch<'a> {
     pub batch_id: &'a str,
     pub input_file_id: &'a str,
-    pub first_item: i32,
-    pub last_item: i32,
+    /// The items its input file carries, in order.
+    pub item_ids: &'a [i32],
     pub input_bytes: i64,
     pub expires_at: DateTime<Utc>,
 }
@@ -71,37 +72,42 @@ pub enum ResultFile {
     Error,
 }
 
-/// Records a batch of the job: its pending items from `first_item` to `last_item` become submitted, the aggregates
-/// move, the batch is kept (marked pushed if an event about it came first: see [`crate::webhooks`]) and the job
-/// runs. The caller holds a transaction. Returns how many items the batch covers.
+/// Records a batch of the job: those of its items still pending become submitted in it, the aggregates move, the
+/// batch is kept (marked pushed if an event about it came first: see [`crate::webhooks`]) and the job runs. The
+/// caller holds a transaction. Returns how many items the batch covers.
 pub async fn record_batch(conn: &mut AsyncPgConnection, job_id: Uuid, batch: &NewBatch<'_>) -> anyhow::Result<i32> {
+    let (Some(first), Some(last)) = (batch.item_ids.first(), batch.item_ids.last()) else {
+        anyhow::bail!("batch {} carries no item", batch.batch_id);
+    };
     crate::webhooks::lock_object(conn, batch.batch_id).await?;
-    let n = diesel::update(llm_job_items::table)
-        .filter(llm_job_items::job_id.eq(job_id))
-        .filter(llm_job_items::item_id.between(batch.first_item, batch.last_item))
-        .filter(llm_job_items::status.eq(ItemStatus::Pending.as_str()))
-        .set((
-            llm_job_items::status.eq(ItemStatus::Submitted.as_str()),
-            llm_job_items::submitted_at.eq(now),
-            llm_job_items::attempts.eq(llm_job_items::attempts + 1),
-        ))
-        .execute(conn)
-        .await?;
-    let n = i32::try_from(n)?;
-    super::items::shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, n).await?;
     let seq: Option<i32> = llm_batches::table
         .filter(llm_batches::job_id.eq(job_id))
         .select(diesel::dsl::max(llm_batches::seq))
         .get_result(conn)
         .await?;
+    let seq = seq.unwrap_or(0) + 1;
+    let n = diesel::update(llm_job_items::table)
+        .filter(llm_job_items::job_id.eq(job_id))
+        .filter(llm_job_items::item_id.eq_any(batch.item_ids))
+        .filter(llm_job_items::status.eq(ItemStatus::Pending.as_str()))
+        .set((
+            llm_job_items::status.eq(ItemStatus::Submitted.as_str()),
+            llm_job_items::submitted_at.eq(now),
+            llm_job_items::attempts.eq(llm_job_items::attempts + 1),
+            llm_job_items::batch_seq.eq(seq),
+        ))
+        .execute(conn)
+        .await?;
+    let n = i32::try_from(n)?;
+    super::items::shift(conn, job_id, ItemStatus::Pending, ItemStatus::Submitted, n).await?;
     diesel::insert_into(llm_batches::table)
         .values((
             llm_batches::job_id.eq(job_id),
-            llm_batches::seq.eq(seq.unwrap_or(0) + 1),
+            llm_batches::seq.eq(seq),
             llm_batches::batch_id.eq(batch.batch_id),
             llm_batches::input_file_id.eq(batch.input_file_id),
-            llm_batches::first_item.eq(batch.first_item),
-            llm_batches::last_item.eq(batch.last_item),
+            llm_batches::first_item.eq(*first),
+            llm_batches::last_item.eq(*last),
             llm_batches::items.eq(n),
             llm_batches::input_bytes.eq(batch.input_bytes),
             llm_batches::expires_at.eq(batch.expires_at),
@@ -182,30 +188,49 @@ pub async fn record_outcome(
     Ok(())
 }
 
-/// Counts `lines` more lines of one of the batch's result files applied. The caller holds the transaction that
-/// ended their items.
+/// Counts the lines of one of the batch's result files applied as `to`, from `from`: an error when the count is
+/// no longer `from` (another worker applied lines meanwhile, its lease lost), which rolls back the caller's
+/// transaction, the one that ended their items.
 pub async fn applied_lines(
     conn: &mut AsyncPgConnection,
     batch: &LlmBatch,
     file: ResultFile,
-    lines: i64,
+    (from, to): (i64, i64),
 ) -> anyhow::Result<()> {
     let target = llm_batches::table.find((batch.job_id, batch.seq));
-    match file {
+    let n = match file {
         ResultFile::Output => {
-            diesel::update(target)
-                .set(llm_batches::output_lines_applied.eq(llm_batches::output_lines_applied + lines))
+            diesel::update(target.filter(llm_batches::output_lines_applied.eq(from)))
+                .set(llm_batches::output_lines_applied.eq(to))
                 .execute(conn)
                 .await?
         }
         ResultFile::Error => {
-            diesel::update(target)
-                .set(llm_batches::error_lines_applied.eq(llm_batches::error_lines_applied + lines))
+            diesel::update(target.filter(llm_batches::error_lines_applied.eq(from)))
+                .set(llm_batches::error_lines_applied.eq(to))
                 .execute(conn)
                 .await?
         }
     };
+    anyhow::ensure!(n == 1, "batch {}: its lines applied moved from {from} under this worker", batch.batch_id);
     Ok(())
+}
+
+/// Puts the batch's items still submitted back to pending (OpenAI failed it for a reason of its own queue, such as
+/// the organisation's enqueued-token limit: they go out again in a later batch), and marks it done. The caller holds
+/// a transaction. Returns how many went back.
+pub async fn requeue_batch(conn: &mut AsyncPgConnection, batch: &LlmBatch) -> anyhow::Result<i32> {
+    let n = diesel::update(llm_job_items::table)
+        .filter(llm_job_items::job_id.eq(batch.job_id))
+        .filter(llm_job_items::batch_seq.eq(batch.seq))
+        .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
+        .set((llm_job_items::status.eq(ItemStatus::Pending.as_str()), llm_job_items::batch_seq.eq(None::<i32>)))
+        .execute(conn)
+        .await?;
+    let n = i32::try_from(n)?;
+    super::items::shift(conn, batch.job_id, ItemStatus::Submitted, ItemStatus::Pending, n).await?;
+    finish_batch(conn, batch).await?;
+    Ok(n)
 }
 
 /// Records that one of the batch's result files was read to its end (the output file first, then the error file).
@@ -230,7 +255,7 @@ pub async fn open_items_of(
 ) -> anyhow::Result<Vec<LlmJobItem>> {
     Ok(llm_job_items::table
         .filter(llm_job_items::job_id.eq(batch.job_id))
-        .filter(llm_job_items::item_id.between(batch.first_item, batch.last_item))
+        .filter(llm_job_items::batch_seq.eq(batch.seq))
         .filter(llm_job_items::status.eq(ItemStatus::Submitted.as_str()))
         .order(llm_job_items::item_id)
         .limit(limit)

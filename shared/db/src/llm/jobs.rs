@@ -177,7 +177,7 @@ pub(super) async fn set_running(conn: &mut AsyncPgConnection, job_id: Uuid) -> a
 /// Resolves the job when no item is open: `cancelled` if a cancel was requested, `failed` if nothing completed,
 /// else `completed`. Returns the new status, or `None` while items are open (or it was resolved already).
 pub async fn resolve_if_done(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyhow::Result<Option<JobStatus>> {
-    Ok(diesel::sql_query(
+    let resolved = diesel::sql_query(
         "UPDATE llm_jobs SET status = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' \
                                             WHEN items_completed = 0 AND items_total > 0 THEN 'failed' \
                                             ELSE 'completed' END, \
@@ -189,7 +189,12 @@ pub async fn resolve_if_done(conn: &mut AsyncPgConnection, job_id: Uuid) -> anyh
     .get_result::<StatusRow>(conn)
     .await
     .optional()?
-    .map(|r| r.status))
+    .map(|r| r.status);
+    if resolved.is_some() {
+        // Its batches have nothing left to apply (a file's last lines may have ended no item).
+        super::finish_open_batches(conn, job_id).await?;
+    }
+    Ok(resolved)
 }
 
 #[derive(QueryableByName)]

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 pub use batches::{
     BatchEnded, LlmBatch, NewBatch, ResultFile, applied_lines, batches, batches_of, file_applied, finish_batch,
-    finish_open_batches, open_batches, open_items_of, pending_after, record_batch, record_outcome,
+    finish_open_batches, open_batches, open_items_of, pending_after, record_batch, record_outcome, requeue_batch,
 };
 pub use bw_vocab::{ItemStatus, JobMode, JobStatus, Learnt};
 pub use ends::end_items;
@@ -134,6 +134,8 @@ pub struct LlmJobItem {
     pub reasoning_tokens: Option<i32>,
     /// Estimated cost in US dollars; empty when its model has no price.
     pub cost_usd: Option<f64>,
+    /// Batch mode: the job's batch (its `seq`) it went out in.
+    pub batch_seq: Option<i32>,
 }
 
 /// Most items one job may have: the API refuses more. A batch-mode job is split into as many batches as they need.

@@ -146,6 +146,14 @@ impl BatchRecord {
     }
 
     /// When the batch reached its terminal status, if it has.
+    /// The input tokens of the lines it runs (none for a batch that failed validation).
+    pub(crate) fn input_tokens(&self) -> u64 {
+        match &self.plan {
+            Plan::Run(lines) => lines.iter().map(|l| l.tokens.0).sum(),
+            Plan::Invalid(_) => 0,
+        }
+    }
+
     pub(crate) fn terminal_ms(&self, now_ms: u64) -> Option<u64> {
         match self.status(now_ms) {
             BatchStatus::Cancelled => self.cancelling_ms.map(|at| at.saturating_add(self.cancelling_for_ms)),

@@ -79,6 +79,19 @@ pub(crate) async fn create(State(fake): State<FakeOpenAi>, body: Bytes) -> Resul
         }
         Err(errors) => (Plan::Invalid(errors), None),
     };
+    let plan = match (plan, config.batch_enqueued_token_limit) {
+        (Plan::Run(lines), Some(limit)) => {
+            let enqueued: u64 =
+                inner.batches.values().filter(|b| b.terminal_ms(now_ms).is_none()).map(|b| b.input_tokens()).sum();
+            let tokens: u64 = lines.iter().map(|l| l.tokens.0).sum();
+            if enqueued + tokens > limit {
+                Plan::Invalid(vec![token_limit_exceeded(model.as_deref().unwrap_or("the model"), limit)])
+            } else {
+                Plan::Run(lines)
+            }
+        }
+        (plan, _) => plan,
+    };
     let record = BatchRecord {
         id: ids::batch(rng),
         endpoint: endpoint.to_owned(),
@@ -100,6 +113,19 @@ pub(crate) async fn create(State(fake): State<FakeOpenAi>, body: Bytes) -> Resul
     inner.outbox.watch_batch(&record.id, now_ms);
     inner.batches.insert(record.id.clone(), record);
     Ok(Json(rendered))
+}
+
+/// The validation error of a batch past the organisation's enqueued-token limit, worded as OpenAI's.
+fn token_limit_exceeded(model: &str, limit: u64) -> Value {
+    serde_json::json!({
+        "code": "token_limit_exceeded",
+        "message": format!(
+            "Enqueued token limit reached for {model} in organization org-fake. Limit: {limit} enqueued tokens. \
+             Please try again once some in_progress batches have been completed."
+        ),
+        "param": null,
+        "line": null,
+    })
 }
 
 /// Retrieves a batch as it stands now, writing its result files the first time it is seen ended.
