@@ -1,7 +1,8 @@
 //! Career-board extraction: list the open postings of a board (Greenhouse, Lever, Ashby, or a careers page carrying
 //! schema.org `JobPosting` JSON-LD), fetch a posting's details where the list lacks them, and normalise the result.
 //!
-//! - [`BoardKind`] and [`Board`] (validated tokens) say what to read.
+//! - [`BoardKind`] and [`Board`] (validated tokens) say what to read; [`recognize`] tells the board a pasted careers
+//!   URL names.
 //! - [`parse_listing`] turns a listing body into a [`Listing`]: [`ListedPosting`]s (the raw item plus id, title
 //!   and URL), and warnings naming what could not be read without failing the listing (a careers page's
 //!   unreadable JSON-LD script); [`ListedPosting::content_hash`] detects changes independently of key order.
@@ -18,6 +19,7 @@
 
 mod ashby;
 mod board;
+mod board_url;
 mod body;
 mod error;
 mod greenhouse;
@@ -33,6 +35,7 @@ use std::future::Future;
 
 pub mod guard;
 pub use board::{Board, BoardError, BoardKind, BoardRegion, InvalidBoard, UnknownBoardKind, WrongRegion};
+pub use board_url::{BoardUrlError, RecognizedBoard, recognize};
 pub use body::{Fetched, Item, ListingBody, Postings, Validators};
 pub use error::ExtractError;
 pub use html::html_to_text;
