@@ -14,6 +14,8 @@ pub struct RecognizedBoard {
     pub kind: &'static str,
     /// The board's token: a slug, a company id, Workday's careers site URL, or (a careers page) the URL itself.
     pub token: String,
+    /// On the board's EU host (Greenhouse's and Lever's EU customers).
+    pub eu: bool,
 }
 
 /// Why a pasted URL cannot be used.
@@ -48,25 +50,29 @@ pub fn recognize(input: &str) -> Result<RecognizedBoard, BoardUrlError> {
     let host = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
     let segments: Vec<&str> = url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
     let first = segments.first().copied();
+    let eu = matches!(host.as_str(), "boards.eu.greenhouse.io" | "job-boards.eu.greenhouse.io" | "jobs.eu.lever.co");
     let board = |kind: &'static str, token: Option<&str>, example: &'static str| match token.filter(|t| is_slug(t)) {
-        Some(token) => Ok(RecognizedBoard { kind, token: token.to_owned() }),
+        Some(token) => Ok(RecognizedBoard { kind, token: token.to_owned(), eu }),
         None => Err(BoardUrlError::NoBoard { url: text.to_owned(), kind, example }),
     };
     match host.as_str() {
-        "boards.greenhouse.io" | "job-boards.greenhouse.io" => {
+        "boards.greenhouse.io"
+        | "job-boards.greenhouse.io"
+        | "boards.eu.greenhouse.io"
+        | "job-boards.eu.greenhouse.io" => {
             // The embedded board names its company in `for`.
             let embedded = url.query_pairs().find(|(k, _)| k == "for").map(|(_, v)| v.into_owned());
             let token = if first == Some("embed") { embedded.as_deref() } else { first };
             board("greenhouse", token, "https://boards.greenhouse.io/acme")
         }
-        "jobs.lever.co" => board("lever", first, "https://jobs.lever.co/acme"),
+        "jobs.lever.co" | "jobs.eu.lever.co" => board("lever", first, "https://jobs.lever.co/acme"),
         "jobs.ashbyhq.com" => board("ashby", first, "https://jobs.ashbyhq.com/acme"),
         "apply.workable.com" => board("workable", first, "https://apply.workable.com/acme"),
         "jobs.smartrecruiters.com" | "careers.smartrecruiters.com" => {
             board("smartrecruiters", first, "https://jobs.smartrecruiters.com/Acme")
         }
         _ => subdomain_board(text, &host, &segments)
-            .unwrap_or_else(|| Ok(RecognizedBoard { kind: "jsonld", token: url.to_string() })),
+            .unwrap_or_else(|| Ok(RecognizedBoard { kind: "jsonld", token: url.to_string(), eu: false })),
     }
 }
 
@@ -74,7 +80,7 @@ pub fn recognize(input: &str) -> Result<RecognizedBoard, BoardUrlError> {
 /// first segment after an optional locale).
 fn subdomain_board(text: &str, host: &str, segments: &[&str]) -> Option<Result<RecognizedBoard, BoardUrlError>> {
     let sub = |suffix: &str| host.strip_suffix(suffix).filter(|s| is_slug(s) && !s.contains('.'));
-    let found = |kind: &'static str, token: String| Some(Ok(RecognizedBoard { kind, token }));
+    let found = |kind: &'static str, token: String| Some(Ok(RecognizedBoard { kind, token, eu: false }));
     if let Some(slug) = sub(".recruitee.com") {
         return found("recruitee", slug.to_owned());
     }
@@ -95,7 +101,7 @@ fn subdomain_board(text: &str, host: &str, segments: &[&str]) -> Option<Result<R
     }
     let site = segments.iter().copied().find(|s| !is_locale(s)).filter(|s| is_slug(s));
     Some(match site {
-        Some(site) => Ok(RecognizedBoard { kind: "workday", token: format!("https://{host}/{site}") }),
+        Some(site) => Ok(RecognizedBoard { kind: "workday", token: format!("https://{host}/{site}"), eu: false }),
         None => Err(BoardUrlError::NoBoard {
             url: text.to_owned(),
             kind: "workday",
@@ -123,6 +129,7 @@ mod tests {
 
     fn kind_and_token(url: &str) -> (String, String) {
         match recognize(url) {
+            Ok(b) if b.eu => (format!("{} eu", b.kind), b.token),
             Ok(b) => (b.kind.to_owned(), b.token),
             Err(e) => ("error".to_owned(), e.to_string()),
         }
@@ -152,6 +159,8 @@ mod tests {
             ),
             ("https://acme.wd1.myworkdayjobs.com/External", "workday", "https://acme.wd1.myworkdayjobs.com/External"),
             (" HTTPS://Jobs.Lever.CO/plaid ", "lever", "plaid"),
+            ("https://job-boards.eu.greenhouse.io/acme", "greenhouse eu", "acme"),
+            ("https://jobs.eu.lever.co/acme/1", "lever eu", "acme"),
         ] {
             assert_eq!(kind_and_token(url), (kind.to_owned(), token.to_owned()), "{url}");
         }

@@ -20,10 +20,49 @@ fn message(body: &Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_careers_url_becomes_the_board_it_names() -> anyhow::Result<()> {
+    let app = TestApi::spawn().await?;
+    for (url, kind, token, region) in [
+        ("https://boards.greenhouse.io/airbnb/jobs/1", "greenhouse", "airbnb", "us"),
+        ("https://job-boards.eu.greenhouse.io/acme", "greenhouse", "acme", "eu"),
+        ("https://jobs.lever.co/plaid?lever-source=x", "lever", "plaid", "us"),
+        ("https://jobs.ashbyhq.com/linear", "ashby", "linear", "us"),
+        ("https://www.example.com/careers", "jsonld", "https://www.example.com/careers", "us"),
+    ] {
+        let body = json!({ "name": kind, "url": url });
+        let (status, company) = app.call("alice", Method::POST, "/api/companies", Some(body)).await?;
+        assert_eq!(status, 201, "{url} -> {company}");
+        let chosen =
+            (company["board_kind"].as_str(), company["board_token"].as_str(), company["board_region"].as_str());
+        assert_eq!(chosen, (Some(kind), Some(token), Some(region)), "{url} -> {company}");
+    }
+    let again = json!({ "name": "Airbnb", "url": "https://job-boards.greenhouse.io/airbnb" });
+    let (status, answer) = app.call("alice", Method::POST, "/api/companies", Some(again)).await?;
+    assert_eq!(status, 409, "the same board by another of its URLs: {answer}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()> {
     let app = TestApi::spawn().await?;
     let cases = [
-        (json!({ "name": "Acme", "board_token": "acme" }), "missing field `board_kind`"),
+        (
+            json!({ "name": "Acme", "board_token": "acme" }),
+            "give either url (a careers URL) or board_kind with board_token",
+        ),
+        (
+            json!({ "name": "Acme", "url": "https://jobs.lever.co/acme", "board_kind": "lever", "board_token": "acme" }),
+            "give either url",
+        ),
+        (json!({ "name": "Acme", "url": "jobs dot lever" }), "url: \"jobs dot lever\" is not a URL"),
+        (
+            json!({ "name": "Acme", "url": "https://jobs.lever.co/" }),
+            "url: \"https://jobs.lever.co/\" is a lever address without",
+        ),
+        (
+            json!({ "name": "Acme", "url": "https://apply.workable.com/acme/" }),
+            "url: this is a workable board (acme), which this service does not read yet",
+        ),
         (
             json!({ "name": 5, "board_kind": "lever", "board_token": "acme" }),
             "name: invalid type: integer `5`, expected a string",

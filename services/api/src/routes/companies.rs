@@ -21,10 +21,15 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct NewCompany {
     pub name: String,
-    /// `greenhouse`, `lever`, `ashby` or `jsonld`.
-    pub board_kind: String,
+    /// The company's careers URL, its board recognised from it (instead of `board_kind` and `board_token`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `greenhouse`, `lever`, `ashby` or `jsonld` (with `board_token`, when no `url` is given).
+    #[serde(default)]
+    pub board_kind: Option<String>,
     /// Board name for greenhouse, lever and ashby; the careers page URL for jsonld.
-    pub board_token: String,
+    #[serde(default)]
+    pub board_token: Option<String>,
     /// `us` (the default: the service's main host) or `eu` (Greenhouse's and Lever's EU hosts, where the boards of
     /// their EU customers are).
     #[serde(default)]
@@ -39,16 +44,41 @@ impl NewCompany {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(ApiError::BadRequest("name must be 1-200 characters".to_owned()));
         }
-        let kind: BoardKind = self.board_kind.parse().map_err(|e| ApiError::BadRequest(format!("board_kind: {e}")))?;
+        let (kind, token, region) = match (&self.url, &self.board_kind, &self.board_token) {
+            (Some(url), None, None) => from_url(url)?,
+            (None, Some(kind), Some(token)) => {
+                let kind: BoardKind = kind.parse().map_err(|e| ApiError::BadRequest(format!("board_kind: {e}")))?;
+                (kind, token.trim().to_owned(), None)
+            }
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "give either url (a careers URL) or board_kind with board_token".to_owned(),
+                ));
+            }
+        };
         let region: BoardRegion = match self.board_region.as_deref() {
-            None => BoardRegion::Us,
+            None => region.unwrap_or(BoardRegion::Us),
             Some(region) => region.parse().map_err(|e| ApiError::BadRequest(format!("board_region: {e}")))?,
         };
-        let board =
-            Board::new(kind, self.board_token.trim()).map_err(|e| ApiError::BadRequest(format!("board_token: {e}")))?;
+        let board = Board::new(kind, &token).map_err(|e| ApiError::BadRequest(format!("board_token: {e}")))?;
         let board = board.in_region(region).map_err(|e| ApiError::BadRequest(format!("board_region: {e}")))?;
         Ok((name.to_owned(), board))
     }
+}
+
+/// The board a careers URL names, as (kind, token, region if its host says); 400 naming why when it names none this
+/// service reads.
+fn from_url(url: &str) -> Result<(BoardKind, String, Option<BoardRegion>), ApiError> {
+    let recognized = bw_extract::recognize(url).map_err(|e| ApiError::BadRequest(format!("url: {e}")))?;
+    let kind: BoardKind = recognized.kind.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "url: this is a {} board ({}), which this service does not read yet; it reads greenhouse, lever, ashby \
+             and careers pages with JobPosting JSON-LD",
+            recognized.kind, recognized.token
+        ))
+    })?;
+    let region = recognized.eu.then_some(BoardRegion::Eu);
+    Ok((kind, recognized.token, region))
 }
 
 /// The caller's companies, oldest first.
