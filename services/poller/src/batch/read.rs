@@ -130,14 +130,14 @@ impl<Q: Queue> Worker<Q> {
         stats: &mut Stats,
     ) -> anyhow::Result<Applied> {
         let learnt = if batch.pushed_at.is_some() { Learnt::Push } else { Learnt::Poll };
-        let files = [
-            (ResultFile::Output, &batch.output_file_id, batch.output_lines_applied, 1),
-            (ResultFile::Error, &batch.error_file_id, batch.error_lines_applied, 2),
-        ];
-        for (which, file_id, applied, done) in files {
-            if batch.files_applied >= done {
+        for which in ResultFile::ALL {
+            if batch.files_applied >= which.applied_mark() {
                 continue;
             }
+            let (file_id, applied) = match which {
+                ResultFile::Output => (&batch.output_file_id, batch.output_lines_applied),
+                ResultFile::Error => (&batch.error_file_id, batch.error_lines_applied),
+            };
             if let Some(file_id) = file_id {
                 let started = Instant::now();
                 let file = (which, file_id.as_str(), applied);

@@ -72,6 +72,19 @@ pub enum ResultFile {
     Error,
 }
 
+impl ResultFile {
+    /// The files in the order they are applied.
+    pub const ALL: [Self; 2] = [Self::Output, Self::Error];
+
+    /// `files_applied` once this file is read to its end: the output file first, then the error file.
+    pub fn applied_mark(self) -> i16 {
+        match self {
+            Self::Output => 1,
+            Self::Error => 2,
+        }
+    }
+}
+
 /// Records a batch of the job: those of its items still pending become submitted in it, the aggregates move, the
 /// batch is kept (marked pushed if an event about it came first: see [`crate::webhooks`]) and the job runs. The
 /// caller holds a transaction. Returns how many items the batch covers.
@@ -235,10 +248,7 @@ pub async fn requeue_batch(conn: &mut AsyncPgConnection, batch: &LlmBatch) -> an
 
 /// Records that one of the batch's result files was read to its end (the output file first, then the error file).
 pub async fn file_applied(conn: &mut AsyncPgConnection, batch: &LlmBatch, file: ResultFile) -> anyhow::Result<()> {
-    let done: i16 = match file {
-        ResultFile::Output => 1,
-        ResultFile::Error => 2,
-    };
+    let done = file.applied_mark();
     diesel::update(llm_batches::table.find((batch.job_id, batch.seq)))
         .filter(llm_batches::files_applied.lt(done))
         .set(llm_batches::files_applied.eq(done))

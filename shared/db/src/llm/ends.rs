@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, Bool, Float8, Int4, Int8, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Float8, Int4, Int8, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -80,7 +80,7 @@ pub async fn end_items(
     let end_of: BTreeMap<i32, &ItemEnd> = ends.iter().map(|(id, e)| (*id, e)).collect();
     let mut moves: BTreeMap<(ItemStatus, ItemStatus, Option<Learnt>), i32> = BTreeMap::new();
     let mut usages = Vec::new();
-    let mut flags = Flags::default();
+    let mut flags = super::flags::Flags::default();
     for row in &ended {
         let Some(end) = end_of.get(&row.item_id) else { continue };
         *moves.entry((row.old_status, end.status, end.learnt)).or_default() += 1;
@@ -99,41 +99,4 @@ pub async fn end_items(
     add_usage_sums(conn, job_id, &usages).await?;
     flags.apply(conn, job_id, user_id).await?;
     Ok(ended.iter().map(|r| r.item_id).collect())
-}
-
-/// Decisions to land, column by column.
-#[derive(Default)]
-struct Flags<'a> {
-    kinds: Vec<&'a str>,
-    ids: Vec<i64>,
-    flags: Vec<bool>,
-    labels: Vec<&'a str>,
-    reasons: Vec<&'a str>,
-}
-
-impl Flags<'_> {
-    /// Lands the decisions, each at most once per (entity, job), and counts those that landed on the job.
-    async fn apply(self, conn: &mut AsyncPgConnection, job_id: Uuid, user_id: &str) -> anyhow::Result<()> {
-        if self.ids.is_empty() {
-            return Ok(());
-        }
-        diesel::sql_query(
-            "WITH landed AS (INSERT INTO entity_flags (entity_kind, entity_id, job_id, user_id, flag, label, reason) \
-                             SELECT t.kind, t.id, $1, $2, t.flag, t.label, t.reason \
-                             FROM unnest($3::text[], $4::int8[], $5::bool[], $6::text[], $7::text[]) \
-                                  AS t(kind, id, flag, label, reason) \
-                             ON CONFLICT DO NOTHING RETURNING 1) \
-             UPDATE llm_jobs SET flags_applied = flags_applied + (SELECT count(*) FROM landed)::int4 WHERE id = $1",
-        )
-        .bind::<SqlUuid, _>(job_id)
-        .bind::<Text, _>(user_id)
-        .bind::<Array<Text>, _>(self.kinds)
-        .bind::<Array<Int8>, _>(self.ids)
-        .bind::<Array<Bool>, _>(self.flags)
-        .bind::<Array<Text>, _>(self.labels)
-        .bind::<Array<Text>, _>(self.reasons)
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
 }

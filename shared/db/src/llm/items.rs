@@ -270,19 +270,9 @@ impl ItemEnd {
     }
 }
 
-#[derive(QueryableByName)]
-struct Previous {
-    #[diesel(sql_type = Text)]
-    status: ItemStatus,
-    #[diesel(sql_type = Text)]
-    entity_kind: String,
-    #[diesel(sql_type = Int8)]
-    entity_id: i64,
-}
-
 /// Ends an open item (pending or submitted) with `end`, moves the aggregates, and applies its decision to the
-/// entity once. Returns whether anything changed: an item already ended is left alone. The caller holds a
-/// transaction.
+/// entity once: [`super::end_items`] for one item. Returns whether anything changed: an item already ended is left
+/// alone. The caller holds a transaction.
 pub async fn end_item(
     conn: &mut AsyncPgConnection,
     job_id: Uuid,
@@ -290,39 +280,7 @@ pub async fn end_item(
     item_id: i32,
     end: &ItemEnd,
 ) -> anyhow::Result<bool> {
-    let decision_json = end.decision.as_ref().map(serde_json::to_value).transpose()?;
-    let previous: Option<Previous> = diesel::sql_query(
-        "WITH old AS (SELECT status FROM llm_job_items WHERE job_id = $1 AND item_id = $2 FOR UPDATE) \
-         UPDATE llm_job_items i SET status = $3, output_text = $4, decision = $5, error = $6, completed_at = now(), \
-                last_polled_at = now(), learnt_by = $7, input_tokens = $8, cached_input_tokens = $9, \
-                output_tokens = $10, reasoning_tokens = $11, cost_usd = $12 \
-         FROM old WHERE i.job_id = $1 AND i.item_id = $2 AND old.status IN ('pending', 'submitted') \
-         RETURNING old.status, i.entity_kind, i.entity_id",
-    )
-    .bind::<SqlUuid, _>(job_id)
-    .bind::<Int4, _>(item_id)
-    .bind::<Text, _>(end.status.as_str())
-    .bind::<diesel::sql_types::Nullable<Text>, _>(end.output_text.as_deref())
-    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>, _>(decision_json)
-    .bind::<diesel::sql_types::Nullable<Text>, _>(end.error.as_deref())
-    .bind::<diesel::sql_types::Nullable<Text>, _>(end.learnt.map(Learnt::as_str))
-    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.input_tokens))
-    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.cached_input_tokens))
-    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.output_tokens))
-    .bind::<diesel::sql_types::Nullable<Int4>, _>(end.usage.map(|u| u.reasoning_tokens))
-    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Float8>, _>(end.usage.and_then(|u| u.cost_usd))
-    .get_result(conn)
-    .await
-    .optional()?;
-    let Some(previous) = previous else { return Ok(false) };
-    shift_learnt(conn, job_id, (previous.status, end.status), 1, end.learnt).await?;
-    if let Some(usage) = end.usage {
-        add_usage_sums(conn, job_id, &[usage]).await?;
-    }
-    if let Some(decision) = &end.decision {
-        super::flags::apply_flag(conn, job_id, user_id, &previous.entity_kind, previous.entity_id, decision).await?;
-    }
-    Ok(true)
+    Ok(!super::end_items(conn, job_id, user_id, &[(item_id, end.clone())]).await?.is_empty())
 }
 
 /// Adds ended items' usage to their job's sums (nothing for none).
