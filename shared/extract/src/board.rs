@@ -40,45 +40,118 @@ pub enum BoardError {
 pub struct Board {
     /// Which API or page format to use.
     pub kind: BoardKind,
-    /// Greenhouse/Lever/Ashby: the board name (`[A-Za-z0-9._-]{1,128}`); jsonld: an absolute http(s) URL.
+    /// The board's name on its service (`[A-Za-z0-9._-]{1,128}`); for Teamtailor, Recruitee, Personio and BambooHR
+    /// that name or the board's own URL (custom domains are common); Workday: the careers site's URL; jsonld: the
+    /// careers page's URL.
     pub token: String,
     /// Which of the service's hosts: `Eu` for Greenhouse and Lever boards on their EU hosts.
     pub region: BoardRegion,
 }
 
-/// Longest careers-page URL accepted for a jsonld board.
+/// Longest URL accepted as a token.
 const MAX_URL_LEN: usize = 2048;
+
+const NAME_RULE: &str = "must be 1-128 characters of letters, digits, '.', '_' or '-'";
+const NAME_RULE_SHORT: &str = "1-128 letters, digits, '.', '_' or '-'";
+
+/// A board's name on its service: safe to put in a URL path or a host's first label.
+fn is_name(token: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    !token.is_empty() && token.len() <= 128 && token.chars().all(ok_char)
+}
+
+/// An absolute http(s) URL with a host, at most [`MAX_URL_LEN`] long; the error follows "must be".
+fn web_url(token: &str) -> Result<reqwest::Url, String> {
+    if token.len() > MAX_URL_LEN {
+        return Err(format!("a URL of at most {MAX_URL_LEN} characters"));
+    }
+    let url = reqwest::Url::parse(token).map_err(|e| format!("an absolute http(s) URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("an http(s) URL, not {}:", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("a URL with a host".to_owned());
+    }
+    Ok(url)
+}
+
+/// A Workday careers site: its host, tenant and site name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WorkdaySite {
+    /// `{tenant}.{pod}.myworkdayjobs.com`
+    pub host: String,
+    pub tenant: String,
+    pub site: String,
+}
+
+/// Reads a Workday token, `https://{tenant}.{pod}.myworkdayjobs.com/{site}`; the error follows "board token for
+/// workday".
+pub(crate) fn workday_site(token: &str) -> Result<WorkdaySite, String> {
+    const RULE: &str = "must be the careers site's URL, https://{tenant}.{pod}.myworkdayjobs.com/{site}";
+    let wrong = |why: &str| format!("{RULE} ({why})");
+    let url = web_url(token).map_err(|problem| wrong(&format!("not {problem}")))?;
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let Some((tenant, pod)) = host.strip_suffix(".myworkdayjobs.com").and_then(|t| t.split_once('.')) else {
+        return Err(wrong("the host is not a myworkdayjobs.com site"));
+    };
+    let (tenant, pod) = (tenant.to_owned(), pod.to_owned());
+    let label = |s: &str| {
+        !s.is_empty() && s.len() <= 63 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !label(&tenant) || !label(&pod) {
+        return Err(wrong("the host is not {tenant}.{pod}.myworkdayjobs.com"));
+    }
+    let segments: Vec<&str> = url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
+    let [site] = segments[..] else { return Err(wrong("the path is not the site's name alone")) };
+    if !is_name(site) || url.query().is_some() || url.fragment().is_some() || url.port().is_some() {
+        return Err(wrong("the site's name must be letters, digits, '.', '_' or '-', without a query"));
+    }
+    Ok(WorkdaySite { host, tenant, site: site.to_owned() })
+}
 
 impl Board {
     /// Validates `token` for `kind`.
     ///
-    /// Greenhouse, Lever and Ashby tokens are 1-128 characters of ASCII letters, digits, `.`, `_` or `-` (so they
-    /// are safe to put in a URL path). A jsonld token is an absolute `http` or `https` URL with a host, at most
-    /// 2048 characters.
+    /// A board's name is 1-128 characters of ASCII letters, digits, `.`, `_` or `-` (safe to put in a URL path or a
+    /// host's first label): the only token of Greenhouse, Lever, Ashby, Workable and SmartRecruiters boards.
+    /// Teamtailor, Recruitee, Personio and BambooHR boards take their name or their own URL (an absolute `http` or
+    /// `https` URL with a host, without a query, at most 2048 characters); a jsonld token is such a URL (a query
+    /// allowed). A Workday token is its careers site's URL, `https://{tenant}.{pod}.myworkdayjobs.com/{site}`.
     pub fn new(kind: BoardKind, token: &str) -> Result<Board, InvalidBoard> {
         let invalid = |problem: String| InvalidBoard { kind, problem };
         match kind {
-            BoardKind::Greenhouse | BoardKind::Lever | BoardKind::Ashby => {
-                let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-                if token.is_empty() || token.len() > 128 || !token.chars().all(ok_char) {
-                    return Err(invalid("must be 1-128 characters of letters, digits, '.', '_' or '-'".to_owned()));
+            BoardKind::Greenhouse
+            | BoardKind::Lever
+            | BoardKind::Ashby
+            | BoardKind::Workable
+            | BoardKind::Smartrecruiters => {
+                if !is_name(token) {
+                    return Err(invalid(NAME_RULE.to_owned()));
                 }
             }
+            BoardKind::Teamtailor | BoardKind::Recruitee | BoardKind::Personio | BoardKind::Bamboohr => {
+                if !is_name(token) {
+                    let url = web_url(token).map_err(|problem| {
+                        invalid(format!("must be the board's name ({NAME_RULE_SHORT}) or its URL: {problem}"))
+                    })?;
+                    if url.query().is_some() || url.fragment().is_some() {
+                        return Err(invalid("must be the board's URL without a query or fragment".to_owned()));
+                    }
+                }
+            }
+            BoardKind::Workday => {
+                workday_site(token).map_err(invalid)?;
+            }
             BoardKind::Jsonld => {
-                if token.len() > MAX_URL_LEN {
-                    return Err(invalid(format!("must be a URL of at most {MAX_URL_LEN} characters")));
-                }
-                let url = reqwest::Url::parse(token)
-                    .map_err(|e| invalid(format!("must be an absolute http(s) URL ({e})")))?;
-                if !matches!(url.scheme(), "http" | "https") {
-                    return Err(invalid(format!("must be an http(s) URL, not {}:", url.scheme())));
-                }
-                if url.host_str().is_none_or(str::is_empty) {
-                    return Err(invalid("must be a URL with a host".to_owned()));
-                }
+                web_url(token).map_err(|problem| invalid(format!("must be {problem}")))?;
             }
         }
         Ok(Board { kind, token: token.to_owned(), region: BoardRegion::Us })
+    }
+
+    /// Whether the token is the board's own URL (a custom domain), not its name on the board service's host.
+    pub fn is_url(&self) -> bool {
+        self.kind == BoardKind::Jsonld || (!is_name(&self.token) && self.kind != BoardKind::Workday)
     }
 
     /// The board of `kind` on `region`'s host with `token`: [`Self::new`], then [`Self::in_region`].
@@ -120,8 +193,12 @@ mod tests {
             assert_eq!(serde_json::from_str::<BoardKind>(&json).ok(), Some(kind));
         }
         assert_eq!(" Lever ".parse::<BoardKind>(), Ok(BoardKind::Lever));
-        let err = "workday".parse::<BoardKind>().err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(err, "unknown board kind \"workday\": expected one of greenhouse, lever, ashby, jsonld");
+        let err = "icims".parse::<BoardKind>().err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            err,
+            "unknown board kind \"icims\": expected one of greenhouse, lever, ashby, jsonld, workday, workable, \
+             smartrecruiters, teamtailor, recruitee, personio, bamboohr"
+        );
     }
 
     #[test]
@@ -152,5 +229,47 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert!(Board::new(BoardKind::Jsonld, &long).is_err());
+    }
+
+    #[test]
+    fn tenant_boards_take_a_name_or_their_url() {
+        for kind in [BoardKind::Teamtailor, BoardKind::Recruitee, BoardKind::Personio, BoardKind::Bamboohr] {
+            let name = Board::new(kind, "acme");
+            assert!(name.as_ref().is_ok_and(|b| !b.is_url()), "{kind}: {name:?}");
+            let url = Board::new(kind, "https://jobs.acme.com");
+            assert!(url.as_ref().is_ok_and(Board::is_url), "{kind}: {url:?}");
+            for bad in ["a b", "ftp://jobs.acme.com", "https://jobs.acme.com/?page=2", "/careers"] {
+                assert!(Board::new(kind, bad).is_err(), "{kind}: {bad:?} accepted");
+            }
+        }
+        for kind in [BoardKind::Workable, BoardKind::Smartrecruiters] {
+            assert!(Board::new(kind, "Vitol").is_ok());
+            let err = Board::new(kind, "https://apply.workable.com/acme").err().map(|e| e.to_string());
+            assert_eq!(err, Some(format!("board token for {kind} {NAME_RULE}")));
+        }
+    }
+
+    #[test]
+    fn workday_tokens_are_site_urls() -> Result<(), String> {
+        let site = workday_site("https://nvidia.wd5.myworkdayjobs.com/NVIDIAExternalCareerSite")?;
+        assert_eq!(
+            (site.host.as_str(), site.tenant.as_str(), site.site.as_str()),
+            ("nvidia.wd5.myworkdayjobs.com", "nvidia", "NVIDIAExternalCareerSite")
+        );
+        assert!(
+            Board::new(BoardKind::Workday, "https://salesforce.wd12.myworkdayjobs.com/External_Career_Site").is_ok()
+        );
+        for bad in [
+            "nvidia",
+            "https://nvidia.wd5.myworkdayjobs.com/",
+            "https://nvidia.wd5.myworkdayjobs.com/en-US/NVIDIAExternalCareerSite",
+            "https://nvidia.wd5.myworkdayjobs.com/site?q=1",
+            "https://myworkdayjobs.com/site",
+            "https://nvidia.example.com/site",
+        ] {
+            let err = Board::new(BoardKind::Workday, bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.starts_with("board token for workday must be the careers site's URL"), "{bad:?}: {err}");
+        }
+        Ok(())
     }
 }

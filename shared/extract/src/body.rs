@@ -89,6 +89,8 @@ pub struct ListingBody {
     url: String,
     spool: Spool,
     validators: Validators,
+    /// Parts of the listing that could not be read, found while it was fetched (sent after its postings).
+    warnings: Vec<String>,
 }
 
 /// Postings in flight between the reading thread and the caller: enough to keep both busy, few enough to stay small.
@@ -144,7 +146,13 @@ impl<T> Postings<T> {
 impl ListingBody {
     /// A body already in memory (a test's, or a careers page's).
     pub fn from_bytes(kind: BoardKind, url: impl Into<String>, body: Vec<u8>) -> Self {
-        Self { kind, url: url.into(), spool: Spool::Memory(body), validators: Validators::default() }
+        Self {
+            kind,
+            url: url.into(),
+            spool: Spool::Memory(body),
+            validators: Validators::default(),
+            warnings: Vec::new(),
+        }
     }
 
     pub(crate) fn spooled(
@@ -153,12 +161,19 @@ impl ListingBody {
         writer: SpoolWriter,
         validators: Validators,
     ) -> std::io::Result<Self> {
-        Ok(Self { kind, url, spool: writer.finish()?, validators })
+        Ok(Self { kind, url, spool: writer.finish()?, validators, warnings: Vec::new() })
+    }
+
+    /// The body with parts of its listing that could not be read (see [`crate::Listing::warnings`]).
+    pub(crate) fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
     }
 
     /// A listing read already, as a source that holds its boards parsed serves it.
     pub fn from_listing(kind: BoardKind, url: impl Into<String>, listing: Listing) -> Self {
-        Self { kind, url: url.into(), spool: Spool::Read(listing), validators: Validators::default() }
+        let (validators, warnings) = (Validators::default(), Vec::new());
+        Self { kind, url: url.into(), spool: Spool::Read(listing), validators, warnings }
     }
 
     /// The board's kind.
@@ -201,7 +216,8 @@ impl ListingBody {
                 Spool::Memory(bytes) => read(self.kind, &bytes[..], &mut send),
                 Spool::File(file) => read(self.kind, std::io::BufReader::with_capacity(64 << 10, file), &mut send),
                 Spool::Read(listing) => Ok(send_all(listing, &mut send)),
-            };
+            }
+            .map(|wanted| wanted && self.warnings.into_iter().all(|w| send(Ok(Message::Item(Item::Warning(w))))));
             match read {
                 Ok(true) => {
                     send(Ok(Message::End));

@@ -1,13 +1,14 @@
-//! Career-board extraction: list the open postings of a board (Greenhouse, Lever, Ashby, or a careers page carrying
-//! schema.org `JobPosting` JSON-LD), fetch a posting's details where the list lacks them, and normalise the result.
+//! Career-board extraction: list the open postings of a board (Greenhouse, Lever, Ashby, Workday, Workable,
+//! SmartRecruiters, Teamtailor, Recruitee, Personio, BambooHR, or a careers page carrying schema.org `JobPosting`
+//! JSON-LD), fetch a posting's details where the list lacks them, and normalise the result.
 //!
 //! - [`BoardKind`] and [`Board`] (validated tokens) say what to read; [`recognize`] tells the board a pasted careers
 //!   URL names.
 //! - [`parse_listing`] turns a listing body into a [`Listing`]: [`ListedPosting`]s (the raw item plus id, title
 //!   and URL), and warnings naming what could not be read without failing the listing (a careers page's
 //!   unreadable JSON-LD script); [`ListedPosting::content_hash`] detects changes independently of key order.
-//! - [`needs_detail`] says whether a listed item lacks its description (Greenhouse without `content`), in which
-//!   case [`BoardSource::detail`] fetches it.
+//! - [`needs_detail`] says whether a listed item lacks its description (Greenhouse without `content`; Workday,
+//!   SmartRecruiters and BambooHR), in which case [`BoardSource::detail`] fetches it.
 //! - [`normalize`] maps a raw item (and optional detail) to a [`NormalizedPosting`] with a plain-text description
 //!   ([`html_to_text`]).
 //! - [`HttpBoards`] implements [`BoardSource`] over HTTP against [`BoardUrls`]; every failure is an
@@ -18,6 +19,7 @@
 //! page is read script by script: one unreadable JSON-LD script is a warning, a page with none readable an error.
 
 mod ashby;
+mod bamboohr;
 mod board;
 mod board_url;
 mod body;
@@ -29,7 +31,14 @@ mod jsonld;
 mod lever;
 mod listing;
 mod normalized;
+mod personio;
+mod recruitee;
+mod smartrecruiters;
 mod stream;
+mod teamtailor;
+mod workable;
+mod workday;
+mod xml;
 
 use std::future::Future;
 
@@ -43,15 +52,25 @@ pub use http::{BoardUrls, DEFAULT_HOST_CONCURRENCY, FromEnvError, HttpBoards, Re
 pub use listing::{ListedPosting, Listing};
 pub use normalized::{NormalizedPosting, Pay};
 
-/// Parses a board's listing response body.
+/// Parses a board's listing response body (for a board that pages, one page of it).
 ///
 /// Greenhouse: `{"jobs": [...]}`; Lever: a bare array; Ashby: `{"jobs": [...]}` (jobs with `isListed: false` are
-/// left out); jsonld: an HTML page whose `<script type="application/ld+json">` blocks hold `JobPosting` objects
-/// (a script that is not valid JSON is skipped with a warning, unless no script is readable).
+/// left out); Recruitee `{"offers": [...]}`; BambooHR `{"meta", "result": [...]}`; Workday a CXS search page
+/// (`jobPostings`); SmartRecruiters a postings page (`content`); Workable the widget's account (`jobs`, a job listed
+/// once per location folded into one); Teamtailor its JSON feed or its RSS feed; Personio its XML feed; jsonld: an
+/// HTML page whose `<script type="application/ld+json">` blocks hold `JobPosting` objects (a script that is not
+/// valid JSON is skipped with a warning, unless no script is readable).
 /// Postings listed twice (same external id) are kept once. Errors are [`ExtractError::Malformed`].
 pub fn parse_listing(kind: BoardKind, body: &[u8]) -> Result<Listing, ExtractError> {
     if kind == BoardKind::Jsonld {
         return jsonld::parse_listing(body);
+    }
+    if let Some((what, item)) = assembled(kind) {
+        let mut postings = Vec::new();
+        for (index, value) in answer_items(kind, body)?.into_iter().enumerate() {
+            postings.extend(item(index, value)?);
+        }
+        return Ok(Listing::complete(listing::dedupe(what, postings)));
     }
     let mut postings = Vec::new();
     each_listed(kind, body, |posting| {
@@ -68,14 +87,19 @@ pub(crate) fn each_listed(
     reader: impl std::io::Read,
     mut each: impl FnMut(ListedPosting) -> Result<(), ExtractError>,
 ) -> Result<(), ExtractError> {
-    type ItemFn = fn(usize, serde_json::Value) -> Result<Option<ListedPosting>, ExtractError>;
     let (shape, item): (stream::Shape, ItemFn) = match kind {
         BoardKind::Greenhouse => (greenhouse::SHAPE, greenhouse::item),
         BoardKind::Lever => (lever::SHAPE, lever::item),
         BoardKind::Ashby => (ashby::SHAPE, ashby::item),
+        BoardKind::Recruitee => (recruitee::SHAPE, recruitee::item),
+        BoardKind::Bamboohr => (bamboohr::SHAPE, bamboohr::item),
         BoardKind::Jsonld => {
             return Err(ExtractError::malformed("careers page", "is not a JSON listing (it is read whole)"));
         }
+        _ => match assembled(kind) {
+            Some((what, item)) => (stream::Shape { what, items: stream::Items::Bare }, item),
+            None => return Err(ExtractError::malformed(kind.as_str(), "has no JSON listing")),
+        },
     };
     stream::each_item(shape, reader, |index, value| match item(index, value)? {
         Some(posting) => each(posting),
@@ -83,10 +107,45 @@ pub(crate) fn each_listed(
     })
 }
 
-/// Whether a listed item needs [`BoardSource::detail`] before [`normalize`]: true only for a Greenhouse item
-/// without `content` (listed without `?content=true`).
+type ItemFn = fn(usize, serde_json::Value) -> Result<Option<ListedPosting>, ExtractError>;
+
+/// For the boards whose listing is assembled before it is read (see [`answer_items`]): what the listing is called
+/// and how an item is read. A listing assembled so is a JSON array of the items.
+pub(crate) fn assembled(kind: BoardKind) -> Option<(&'static str, ItemFn)> {
+    Some(match kind {
+        BoardKind::Workday => (workday::WHAT, workday::item),
+        BoardKind::Smartrecruiters => ("smartrecruiters postings", smartrecruiters::item),
+        BoardKind::Workable => ("workable account", workable::item),
+        BoardKind::Teamtailor => ("teamtailor feed", teamtailor::item),
+        BoardKind::Personio => ("personio XML feed", personio::item),
+        _ => return None,
+    })
+}
+
+/// The items of one answer of a board whose listing is assembled: the pages of Workday and SmartRecruiters joined,
+/// Workable's jobs in several places folded, the XML feeds of Personio and Teamtailor read into JSON.
+pub(crate) fn answer_items(kind: BoardKind, body: &[u8]) -> Result<Vec<serde_json::Value>, ExtractError> {
+    match kind {
+        BoardKind::Workday => workday::page(body).map(|page| page.items),
+        BoardKind::Smartrecruiters => smartrecruiters::page(body).map(|(items, _)| items),
+        BoardKind::Workable => workable::answer_items(body),
+        BoardKind::Teamtailor => teamtailor::answer_items(body),
+        BoardKind::Personio => personio::answer_items(body),
+        _ => Err(ExtractError::malformed(kind.as_str(), "is not assembled from answers")),
+    }
+}
+
+/// Whether a listed item needs [`BoardSource::detail`] before [`normalize`]: a Greenhouse item without `content`
+/// (listed without `?content=true`), and every Workday, SmartRecruiters and BambooHR item (their listings have no
+/// description) unless it has one.
 pub fn needs_detail(kind: BoardKind, raw: &serde_json::Value) -> bool {
-    kind == BoardKind::Greenhouse && greenhouse::needs_detail(raw)
+    match kind {
+        BoardKind::Greenhouse => greenhouse::needs_detail(raw),
+        BoardKind::Workday => workday::needs_detail(raw),
+        BoardKind::Smartrecruiters => smartrecruiters::needs_detail(raw),
+        BoardKind::Bamboohr => bamboohr::needs_detail(raw),
+        _ => false,
+    }
 }
 
 /// The version of [`normalize`]: raised when it comes to read something it did not before, so that postings an
@@ -125,6 +184,13 @@ pub fn normalize(
         BoardKind::Lever => lever::normalize(raw, detail),
         BoardKind::Ashby => ashby::normalize(raw, detail),
         BoardKind::Jsonld => jsonld::normalize(raw, detail),
+        BoardKind::Workday => workday::normalize(raw, detail),
+        BoardKind::Workable => workable::normalize(raw, detail),
+        BoardKind::Smartrecruiters => smartrecruiters::normalize(raw, detail),
+        BoardKind::Teamtailor => teamtailor::normalize(raw, detail),
+        BoardKind::Recruitee => recruitee::normalize(raw, detail),
+        BoardKind::Personio => personio::normalize(raw, detail),
+        BoardKind::Bamboohr => bamboohr::normalize(raw, detail),
     }
 }
 

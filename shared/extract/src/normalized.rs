@@ -95,12 +95,20 @@ pub(crate) fn merged(raw: &Value, detail: Option<&Value>) -> Value {
     out
 }
 
-/// Parses the date and time forms boards use: RFC 3339 with any offset, a date-time without an offset (taken as
-/// UTC), or a bare date (midnight UTC).
+/// Parses the date and time forms boards use: RFC 3339 with any offset, RFC 2822 (RSS), a date-time without an
+/// offset (taken as UTC) or with a ` UTC` suffix, or a bare date (midnight UTC).
 pub(crate) fn parse_date(value: Option<&Value>) -> Option<DateTime<Utc>> {
     let s = value?.as_str()?.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc));
+    }
+    // RSS feeds' dates (Teamtailor's `pubDate`).
+    if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    // Recruitee writes `2026-08-05 09:41:37 UTC`.
+    if let Some(utc) = s.strip_suffix(" UTC") {
+        return NaiveDateTime::parse_from_str(utc.trim(), "%Y-%m-%d %H:%M:%S%.f").ok().map(|n| n.and_utc());
     }
     for format in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"] {
         if let Ok(dt) = DateTime::parse_from_str(s, format) {
@@ -231,6 +239,8 @@ mod tests {
         assert_eq!(date("2019-08-31T00:00").as_deref(), Some("2019-08-31T00:00:00+00:00"));
         assert_eq!(date("2019-08-31T10:00:00").as_deref(), Some("2019-08-31T10:00:00+00:00"));
         assert_eq!(date("2019-08-31T10:00:00+0200").as_deref(), Some("2019-08-31T08:00:00+00:00"));
+        assert_eq!(date("Tue, 08 Sep 2026 19:07:00 +0200").as_deref(), Some("2026-09-08T17:07:00+00:00"));
+        assert_eq!(date("2026-08-05 09:41:37 UTC").as_deref(), Some("2026-08-05T09:41:37+00:00"));
         assert_eq!(date("yesterday"), None);
         assert_eq!(parse_date(Some(&json!(12))), None);
         assert_eq!(parse_date(None), None);

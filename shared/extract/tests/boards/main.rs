@@ -52,6 +52,22 @@ const LISTINGS: &[(BoardKind, &str, &[u8], usize)] = &[
         fixture!("ashby/ashby_wealthcom_openai_board_with_compensation_PARTLY_SYNTHETIC.json"),
         4,
     ),
+    (BoardKind::Workday, "workday_nvidia", fixture!("workday/eujobfeeds_nvidia_list.json"), 3),
+    (BoardKind::Workday, "workday_salesforce", fixture!("workday/careerkit_salesforce_list.json"), 2),
+    (BoardKind::Workable, "workable_vasion", fixture!("workable/jobagent_vasion_widget.json"), 2),
+    (BoardKind::Smartrecruiters, "smartrecruiters_vitol", fixture!("smartrecruiters/vjd_vitol_list_limit5.json"), 5),
+    (BoardKind::Teamtailor, "teamtailor_json", fixture!("teamtailor/careerkit_teamtailor_jobs_feed.json"), 2),
+    (BoardKind::Teamtailor, "teamtailor_rss", fixture!("teamtailor/jobba_ferd_jobs.rss"), 3),
+    (BoardKind::Recruitee, "recruitee_acme", fixture!("recruitee/careerkit_offers_sanitized.json"), 2),
+    (BoardKind::Personio, "personio_clearfetch", fixture!("personio/clearfetch_personio_feed_one_position.xml"), 1),
+    // The same position listed twice.
+    (BoardKind::Personio, "personio_careerkit", fixture!("personio/careerkit_feed_sanitized.xml"), 1),
+    (
+        BoardKind::Bamboohr,
+        "bamboohr_collectivemeasures",
+        fixture!("bamboohr/mwbackend_collectivemeasures_list.json"),
+        4,
+    ),
     (BoardKind::Jsonld, "lamp_jp", fixture!("jsonld/lamp_jp_recruit_JobPosting.jsonld.html"), 1),
     (BoardKind::Jsonld, "schemaorg_eg-0028", fixture!("jsonld/schemaorg_eg-0028_JobPosting.jsonld.html"), 1),
     (
@@ -100,10 +116,12 @@ fn every_fixture_parses_to_the_expected_count_and_normalizes() -> TestResult {
             if let Some(description) = &n.description {
                 assert_plain(description, name);
             }
-            assert_eq!(
-                needs_detail(kind, &posting.raw),
-                kind == BoardKind::Greenhouse && posting.raw.get("content").is_none()
-            );
+            let listed_without_description = match kind {
+                BoardKind::Greenhouse => posting.raw.get("content").is_none(),
+                BoardKind::Workday | BoardKind::Smartrecruiters | BoardKind::Bamboohr => true,
+                _ => false,
+            };
+            assert_eq!(needs_detail(kind, &posting.raw), listed_without_description, "{name}");
         }
     }
     Ok(())
@@ -114,6 +132,7 @@ mod fuzz;
 mod greenhouse;
 mod jsonld;
 mod lever;
+mod more;
 mod pay;
 
 #[test]

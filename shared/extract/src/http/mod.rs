@@ -8,8 +8,12 @@ use backon::{ExponentialBuilder, Retryable as _};
 use tokio::sync::Semaphore;
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 use serde_json::Value;
+
+mod assemble;
 
 use crate::body::SpoolWriter;
 use crate::listing::parse_json;
@@ -31,6 +35,14 @@ pub struct BoardUrls {
     pub lever_eu: String,
     /// Ashby public job board API, e.g. `https://api.ashbyhq.com`.
     pub ashby: String,
+    /// Workable's widget API, `https://apply.workable.com` (one host for every account).
+    pub workable: String,
+    /// SmartRecruiters Posting API, `https://api.smartrecruiters.com`.
+    pub smartrecruiters: String,
+    /// Where boards on hosts of their own (Workday, Teamtailor, Recruitee, Personio and BambooHR, given by name) are
+    /// read instead of their hosts: `{tenants}/{kind}/{name}` followed by the real path (Workday:
+    /// `{tenants}/workday/{tenant}/wday/cxs/…`). `None`: on their own hosts.
+    pub tenants: Option<String>,
 }
 
 impl BoardUrls {
@@ -42,20 +54,32 @@ impl BoardUrls {
             lever: "https://api.lever.co".to_owned(),
             lever_eu: "https://api.eu.lever.co".to_owned(),
             ashby: "https://api.ashbyhq.com".to_owned(),
+            workable: "https://apply.workable.com".to_owned(),
+            smartrecruiters: "https://api.smartrecruiters.com".to_owned(),
+            tenants: None,
         }
     }
 
-    /// One fake server for every API (a trailing slash is removed): the main hosts at `base`, the EU hosts at
-    /// `{base}/eu`.
+    /// One fake server for every API (a trailing slash is removed): the shared hosts at `base`, the EU hosts at
+    /// `{base}/eu`, the boards on hosts of their own at `{base}/{kind}/{name}` (see [`Self::tenants`]).
     pub fn all(base: &str) -> Self {
         let base = base.trim_end_matches('/').to_owned();
         let eu = format!("{base}/eu");
-        Self { greenhouse: base.clone(), greenhouse_eu: eu.clone(), lever: base.clone(), lever_eu: eu, ashby: base }
+        Self {
+            greenhouse: base.clone(),
+            greenhouse_eu: eu.clone(),
+            lever: base.clone(),
+            lever_eu: eu,
+            ashby: base.clone(),
+            workable: base.clone(),
+            smartrecruiters: base.clone(),
+            tenants: Some(base),
+        }
     }
 
     /// `ATS_BASE_URL` for every API when set (a fake server, see [`Self::all`]); else `GREENHOUSE_API_URL`,
-    /// `GREENHOUSE_EU_API_URL`, `LEVER_API_URL`, `LEVER_EU_API_URL` and `ASHBY_API_URL` each over the public
-    /// endpoints.
+    /// `GREENHOUSE_EU_API_URL`, `LEVER_API_URL`, `LEVER_EU_API_URL`, `ASHBY_API_URL`, `WORKABLE_API_URL` and
+    /// `SMARTRECRUITERS_API_URL` each over the public endpoints.
     pub fn from_env() -> Self {
         let var = bw_config::optional;
         if let Some(base) = var("ATS_BASE_URL") {
@@ -69,21 +93,63 @@ impl BoardUrls {
             lever: or("LEVER_API_URL", public.lever),
             lever_eu: or("LEVER_EU_API_URL", public.lever_eu),
             ashby: or("ASHBY_API_URL", public.ashby),
+            workable: or("WORKABLE_API_URL", public.workable),
+            smartrecruiters: or("SMARTRECRUITERS_API_URL", public.smartrecruiters),
+            tenants: None,
         }
     }
 
-    /// The base URL of `board`'s API on its host; `None` for a careers page (its token is its URL).
-    pub fn base(&self, board: &Board) -> Option<&str> {
+    /// Where `board` is read: the base URL its API's paths follow, and whether that URL came from a user (a careers
+    /// page, a board given by its own URL), so that it is held to the public-address guard (see [`crate::guard`]).
+    pub fn site(&self, board: &Board) -> Site {
         let eu = board.region == BoardRegion::Eu;
-        Some(match board.kind {
-            BoardKind::Greenhouse if eu => &self.greenhouse_eu,
-            BoardKind::Greenhouse => &self.greenhouse,
-            BoardKind::Lever if eu => &self.lever_eu,
-            BoardKind::Lever => &self.lever,
-            BoardKind::Ashby => &self.ashby,
-            BoardKind::Jsonld => return None,
-        })
+        let shared = |base: &String| Site { base: base.clone(), from_user: false };
+        match board.kind {
+            BoardKind::Greenhouse if eu => shared(&self.greenhouse_eu),
+            BoardKind::Greenhouse => shared(&self.greenhouse),
+            BoardKind::Lever if eu => shared(&self.lever_eu),
+            BoardKind::Lever => shared(&self.lever),
+            BoardKind::Ashby => shared(&self.ashby),
+            BoardKind::Workable => shared(&self.workable),
+            BoardKind::Smartrecruiters => shared(&self.smartrecruiters),
+            BoardKind::Jsonld => Site { base: board.token.clone(), from_user: true },
+            BoardKind::Workday => {
+                let site = crate::board::workday_site(&board.token).unwrap_or_else(|_| crate::board::WorkdaySite {
+                    host: "invalid.myworkdayjobs.com".to_owned(),
+                    tenant: String::new(),
+                    site: String::new(),
+                });
+                let root = match &self.tenants {
+                    Some(tenants) => format!("{tenants}/workday/{}", site.tenant),
+                    None => format!("https://{}", site.host),
+                };
+                Site { base: format!("{root}/wday/cxs/{}/{}", site.tenant, site.site), from_user: false }
+            }
+            BoardKind::Teamtailor | BoardKind::Recruitee | BoardKind::Personio | BoardKind::Bamboohr => {
+                let name = &board.token;
+                if board.is_url() {
+                    return Site { base: name.trim_end_matches('/').to_owned(), from_user: true };
+                }
+                let base = match (&self.tenants, board.kind) {
+                    (Some(tenants), kind) => format!("{tenants}/{kind}/{name}"),
+                    (None, BoardKind::Teamtailor) => format!("https://{name}.teamtailor.com"),
+                    (None, BoardKind::Recruitee) => format!("https://{name}.recruitee.com"),
+                    (None, BoardKind::Personio) => format!("https://{name}.jobs.personio.de"),
+                    (None, _) => format!("https://{name}.bamboohr.com"),
+                };
+                Site { base, from_user: false }
+            }
+        }
     }
+}
+
+/// Where a board is read (see [`BoardUrls::site`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// The URL the API's paths follow (for a careers page, the page's URL).
+    pub base: String,
+    /// Given by a user: held to the public-address guard.
+    pub from_user: bool,
 }
 
 /// Reads boards over HTTP with reqwest: one GET per listing, bounded in time and size.
@@ -108,6 +174,9 @@ pub struct HttpBoards {
     retries: Retries,
     /// Requests in flight per host, shared by every clone (all the boards one process reads at once).
     hosts: Arc<HostLimit>,
+    /// Workable's one host serves every account and limits bursts: its requests are made one at a time (by every
+    /// clone), a retry's wait included.
+    workable: Arc<Semaphore>,
 }
 
 /// How a board request that failed transiently (a 5xx, 429 or 408 status, a timeout, a reset connection, a body cut
@@ -221,7 +290,9 @@ impl HttpBoards {
                 .redirect(crate::guard::redirect_policy()),
         )?;
         let hosts = Arc::new(HostLimit::new(DEFAULT_HOST_CONCURRENCY));
-        Ok(Self { client, pages, guard_pages: true, urls, max_body_bytes, retries: Retries::default(), hosts })
+        let workable = Arc::new(Semaphore::new(1));
+        let retries = Retries::default();
+        Ok(Self { client, pages, guard_pages: true, urls, max_body_bytes, retries, hosts, workable })
     }
 
     /// Retries transient failures so (`Retries { times: 0, .. }` never retries).
@@ -264,24 +335,44 @@ impl HttpBoards {
         self
     }
 
-    /// The URL listing `board`'s postings.
+    /// The URL listing `board`'s postings (for a board that pages, without the page's query; for Teamtailor its
+    /// JSON feed, whose RSS feed is read where it has none).
     pub fn list_url(&self, board: &Board) -> String {
-        let (token, base) = (&board.token, self.urls.base(board).unwrap_or_default());
+        let (token, base) = (&board.token, self.urls.site(board).base);
         match board.kind {
             BoardKind::Greenhouse => format!("{base}/v1/boards/{token}/jobs?content=true&pay_transparency=true"),
             BoardKind::Lever => format!("{base}/v0/postings/{token}?mode=json"),
             BoardKind::Ashby => format!("{base}/posting-api/job-board/{token}?includeCompensation=true"),
-            BoardKind::Jsonld => token.clone(),
+            BoardKind::Workable => format!("{base}/api/v1/widget/accounts/{token}?details=true"),
+            BoardKind::Smartrecruiters => format!("{base}/v1/companies/{token}/postings"),
+            BoardKind::Workday => format!("{base}/jobs"),
+            BoardKind::Teamtailor => format!("{base}/jobs.json"),
+            BoardKind::Recruitee => format!("{base}/api/offers/"),
+            BoardKind::Personio => format!("{base}/xml"),
+            BoardKind::Bamboohr => format!("{base}/careers/list"),
+            BoardKind::Jsonld => base,
+        }
+    }
+
+    /// The client for a board's requests: a URL a user gave is held to the public-address guard (unless allowed).
+    fn client_for(&self, site: &Site, url: &str) -> Result<&reqwest::Client, ExtractError> {
+        if !site.from_user || !self.guard_pages {
+            return Ok(if site.from_user { &self.pages } else { &self.client });
+        }
+        let refused = reqwest::Url::parse(url).ok().and_then(|u| crate::guard::literal_refusal(&u));
+        match refused {
+            Some(reason) => Err(ExtractError::Transport { url: url.to_owned(), reason }),
+            None => Ok(&self.pages),
         }
     }
 
     /// GETs `url` and returns its body: non-2xx is [`ExtractError::Status`], a body past the cap
     /// [`ExtractError::TooLarge`].
-    async fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, ExtractError> {
+    async fn get(&self, client: &reqwest::Client, url: &str, accept: &str) -> Result<Vec<u8>, ExtractError> {
         let once = || async {
             // Not conditional: never `None`.
             Ok(self
-                .download_to_vec(url, accept, &Validators::default())
+                .download_to_vec(client, url, accept, None, &Validators::default())
                 .await?
                 .map(|(_, body)| body)
                 .unwrap_or_default())
@@ -289,12 +380,13 @@ impl HttpBoards {
         self.retried(url, once).await
     }
 
-    /// [`Self::download`] with the ATS client into memory: the answer's validators and body, or `None` for `304 Not
-    /// Modified`.
+    /// [`Self::download`] into memory: the answer's validators and body, or `None` for `304 Not Modified`.
     async fn download_to_vec(
         &self,
+        client: &reqwest::Client,
         url: &str,
         accept: &str,
+        json: Option<&[u8]>,
         validators: &Validators,
     ) -> Result<Option<(Validators, Vec<u8>)>, Failed> {
         let mut body = Vec::new();
@@ -302,7 +394,7 @@ impl HttpBoards {
             body.extend_from_slice(chunk);
             Ok(())
         };
-        let answered = self.download(&self.client, url, accept, validators, sink).await?;
+        let answered = self.download(client, url, accept, json, validators, sink).await?;
         Ok(answered.map(|validators| (validators, body)))
     }
 
@@ -337,14 +429,16 @@ impl HttpBoards {
             .map_err(|failed| failed.error)
     }
 
-    /// GETs `url` with `client`, sending `validators` back as a conditional request, and hands the body to `sink`
-    /// as it arrives; answers the response's validators, or `None` for `304 Not Modified`. A status other than 2xx
-    /// or 304 is [`ExtractError::Status`], a body past the cap [`ExtractError::TooLarge`].
+    /// GETs `url` with `client` (or POSTs it the `json` body), sending `validators` back as a conditional request,
+    /// and hands the body to `sink` as it arrives; answers the response's validators, or `None` for `304 Not
+    /// Modified`. A status other than 2xx or 304 is [`ExtractError::Status`], a body past the cap
+    /// [`ExtractError::TooLarge`].
     async fn download(
         &self,
         client: &reqwest::Client,
         url: &str,
         accept: &str,
+        json: Option<&[u8]>,
         validators: &Validators,
         mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<Option<Validators>, Failed> {
@@ -358,7 +452,11 @@ impl HttpBoards {
             }
         };
         let too_large = || ExtractError::TooLarge { url: url.to_owned(), limit_bytes: self.max_body_bytes };
-        let mut request = client.get(url).header(ACCEPT, accept);
+        let mut request = match json {
+            None => client.get(url),
+            Some(body) => client.post(url).header(CONTENT_TYPE, "application/json").body(body.to_vec()),
+        }
+        .header(ACCEPT, accept);
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
@@ -398,8 +496,8 @@ impl HttpBoards {
     }
 
     /// GETs a JSON object.
-    async fn get_object(&self, url: &str, what: &str) -> Result<Value, ExtractError> {
-        let body = self.get(url, "application/json").await?;
+    async fn get_object(&self, client: &reqwest::Client, url: &str, what: &str) -> Result<Value, ExtractError> {
+        let body = self.get(client, url, "application/json").await?;
         let value = parse_json(&format!("{what} from {url}"), &body)?;
         if value.is_object() {
             Ok(value)
@@ -415,22 +513,20 @@ impl BoardSource for HttpBoards {
     async fn fetch(&self, board: &Board, validators: &Validators) -> Result<Fetched, ExtractError> {
         revalidate(board)?;
         let url = self.list_url(board);
-        if board.kind == BoardKind::Lever {
-            return self.lever_pages(&url, validators).await;
-        }
-        let (client, accept) = match board.kind {
-            BoardKind::Jsonld => {
-                let refused = reqwest::Url::parse(&url).ok().and_then(|u| crate::guard::literal_refusal(&u));
-                if let Some(reason) = refused.filter(|_| self.guard_pages) {
-                    return Err(ExtractError::Transport { url, reason });
-                }
-                (&self.pages, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+        let client = self.client_for(&self.urls.site(board), &url)?;
+        let accept = match board.kind {
+            BoardKind::Lever => return self.lever_pages(&url, validators).await,
+            BoardKind::Workday => return self.workday_search(client, &url).await,
+            BoardKind::Smartrecruiters => return self.smartrecruiters_pages(client, &url).await,
+            BoardKind::Workable | BoardKind::Teamtailor | BoardKind::Personio => {
+                return self.one_answer(board.kind, client, &url, validators).await;
             }
-            _ => (&self.client, "application/json"),
+            BoardKind::Jsonld => "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
+            BoardKind::Greenhouse | BoardKind::Ashby | BoardKind::Recruitee | BoardKind::Bamboohr => "application/json",
         };
         let once = || async {
             let mut spool = SpoolWriter::default();
-            let answered = self.download(client, &url, accept, validators, |chunk| spool.write(chunk)).await?;
+            let answered = self.download(client, &url, accept, None, validators, |chunk| spool.write(chunk)).await?;
             let Some(answered) = answered else { return Ok(Fetched::NotModified) };
             let body =
                 ListingBody::spooled(board.kind, url.clone(), spool, answered).map_err(|e| cannot_keep(&url, &e))?;
@@ -439,36 +535,71 @@ impl BoardSource for HttpBoards {
         self.retried(&url, once).await
     }
 
-    /// Greenhouse: `GET {gh}/v1/boards/{token}/jobs/{id}?pay_transparency=true` (the id must be a decimal integer). Lever:
-    /// `GET {lever}/v0/postings/{token}/{id}`. Ashby and jsonld have no per-posting endpoint: the board is listed
-    /// again and the posting's raw value returned; a posting no longer listed is `Malformed`.
+    /// Greenhouse: `GET {gh}/v1/boards/{token}/jobs/{id}?pay_transparency=true` (the id must be a decimal integer).
+    /// Lever: `GET {lever}/v0/postings/{token}/{id}`. Workday: `GET {site}/wday/cxs/{tenant}/{site}{externalPath}`,
+    /// its `jobPostingInfo`. SmartRecruiters: `GET {sr}/v1/companies/{id}/postings/{postingId}`. BambooHR:
+    /// `GET {site}/careers/{id}/detail`, its `result.jobOpening`. The other kinds have no per-posting endpoint: the
+    /// board is listed again and the posting's raw value returned; a posting no longer listed is `Malformed`.
     async fn detail(&self, board: &Board, external_id: &str) -> Result<Value, ExtractError> {
         revalidate(board)?;
-        let (token, base) = (&board.token, self.urls.base(board).unwrap_or_default());
+        let site = self.urls.site(board);
+        let (token, base) = (&board.token, &site.base);
+        let bad_id = |what: &str, problem: &str| {
+            Err(ExtractError::malformed(format!("{} {what} {external_id:?}", board.kind), problem.to_owned()))
+        };
+        let id_of = |max: usize, ok: fn(char) -> bool| {
+            !external_id.is_empty() && external_id.len() <= max && external_id.chars().all(ok)
+        };
         match board.kind {
             BoardKind::Greenhouse => {
-                if external_id.is_empty() || external_id.len() > 20 || !external_id.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return Err(ExtractError::malformed(
-                        format!("greenhouse job id {external_id:?}"),
-                        "is not a decimal integer",
-                    ));
+                if !id_of(20, |c| c.is_ascii_digit()) {
+                    return bad_id("job id", "is not a decimal integer");
                 }
                 let url = format!("{base}/v1/boards/{token}/jobs/{external_id}?pay_transparency=true");
-                self.get_object(&url, "greenhouse job").await
+                self.get_object(&self.client, &url, "greenhouse job").await
             }
             BoardKind::Lever => {
-                let ok = |c: char| c.is_ascii_alphanumeric() || c == '-';
-                if external_id.is_empty() || external_id.len() > 128 || !external_id.chars().all(ok) {
-                    return Err(ExtractError::malformed(
-                        format!("lever posting id {external_id:?}"),
-                        "is not a posting id",
-                    ));
+                if !id_of(128, |c| c.is_ascii_alphanumeric() || c == '-') {
+                    return bad_id("posting id", "is not a posting id");
                 }
                 let url = format!("{base}/v0/postings/{token}/{external_id}");
-                self.get_object(&url, "lever posting").await
+                self.get_object(&self.client, &url, "lever posting").await
             }
-            BoardKind::Ashby | BoardKind::Jsonld => {
+            BoardKind::Smartrecruiters => {
+                if !id_of(64, |c| c.is_ascii_alphanumeric() || c == '-') {
+                    return bad_id("posting id", "is not a posting id");
+                }
+                let url = format!("{base}/v1/companies/{token}/postings/{external_id}");
+                self.get_object(&self.client, &url, "smartrecruiters posting").await
+            }
+            BoardKind::Workday => {
+                let safe =
+                    |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '%' | '(' | ')' | ',');
+                if !external_id.starts_with('/') || external_id.contains("..") || !id_of(512, safe) {
+                    return bad_id("externalPath", "is not a path of the site");
+                }
+                let url = format!("{base}{external_id}");
+                let answer = self.get_object(&self.client, &url, "workday job").await?;
+                crate::workday::detail(answer)
+                    .ok_or_else(|| ExtractError::malformed(format!("workday job from {url}"), "has no jobPostingInfo"))
+            }
+            BoardKind::Bamboohr => {
+                if !id_of(20, |c| c.is_ascii_digit()) {
+                    return bad_id("job id", "is not a decimal integer");
+                }
+                let url = format!("{base}/careers/{external_id}/detail");
+                let client = self.client_for(&site, &url)?;
+                let answer = self.get_object(client, &url, "bamboohr job").await?;
+                crate::bamboohr::detail(answer).ok_or_else(|| {
+                    ExtractError::malformed(format!("bamboohr job from {url}"), "has no result.jobOpening")
+                })
+            }
+            BoardKind::Ashby
+            | BoardKind::Jsonld
+            | BoardKind::Workable
+            | BoardKind::Teamtailor
+            | BoardKind::Recruitee
+            | BoardKind::Personio => {
                 let listing = self.list(board).await?;
                 listing.postings.into_iter().find(|p| p.external_id == external_id).map(|p| p.raw).ok_or_else(|| {
                     ExtractError::malformed(
@@ -501,7 +632,7 @@ impl HttpBoards {
         for page in 0..LEVER_MAX_PAGES {
             let url = format!("{base}&skip={skip}&limit={LEVER_PAGE}");
             let asked = if page == 0 { validators } else { &Validators::default() };
-            let once = || self.download_to_vec(&url, "application/json", asked);
+            let once = || self.download_to_vec(&self.client, &url, "application/json", None, asked);
             let Some((page_validators, body)) = self.retried(&url, once).await? else {
                 return Ok(Fetched::NotModified);
             };
