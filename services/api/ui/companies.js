@@ -9,11 +9,24 @@ const KIND_TEXT = {
   greenhouse: ['Greenhouse', 'Board token', 'The name in boards.greenhouse.io/NAME, e.g. airbnb.'],
   lever: ['Lever', 'Board token', 'The name in jobs.lever.co/NAME, e.g. plaid.'],
   ashby: ['Ashby', 'Board token', 'The name in jobs.ashbyhq.com/NAME, e.g. linear.'],
+  workday: ['Workday', 'Careers site URL',
+    'The site\'s address, https://TENANT.POD.myworkdayjobs.com/SITE, e.g. https://nvidia.wd5.myworkdayjobs.com/NVIDIAExternalCareerSite.'],
+  workable: ['Workable', 'Account name', 'The name in apply.workable.com/NAME, e.g. vasion.'],
+  smartrecruiters: ['SmartRecruiters', 'Company id', 'The id in jobs.smartrecruiters.com/ID, e.g. Vitol.'],
+  teamtailor: ['Teamtailor', 'Site name or URL', 'The name in NAME.teamtailor.com, or the site\'s own https:// address.'],
+  recruitee: ['Recruitee', 'Company name or URL', 'The name in NAME.recruitee.com, or the careers site\'s own https:// address.'],
+  personio: ['Personio', 'Company name or URL', 'The name in NAME.jobs.personio.de, or the feed site\'s own https:// address.'],
+  bamboohr: ['BambooHR', 'Company name or URL', 'The name in NAME.bamboohr.com/careers.'],
   jsonld: ['Careers page (JSON-LD)', 'Careers page URL', 'An https:// page carrying schema.org JobPosting data.'],
 };
 
-/** The board kinds, each as [kind, label, token label, hint]. */
-const kinds = () => meta().board_kinds.map((k) => [k, ...(KIND_TEXT[k] ?? [k, 'Board token', ''])]);
+/** The form's first choice: a careers URL, the board recognised from it by the API. */
+const FROM_URL = ['url', 'From its careers URL', 'Careers URL',
+  'Paste the board\'s address, e.g. https://jobs.lever.co/plaid or https://acme.wd5.myworkdayjobs.com/en-US/External; '
+  + 'the board is recognised from it (any other page is read for JobPosting data).'];
+
+/** The board kinds, each as [kind, label, token label, hint], after the careers URL. */
+const kinds = () => [FROM_URL, ...meta().board_kinds.map((k) => [k, ...(KIND_TEXT[k] ?? [k, 'Board token', ''])])];
 
 /** The hosts a board can be on, as the form names them. */
 const REGION_TEXT = { us: 'Main host', eu: 'EU host (boards of EU customers)' };
@@ -77,7 +90,8 @@ async function removeCompany(ctx, company, button, refresh) {
 function addForm(ctx, refresh) {
   const name = h('input', { id: 'company-name', name: 'name', required: true, maxlength: 200, autocomplete: 'off',
     testid: 'company-name' });
-  const kind = h('select', { id: 'company-kind', name: 'board_kind', testid: 'company-kind' },
+  const kind = h('select', { id: 'company-kind', name: 'board_kind', testid: 'company-kind',
+    'aria-describedby': 'company-token-hint' },
     kinds().map(([value, label]) => h('option', { value }, label)));
   const region = h('select', { id: 'company-region', name: 'board_region', testid: 'company-region' });
   const regionField = field('company-region', 'Host', region);
@@ -99,7 +113,7 @@ function addForm(ctx, refresh) {
     const [, , label, help] = kinds().find(([k]) => k === kind.value) ?? kinds()[0];
     tokenLabel.textContent = label;
     hint.textContent = help;
-    const regions = regionsOf(kind.value);
+    const regions = kind.value === 'url' ? ['us'] : regionsOf(kind.value);
     region.replaceChildren(...regions.map((r) => h('option', { value: r }, REGION_TEXT[r] ?? r)));
     regionField.hidden = regions.length < 2;
   };
@@ -107,13 +121,17 @@ function addForm(ctx, refresh) {
   describeKind();
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const fields = { name, board_kind: kind, board_region: region, board_token: boardToken };
+    const fields = kind.value === 'url'
+      ? { name, url: boardToken }
+      : { name, board_kind: kind, board_region: region, board_token: boardToken };
     const added = await submitCompany(ctx, fields, error, submit);
     if (!added) return;
     form.reset();
     describeKind();
     name.focus();
-    notify('success', `Added ${added.name}.`);
+    const label = KIND_TEXT[added.board_kind]?.[0] ?? added.board_kind;
+    const region = added.board_region === 'eu' ? ' on its EU host' : '';
+    notify('success', `Added ${added.name}: its ${label} board ${added.board_token}${region}.`);
     await refresh().catch(ctx.fail);
   });
   return form;

@@ -27,6 +27,18 @@ async fn a_pasted_careers_url_becomes_the_board_it_names() -> anyhow::Result<()>
         ("https://job-boards.eu.greenhouse.io/acme", "greenhouse", "acme", "eu"),
         ("https://jobs.lever.co/plaid?lever-source=x", "lever", "plaid", "us"),
         ("https://jobs.ashbyhq.com/linear", "ashby", "linear", "us"),
+        ("https://apply.workable.com/vasion/", "workable", "vasion", "us"),
+        ("https://acme.recruitee.com/o/engineer", "recruitee", "acme", "us"),
+        ("https://acme-gmbh.jobs.personio.de/job/1834171", "personio", "acme-gmbh", "us"),
+        ("https://ferd.teamtailor.com/jobs", "teamtailor", "ferd", "us"),
+        ("https://collectivemeasures.bamboohr.com/careers", "bamboohr", "collectivemeasures", "us"),
+        ("https://jobs.smartrecruiters.com/Vitol/744000133666057-platform-engineer", "smartrecruiters", "Vitol", "us"),
+        (
+            "https://nvidia.wd5.myworkdayjobs.com/en-US/NVIDIAExternalCareerSite/job/US-CA-Santa-Clara/x_JR1",
+            "workday",
+            "https://nvidia.wd5.myworkdayjobs.com/NVIDIAExternalCareerSite",
+            "us",
+        ),
         ("https://www.example.com/careers", "jsonld", "https://www.example.com/careers", "us"),
     ] {
         let body = json!({ "name": kind, "url": url });
@@ -60,16 +72,24 @@ async fn bad_company_input_gets_a_4xx_naming_the_problem() -> anyhow::Result<()>
             "url: \"https://jobs.lever.co/\" is a lever address without",
         ),
         (
-            json!({ "name": "Acme", "url": "https://apply.workable.com/acme/" }),
-            "url: this is a workable board (acme), which this service does not read yet",
+            json!({ "name": "Acme", "url": "https://acme.wd5.myworkdayjobs.com/" }),
+            "url: \"https://acme.wd5.myworkdayjobs.com/\" is a workday address without the board's name",
+        ),
+        (
+            json!({ "name": "Acme", "board_kind": "workday", "board_token": "acme" }),
+            "board_token: board token for workday must be the careers site's URL",
+        ),
+        (
+            json!({ "name": "Acme", "board_kind": "recruitee", "board_token": "https://jobs.acme.com/?x=1" }),
+            "board_token: board token for recruitee must be the board's URL without a query",
         ),
         (
             json!({ "name": 5, "board_kind": "lever", "board_token": "acme" }),
             "name: invalid type: integer `5`, expected a string",
         ),
         (
-            json!({ "name": "Acme", "board_kind": "workday", "board_token": "acme" }),
-            "board_kind: unknown board kind \"workday\"",
+            json!({ "name": "Acme", "board_kind": "icims", "board_token": "acme" }),
+            "board_kind: unknown board kind \"icims\"",
         ),
         (
             json!({ "name": "Acme", "board_kind": "lever", "board_token": "../etc" }),

@@ -153,14 +153,15 @@ async fn a_user_adds_a_company_watches_a_run_finish_live_and_screens_its_posting
     Ok(())
 }
 
-/// Adds Acme (greenhouse `acme`) through the form and waits for its row.
+/// Adds Acme through the form by pasting its board's URL (the form's first choice), and waits for its row: the
+/// Greenhouse board `acme`.
 async fn add_company(b: &Browser) -> anyhow::Result<()> {
     b.type_into("company-name", "Acme").await?;
-    b.select("company-kind", "greenhouse").await?;
-    b.type_into("company-token", "acme").await?;
+    b.type_into("company-token", "https://job-boards.greenhouse.io/acme/jobs/4000").await?;
     b.click("company-add").await?;
     b.wait_until("Acme's company row", || async {
-        Ok(b.texts("company-row").await?.iter().any(|t| t.contains("Acme") && t.contains("acme")).then_some(()))
+        let rows = b.texts("company-row").await?;
+        Ok(rows.iter().any(|t| t.contains("Acme") && t.contains("Greenhouse") && t.contains("acme")).then_some(()))
     })
     .await
 }
@@ -260,7 +261,8 @@ async fn the_company_form_works_with_the_keyboard_alone() -> anyhow::Result<()> 
     b.press("Globex").await?;
     b.press(&tab).await?;
     assert_eq!(b.focused().await?.as_deref(), Some("company-kind"));
-    // Greenhouse is first; the arrow moves a closed select to the next option, Lever.
+    // A careers URL is first, then Greenhouse; the arrow moves a closed select to the next option: twice to Lever.
+    b.press(&char::from(Key::Down).to_string()).await?;
     b.press(&char::from(Key::Down).to_string()).await?;
     b.press(&tab).await?;
     // Lever has an EU host: the host is asked for next, the main one first.

@@ -24,10 +24,13 @@ pub struct NewCompany {
     /// The company's careers URL, its board recognised from it (instead of `board_kind` and `board_token`).
     #[serde(default)]
     pub url: Option<String>,
-    /// `greenhouse`, `lever`, `ashby` or `jsonld` (with `board_token`, when no `url` is given).
+    /// `greenhouse`, `lever`, `ashby`, `workday`, `workable`, `smartrecruiters`, `teamtailor`, `recruitee`,
+    /// `personio`, `bamboohr` or `jsonld` (with `board_token`, when no `url` is given).
     #[serde(default)]
     pub board_kind: Option<String>,
-    /// Board name for greenhouse, lever and ashby; the careers page URL for jsonld.
+    /// The board's name on its service (greenhouse, lever, ashby, workable, smartrecruiters; teamtailor, recruitee,
+    /// personio and bamboohr also take the board's own URL); workday: the careers site's URL
+    /// (`https://{tenant}.{pod}.myworkdayjobs.com/{site}`); jsonld: the careers page's URL.
     #[serde(default)]
     pub board_token: Option<String>,
     /// `us` (the default: the service's main host) or `eu` (Greenhouse's and Lever's EU hosts, where the boards of
@@ -66,16 +69,11 @@ impl NewCompany {
     }
 }
 
-/// The board a careers URL names, as (kind, token, region if its host says); 400 naming why when it names none this
-/// service reads.
+/// The board a careers URL names, as (kind, token, region if its host says); 400 naming why when it names none.
 fn from_url(url: &str) -> Result<(BoardKind, String, Option<BoardRegion>), ApiError> {
     let recognized = bw_extract::recognize(url).map_err(|e| ApiError::BadRequest(format!("url: {e}")))?;
-    let kind: BoardKind = recognized.kind.parse().map_err(|_| {
-        ApiError::BadRequest(format!(
-            "url: this is a {} board ({}), which this service does not read yet; it reads greenhouse, lever, ashby \
-             and careers pages with JobPosting JSON-LD",
-            recognized.kind, recognized.token
-        ))
+    let kind: BoardKind = recognized.kind.parse().map_err(|e| {
+        ApiError::BadRequest(format!("url: this is a {} board ({}): {e}", recognized.kind, recognized.token))
     })?;
     let region = recognized.eu.then_some(BoardRegion::Eu);
     Ok((kind, recognized.token, region))
