@@ -238,8 +238,32 @@ fn urls() -> TestResult {
     assert_eq!(http.list_url(&eu(BoardKind::Lever, "swile")??), "https://api.eu.lever.co/v0/postings/swile?mode=json");
     let refused = eu(BoardKind::Ashby, "linear")?.err().map(|e| e.to_string());
     assert_eq!(refused.as_deref(), Some("ashby boards have no eu host (only greenhouse and lever have an EU one)"));
+    let workday = "https://nvidia.wd5.myworkdayjobs.com/NVIDIAExternalCareerSite";
+    for (kind, token, url) in [
+        (BoardKind::Workable, "vasion", "https://apply.workable.com/api/v1/widget/accounts/vasion?details=true"),
+        (BoardKind::Smartrecruiters, "Vitol", "https://api.smartrecruiters.com/v1/companies/Vitol/postings"),
+        (BoardKind::Teamtailor, "ferd", "https://ferd.teamtailor.com/jobs.json"),
+        (BoardKind::Recruitee, "acme", "https://acme.recruitee.com/api/offers/"),
+        (BoardKind::Recruitee, "https://jobs.acme.com/", "https://jobs.acme.com/api/offers/"),
+        (BoardKind::Personio, "acme", "https://acme.jobs.personio.de/xml"),
+        (BoardKind::Personio, "https://acme.jobs.personio.com", "https://acme.jobs.personio.com/xml"),
+        (BoardKind::Bamboohr, "collectivemeasures", "https://collectivemeasures.bamboohr.com/careers/list"),
+        (BoardKind::Workday, workday, "https://nvidia.wd5.myworkdayjobs.com/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs"),
+    ] {
+        assert_eq!(http.list_url(&board(kind, token)?), url, "{kind}");
+    }
     let fake = BoardUrls::all("http://127.0.0.1:1/");
     assert_eq!((fake.lever.as_str(), fake.lever_eu.as_str()), ("http://127.0.0.1:1", "http://127.0.0.1:1/eu"));
+    let http = HttpBoards::new(fake, Duration::from_secs(1), Duration::from_secs(1), 10)?;
+    for (kind, token, url) in [
+        (BoardKind::Workable, "vasion", "http://127.0.0.1:1/api/v1/widget/accounts/vasion?details=true"),
+        (BoardKind::Teamtailor, "ferd", "http://127.0.0.1:1/teamtailor/ferd/jobs.json"),
+        (BoardKind::Personio, "acme", "http://127.0.0.1:1/personio/acme/xml"),
+        (BoardKind::Recruitee, "https://jobs.acme.com", "https://jobs.acme.com/api/offers/"),
+        (BoardKind::Workday, workday, "http://127.0.0.1:1/workday/nvidia/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs"),
+    ] {
+        assert_eq!(http.list_url(&board(kind, token)?), url, "{kind} under ATS_BASE_URL");
+    }
     Ok(())
 }
 
@@ -252,5 +276,8 @@ async fn careers_pages_on_private_addresses_are_refused_unless_allowed() -> Resu
             guarded.list(&board(BoardKind::Jsonld, url)?).await.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("is not public") && error.contains("ALLOW_PRIVATE_CAREERS_URLS"), "{url}: {error}");
     }
+    // A board given by its own URL is a URL from a user too.
+    let error = guarded.list(&board(BoardKind::Recruitee, "http://127.0.0.1:9")?).await.err().map(|e| e.to_string());
+    assert!(error.as_deref().is_some_and(|e| e.contains("is not public")), "{error:?}");
     Ok(())
 }

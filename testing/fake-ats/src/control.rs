@@ -1,7 +1,9 @@
 //! HTTP control API under `/_fake/`, for the demo and for benchmarks running in other processes.
 //!
 //! Bodies are JSON (no content type required); bad input answers 400 with `{"error": "..."}` naming the problem,
-//! an unknown board or posting 404. `{kind}` is `greenhouse`, `lever`, `ashby` or `jsonld`.
+//! an unknown board or posting 404. `{kind}` is `greenhouse`, `lever`, `ashby`, `jsonld`, `workday`, `workable`,
+//! `smartrecruiters`, `teamtailor`, `recruitee`, `personio` or `bamboohr`; a Workday `{token}` is `{tenant}.{site}`.
+//! A posting id with `/` in it (Workday's `externalPath`) is percent-encoded in a path (`%2Fjob%2F…`).
 //!
 //! - `GET /_fake/boards`: every board with its posting count, source, failure and delay
 //! - `POST /_fake/boards/{kind}/{token}` `{"count": N, "seed": S}` (seed defaults to 0): generate the board
@@ -9,6 +11,7 @@
 //! - `POST /_fake/boards/{kind}/{token}/fixture` `{"fixture": "greenhouse/gh_airbnb_board_jobs_content_true.json"}`
 //! - `POST /_fake/boards/{kind}/{token}/failure` `{"failure": "not_found"|"server_error"|"malformed"|"hang"|null}`
 //! - `POST /_fake/boards/{kind}/{token}/delay` `{"delay_ms": N}`
+//! - `POST /_fake/boards/{kind}/{token}/rate_limit` `{"per_second": N|null}`: past N requests within a second, 429
 //! - `POST /_fake/boards/{kind}/{token}/postings` `{"count": N}`: add postings, answers their ids
 //! - `POST /_fake/boards/{kind}/{token}/change/{id}`, `DELETE /_fake/boards/{kind}/{token}/postings/{id}`
 //! - `GET /_fake/requests?prefix=/v1/`: requests received under a path prefix
@@ -39,6 +42,7 @@ pub(crate) fn routes() -> Router<App> {
         .route("/_fake/boards/{kind}/{token}/fixture", post(fixture))
         .route("/_fake/boards/{kind}/{token}/failure", post(failure))
         .route("/_fake/boards/{kind}/{token}/delay", post(delay))
+        .route("/_fake/boards/{kind}/{token}/rate_limit", post(rate_limit))
         .route("/_fake/boards/{kind}/{token}/postings", post(add))
         .route("/_fake/boards/{kind}/{token}/postings/{id}", delete(remove_posting))
         .route("/_fake/boards/{kind}/{token}/change/{id}", post(change))
@@ -69,11 +73,17 @@ type Answer = Result<Json<Value>, Problem>;
 
 /// The board a path names, checked.
 fn board(kind: &str, token: &str) -> Result<Kind, Problem> {
-    let kind = Kind::parse(kind)
-        .ok_or_else(|| bad(format!("unknown kind `{kind}`: expected greenhouse, lever, ashby or jsonld")))?;
+    let Some(kind) = Kind::parse(kind) else {
+        let known: Vec<&str> = Kind::ALL.iter().map(|kind| kind.as_str()).collect();
+        return Err(bad(format!("unknown kind `{kind}`: expected one of {}", known.join(", "))));
+    };
     let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if token.is_empty() || token.len() > 100 || !token.chars().all(fine) {
         return Err(bad(format!("invalid board token `{token}`: use 1 to 100 of A-Z a-z 0-9 - _ .")));
+    }
+    let workday = token.split_once('.').is_some_and(|(tenant, site)| !tenant.is_empty() && !site.is_empty());
+    if kind == Kind::Workday && !workday {
+        return Err(bad(format!("invalid workday token `{token}`: a Workday board is `{{tenant}}.{{site}}`")));
     }
     Ok(kind)
 }
@@ -176,6 +186,24 @@ async fn delay(State(app): State<App>, Path((kind, token)): Path<(String, String
     app.fake.set_delay(kind, &token, Duration::from_millis(request.delay_ms));
     let exists = app.fake.state.has_board(kind, &token);
     Ok(Json(json!({ "kind": kind, "token": token, "delay_ms": request.delay_ms, "board_exists": exists })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetRateLimit {
+    per_second: Option<u32>,
+}
+
+async fn rate_limit(State(app): State<App>, Path((kind, token)): Path<(String, String)>, body: Bytes) -> Answer {
+    let kind = board(&kind, &token)?;
+    let value: Value = parse(&body)?;
+    if value.get("per_second").is_none() {
+        return Err(bad("missing field `per_second`: give the requests allowed per second, or null"));
+    }
+    let request: SetRateLimit = serde_json::from_value(value).map_err(|e| bad(format!("invalid JSON body: {e}")))?;
+    app.fake.set_rate_limit(kind, &token, request.per_second);
+    let exists = app.fake.state.has_board(kind, &token);
+    Ok(Json(json!({ "kind": kind, "token": token, "per_second": request.per_second, "board_exists": exists })))
 }
 
 #[derive(Deserialize)]

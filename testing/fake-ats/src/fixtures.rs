@@ -1,5 +1,6 @@
 //! Real fixture files served verbatim.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
@@ -16,14 +17,28 @@ pub(crate) struct Loaded {
     pub postings: Vec<Posting>,
     pub raw: Raw,
     pub source: String,
+    /// See [`crate::state::Board::envelope`].
+    pub envelope: Value,
 }
 
+#[derive(Default)]
 pub(crate) struct Raw {
-    pub body: Bytes,
+    /// The list answer; none when the file is a single posting's detail.
+    pub body: Option<Bytes>,
     /// Greenhouse: the items carry `content`, so the file answers `?content=true`.
     pub with_content: bool,
     /// Ashby: the items carry `compensation`, so the file answers `?includeCompensation=true`.
     pub with_compensation: bool,
+    /// Detail answers recorded for single postings (Workday, SmartRecruiters, BambooHR), by posting id.
+    pub details: HashMap<String, Bytes>,
+    /// SmartRecruiters: the `offset` and `limit` the recorded page answered.
+    pub page: Option<(usize, usize)>,
+}
+
+impl Raw {
+    pub(crate) fn list(body: impl Into<Bytes>) -> Raw {
+        Raw { body: Some(body.into()), ..Raw::default() }
+    }
 }
 
 /// `$FIXTURES_DIR`, else the workspace's `tests/fixtures`.
@@ -45,6 +60,9 @@ pub(crate) fn load(kind: Kind, token: &str, fixture: &str) -> anyhow::Result<Loa
         return load_jsonld(token, &path, source);
     }
     let body = std::fs::read(&path).with_context(|| format!("reading fixture {}", path.display()))?;
+    if !matches!(kind, Kind::Greenhouse | Kind::Lever | Kind::Ashby) {
+        return crate::ats::load(kind, token, &path, body, source);
+    }
     let value: Value =
         serde_json::from_slice(&body).with_context(|| format!("fixture `{fixture}` is not valid JSON"))?;
     let items = match (kind, &value) {
@@ -66,8 +84,8 @@ pub(crate) fn load(kind: Kind, token: &str, fixture: &str) -> anyhow::Result<Loa
         postings.push(Posting::new(id, item));
     }
     let has = |key: &str| items.iter().any(|item| item.get(key).is_some());
-    let raw = Raw { body: Bytes::from(body), with_content: has("content"), with_compensation: has("compensation") };
-    Ok(Loaded { postings, raw, source })
+    let raw = Raw { with_content: has("content"), with_compensation: has("compensation"), ..Raw::list(body) };
+    Ok(Loaded { postings, raw, source, envelope: Value::Null })
 }
 
 /// One careers page from a `.html` fixture, or from every `.html` file of a fixture directory.
@@ -103,8 +121,8 @@ fn load_jsonld(token: &str, path: &Path, source: String) -> anyhow::Result<Loade
     }
     let titles: Vec<String> = postings.iter().map(|posting| crate::render::jsonld_title(&posting.value())).collect();
     let page = crate::render::careers_page(token, &snippets, &titles);
-    let raw = Raw { body: Bytes::from(page), with_content: true, with_compensation: true };
-    Ok(Loaded { postings, raw, source })
+    let raw = Raw { with_content: true, with_compensation: true, ..Raw::list(page) };
+    Ok(Loaded { postings, raw, source, envelope: Value::Null })
 }
 
 /// A careers page a test wrote, served verbatim until the board changes. Its postings are those of its ld+json
@@ -117,8 +135,8 @@ pub(crate) fn page(token: &str, html: &str) -> Loaded {
             postings.push(Posting::new(id, &item));
         }
     }
-    let raw = Raw { body: Bytes::from(html.to_owned()), with_content: true, with_compensation: true };
-    Loaded { postings, raw, source: "page".to_owned() }
+    let raw = Raw { with_content: true, with_compensation: true, ..Raw::list(html.to_owned()) };
+    Loaded { postings, raw, source: "page".to_owned(), envelope: Value::Null }
 }
 
 /// The `JobPosting` objects of one ld+json block (a posting, an array of them, or an `@graph`).
@@ -212,14 +230,14 @@ mod tests {
                     <script type=\"application/ld+json\">{\"@type\": \"JobPosting\",</script>";
         let loaded = page("acme", html);
         assert_eq!(loaded.postings.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["acme-0"]);
-        assert_eq!(&loaded.raw.body[..], html.as_bytes());
+        assert_eq!(loaded.raw.body.as_deref(), Some(html.as_bytes()));
     }
 
     #[test]
     fn the_jsonld_directory_makes_one_page() {
         let loaded = load(Kind::Jsonld, "lamp", "jsonld").unwrap();
         assert_eq!(loaded.postings.len(), 3);
-        let page = std::str::from_utf8(&loaded.raw.body).unwrap();
+        let page = std::str::from_utf8(loaded.raw.body.as_deref().unwrap()).unwrap();
         assert_eq!(ld_json_blocks(page).len(), 3);
         assert!(page.contains("\"Value\": 900"), "fixture text is kept verbatim");
     }

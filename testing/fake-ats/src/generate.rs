@@ -11,12 +11,6 @@ use crate::shapes;
 use crate::state::Posting;
 use crate::text::{self, Description, Place, Rng};
 
-macro_rules! fixture {
-    ($path:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/", $path))
-    };
-}
-
 const GREENHOUSE_SRC: &str = fixture!("greenhouse/gh_databricks_board_jobs_content_true_REDACTED.json");
 const LEVER_SRC: &str = fixture!("lever/lever_plaid_postings.json");
 const ASHBY_SRC: &str = fixture!("ashby/ashby_wealthcom_openai_board_with_compensation_PARTLY_SYNTHETIC.json");
@@ -48,20 +42,22 @@ static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
     }
 });
 
-/// The fixture item generated postings of this kind are cloned from.
+/// The fixture item generated postings of this kind are cloned from (the kinds of `ats/` keep their own).
 pub(crate) fn template(kind: Kind) -> &'static Map<String, Value> {
     let templates = &*TEMPLATES;
     match kind {
         Kind::Greenhouse => &templates.greenhouse,
         Kind::Lever => &templates.lever,
         Kind::Ashby => &templates.ashby,
-        Kind::Jsonld => &templates.jsonld,
+        _ => &templates.jsonld,
     }
 }
 
 /// Everything varied in one posting, drawn before the kind-specific shape is filled in.
 pub(crate) struct Draw {
     pub(crate) rng: Rng,
+    /// The posting's place in the board's generation order.
+    pub(crate) index: u64,
     pub(crate) token: String,
     pub(crate) company: String,
     pub(crate) title: String,
@@ -87,17 +83,19 @@ pub(crate) fn posting(kind: Kind, token: &str, seed: u64, index: u64, taken: &Ha
             &index.to_le_bytes(),
             &attempt.to_le_bytes(),
         ]);
+        let draw = draw(&bytes, token, index);
         let id = match kind {
             Kind::Greenhouse => greenhouse_id(text::u64_at(&bytes, 16)).to_string(),
-            _ => text::uuid(&bytes),
+            Kind::Lever | Kind::Ashby | Kind::Jsonld => text::uuid(&bytes),
+            _ => crate::ats::id(kind, &bytes, &draw),
         };
         if !taken.contains(&id) {
-            let draw = draw(&bytes, token);
             let value = match kind {
                 Kind::Greenhouse => shapes::greenhouse(draw, &id),
                 Kind::Lever => shapes::lever(draw, &id),
                 Kind::Ashby => shapes::ashby(draw, &id),
                 Kind::Jsonld => shapes::jsonld(draw, &id),
+                _ => crate::ats::generate(kind, draw, &id),
             };
             return Posting::new(id, &value);
         }
@@ -112,7 +110,7 @@ fn greenhouse_id(raw: u64) -> u64 {
     LOW + raw % SPAN
 }
 
-fn draw(bytes: &[u8; 32], token: &str) -> Draw {
+fn draw(bytes: &[u8; 32], token: &str, index: u64) -> Draw {
     let mut rng = Rng::new(text::u64_at(bytes, 24));
     let company = text::company_name(token);
     let level = rng.pick(text::LEVELS).unwrap_or_default();
@@ -134,6 +132,7 @@ fn draw(bytes: &[u8; 32], token: &str) -> Draw {
     let description = Description::new(&mut rng, &company, &title, &city_line(&place));
     Draw {
         rng,
+        index,
         token: token.to_owned(),
         company,
         title,
@@ -177,7 +176,7 @@ mod tests {
 
     #[test]
     fn templates_come_from_the_fixtures() {
-        for kind in Kind::ALL {
+        for kind in [Kind::Greenhouse, Kind::Lever, Kind::Ashby, Kind::Jsonld] {
             assert!(template(kind).len() >= 10, "{kind} template has {} keys", template(kind).len());
         }
         assert!(template(Kind::Ashby).contains_key("compensation"));

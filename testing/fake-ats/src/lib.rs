@@ -1,10 +1,21 @@
 //! A fake ATS (career board) HTTP server for integration tests, the demo and benchmarks.
 //!
-//! It answers on the same paths as the real services (Greenhouse, Lever, Ashby) plus a careers page carrying
-//! schema.org `JobPosting` JSON-LD, so a client only swaps its base URL. Boards are either generated from real
-//! fixture items used as templates, or real fixture files served verbatim. Tests steer it through the methods of
-//! [`FakeAts`]; other processes use the HTTP control API under `/_fake/` (see `control.rs`).
+//! It answers on the same paths as the real services, so a client only swaps its base URL: Greenhouse, Lever and
+//! Ashby, a careers page carrying schema.org `JobPosting` JSON-LD, Workable and SmartRecruiters at their shared
+//! hosts' paths, and the tenant-hosted boards under `/{kind}/{token}` followed by the real path (Workday's CXS API,
+//! Teamtailor's JSON and RSS feeds, Recruitee's offers, Personio's XML feed, BambooHR's careers API; `ats/` says
+//! which path answers what). Boards are either generated from real fixture items used as templates, or real fixture
+//! files served verbatim. Tests steer it through the methods of [`FakeAts`]; other processes use the HTTP control
+//! API under `/_fake/` (see `control.rs`).
 
+/// A fixture file's text, compiled in (generated postings are filled-in clones of its items).
+macro_rules! fixture {
+    ($path:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/", $path))
+    };
+}
+
+mod ats;
 mod control;
 mod fixtures;
 mod generate;
@@ -14,6 +25,7 @@ mod routes;
 mod shapes;
 mod state;
 mod text;
+mod xml;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,10 +43,30 @@ pub enum Kind {
     Lever,
     Ashby,
     Jsonld,
+    /// Workday's CXS API; a board's token is `{tenant}.{site}`.
+    Workday,
+    Workable,
+    Smartrecruiters,
+    Teamtailor,
+    Recruitee,
+    Personio,
+    Bamboohr,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Greenhouse, Kind::Lever, Kind::Ashby, Kind::Jsonld];
+    pub const ALL: [Kind; 11] = [
+        Kind::Greenhouse,
+        Kind::Lever,
+        Kind::Ashby,
+        Kind::Jsonld,
+        Kind::Workday,
+        Kind::Workable,
+        Kind::Smartrecruiters,
+        Kind::Teamtailor,
+        Kind::Recruitee,
+        Kind::Personio,
+        Kind::Bamboohr,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +74,13 @@ impl Kind {
             Kind::Lever => "lever",
             Kind::Ashby => "ashby",
             Kind::Jsonld => "jsonld",
+            Kind::Workday => "workday",
+            Kind::Workable => "workable",
+            Kind::Smartrecruiters => "smartrecruiters",
+            Kind::Teamtailor => "teamtailor",
+            Kind::Recruitee => "recruitee",
+            Kind::Personio => "personio",
+            Kind::Bamboohr => "bamboohr",
         }
     }
 
@@ -61,11 +100,13 @@ impl std::fmt::Display for Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Failure {
-    /// 404 with the service's usual body, as for an unknown board.
+    /// 404 with the service's usual body, as for an unknown board (Personio: the HTML page of a tenant whose feed is
+    /// disabled).
     NotFound,
     /// 500.
     ServerError,
-    /// 200 with truncated/invalid JSON, or invalid JSON inside the ld+json script of a careers page.
+    /// 200 with a body cut in half (JSON or XML that does not parse), or invalid JSON inside the ld+json script of a
+    /// careers page.
     Malformed,
     /// Sleeps 120 s before answering.
     Hang,
@@ -108,6 +149,11 @@ impl FakeAts {
     }
 
     /// Replaces the board with `count` deterministic postings; ids are unique per (kind, token, seed, index).
+    ///
+    /// Per kind, as real boards do: one Workable job in five is in two or three locations (listed once per
+    /// location); one Personio position in ten is listed twice, and some have no `jobDescriptions`; a BambooHR
+    /// board with an odd seed reports one more in `meta.totalCount` than it lists; Workday dates are relative to
+    /// today, so `postedOn` varies.
     pub fn generate_board(&self, kind: Kind, token: &str, count: usize, seed: u64) {
         self.state.generate_board(kind, token, count, seed);
     }
@@ -116,6 +162,10 @@ impl FakeAts {
     ///
     /// The fixtures directory is `$FIXTURES_DIR` if set, else the workspace's `tests/fixtures`. For
     /// [`Kind::Jsonld`] the path may also name a directory: every `.html` file in it goes on one careers page.
+    ///
+    /// Workday, SmartRecruiters and BambooHR take a list file or a detail file. A list's postings get their detail
+    /// from a `*detail*.json` file beside it that names them (served verbatim), the others one built from the
+    /// detail template. Teamtailor's board serves only the feed its file is (`.json` or `.rss`).
     pub fn load_fixture_board(&self, kind: Kind, token: &str, fixture: &str) -> anyhow::Result<usize> {
         let loaded = fixtures::load(kind, token, fixture)?;
         Ok(self.state.insert_fixture_board(kind, token, loaded))
@@ -138,7 +188,8 @@ impl FakeAts {
         self.state.posting_ids(kind, token)
     }
 
-    /// Alters the posting's title and description (and Greenhouse's `updated_at`), keeping its id.
+    /// Alters the posting's title and description (and Greenhouse's `updated_at`), keeping its id. Ids containing
+    /// `/` (Workday's `externalPath`) are given as they are here, percent-encoded in the control API's paths.
     pub fn change_posting(&self, kind: Kind, token: &str, id: &str) -> bool {
         self.state.change_posting(kind, token, id)
     }
@@ -163,6 +214,12 @@ impl FakeAts {
         self.state.set_delay(kind, token, delay);
     }
 
+    /// Answers more than `per_second` requests to the board (lists and details) within one second with 429,
+    /// `Retry-After: 1` and the service's error body, as Workable and Workday do with bursts (`None` lifts it).
+    pub fn set_rate_limit(&self, kind: Kind, token: &str, per_second: Option<u32>) {
+        self.state.set_rate_limit(kind, token, per_second);
+    }
+
     /// Requests received whose path starts with `path_prefix` (counted on arrival, control API included).
     pub fn request_count(&self, path_prefix: &str) -> u64 {
         self.state.request_count(path_prefix)
@@ -184,6 +241,14 @@ impl FakeAts {
         self.generate_board(Kind::Ashby, "initech", 30, 1);
         self.generate_board(Kind::Jsonld, "umbrella", 12, 1);
         self.generate_board(Kind::Lever, &eu("hooli"), 15, 1);
+        self.load_fixture_board(Kind::Workday, "nvidia.NVIDIAExternalCareerSite", "workday/eujobfeeds_nvidia_list.json")?;
+        self.generate_board(Kind::Workday, "initrode.External", 60, 1);
+        self.generate_board(Kind::Workable, "vandelay", 20, 1);
+        self.load_fixture_board(Kind::Smartrecruiters, "Vitol", "smartrecruiters/vjd_vitol_list_limit5.json")?;
+        self.load_fixture_board(Kind::Teamtailor, "ferd", "teamtailor/jobba_ferd_jobs.rss")?;
+        self.generate_board(Kind::Recruitee, "wonka", 12, 1);
+        self.generate_board(Kind::Personio, "soylent", 15, 1);
+        self.load_fixture_board(Kind::Bamboohr, "collectivemeasures", "bamboohr/mwbackend_collectivemeasures_list.json")?;
         Ok(())
     }
 }
@@ -203,7 +268,8 @@ impl FakeAtsServer {
         format!("{}/careers/{token}", self.base_url)
     }
 
-    /// The URL a client fetches for the board's postings (the list endpoint with its usual query).
+    /// The URL a client fetches for the board's postings (the list endpoint with its usual query). Workday's is
+    /// POSTed to with a JSON search body; a Workday token is `{tenant}.{site}`.
     pub fn board_url(&self, kind: Kind, token: &str) -> String {
         let base = &self.base_url;
         match kind {
@@ -211,6 +277,16 @@ impl FakeAtsServer {
             Kind::Lever => format!("{base}/v0/postings/{token}?mode=json"),
             Kind::Ashby => format!("{base}/posting-api/job-board/{token}?includeCompensation=true"),
             Kind::Jsonld => self.careers_url(token),
+            Kind::Workday => {
+                let (tenant, site) = token.split_once('.').unwrap_or((token, token));
+                format!("{base}/workday/{tenant}/wday/cxs/{tenant}/{site}/jobs")
+            }
+            Kind::Workable => format!("{base}/api/v1/widget/accounts/{token}?details=true"),
+            Kind::Smartrecruiters => format!("{base}/v1/companies/{token}/postings?limit=100&offset=0"),
+            Kind::Teamtailor => format!("{base}/teamtailor/{token}/jobs.json"),
+            Kind::Recruitee => format!("{base}/recruitee/{token}/api/offers/"),
+            Kind::Personio => format!("{base}/personio/{token}/xml"),
+            Kind::Bamboohr => format!("{base}/bamboohr/{token}/careers/list"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Answer bodies in each service's wire format.
 
 use axum::body::Bytes;
+use axum::http::StatusCode;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
@@ -16,6 +17,17 @@ pub(crate) enum View {
     Lever { skip: usize, limit: Option<usize> },
     Ashby { compensation: bool },
     Careers,
+    WorkdayList(crate::ats::workday::Search),
+    /// `externalPath`
+    WorkdayJob { path: String },
+    Workable { details: bool },
+    SmartrecruitersList { offset: usize, limit: usize },
+    SmartrecruitersJob { id: String },
+    Teamtailor { rss: bool },
+    Recruitee,
+    Personio,
+    BamboohrList,
+    BamboohrJob { id: String },
 }
 
 /// The answers a board caches until it changes.
@@ -28,6 +40,24 @@ pub(crate) enum ListKey {
     },
     AshbyWithoutCompensation,
     Careers,
+    Workable {
+        details: bool,
+    },
+    Teamtailor {
+        rss: bool,
+    },
+    Personio,
+    Bamboohr,
+}
+
+/// Lists built item by item once per board state, for answers that page or filter them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Projection {
+    Smartrecruiters,
+    /// Workday's items say how many days ago they were posted: a new day, a new list.
+    Workday {
+        day: i32,
+    },
 }
 
 impl View {
@@ -37,11 +67,34 @@ impl View {
             View::Lever { .. } => Kind::Lever,
             View::Ashby { .. } => Kind::Ashby,
             View::Careers => Kind::Jsonld,
+            View::WorkdayList(_) | View::WorkdayJob { .. } => Kind::Workday,
+            View::Workable { .. } => Kind::Workable,
+            View::SmartrecruitersList { .. } | View::SmartrecruitersJob { .. } => Kind::Smartrecruiters,
+            View::Teamtailor { .. } => Kind::Teamtailor,
+            View::Recruitee => Kind::Recruitee,
+            View::Personio => Kind::Personio,
+            View::BamboohrList | View::BamboohrJob { .. } => Kind::Bamboohr,
         }
     }
 
     pub(crate) fn is_list(&self) -> bool {
-        !matches!(self, View::GreenhouseJob { .. })
+        !matches!(
+            self,
+            View::GreenhouseJob { .. }
+                | View::WorkdayJob { .. }
+                | View::SmartrecruitersJob { .. }
+                | View::BamboohrJob { .. }
+        )
+    }
+
+    /// Content type of a 200 answer.
+    pub(crate) fn content_type(&self) -> &'static str {
+        match self {
+            View::Careers => HTML,
+            View::Teamtailor { rss: true } => "application/rss+xml; charset=utf-8",
+            View::Personio => "text/xml; charset=utf-8",
+            _ => JSON,
+        }
     }
 
     /// Answers that need the postings parsed are cached; the others are the stored items joined, which is cheap.
@@ -52,6 +105,10 @@ impl View {
             }
             View::Ashby { compensation: false } => Some(ListKey::AshbyWithoutCompensation),
             View::Careers => Some(ListKey::Careers),
+            View::Workable { details } => Some(ListKey::Workable { details }),
+            View::Teamtailor { rss } => Some(ListKey::Teamtailor { rss }),
+            View::Personio => Some(ListKey::Personio),
+            View::BamboohrList => Some(ListKey::Bamboohr),
             _ => None,
         }
     }
@@ -121,18 +178,23 @@ fn filtered(board: &Board, skip: &'static [&'static str]) -> Vec<u8> {
 }
 
 /// The body for `view`, from the fixture's bytes while they still apply, else built from the postings.
-pub(crate) fn body(board: &Board, token: &str, view: &View) -> Result<Bytes, Missing> {
-    if let Some(raw) = &board.raw {
+pub(crate) fn body(board: &mut Board, token: &str, view: &View) -> Result<Bytes, Missing> {
+    if !matches!(view.kind(), Kind::Greenhouse | Kind::Lever | Kind::Ashby | Kind::Jsonld) {
+        return crate::ats::body(board, view);
+    }
+    if let Some(raw) = &board.raw
+        && let Some(body) = &raw.body
+    {
         let verbatim = match view {
             // A fixture was captured without `pay_transparency`: as a board with no pay ranges, whatever is asked.
             View::GreenhouseList { content, .. } => raw.with_content == *content,
             View::Lever { skip, limit } => *skip == 0 && limit.is_none(),
             View::Ashby { compensation } => *compensation || !raw.with_compensation,
             View::Careers => true,
-            View::GreenhouseJob { .. } => false,
+            _ => false,
         };
         if verbatim {
-            return Ok(raw.body.clone());
+            return Ok(body.clone());
         }
     }
     let size: usize = board.postings.iter().map(|posting| posting.json.len() + 1).sum();
@@ -173,6 +235,7 @@ pub(crate) fn body(board: &Board, token: &str, view: &View) -> Result<Bytes, Mis
             let titles: Vec<String> = board.postings.iter().map(|posting| jsonld_title(&posting.value())).collect();
             Bytes::from(careers_page(token, &scripts, &titles))
         }
+        _ => return Err(Missing::Board),
     })
 }
 
@@ -204,7 +267,7 @@ fn first_half(text: &str) -> &str {
     text.get(..cut).unwrap_or_default()
 }
 
-/// A 200 body that does not parse: JSON cut in half, or a careers page whose ld+json is cut in half.
+/// A 200 body that does not parse: JSON or XML cut in half, or a careers page whose ld+json is cut in half.
 pub(crate) fn malformed(kind: Kind, body: &Bytes) -> Bytes {
     let Ok(text) = std::str::from_utf8(body) else {
         return body.slice(..body.len() / 2);
@@ -229,11 +292,15 @@ pub(crate) fn malformed(kind: Kind, body: &Bytes) -> Bytes {
     Bytes::from(out)
 }
 
-/// Content type of a board's answers.
-pub(crate) fn content_type(kind: Kind) -> &'static str {
+const JSON: &str = "application/json; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+
+/// Content type of a board's error answers: web servers' HTML pages for the sites (careers pages, Teamtailor,
+/// Personio), JSON for the APIs.
+pub(crate) fn error_content_type(kind: Kind) -> &'static str {
     match kind {
-        Kind::Jsonld => "text/html; charset=utf-8",
-        _ => "application/json; charset=utf-8",
+        Kind::Jsonld | Kind::Teamtailor | Kind::Personio => HTML,
+        _ => JSON,
     }
 }
 
@@ -245,6 +312,9 @@ pub(crate) fn not_found(kind: Kind, missing: Missing) -> String {
         (Kind::Lever, _) => json!({ "ok": false, "error": "Document not found" }).to_string(),
         (Kind::Ashby, _) => json!({ "success": false, "error": "Job board not found" }).to_string(),
         (Kind::Jsonld, _) => page_error("404 Not Found"),
+        (Kind::Personio, _) => crate::ats::personio::disabled_page(),
+        (_, Missing::Posting) => error(kind, StatusCode::NOT_FOUND, "Job not found"),
+        (_, Missing::Board) => error(kind, StatusCode::NOT_FOUND, "Not found"),
     }
 }
 
@@ -253,11 +323,42 @@ pub(crate) fn server_error(kind: Kind) -> String {
         Kind::Greenhouse => json!({ "status": 500, "error": "Internal Server Error" }).to_string(),
         Kind::Lever => json!({ "ok": false, "error": "Internal Server Error" }).to_string(),
         Kind::Ashby => json!({ "success": false, "error": "Internal Server Error" }).to_string(),
-        Kind::Jsonld => page_error("500 Internal Server Error"),
+        _ => error(kind, StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }
 
-fn page_error(status: &str) -> String {
+/// The body of a 429 (with `Retry-After: 1`).
+pub(crate) fn rate_limited(kind: Kind) -> String {
+    match kind {
+        Kind::Greenhouse => json!({ "status": 429, "error": "Too Many Requests" }).to_string(),
+        Kind::Lever => json!({ "ok": false, "error": "Too Many Requests" }).to_string(),
+        Kind::Ashby => json!({ "success": false, "error": "Too Many Requests" }).to_string(),
+        _ => error(kind, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+    }
+}
+
+/// An error body in the service's own form, carrying `message`: an HTML page from the sites, a JSON error from
+/// the APIs.
+pub(crate) fn error(kind: Kind, status: StatusCode, message: &str) -> String {
+    let code = status.as_u16();
+    let body = match kind {
+        Kind::Jsonld | Kind::Teamtailor | Kind::Personio => {
+            return page_error(&format!("{code} {}", status.canonical_reason().unwrap_or(message)));
+        }
+        Kind::Workday => json!({ "errorCode": format!("HTTP_{code}"), "httpStatus": code, "message": message }),
+        Kind::Smartrecruiters => {
+            let reason = status.canonical_reason().unwrap_or_default().to_uppercase().replace(' ', "_");
+            json!({ "message": message, "errors": [{ "code": reason, "message": message }] })
+        }
+        Kind::Greenhouse => json!({ "status": code, "error": message }),
+        Kind::Lever => json!({ "ok": false, "error": message }),
+        Kind::Ashby => json!({ "success": false, "error": message }),
+        Kind::Workable | Kind::Recruitee | Kind::Bamboohr => json!({ "error": message }),
+    };
+    body.to_string()
+}
+
+pub(crate) fn page_error(status: &str) -> String {
     format!("<!DOCTYPE html>\n<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>\n")
 }
 

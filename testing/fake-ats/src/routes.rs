@@ -69,6 +69,7 @@ pub(crate) fn router(fake: FakeAts, shutdown: watch::Receiver<bool>) -> Router {
         .route("/v0/postings/{token}", get(lever))
         .route("/posting-api/job-board/{token}", get(ashby))
         .route("/careers/{token}", get(careers))
+        .merge(crate::ats::routes())
         .route_layer(middleware::from_fn(conditional))
         .nest("/eu", eu_hosts)
         .merge(crate::control::routes())
@@ -120,9 +121,9 @@ async fn no_route(request: Request) -> Response {
     (StatusCode::NOT_FOUND, axum::Json(json!({ "error": message }))).into_response()
 }
 
-type Params = Query<HashMap<String, String>>;
+pub(crate) type Params = Query<HashMap<String, String>>;
 
-fn flag(params: &HashMap<String, String>, name: &str) -> bool {
+pub(crate) fn flag(params: &HashMap<String, String>, name: &str) -> bool {
     params.get(name).is_some_and(|value| value.eq_ignore_ascii_case("true"))
 }
 
@@ -142,11 +143,7 @@ async fn greenhouse_job(
 
 async fn lever(State(app): State<App>, BoardKey(token): BoardKey, Query(params): Params) -> Response {
     if params.get("mode").is_some_and(|mode| mode != "json") {
-        return reply(
-            Kind::Lever,
-            StatusCode::BAD_REQUEST,
-            json!({ "ok": false, "error": "Only mode=json is faked" }).to_string(),
-        );
+        return bad_request(Kind::Lever, "Only mode=json is faked");
     }
     let number = |name: &str| params.get(name).map(|value| value.parse::<usize>());
     let skip = match number("skip") {
@@ -163,8 +160,7 @@ async fn lever(State(app): State<App>, BoardKey(token): BoardKey, Query(params):
 }
 
 fn bad_number(name: &str) -> Response {
-    let error = format!("Invalid `{name}`: expected a non-negative integer");
-    reply(Kind::Lever, StatusCode::BAD_REQUEST, json!({ "ok": false, "error": error }).to_string())
+    bad_request(Kind::Lever, &format!("Invalid `{name}`: expected a non-negative integer"))
 }
 
 async fn ashby(State(app): State<App>, Path(token): Path<String>, Query(params): Params) -> Response {
@@ -175,40 +171,53 @@ async fn careers(State(app): State<App>, Path(token): Path<String>) -> Response 
     respond(&app, &token, View::Careers).await
 }
 
-fn reply(kind: Kind, status: StatusCode, body: impl Into<Body>) -> Response {
+fn reply(content_type: &'static str, status: StatusCode, body: impl Into<Body>) -> Response {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    if let Ok(value) = header::HeaderValue::from_str(render::content_type(kind)) {
-        response.headers_mut().insert(header::CONTENT_TYPE, value);
-    }
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
     response
 }
 
-fn shutting_down(kind: Kind) -> Response {
-    reply(kind, StatusCode::SERVICE_UNAVAILABLE, render::server_error(kind))
+/// An error answer in the service's content type.
+pub(crate) fn failed(kind: Kind, status: StatusCode, body: impl Into<Body>) -> Response {
+    reply(render::error_content_type(kind), status, body)
 }
 
-/// Applies the board's delay and failure, then answers from the board.
-async fn respond(app: &App, token: &str, view: View) -> Response {
+/// A 400 in the service's error form, naming the problem.
+pub(crate) fn bad_request(kind: Kind, message: &str) -> Response {
+    failed(kind, StatusCode::BAD_REQUEST, render::error(kind, StatusCode::BAD_REQUEST, message))
+}
+
+fn shutting_down(kind: Kind) -> Response {
+    failed(kind, StatusCode::SERVICE_UNAVAILABLE, render::server_error(kind))
+}
+
+/// Applies the board's rate limit, delay and failure, then answers from the board.
+pub(crate) async fn respond(app: &App, token: &str, view: View) -> Response {
     let kind = view.kind();
+    if !app.fake.state.admit(kind, token) {
+        let mut response = failed(kind, StatusCode::TOO_MANY_REQUESTS, render::rate_limited(kind));
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    }
     let settings = app.fake.state.settings(kind, token);
     if view.is_list() && !settings.delay.is_zero() && !app.wait(settings.delay).await {
         return shutting_down(kind);
     }
     match settings.failure {
         Some(Failure::NotFound) => {
-            return reply(kind, StatusCode::NOT_FOUND, render::not_found(kind, Missing::Board));
+            return failed(kind, StatusCode::NOT_FOUND, render::not_found(kind, Missing::Board));
         }
         Some(Failure::ServerError) => {
-            return reply(kind, StatusCode::INTERNAL_SERVER_ERROR, render::server_error(kind));
+            return failed(kind, StatusCode::INTERNAL_SERVER_ERROR, render::server_error(kind));
         }
         Some(Failure::Hang) if !app.wait(HANG).await => return shutting_down(kind),
         _ => {}
     }
     let malformed = settings.failure == Some(Failure::Malformed);
     match app.fake.state.answer(token, &view) {
-        Ok(body) if malformed => reply(kind, StatusCode::OK, render::malformed(kind, &body)),
-        Ok(body) => reply(kind, StatusCode::OK, body),
-        Err(missing) => reply(kind, StatusCode::NOT_FOUND, render::not_found(kind, missing)),
+        Ok(body) if malformed => reply(view.content_type(), StatusCode::OK, render::malformed(kind, &body)),
+        Ok(body) => reply(view.content_type(), StatusCode::OK, body),
+        Err(missing) => failed(kind, StatusCode::NOT_FOUND, render::not_found(kind, missing)),
     }
 }

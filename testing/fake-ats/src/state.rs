@@ -1,14 +1,14 @@
 //! Boards, their postings, failure settings and request counts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use serde_json::Value;
 
 use crate::fixtures::{Loaded, Raw};
-use crate::render::{self, ListKey, Missing, View};
+use crate::render::{self, ListKey, Missing, Projection, View};
 use crate::{Failure, Kind};
 
 /// One posting, kept as compact JSON: a `serde_json::Value` costs several times the memory (a B-tree node per
@@ -39,13 +39,44 @@ pub(crate) struct Board {
     /// The fixture file's bytes, answered verbatim until the board first changes.
     pub raw: Option<Raw>,
     pub source: String,
+    /// What a list answer says besides its items (the account's name, a feed's title, ...): taken from the fixture,
+    /// or made from the token for a generated board; `Null` for the kinds that need none.
+    pub envelope: Value,
     cache: HashMap<ListKey, Bytes>,
+    listed: HashMap<Projection, Vec<Listed>>,
+}
+
+/// A posting as a paged list shows it, with what a search filters it by; built once per board state.
+pub(crate) struct Listed {
+    pub json: String,
+    pub tags: Vec<Tag>,
+    pub title: String,
+}
+
+/// One facet value a posting has (Workday's `jobFamilyGroup`, `locations`).
+#[derive(Clone)]
+pub(crate) struct Tag {
+    pub param: &'static str,
+    pub id: String,
+    pub descriptor: String,
 }
 
 impl Board {
     fn changed(&mut self) {
         self.raw = None;
         self.cache.clear();
+        self.listed.clear();
+    }
+
+    /// The postings as `projection` lists them, built with `build` the first time after a change.
+    pub(crate) fn listed(&mut self, projection: Projection, build: impl Fn(&Posting) -> Listed) -> &[Listed] {
+        if !self.listed.contains_key(&projection) {
+            // A projection of another day is stale.
+            self.listed.clear();
+            let items = self.postings.iter().map(build).collect();
+            self.listed.insert(projection, items);
+        }
+        self.listed.get(&projection).map(Vec::as_slice).unwrap_or_default()
     }
 }
 
@@ -54,6 +85,8 @@ impl Board {
 pub(crate) struct Settings {
     pub failure: Option<Failure>,
     pub delay: Duration,
+    /// Requests admitted per second; more are answered 429.
+    pub rate_limit: Option<u32>,
 }
 
 /// One line of `GET /_fake/boards`.
@@ -66,6 +99,9 @@ pub struct BoardSummary {
     pub source: String,
     pub failure: Option<Failure>,
     pub delay_ms: u64,
+    /// Requests a second past which the board answers 429.
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
 }
 
 type Key = (Kind, String);
@@ -74,6 +110,8 @@ type Key = (Kind, String);
 struct Inner {
     boards: HashMap<Key, Board>,
     settings: HashMap<Key, Settings>,
+    /// When the requests a rate-limited board admitted in the last second arrived.
+    admitted: HashMap<Key, VecDeque<Instant>>,
 }
 
 #[derive(Default)]
@@ -97,7 +135,9 @@ fn generated(kind: Kind, token: &str, seed: u64, count: usize) -> Board {
         next_index: 0,
         raw: None,
         source: "generated".to_owned(),
+        envelope: crate::ats::envelope(kind, token, seed),
         cache: HashMap::new(),
+        listed: HashMap::new(),
     };
     append(kind, token, &mut board, count);
     board
@@ -131,7 +171,9 @@ impl State {
             seed: 0,
             raw: Some(loaded.raw),
             source: loaded.source,
+            envelope: loaded.envelope,
             cache: HashMap::new(),
+            listed: HashMap::new(),
         };
         lock(&self.inner).boards.insert(key(kind, token), board);
         count
@@ -141,6 +183,7 @@ impl State {
     pub(crate) fn remove_board(&self, kind: Kind, token: &str) -> bool {
         let mut inner = lock(&self.inner);
         inner.settings.remove(&key(kind, token));
+        inner.admitted.remove(&key(kind, token));
         inner.boards.remove(&key(kind, token)).is_some()
     }
 
@@ -196,6 +239,30 @@ impl State {
         lock(&self.inner).settings.entry(key(kind, token)).or_default().delay = delay;
     }
 
+    pub(crate) fn set_rate_limit(&self, kind: Kind, token: &str, per_second: Option<u32>) {
+        let mut inner = lock(&self.inner);
+        inner.settings.entry(key(kind, token)).or_default().rate_limit = per_second;
+        inner.admitted.remove(&key(kind, token));
+    }
+
+    /// Whether the board's rate limit lets one more request through now (counting it if so).
+    pub(crate) fn admit(&self, kind: Kind, token: &str) -> bool {
+        let mut inner = lock(&self.inner);
+        let Some(limit) = inner.settings.get(&key(kind, token)).and_then(|settings| settings.rate_limit) else {
+            return true;
+        };
+        let now = Instant::now();
+        let window = inner.admitted.entry(key(kind, token)).or_default();
+        while window.front().is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1)) {
+            window.pop_front();
+        }
+        if window.len() >= limit as usize {
+            return false;
+        }
+        window.push_back(now);
+        true
+    }
+
     pub(crate) fn settings(&self, kind: Kind, token: &str) -> Settings {
         lock(&self.inner).settings.get(&key(kind, token)).copied().unwrap_or_default()
     }
@@ -241,6 +308,7 @@ impl State {
                     source: board.source.clone(),
                     failure: settings.failure,
                     delay_ms: u64::try_from(settings.delay.as_millis()).unwrap_or(u64::MAX),
+                    rate_limit: settings.rate_limit,
                 }
             })
             .collect();
