@@ -35,8 +35,9 @@ impl ApiArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum CompaniesCommand {
-    /// Follow a company's career board: KIND is greenhouse, lever, ashby or jsonld; TOKEN the board's name (for
-    /// jsonld, the careers page's URL).
+    /// Follow a company's career board: KIND is greenhouse, lever, ashby, workday, workable, smartrecruiters,
+    /// teamtailor, recruitee, personio, bamboohr or jsonld; TOKEN the board's name (for workday the careers site's
+    /// URL, for jsonld the careers page's URL).
     Add {
         name: String,
         kind: String,
@@ -45,6 +46,15 @@ pub enum CompaniesCommand {
         /// The host the board is on: `us` (the main one) or `eu` (Greenhouse's and Lever's EU hosts).
         #[arg(long, default_value = "us")]
         region: String,
+        /// A board already followed is not an error.
+        #[arg(long)]
+        exists_ok: bool,
+    },
+    /// Follow a company by pasting its careers URL: the API recognises the board (its kind and token) from it, and
+    /// takes any other web page for a careers page.
+    AddUrl {
+        name: String,
+        url: String,
         /// A board already followed is not an error.
         #[arg(long)]
         exists_ok: bool,
@@ -188,6 +198,22 @@ pub async fn companies(args: &ApiArgs, command: CompaniesCommand, json: bool) ->
                 }
                 Err(e) if exists_ok && e.status() == Some(409) => {
                     eprintln!("{name}: already followed ({kind} {token})");
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        CompaniesCommand::AddUrl { name, url, exists_ok } => {
+            let body = json!({ "name": name, "url": url });
+            match api.post("/api/companies", Some(&body)).await {
+                Ok(company) if json => print_json(&company),
+                Ok(company) => {
+                    let text = |k: &str| company[k].as_str().unwrap_or("-").to_owned();
+                    println!("{} {name}: {} {}", text("id"), text("board_kind"), text("board_token"));
+                    Ok(())
+                }
+                Err(e) if exists_ok && e.status() == Some(409) => {
+                    eprintln!("{name}: already followed ({url})");
                     Ok(())
                 }
                 Err(e) => Err(e.into()),
