@@ -83,7 +83,7 @@ pub(crate) fn posting(kind: Kind, token: &str, seed: u64, index: u64, taken: &Ha
             &index.to_le_bytes(),
             &attempt.to_le_bytes(),
         ]);
-        let draw = draw(&bytes, token, index);
+        let draw = draw(kind, &bytes, token, index);
         let id = match kind {
             Kind::Greenhouse => greenhouse_id(text::u64_at(&bytes, 16)).to_string(),
             Kind::Lever | Kind::Ashby | Kind::Jsonld => text::uuid(&bytes),
@@ -110,9 +110,13 @@ fn greenhouse_id(raw: u64) -> u64 {
     LOW + raw % SPAN
 }
 
-fn draw(bytes: &[u8; 32], token: &str, index: u64) -> Draw {
+fn draw(kind: Kind, bytes: &[u8; 32], token: &str, index: u64) -> Draw {
     let mut rng = Rng::new(text::u64_at(bytes, 24));
-    let company = text::company_name(token);
+    // A Workday token is `{tenant}.{site}`: the company is the tenant.
+    let company = match token.split_once('.') {
+        Some((tenant, _)) if kind == Kind::Workday => text::company_name(tenant),
+        _ => text::company_name(token),
+    };
     let level = rng.pick(text::LEVELS).unwrap_or_default();
     let (role, department, team) = rng.pick(text::ROLES).unwrap_or(("Engineer", "Engineering", "Engineering"));
     let place = rng.pick(text::PLACES).unwrap_or(Place {

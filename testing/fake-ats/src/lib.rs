@@ -241,14 +241,22 @@ impl FakeAts {
         self.generate_board(Kind::Ashby, "initech", 30, 1);
         self.generate_board(Kind::Jsonld, "umbrella", 12, 1);
         self.generate_board(Kind::Lever, &eu("hooli"), 15, 1);
-        self.load_fixture_board(Kind::Workday, "nvidia.NVIDIAExternalCareerSite", "workday/eujobfeeds_nvidia_list.json")?;
+        self.load_fixture_board(
+            Kind::Workday,
+            "nvidia.NVIDIAExternalCareerSite",
+            "workday/eujobfeeds_nvidia_list.json",
+        )?;
         self.generate_board(Kind::Workday, "initrode.External", 60, 1);
         self.generate_board(Kind::Workable, "vandelay", 20, 1);
         self.load_fixture_board(Kind::Smartrecruiters, "Vitol", "smartrecruiters/vjd_vitol_list_limit5.json")?;
         self.load_fixture_board(Kind::Teamtailor, "ferd", "teamtailor/jobba_ferd_jobs.rss")?;
         self.generate_board(Kind::Recruitee, "wonka", 12, 1);
         self.generate_board(Kind::Personio, "soylent", 15, 1);
-        self.load_fixture_board(Kind::Bamboohr, "collectivemeasures", "bamboohr/mwbackend_collectivemeasures_list.json")?;
+        self.load_fixture_board(
+            Kind::Bamboohr,
+            "collectivemeasures",
+            "bamboohr/mwbackend_collectivemeasures_list.json",
+        )?;
         Ok(())
     }
 }

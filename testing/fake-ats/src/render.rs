@@ -12,22 +12,46 @@ use crate::text;
 /// What a request asks a board for.
 #[derive(Clone, Debug)]
 pub(crate) enum View {
-    GreenhouseList { content: bool, pay: bool },
-    GreenhouseJob { id: String, pay: bool },
-    Lever { skip: usize, limit: Option<usize> },
-    Ashby { compensation: bool },
+    GreenhouseList {
+        content: bool,
+        pay: bool,
+    },
+    GreenhouseJob {
+        id: String,
+        pay: bool,
+    },
+    Lever {
+        skip: usize,
+        limit: Option<usize>,
+    },
+    Ashby {
+        compensation: bool,
+    },
     Careers,
     WorkdayList(crate::ats::workday::Search),
     /// `externalPath`
-    WorkdayJob { path: String },
-    Workable { details: bool },
-    SmartrecruitersList { offset: usize, limit: usize },
-    SmartrecruitersJob { id: String },
-    Teamtailor { rss: bool },
+    WorkdayJob {
+        path: String,
+    },
+    Workable {
+        details: bool,
+    },
+    SmartrecruitersList {
+        offset: usize,
+        limit: usize,
+    },
+    SmartrecruitersJob {
+        id: String,
+    },
+    Teamtailor {
+        rss: bool,
+    },
     Recruitee,
     Personio,
     BamboohrList,
-    BamboohrJob { id: String },
+    BamboohrJob {
+        id: String,
+    },
 }
 
 /// The answers a board caches until it changes.

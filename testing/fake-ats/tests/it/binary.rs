@@ -36,6 +36,7 @@ async fn sample_boards_are_served_by_the_binary() -> anyhow::Result<()> {
         let expected: Vec<(String, u64)> = [
             ("ashby/initech", 30),
             ("ashby/linear", 19),
+            ("bamboohr/collectivemeasures", 4),
             ("greenhouse/acme", 40),
             ("greenhouse/airbnb", 20),
             ("jsonld/lamp", 3),
@@ -43,6 +44,13 @@ async fn sample_boards_are_served_by_the_binary() -> anyhow::Result<()> {
             ("lever/eu/hooli", 15),
             ("lever/globex", 25),
             ("lever/plaid", 20),
+            ("personio/soylent", 15),
+            ("recruitee/wonka", 12),
+            ("smartrecruiters/Vitol", 5),
+            ("teamtailor/ferd", 3),
+            ("workable/vandelay", 20),
+            ("workday/initrode.External", 60),
+            ("workday/nvidia.NVIDIAExternalCareerSite", 3),
         ]
         .into_iter()
         .map(|(board, count)| (board.to_owned(), count))
@@ -54,6 +62,17 @@ async fn sample_boards_are_served_by_the_binary() -> anyhow::Result<()> {
         let eu: Value = reqwest::get(format!("{base}/eu/v0/postings/hooli?mode=json")).await?.json().await?;
         ensure!(eu.as_array().map(Vec::len) == Some(15), "{eu}");
         ensure!(reqwest::get(format!("{base}/v0/postings/hooli?mode=json")).await?.status() == 404);
+        // NVIDIA's recorded page, and its first posting's recorded detail.
+        let nvidia = format!("{base}/workday/nvidia/wday/cxs/nvidia/NVIDIAExternalCareerSite");
+        let search = serde_json::json!({ "appliedFacets": {}, "limit": 20, "offset": 0, "searchText": "" });
+        let page = reqwest::Client::new().post(format!("{nvidia}/jobs")).json(&search).send().await?.text().await?;
+        ensure!(page == crate::common::fixture("workday/eujobfeeds_nvidia_list.json")?, "{page}");
+        let first = "/job/Israel-Yokneam/Practical-Hardware-Electronics-Test-Engineer_JR2021705";
+        let detail = reqwest::get(format!("{nvidia}{first}")).await?.text().await?;
+        ensure!(detail == crate::common::fixture("workday/eujobfeeds_nvidia_detail.json")?);
+        let feed = reqwest::get(format!("{base}/teamtailor/ferd/jobs.rss")).await?;
+        ensure!(feed.status() == 200);
+        ensure!(reqwest::get(format!("{base}/teamtailor/ferd/jobs.json")).await?.status() == 404);
         Ok(())
     }
     .await;

@@ -92,8 +92,12 @@ async fn postings_change_remove_add_and_failures() -> anyhow::Result<()> {
 #[tokio::test]
 async fn bad_control_input_is_a_400_naming_the_problem() -> anyhow::Result<()> {
     let h = Harness::start().await?;
-    let cases: [(&str, &str, &str); 11] = [
-        ("/_fake/boards/workday/acme", r#"{"count": 1}"#, "unknown kind `workday`"),
+    let cases: [(&str, &str, &str); 15] = [
+        ("/_fake/boards/taleo/acme", r#"{"count": 1}"#, "unknown kind `taleo`: expected one of greenhouse"),
+        ("/_fake/boards/workday/acme", r#"{"count": 1}"#, "a Workday board is `{tenant}.{site}`"),
+        ("/_fake/boards/workday/acme./rate_limit", r#"{"per_second": 1}"#, "invalid workday token"),
+        ("/_fake/boards/workable/acme/rate_limit", "{}", "missing field `per_second`"),
+        ("/_fake/boards/workable/acme/rate_limit", r#"{"per_second": -2}"#, "invalid value"),
         ("/_fake/boards/lever/a%20b", r#"{"count": 1}"#, "invalid board token"),
         ("/_fake/boards/lever/acme", r#"{"count": "ten"}"#, "invalid type"),
         ("/_fake/boards/lever/acme", r#"{"count": -1}"#, "invalid value"),
