@@ -151,6 +151,7 @@ mod tests {
                 assert_ne!(before.pointer(at), after.pointer(at), "{kind} {at}");
                 assert!(after.pointer(at).is_some(), "{kind} {at}");
             }
+            assert!(!description_fields(kind).is_empty(), "{kind}");
             for (at, _) in description_fields(kind) {
                 assert_ne!(before.pointer(at), after.pointer(at), "{kind} {at}");
                 assert!(after.pointer(at).unwrap().as_str().unwrap().contains("revision 2"), "{kind} {at}");
