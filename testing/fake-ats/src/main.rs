@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use bw_fake_ats::FakeAts;
 use clap::Parser;
 
-/// Serves fake Greenhouse, Lever and Ashby boards and JSON-LD careers pages; steer it through /_fake/.
+/// Serves fake career boards (Greenhouse, Lever, Ashby, JSON-LD careers pages, Workday, Workable, SmartRecruiters,
+/// Teamtailor, Recruitee, Personio, BambooHR); steer it through /_fake/.
 #[derive(Parser)]
 #[command(name = "fake-ats", version)]
 struct Args {

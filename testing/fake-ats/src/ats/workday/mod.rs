@@ -9,11 +9,11 @@
 //! `appliedFacets` keeps postings having any of a parameter's ids, all parameters applying; `postedOn` is relative
 //! text computed from the posting's date.
 
-use std::collections::HashMap;
-use std::path::Path;
+mod answers;
+mod fixtures;
+
 use std::sync::LazyLock;
 
-use anyhow::bail;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
@@ -23,13 +23,14 @@ use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 
-use super::{fill, hex_id, known_country, scalar, sibling_details, template_at};
+pub(crate) use answers::{detail, list};
+pub(crate) use fixtures::load;
+
+use super::{fill, hex_id, template_at};
 use crate::Kind;
-use crate::fixtures::{Loaded, Raw};
 use crate::generate::Draw;
-use crate::render::{self, Missing, Projection, View};
+use crate::render::{self, Missing, View};
 use crate::routes::{App, bad_request, failed, respond};
-use crate::state::{Board, Listed, Posting, Tag};
 use crate::text::{self, Place};
 
 const LIST_SRC: &str = fixture!("workday/eujobfeeds_nvidia_list.json");
@@ -264,210 +265,6 @@ pub(crate) fn generate(mut d: Draw, id: &str) -> Value {
         },
         "posted": posted.format("%Y-%m-%d").to_string(),
     })
-}
-
-/// A list fixture (`jobPostings`) or a single posting's detail (`jobPostingInfo`).
-pub(crate) fn load(
-    token: &str,
-    path: &Path,
-    object: Map<String, Value>,
-    body: Vec<u8>,
-    source: String,
-) -> anyhow::Result<Loaded> {
-    let (tenant, site) = token.split_once('.').unwrap_or((token, token));
-    if object.contains_key("jobPostingInfo") {
-        let detail = Value::Object(object);
-        let Some(url) = detail.pointer("/jobPostingInfo/externalUrl").and_then(Value::as_str) else {
-            bail!("fixture `{source}`: the detail has no `jobPostingInfo.externalUrl`");
-        };
-        let Some(at) = url.find("/job/") else { bail!("fixture `{source}`: `externalUrl` {url} has no /job/ path") };
-        let path = url.get(at..).unwrap_or_default().to_owned();
-        let info = &detail["jobPostingInfo"];
-        let text = |key: &str| info.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let extra = info.get("additionalLocations").and_then(Value::as_array).map_or(0, Vec::len);
-        let locations_text = if extra > 0 { format!("{} Locations", extra + 1) } else { text("location") };
-        let list = json!({
-            "title": text("title"), "externalPath": path, "locationsText": locations_text,
-            "postedOn": text("postedOn"), "bulletFields": [text("jobReqId")],
-        });
-        let posted = date(&text("startDate")).unwrap_or_else(today);
-        let location = text("location");
-        let record = record(list, detail, &location, posted);
-        let raw = Raw { details: HashMap::from([(path.clone(), Bytes::from(body))]), ..Raw::default() };
-        return Ok(Loaded { postings: vec![Posting::new(path, &record)], raw, source, envelope: Value::Null });
-    }
-    let Some(Value::Array(items)) = object.get("jobPostings") else {
-        bail!("fixture `{source}` is not a workday board: no `jobPostings` array nor `jobPostingInfo`");
-    };
-    let details = sibling_details(path);
-    let mut raw = Raw::list(body);
-    let mut postings = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let Some(path) = scalar(item.get("externalPath")) else {
-            bail!("fixture `{source}`: posting {index} has no `externalPath`");
-        };
-        let posted_text = item.get("postedOn").and_then(Value::as_str).unwrap_or_default();
-        let posted = today() - chrono::Duration::days(days_ago(posted_text).unwrap_or(0));
-        let recorded = details.iter().find(|(detail, _)| {
-            detail
-                .pointer("/jobPostingInfo/externalUrl")
-                .and_then(Value::as_str)
-                .is_some_and(|url| url.ends_with(&path))
-        });
-        let detail = match recorded {
-            Some((detail, bytes)) => {
-                raw.details.insert(path.clone(), bytes.clone());
-                detail.clone()
-            }
-            None => made_detail(item, &path, tenant, site, posted),
-        };
-        let location =
-            detail.pointer("/jobPostingInfo/location").and_then(Value::as_str).unwrap_or_default().to_owned();
-        postings.push(Posting::new(path, &record(item.clone(), detail, &location, posted)));
-    }
-    Ok(Loaded { postings, raw, source, envelope: Value::Null })
-}
-
-/// A fixture posting's record; its only facet is its location (fixtures carry no job category).
-fn record(list: Value, detail: Value, location: &str, posted: NaiveDate) -> Value {
-    let locations: Vec<Value> = if location.is_empty() { Vec::new() } else { vec![facet_value("locations", location)] };
-    json!({ "list": list, "detail": detail, "facets": { "locations": locations }, "posted": posted.format("%Y-%m-%d").to_string() })
-}
-
-/// A detail for a listed fixture posting that has none recorded, from the detail template.
-fn made_detail(item: &Value, path: &str, tenant: &str, site: &str, posted: NaiveDate) -> Value {
-    let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let title = text("title");
-    let listed = text("locationsText");
-    let location = if listed.ends_with(" Locations") || listed.is_empty() {
-        path.split('/').nth(2).unwrap_or_default().replace('-', " ")
-    } else {
-        listed
-    };
-    let req_id = item
-        .pointer("/bulletFields/0")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| path.rsplit_once('_').map(|(_, req)| req.to_owned()).unwrap_or_default());
-    let company = text::company_name(tenant);
-    let description = super::description_for(path, &company, &title, &location);
-    let country_name = location.split(',').next().unwrap_or_default().trim().to_owned();
-    let known = known_country(&country_name);
-    let country_id = hex_id(&["country", known.map_or(country_name.as_str(), |place| place.code)]);
-    let mut country =
-        json!({ "descriptor": known.map_or(country_name.as_str(), |place| place.country), "id": country_id });
-    let mut detail = DETAIL.clone();
-    let mut info = match detail.remove("jobPostingInfo") {
-        Some(Value::Object(info)) => info,
-        _ => Map::new(),
-    };
-    let mut requisition_country = country.clone();
-    if let (Some(place), Some(object)) = (known, requisition_country.as_object_mut()) {
-        object.insert("alpha2Code".to_owned(), json!(place.code));
-    }
-    fill(
-        &mut info,
-        [
-            ("id", json!(hex_id(&["workday", path]))),
-            ("title", json!(title)),
-            ("jobDescription", json!(description.html())),
-            ("location", json!(location)),
-            ("postedOn", json!(posted_on(posted, today()))),
-            ("startDate", json!(posted.format("%Y-%m-%d").to_string())),
-            ("jobReqId", json!(req_id)),
-            ("jobPostingId", json!(path.rsplit('/').next().unwrap_or_default())),
-            ("jobPostingSiteId", json!(site)),
-            ("country", country.take()),
-            ("jobRequisitionLocation", json!({ "descriptor": location, "country": requisition_country })),
-            ("externalUrl", json!(format!("https://{tenant}.wd5.myworkdayjobs.com/{site}{path}"))),
-        ],
-    );
-    detail.insert("jobPostingInfo".to_owned(), Value::Object(info));
-    detail.insert("hiringOrganization".to_owned(), json!({ "name": company, "url": "" }));
-    Value::Object(detail)
-}
-
-/// The list row as it is listed today, with its facets and title for searching.
-fn listed(posting: &Posting, today: NaiveDate) -> Listed {
-    let mut record = posting.value();
-    let posted = record.get("posted").and_then(Value::as_str).and_then(date).unwrap_or(today);
-    let mut tags = Vec::new();
-    for (param, _) in FACETS {
-        for value in record.pointer(&format!("/facets/{param}")).and_then(Value::as_array).into_iter().flatten() {
-            let field = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-            tags.push(Tag { param, id: field("id"), descriptor: field("descriptor") });
-        }
-    }
-    let mut item = record.get_mut("list").map(Value::take).unwrap_or(Value::Null);
-    if let Some(map) = item.as_object_mut() {
-        map.insert("postedOn".to_owned(), json!(posted_on(posted, today)));
-    }
-    let title = item.get("title").and_then(Value::as_str).unwrap_or_default().to_lowercase();
-    Listed { json: serde_json::to_string(&item).unwrap_or_default(), tags, title }
-}
-
-/// Whether a listed posting matches the search, leaving out the filter on `except` (for that facet's counts).
-fn matches(item: &Listed, search: &Search, except: Option<&str>) -> bool {
-    let facets = search
-        .applied
-        .iter()
-        .filter(|(param, _)| Some(param.as_str()) != except)
-        .all(|(param, ids)| item.tags.iter().any(|tag| tag.param == param && ids.contains(&tag.id)));
-    facets && (search.text.is_empty() || item.title.contains(&search.text))
-}
-
-pub(crate) fn list(board: &mut Board, search: &Search) -> Result<Bytes, Missing> {
-    let plain = search.offset == 0 && search.applied.is_empty() && search.text.is_empty();
-    if plain
-        && search.limit >= board.postings.len()
-        && let Some(body) = board.raw.as_ref().and_then(|raw| raw.body.clone())
-    {
-        return Ok(body);
-    }
-    let today = today();
-    let day = i32::try_from((today - NaiveDate::default()).num_days()).unwrap_or_default();
-    let items = board.listed(Projection::Workday { day }, |posting| listed(posting, today));
-    let matching: Vec<&Listed> = items.iter().filter(|item| matches(item, search, None)).collect();
-    let page: Vec<&str> =
-        matching.iter().take(CAP).skip(search.offset).take(search.limit).map(|item| item.json.as_str()).collect();
-    let first = search.offset == 0;
-    let facets: Vec<Value> =
-        if first { FACETS.iter().map(|facet| counts(items, search, *facet)).collect() } else { Vec::new() };
-    let total = if first { matching.len().min(CAP) } else { 0 };
-    let facets = serde_json::to_string(&facets).unwrap_or_default();
-    Ok(Bytes::from(format!(
-        "{{\"total\":{total},\"jobPostings\":[{}],\"facets\":{facets},\"userAuthenticated\":false}}",
-        page.join(",")
-    )))
-}
-
-/// One facet with the count of each value among the postings the search's other filters keep.
-fn counts(items: &[Listed], search: &Search, (param, descriptor): (&'static str, &str)) -> Value {
-    let mut counted: HashMap<&str, (&str, u64)> = HashMap::new();
-    for item in items.iter().filter(|item| matches(item, search, Some(param))) {
-        for tag in item.tags.iter().filter(|tag| tag.param == param) {
-            counted.entry(tag.id.as_str()).or_insert((tag.descriptor.as_str(), 0)).1 += 1;
-        }
-    }
-    let mut values: Vec<(&str, &str, u64)> = counted.into_iter().map(|(id, (name, count))| (id, name, count)).collect();
-    values.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(b.1)));
-    let values: Vec<Value> =
-        values.into_iter().map(|(id, name, count)| json!({ "descriptor": name, "id": id, "count": count })).collect();
-    json!({ "facetParameter": param, "descriptor": descriptor, "values": values })
-}
-
-pub(crate) fn detail(board: &Board, path: &str) -> Result<Bytes, Missing> {
-    let posting = board.postings.iter().find(|posting| posting.id == path).ok_or(Missing::Posting)?;
-    if let Some(body) = board.raw.as_ref().and_then(|raw| raw.details.get(path)) {
-        return Ok(body.clone());
-    }
-    let mut record = posting.value();
-    let posted = record.get("posted").and_then(Value::as_str).and_then(date).unwrap_or_else(today);
-    let mut detail = record.get_mut("detail").map(Value::take).unwrap_or(Value::Null);
-    if let Some(Value::Object(info)) = detail.get_mut("jobPostingInfo") {
-        info.insert("postedOn".to_owned(), json!(posted_on(posted, today())));
-    }
-    Ok(Bytes::from(serde_json::to_vec(&detail).unwrap_or_default()))
 }
 
 #[cfg(test)]
