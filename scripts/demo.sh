@@ -130,6 +130,16 @@ add "Globex" lever globex
 add "Initech" ashby initech
 add "Umbrella" jsonld "$ATS/careers/umbrella"
 add "Hooli" lever hooli --region eu # on Lever's EU host (api.eu.lever.co; the fake's /eu)
+add "Initrode" workday "https://initrode.wd1.myworkdayjobs.com/External"
+add "Wonka" recruitee wonka
+add "Collective Measures" bamboohr collectivemeasures
+# Pasted careers URLs: the API recognises each board (and prints which kind and token it chose).
+add_url() { "$CTL" companies add-url "$@" --exists-ok | sed 's/^/   /'; }
+add_url "NVIDIA" "https://nvidia.wd5.myworkdayjobs.com/en-US/NVIDIAExternalCareerSite"
+add_url "Vandelay" "https://apply.workable.com/vandelay/"
+add_url "Vitol" "https://jobs.smartrecruiters.com/Vitol"
+add_url "Ferd" "https://ferd.teamtailor.com/jobs"
+add_url "Soylent" "https://soylent.jobs.personio.de/"
 
 log "dry run: what a run would find (ctl runs dry-run)"
 "$CTL" runs dry-run | sed 's/^/   /'

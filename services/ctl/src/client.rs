@@ -54,7 +54,8 @@ pub enum CompaniesCommand {
     /// takes any other web page for a careers page.
     AddUrl {
         name: String,
-        url: String,
+        #[arg(value_name = "URL")]
+        careers_url: String,
         /// A board already followed is not an error.
         #[arg(long)]
         exists_ok: bool,
@@ -203,7 +204,7 @@ pub async fn companies(args: &ApiArgs, command: CompaniesCommand, json: bool) ->
                 Err(e) => Err(e.into()),
             }
         }
-        CompaniesCommand::AddUrl { name, url, exists_ok } => {
+        CompaniesCommand::AddUrl { name, careers_url: url, exists_ok } => {
             let body = json!({ "name": name, "url": url });
             match api.post("/api/companies", Some(&body)).await {
                 Ok(company) if json => print_json(&company),

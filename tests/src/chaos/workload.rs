@@ -49,11 +49,13 @@ impl Plan {
             let mut kinds = Kind::ALL.to_vec();
             kinds.push(Kind::ALL[rng.random_range(0..Kind::ALL.len())]);
             for (i, kind) in kinds.into_iter().enumerate() {
+                // The fake keeps a Workday board under `{tenant}.{site}`.
+                let site = if kind == Kind::Workday { ".Careers" } else { "" };
                 companies.push(CompanyPlan {
                     user,
                     name: format!("{kind}-{i}"),
                     kind,
-                    token: format!("s{seed}-u{user}-{kind}-{i}"),
+                    token: format!("s{seed}-u{user}-{kind}-{i}{site}"),
                     postings: rng.random_range(sizes.clone()),
                 });
             }
@@ -149,7 +151,14 @@ pub async fn drive(world: &World, plan: &Plan, ats: &FakeAts, server: &FakeAtsSe
 }
 
 async fn add_company(world: &World, plan: &Plan, company: &CompanyPlan, server: &FakeAtsServer) -> anyhow::Result<()> {
-    let token = if company.kind == Kind::Jsonld { server.careers_url(&company.token) } else { company.token.clone() };
+    let token = match company.kind {
+        Kind::Jsonld => server.careers_url(&company.token),
+        Kind::Workday => {
+            let (tenant, site) = company.token.split_once('.').unwrap_or((&company.token, "Careers"));
+            format!("https://{tenant}.wd5.myworkdayjobs.com/{site}")
+        }
+        _ => company.token.clone(),
+    };
     let body = json!({ "name": company.name, "board_kind": company.kind.as_str(), "board_token": token });
     let user = &plan.users[company.user];
     let (status, answer) =

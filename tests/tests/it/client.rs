@@ -50,7 +50,7 @@ async fn ctl_follows_a_run_to_its_end_with_every_log_line_once() -> anyhow::Resu
     assert!(added.success, "{}", added.stderr);
     // Globex by its careers URL: the Lever board `globex`, as the answer says.
     let globex = ctl(&app, "alice", &["companies", "add-url", "Globex", "https://jobs.lever.co/globex/"]).await?;
-    assert!(globex.success && globex.stdout.trim_end().ends_with("Globex: lever globex"), "{globex:?}");
+    assert!(globex.success && globex.stdout.trim_end().ends_with("Globex: lever globex"), "{}", globex.stderr);
     let again = ctl(&app, "alice", &["companies", "add", "Acme", "greenhouse", "acme"]).await?;
     assert!(
         !again.success && again.stderr.contains("409") && again.stderr.contains("already follow"),

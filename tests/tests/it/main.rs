@@ -15,6 +15,7 @@ mod layering;
 mod live;
 mod llm_api;
 mod llm_store;
+mod more_boards;
 mod openapi;
 mod operators;
 mod ops_api;
