@@ -28,7 +28,8 @@ pub fn run_summary(run: &Run) -> String {
     }
     out.push('\n');
     let header: String = Tally::COLUMNS.iter().map(|c| format!("{c:>10}")).collect();
-    let _ = writeln!(out, "{:<12}{:<12}{header}  note", "company", "board");
+    // The board column fits the longest kind's name (`smartrecruiters`) and a space.
+    let _ = writeln!(out, "{:<12}{:<16}{header}  note", "company", "board");
     for company in &run.counts.companies {
         let figures: String = company.tally.figures().iter().map(|n| format!("{n:>10}")).collect();
         let note = match company.extract_status.as_str() {
@@ -36,10 +37,10 @@ pub fn run_summary(run: &Run) -> String {
             _ => Some(format!("board failed: {}", clip(company.error.as_deref().unwrap_or(""), 60))),
         };
         let name = clip(&company.name, 11);
-        let _ = writeln!(out, "{name:<12}{:<12}{figures}  {}", company.board_kind.as_str(), note.unwrap_or_default());
+        let _ = writeln!(out, "{name:<12}{:<16}{figures}  {}", company.board_kind.as_str(), note.unwrap_or_default());
     }
     let totals: String = run.counts.total.figures().iter().map(|n| format!("{n:>10}")).collect();
-    let _ = writeln!(out, "{:<24}{totals}", "total");
+    let _ = writeln!(out, "{:<28}{totals}", "total");
     let _ = writeln!(
         out,
         "boards failed: {}   postings of removed companies expired: {}",
@@ -64,9 +65,9 @@ pub fn dry_run(dry: &DryRun) -> String {
             (None, false) => format!("  warning: {}", c.warnings.join("; ")),
             (None, true) => String::new(),
         };
-        let _ = writeln!(out, "{:<12} {:<10} {:>5} postings{note}", clip(&c.name, 12), c.board_kind.as_str(), c.found);
+        let _ = writeln!(out, "{:<12} {:<15} {:>5} postings{note}", clip(&c.name, 12), c.board_kind.as_str(), c.found);
     }
-    let _ = writeln!(out, "{:<12} {:<10} {:>5} postings", "total", "", dry.total_found);
+    let _ = writeln!(out, "{:<12} {:<15} {:>5} postings", "total", "", dry.total_found);
     out
 }
 
