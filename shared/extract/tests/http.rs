@@ -248,7 +248,11 @@ fn urls() -> TestResult {
         (BoardKind::Personio, "acme", "https://acme.jobs.personio.de/xml"),
         (BoardKind::Personio, "https://acme.jobs.personio.com", "https://acme.jobs.personio.com/xml"),
         (BoardKind::Bamboohr, "collectivemeasures", "https://collectivemeasures.bamboohr.com/careers/list"),
-        (BoardKind::Workday, workday, "https://nvidia.wd5.myworkdayjobs.com/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs"),
+        (
+            BoardKind::Workday,
+            workday,
+            "https://nvidia.wd5.myworkdayjobs.com/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs",
+        ),
     ] {
         assert_eq!(http.list_url(&board(kind, token)?), url, "{kind}");
     }
@@ -260,7 +264,11 @@ fn urls() -> TestResult {
         (BoardKind::Teamtailor, "ferd", "http://127.0.0.1:1/teamtailor/ferd/jobs.json"),
         (BoardKind::Personio, "acme", "http://127.0.0.1:1/personio/acme/xml"),
         (BoardKind::Recruitee, "https://jobs.acme.com", "https://jobs.acme.com/api/offers/"),
-        (BoardKind::Workday, workday, "http://127.0.0.1:1/workday/nvidia/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs"),
+        (
+            BoardKind::Workday,
+            workday,
+            "http://127.0.0.1:1/workday/nvidia/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs",
+        ),
     ] {
         assert_eq!(http.list_url(&board(kind, token)?), url, "{kind} under ATS_BASE_URL");
     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bw_extract::{Board, BoardKind, BoardSource as _, BoardUrls, HttpBoards};
-use bw_fake_ats::{FakeAts, Failure, Kind};
+use bw_fake_ats::{Failure, FakeAts, Kind};
 use bw_tests::app::TestApp;
 use bw_tests::client::Api as _;
 use bw_vocab::RunStatus;
@@ -66,7 +66,8 @@ async fn every_new_kind_is_read_end_to_end_and_its_changes_seen() -> anyhow::Res
     assert!(!without.is_empty(), "the fake's Personio feed leaves some descriptions out");
     let titled = app.db.scalar("SELECT count(*) FROM postings WHERE status = 'ready' AND title <> ''").await?;
     assert_eq!(titled, run.counts.total.ready);
-    for path in ["/workday/acme/wday/cxs/acme/External/job/", "/v1/companies/Initech/postings/", "/bamboohr/wonka/careers/"]
+    for path in
+        ["/workday/acme/wday/cxs/acme/External/job/", "/v1/companies/Initech/postings/", "/bamboohr/wonka/careers/"]
     {
         assert!(app.ats.request_count(path) > 0, "no detail call under {path}");
     }

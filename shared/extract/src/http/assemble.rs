@@ -184,8 +184,8 @@ impl HttpBoards {
         assembly.finish(BoardKind::Workday, Validators::default())
     }
 
-    /// The rest of one search after its `first` page: pages of 20 until its total (at most the cap) is read or a
-    /// page comes back empty.
+    /// The rest of one search after its `first` page: pages of 20 until its total (at most the cap; the cap where
+    /// the first page gives none) is read or a page comes back short.
     async fn workday_pages(
         &self,
         client: &reqwest::Client,
@@ -195,12 +195,12 @@ impl HttpBoards {
         assembly: &mut Assembly,
     ) -> Result<(), ExtractError> {
         let key = |item: &Value| crate::listing::text(item.get("externalPath"));
-        let total = first.total.unwrap_or(0).min(SEARCH_CAP);
+        let total = first.total.unwrap_or(SEARCH_CAP).min(SEARCH_CAP);
         let mut offset = first.items.len() as u64;
         let mut last = first.items.len();
         assembly.push(first.items, key)?;
         for _ in 0..MAX_PAGES {
-            if last == 0 || offset >= total {
+            if last < workday::PAGE || offset >= total {
                 return Ok(());
             }
             let (page, bytes) = self.workday_page(client, url, applied, offset).await?;
