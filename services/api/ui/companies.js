@@ -130,8 +130,8 @@ function addForm(ctx, refresh) {
     describeKind();
     name.focus();
     const label = KIND_TEXT[added.board_kind]?.[0] ?? added.board_kind;
-    const region = added.board_region === 'eu' ? ' on its EU host' : '';
-    notify('success', `Added ${added.name}: its ${label} board ${added.board_token}${region}.`);
+    const host = added.board_region === 'eu' ? ' on its EU host' : '';
+    notify('success', `Added ${added.name}: its ${label} board ${added.board_token}${host}.`);
     await refresh().catch(ctx.fail);
   });
   return form;

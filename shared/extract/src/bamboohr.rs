@@ -38,7 +38,7 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
         title,
         url: text(job.get("jobOpeningShareUrl")),
         location: location(&job),
-        remote: job.get("isRemote").and_then(Value::as_bool),
+        remote: job.get("isRemote").and_then(Value::as_bool).or_else(|| location_type(job.get("locationType"))),
         department: text(job.get("departmentLabel")),
         employment_type: text(job.get("employmentStatusLabel")),
         compensation: text(job.get("compensation")),
@@ -47,6 +47,15 @@ pub(crate) fn normalize(raw: &Value, detail: Option<&Value>) -> Result<Normalize
         posted_at: parse_date(job.get("datePosted")),
         updated_at: None,
     })
+}
+
+/// BambooHR's `locationType`: `"0"` on site, `"1"` remote, `"2"` hybrid.
+fn location_type(value: Option<&Value>) -> Option<bool> {
+    match value?.as_str()?.trim() {
+        "1" => Some(true),
+        "0" | "2" => Some(false),
+        _ => None,
+    }
 }
 
 /// `location` as "city, state, country"; else the ATS's `atsLocation`.

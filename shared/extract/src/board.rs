@@ -103,8 +103,14 @@ pub(crate) fn workday_site(token: &str) -> Result<WorkdaySite, String> {
     }
     let segments: Vec<&str> = url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
     let [site] = segments[..] else { return Err(wrong("the path is not the site's name alone")) };
-    if !is_name(site) || url.query().is_some() || url.fragment().is_some() || url.port().is_some() {
-        return Err(wrong("the site's name must be letters, digits, '.', '_' or '-', without a query"));
+    if !is_name(site) {
+        return Err(wrong("the site's name must be letters, digits, '.', '_' or '-'"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(wrong("without a query or fragment"));
+    }
+    if url.port().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(wrong("without a port or credentials"));
     }
     Ok(WorkdaySite { host, tenant, site: site.to_owned() })
 }
@@ -115,8 +121,10 @@ impl Board {
     /// A board's name is 1-128 characters of ASCII letters, digits, `.`, `_` or `-` (safe to put in a URL path or a
     /// host's first label): the only token of Greenhouse, Lever, Ashby, Workable and SmartRecruiters boards.
     /// Teamtailor, Recruitee, Personio and BambooHR boards take their name or their own URL (an absolute `http` or
-    /// `https` URL with a host, without a query, at most 2048 characters); a jsonld token is such a URL (a query
-    /// allowed). A Workday token is its careers site's URL, `https://{tenant}.{pod}.myworkdayjobs.com/{site}`.
+    /// `https` URL with a host, without a query or credentials, at most 2048 characters; kept with its host
+    /// lower-cased and without a trailing slash); a jsonld token is such a URL (a query allowed, kept as given). A
+    /// Workday token is its careers site's URL, `https://{tenant}.{pod}.myworkdayjobs.com/{site}` (kept so, its host
+    /// lower-cased, whatever scheme it was given with).
     pub fn new(kind: BoardKind, token: &str) -> Result<Board, InvalidBoard> {
         let invalid = |problem: String| InvalidBoard { kind, problem };
         match kind {
@@ -137,10 +145,18 @@ impl Board {
                     if url.query().is_some() || url.fragment().is_some() {
                         return Err(invalid("must be the board's URL without a query or fragment".to_owned()));
                     }
+                    if !url.username().is_empty() || url.password().is_some() {
+                        return Err(invalid("must be the board's public URL, without credentials".to_owned()));
+                    }
+                    // One spelling per board: the host lower-cased, no trailing slash.
+                    let canonical = url.as_str().trim_end_matches('/').to_owned();
+                    return Ok(Board { kind, token: canonical, region: BoardRegion::Us });
                 }
             }
             BoardKind::Workday => {
-                workday_site(token).map_err(invalid)?;
+                let site = workday_site(token).map_err(invalid)?;
+                let token = format!("https://{}/{}", site.host, site.site);
+                return Ok(Board { kind, token, region: BoardRegion::Us });
             }
             BoardKind::Jsonld => {
                 web_url(token).map_err(|problem| invalid(format!("must be {problem}")))?;
@@ -236,9 +252,12 @@ mod tests {
         for kind in [BoardKind::Teamtailor, BoardKind::Recruitee, BoardKind::Personio, BoardKind::Bamboohr] {
             let name = Board::new(kind, "acme");
             assert!(name.as_ref().is_ok_and(|b| !b.is_url()), "{kind}: {name:?}");
-            let url = Board::new(kind, "https://jobs.acme.com");
+            let url = Board::new(kind, "https://Jobs.Acme.com/");
             assert!(url.as_ref().is_ok_and(Board::is_url), "{kind}: {url:?}");
-            for bad in ["a b", "ftp://jobs.acme.com", "https://jobs.acme.com/?page=2", "/careers"] {
+            assert_eq!(url.map(|b| b.token).ok().as_deref(), Some("https://jobs.acme.com"), "one spelling");
+            for bad in
+                ["a b", "ftp://jobs.acme.com", "https://jobs.acme.com/?page=2", "/careers", "https://u:p@jobs.acme.com"]
+            {
                 assert!(Board::new(kind, bad).is_err(), "{kind}: {bad:?} accepted");
             }
         }
@@ -264,6 +283,7 @@ mod tests {
             "https://nvidia.wd5.myworkdayjobs.com/",
             "https://nvidia.wd5.myworkdayjobs.com/en-US/NVIDIAExternalCareerSite",
             "https://nvidia.wd5.myworkdayjobs.com/site?q=1",
+            "https://nvidia.wd5.myworkdayjobs.com:8443/site",
             "https://myworkdayjobs.com/site",
             "https://nvidia.example.com/site",
         ] {

@@ -14,15 +14,14 @@ const WHAT: &str = "personio XML feed";
 
 /// The feed's positions as JSON (see [`crate::xml`]); a web page instead of the feed says the feed is off.
 pub(crate) fn answer_items(body: &[u8]) -> Result<Vec<Value>, ExtractError> {
-    crate::xml::items(WHAT, body, "workzag-jobs", None, "position").map_err(|error| match error {
-        ExtractError::Malformed { reason, .. } if reason.contains("<html>") || reason.contains("not well-formed") => {
-            ExtractError::malformed(
-                WHAT,
-                format!("{reason}: the company may have switched its XML feed off (Personio lets it)"),
-            )
-        }
-        other => other,
-    })
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    if head.contains("<html") || head.contains("<!doctype html") {
+        return Err(ExtractError::malformed(
+            WHAT,
+            "is a web page, not the feed: the company may have switched its XML feed off (Personio lets it)",
+        ));
+    }
+    crate::xml::items(WHAT, body, "workzag-jobs", None, "position")
 }
 
 pub(crate) fn item(index: usize, position: Value) -> Result<Option<ListedPosting>, ExtractError> {
@@ -81,6 +80,6 @@ mod tests {
         let err = answer_items(b"<!DOCTYPE html><html><body>Not found</body></html>").err().map(|e| e.to_string());
         assert!(err.as_deref().is_some_and(|e| e.contains("switched its XML feed off")), "{err:?}");
         let err = answer_items(b"<workzag-jobs><position><id>1</id></position>").err().map(|e| e.to_string());
-        assert!(err.as_deref().is_some_and(|e| e.contains("switched its XML feed off")), "{err:?}");
+        assert!(err.as_deref().is_some_and(|e| e.starts_with("personio XML feed is not well-formed XML")), "{err:?}");
     }
 }

@@ -14,7 +14,12 @@ const WHAT: &str = "recruitee offers";
 /// A listing is `{"offers": [...]}`.
 pub(crate) const SHAPE: Shape = Shape { what: WHAT, items: Items::Under("offers") };
 
-pub(crate) fn item(index: usize, offer: Value) -> Result<Option<ListedPosting>, ExtractError> {
+/// One offer, without its `position` on the careers page (it moves when other offers come and go, which is no change
+/// of this one).
+pub(crate) fn item(index: usize, mut offer: Value) -> Result<Option<ListedPosting>, ExtractError> {
+    if let Value::Object(fields) = &mut offer {
+        fields.remove("position");
+    }
     let (id, title) = (id_string(offer.get("id")), text(offer.get("title")));
     let url = text(offer.get("careers_url"));
     listed(WHAT, index, offer, id, title, url).map(Some)

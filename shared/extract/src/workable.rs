@@ -44,6 +44,13 @@ pub(crate) fn answer_items(body: &[u8]) -> Result<Vec<Value>, ExtractError> {
             }
         }
     }
+    // The places of a folded job in one order whatever order Workable repeats it in, so that its content does not
+    // seem to change when only the order did.
+    for &index in at.values() {
+        if let Some(Value::Array(places)) = out.get_mut(index).and_then(|job| job.get_mut("locations")) {
+            places.sort_by_cached_key(|place| place.to_string());
+        }
+    }
     Ok(out)
 }
 

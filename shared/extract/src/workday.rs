@@ -79,14 +79,15 @@ fn flatten(facet: &Value, out: &mut Vec<Facet>) {
     }
 }
 
-/// The facet to split a search of `total` postings by: one whose every value has fewer postings than the search cap,
-/// the one whose values cover the most postings (a posting may have no value of a facet), then the one with the
-/// fewest values (fewer searches). `None` when no facet splits it.
+/// The facet to split a search by: one whose every value has fewer postings than the search cap; a location facet
+/// first (Workday asks a location of every posting, so no posting is left out of it), else the one whose values
+/// cover the most postings (a posting may have no value of a facet), then the one with the fewest values (fewer
+/// searches). `None` when no facet splits it.
 pub(crate) fn splitting_facet(facets: &[Facet]) -> Option<&Facet> {
-    facets
-        .iter()
-        .filter(|f| f.values.iter().all(|(_, count)| *count < SEARCH_CAP))
-        .max_by_key(|f| (f.values.iter().map(|(_, c)| c).sum::<u64>(), std::cmp::Reverse(f.values.len())))
+    facets.iter().filter(|f| f.values.iter().all(|(_, count)| *count < SEARCH_CAP)).max_by_key(|f| {
+        let location = f.parameter.to_ascii_lowercase().contains("location");
+        (location, f.values.iter().map(|(_, c)| c).sum::<u64>(), std::cmp::Reverse(f.values.len()))
+    })
 }
 
 /// One posting of a page: its `externalPath` is its id (the path its details are read at).
@@ -151,16 +152,24 @@ mod tests {
         let body = json!({"total": 2000, "jobPostings": [], "facets": [
             {"facetParameter": "timeType", "values": [{"id": "ft", "count": 1990}, {"id": "pt", "count": 400}]},
             {"facetParameter": "locationMainGroup", "values": [
-                {"facetParameter": "locations", "values": [{"id": "a", "count": 1200}, {"id": "b", "count": 1190}]}]},
-            {"facetParameter": "jobFamilyGroup", "values": [{"id": "x", "count": 1500}, {"id": "y", "count": 600}, {"id": "z", "count": 100}]},
+                {"facetParameter": "locations", "values": [{"id": "a", "count": 1200}, {"id": "b", "count": 900}]}]},
+            {"facetParameter": "jobFamilyGroup", "values": [{"id": "x", "count": 1500}, {"id": "y", "count": 600}, {"id": "z", "count": 300}]},
             {"facetParameter": "empty", "values": []}]});
         let page = page(body.to_string().as_bytes())?;
         let names: Vec<&str> = page.facets.iter().map(|f| f.parameter.as_str()).collect();
         assert_eq!(names, ["timeType", "locations", "jobFamilyGroup"]);
-        // Both cover 2,390 and 2,200 postings; locations covers more with two values.
-        assert_eq!(splitting_facet(&page.facets).map(|f| f.parameter.as_str()), Some("locations"));
-        let only_big = [Facet { parameter: "p".into(), values: vec![("a".into(), 2000)] }];
-        assert_eq!(splitting_facet(&only_big), None);
+        let split = |facets: &[Facet]| splitting_facet(facets).map(|f| f.parameter.clone());
+        // A location facet first, though the others cover more (2,390 and 2,400 postings to its 2,100).
+        assert_eq!(split(&page.facets).as_deref(), Some("locations"));
+        let others: Vec<Facet> = page.facets.iter().filter(|f| f.parameter != "locations").cloned().collect();
+        assert_eq!(split(&others).as_deref(), Some("jobFamilyGroup"), "the most postings covered");
+        let facet = |name: &str, counts: &[u64]| Facet {
+            parameter: name.into(),
+            values: counts.iter().enumerate().map(|(i, c)| (i.to_string(), *c)).collect(),
+        };
+        let tied = [facet("many", &[500, 500, 500, 500]), facet("few", &[1000, 1000])];
+        assert_eq!(split(&tied).as_deref(), Some("few"), "as many covered: fewer searches");
+        assert_eq!(split(&[facet("p", &[2000, 5])]), None, "a value at the cap does not split");
         assert_eq!(page.total, Some(2000));
         Ok(())
     }

@@ -135,5 +135,16 @@ async fn feeds_met_as_they_come() -> anyhow::Result<()> {
     }
     let asked = ats.request_count("/api/v1/widget/accounts/one");
     assert_eq!(asked, 3, "the second read of one was refused once (429), then made again after Retry-After");
+    // One request at a time to Workable's host: two accounts that each take 400 ms to answer take 800 ms together.
+    for account in ["slow", "slower"] {
+        ats.generate_board(Kind::Workable, account, 2, 1);
+        ats.set_delay(Kind::Workable, account, Duration::from_millis(400));
+    }
+    let (slow, slower) = (Board::new(BoardKind::Workable, "slow")?, Board::new(BoardKind::Workable, "slower")?);
+    let started = std::time::Instant::now();
+    let (a, b) = tokio::join!(http.list(&slow), http.list(&slower));
+    let (a, b) = (a?, b?);
+    assert_eq!((a.postings.len(), b.postings.len()), (2, 2));
+    assert!(started.elapsed() >= Duration::from_millis(800), "read at once: {:?}", started.elapsed());
     Ok(())
 }

@@ -116,7 +116,8 @@ impl HttpBoards {
         assembly.finish(kind, answered)
     }
 
-    /// SmartRecruiters: `?limit=100&offset=N` until `totalFound` is reached or a page comes back empty.
+    /// SmartRecruiters: `?limit=100&offset=N` until `totalFound` is reached (a page short of 100 where it gives no
+    /// total), or a page brings no posting not read before (an API that ignored the offset).
     pub(super) async fn smartrecruiters_pages(
         &self,
         client: &reqwest::Client,
@@ -131,9 +132,13 @@ impl HttpBoards {
             assembly.answered(body.len(), self.max_body_bytes)?;
             let (items, total) = crate::smartrecruiters::page(&body).map_err(|e| crate::body::with_url(e, &url))?;
             let count = items.len();
-            assembly.push(items, |item| crate::listing::id_string(item.get("id")))?;
+            let new = assembly.push(items, |item| crate::listing::id_string(item.get("id")))?;
             offset += count;
-            if count == 0 || total.is_none_or(|total| offset as u64 >= total) {
+            let done = match total {
+                Some(total) => offset as u64 >= total,
+                None => count < page_size,
+            };
+            if done || new == 0 {
                 return assembly.finish(BoardKind::Smartrecruiters, Validators::default());
             }
         }
@@ -168,17 +173,18 @@ impl HttpBoards {
             return assembly.finish(BoardKind::Workday, Validators::default());
         };
         tracing::info!(url, facet = %parameter, values = values.len(), "workday board past the search cap: read by facet");
-        let covered: u64 = values.iter().map(|(_, count)| count).sum();
         for (id, _) in &values {
             let applied = json!({ parameter.as_str(): [id] });
             let page = self.workday_page(client, url, &applied, 0).await?;
             assembly.answered(page.1, self.max_body_bytes)?;
             self.workday_pages(client, url, &applied, page.0, &mut assembly).await?;
         }
-        if covered < total {
+        // The search counts 2,000 where it stops: fewer read by facet says the facet left some out.
+        if (assembly.items as u64) < total {
             assembly.warnings.push(format!(
-                "workday's search stops at {SEARCH_CAP} postings; read by {parameter}, whose values hold {covered} of \
-                 the {total} the search counts: the others were not read"
+                "workday's search stops at {SEARCH_CAP} postings; read by {parameter}, whose values gave {} postings, \
+                 fewer than the {total} the search counts: the others were not read",
+                assembly.items
             ));
         }
         assembly.finish(BoardKind::Workday, Validators::default())

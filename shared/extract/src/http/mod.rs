@@ -14,143 +14,17 @@ use reqwest::header::{
 use serde_json::Value;
 
 mod assemble;
+mod lever;
+mod urls;
+
+pub use urls::{BoardUrls, Site};
 
 use crate::body::SpoolWriter;
 use crate::listing::parse_json;
-use crate::{Board, BoardKind, BoardRegion, BoardSource, ExtractError, Fetched, ListingBody, Validators};
+use crate::{Board, BoardKind, BoardSource, ExtractError, Fetched, ListingBody, Validators};
 
 /// Sent with every request.
 const USER_AGENT: &str = concat!("bw-extract/", env!("CARGO_PKG_VERSION"), " (job postings ingestion)");
-
-/// Base URLs of the board APIs, without a trailing slash. JSON-LD boards use their own URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BoardUrls {
-    /// Greenhouse Job Board API, e.g. `https://boards-api.greenhouse.io`.
-    pub greenhouse: String,
-    /// Its EU host, for the boards of Greenhouse's EU customers: `https://boards-api.eu.greenhouse.io`.
-    pub greenhouse_eu: String,
-    /// Lever Postings API, e.g. `https://api.lever.co`.
-    pub lever: String,
-    /// Its EU host: `https://api.eu.lever.co`.
-    pub lever_eu: String,
-    /// Ashby public job board API, e.g. `https://api.ashbyhq.com`.
-    pub ashby: String,
-    /// Workable's widget API, `https://apply.workable.com` (one host for every account).
-    pub workable: String,
-    /// SmartRecruiters Posting API, `https://api.smartrecruiters.com`.
-    pub smartrecruiters: String,
-    /// Where boards on hosts of their own (Workday, Teamtailor, Recruitee, Personio and BambooHR, given by name) are
-    /// read instead of their hosts: `{tenants}/{kind}/{name}` followed by the real path (Workday:
-    /// `{tenants}/workday/{tenant}/wday/cxs/…`). `None`: on their own hosts.
-    pub tenants: Option<String>,
-}
-
-impl BoardUrls {
-    /// The public production endpoints.
-    pub fn public() -> Self {
-        Self {
-            greenhouse: "https://boards-api.greenhouse.io".to_owned(),
-            greenhouse_eu: "https://boards-api.eu.greenhouse.io".to_owned(),
-            lever: "https://api.lever.co".to_owned(),
-            lever_eu: "https://api.eu.lever.co".to_owned(),
-            ashby: "https://api.ashbyhq.com".to_owned(),
-            workable: "https://apply.workable.com".to_owned(),
-            smartrecruiters: "https://api.smartrecruiters.com".to_owned(),
-            tenants: None,
-        }
-    }
-
-    /// One fake server for every API (a trailing slash is removed): the shared hosts at `base`, the EU hosts at
-    /// `{base}/eu`, the boards on hosts of their own at `{base}/{kind}/{name}` (see [`Self::tenants`]).
-    pub fn all(base: &str) -> Self {
-        let base = base.trim_end_matches('/').to_owned();
-        let eu = format!("{base}/eu");
-        Self {
-            greenhouse: base.clone(),
-            greenhouse_eu: eu.clone(),
-            lever: base.clone(),
-            lever_eu: eu,
-            ashby: base.clone(),
-            workable: base.clone(),
-            smartrecruiters: base.clone(),
-            tenants: Some(base),
-        }
-    }
-
-    /// `ATS_BASE_URL` for every API when set (a fake server, see [`Self::all`]); else `GREENHOUSE_API_URL`,
-    /// `GREENHOUSE_EU_API_URL`, `LEVER_API_URL`, `LEVER_EU_API_URL`, `ASHBY_API_URL`, `WORKABLE_API_URL` and
-    /// `SMARTRECRUITERS_API_URL` each over the public endpoints.
-    pub fn from_env() -> Self {
-        let var = bw_config::optional;
-        if let Some(base) = var("ATS_BASE_URL") {
-            return Self::all(&base);
-        }
-        let public = Self::public();
-        let or = |name: &str, default: String| var(name).map_or(default, |v| v.trim_end_matches('/').to_owned());
-        Self {
-            greenhouse: or("GREENHOUSE_API_URL", public.greenhouse),
-            greenhouse_eu: or("GREENHOUSE_EU_API_URL", public.greenhouse_eu),
-            lever: or("LEVER_API_URL", public.lever),
-            lever_eu: or("LEVER_EU_API_URL", public.lever_eu),
-            ashby: or("ASHBY_API_URL", public.ashby),
-            workable: or("WORKABLE_API_URL", public.workable),
-            smartrecruiters: or("SMARTRECRUITERS_API_URL", public.smartrecruiters),
-            tenants: None,
-        }
-    }
-
-    /// Where `board` is read: the base URL its API's paths follow, and whether that URL came from a user (a careers
-    /// page, a board given by its own URL), so that it is held to the public-address guard (see [`crate::guard`]).
-    pub fn site(&self, board: &Board) -> Site {
-        let eu = board.region == BoardRegion::Eu;
-        let shared = |base: &String| Site { base: base.clone(), from_user: false };
-        match board.kind {
-            BoardKind::Greenhouse if eu => shared(&self.greenhouse_eu),
-            BoardKind::Greenhouse => shared(&self.greenhouse),
-            BoardKind::Lever if eu => shared(&self.lever_eu),
-            BoardKind::Lever => shared(&self.lever),
-            BoardKind::Ashby => shared(&self.ashby),
-            BoardKind::Workable => shared(&self.workable),
-            BoardKind::Smartrecruiters => shared(&self.smartrecruiters),
-            BoardKind::Jsonld => Site { base: board.token.clone(), from_user: true },
-            BoardKind::Workday => {
-                let site = crate::board::workday_site(&board.token).unwrap_or_else(|_| crate::board::WorkdaySite {
-                    host: "invalid.myworkdayjobs.com".to_owned(),
-                    tenant: String::new(),
-                    site: String::new(),
-                });
-                let root = match &self.tenants {
-                    Some(tenants) => format!("{tenants}/workday/{}", site.tenant),
-                    None => format!("https://{}", site.host),
-                };
-                Site { base: format!("{root}/wday/cxs/{}/{}", site.tenant, site.site), from_user: false }
-            }
-            BoardKind::Teamtailor | BoardKind::Recruitee | BoardKind::Personio | BoardKind::Bamboohr => {
-                let name = &board.token;
-                if board.is_url() {
-                    return Site { base: name.trim_end_matches('/').to_owned(), from_user: true };
-                }
-                let base = match (&self.tenants, board.kind) {
-                    (Some(tenants), kind) => format!("{tenants}/{kind}/{name}"),
-                    (None, BoardKind::Teamtailor) => format!("https://{name}.teamtailor.com"),
-                    (None, BoardKind::Recruitee) => format!("https://{name}.recruitee.com"),
-                    (None, BoardKind::Personio) => format!("https://{name}.jobs.personio.de"),
-                    (None, _) => format!("https://{name}.bamboohr.com"),
-                };
-                Site { base, from_user: false }
-            }
-        }
-    }
-}
-
-/// Where a board is read (see [`BoardUrls::site`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Site {
-    /// The URL the API's paths follow (for a careers page, the page's URL).
-    pub base: String,
-    /// Given by a user: held to the public-address guard.
-    pub from_user: bool,
-}
 
 /// Reads boards over HTTP with reqwest: one GET per listing, bounded in time and size.
 /// Why [`HttpBoards::from_env`] could not build the client.
@@ -354,10 +228,10 @@ impl HttpBoards {
         }
     }
 
-    /// The client for a board's requests: a URL a user gave is held to the public-address guard (unless allowed).
+    /// The client for a board's requests: a guarded site's is held to the public-address guard (unless allowed).
     fn client_for(&self, site: &Site, url: &str) -> Result<&reqwest::Client, ExtractError> {
-        if !site.from_user || !self.guard_pages {
-            return Ok(if site.from_user { &self.pages } else { &self.client });
+        if !site.guarded || !self.guard_pages {
+            return Ok(if site.guarded { &self.pages } else { &self.client });
         }
         let refused = reqwest::Url::parse(url).ok().and_then(|u| crate::guard::literal_refusal(&u));
         match refused {
@@ -544,9 +418,7 @@ impl BoardSource for HttpBoards {
         revalidate(board)?;
         let site = self.urls.site(board);
         let (token, base) = (&board.token, &site.base);
-        let bad_id = |what: &str, problem: &str| {
-            Err(ExtractError::malformed(format!("{} {what} {external_id:?}", board.kind), problem.to_owned()))
-        };
+        let bad_id = |what: &str, problem: &str| Err(bad_posting(board, what, external_id, problem));
         let id_of = |max: usize, ok: fn(char) -> bool| {
             !external_id.is_empty() && external_id.len() <= max && external_id.chars().all(ok)
         };
@@ -573,13 +445,10 @@ impl BoardSource for HttpBoards {
                 self.get_object(&self.client, &url, "smartrecruiters posting").await
             }
             BoardKind::Workday => {
-                let safe =
-                    |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '%' | '(' | ')' | ',');
-                if !external_id.starts_with('/') || external_id.contains("..") || !id_of(512, safe) {
-                    return bad_id("externalPath", "is not a path of the site");
-                }
-                let url = format!("{base}{external_id}");
-                let answer = self.get_object(&self.client, &url, "workday job").await?;
+                let url = within(base, external_id)
+                    .ok_or_else(|| bad_posting(board, "externalPath", external_id, "is not a path of the site"))?;
+                let client = self.client_for(&site, &url)?;
+                let answer = self.get_object(client, &url, "workday job").await?;
                 crate::workday::detail(answer)
                     .ok_or_else(|| ExtractError::malformed(format!("workday job from {url}"), "has no jobPostingInfo"))
             }
@@ -612,65 +481,21 @@ impl BoardSource for HttpBoards {
     }
 }
 
-/// Postings per page of a Lever listing (`limit`): large, because only a board that fits in one page can be asked
-/// conditionally (see [`HttpBoards::lever_pages`]).
-pub const LEVER_PAGE: usize = 1_000;
-/// Pages of a Lever listing read at most (a board that keeps answering full pages is not followed for ever).
-const LEVER_MAX_PAGES: usize = 1_000;
+/// A posting id that cannot be asked for.
+fn bad_posting(board: &Board, what: &str, id: &str, problem: &str) -> ExtractError {
+    ExtractError::malformed(format!("{} {what} {id:?}", board.kind), problem.to_owned())
+}
 
-impl HttpBoards {
-    /// A Lever board read page by page (`&skip={n}&limit=1000`) until a page comes back short, the pages' items
-    /// joined into one array in the spool. Only the first page is asked conditionally: a `304` for it stands for the
-    /// board only when the board fits in one page, so the validators kept are those of a one-page board (a longer
-    /// board is read whole every time). The pages' bodies count together against the body cap.
-    async fn lever_pages(&self, base: &str, validators: &Validators) -> Result<Fetched, ExtractError> {
-        let what = "lever board listing";
-        let mut spool = SpoolWriter::default();
-        let keep = |e: std::io::Error| cannot_keep(base, &e);
-        spool.write(b"[").map_err(keep)?;
-        let (mut skip, mut total, mut items) = (0, 0, 0);
-        for page in 0..LEVER_MAX_PAGES {
-            let url = format!("{base}&skip={skip}&limit={LEVER_PAGE}");
-            let asked = if page == 0 { validators } else { &Validators::default() };
-            let once = || self.download_to_vec(&self.client, &url, "application/json", None, asked);
-            let Some((page_validators, body)) = self.retried(&url, once).await? else {
-                return Ok(Fetched::NotModified);
-            };
-            total += body.len();
-            if total > self.max_body_bytes {
-                return Err(ExtractError::TooLarge { url: base.to_owned(), limit_bytes: self.max_body_bytes });
-            }
-            let count = match serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&body) {
-                Ok(page) => page.len(),
-                Err(e) if e.classify() == serde_json::error::Category::Data => {
-                    return Err(ExtractError::malformed(format!("{what} from {url}"), "is not a JSON array"));
-                }
-                Err(e) => {
-                    return Err(ExtractError::malformed(
-                        format!("{what} from {url}"),
-                        format!("is not valid JSON: {e}"),
-                    ));
-                }
-            };
-            if count > 0 {
-                let text = body.trim_ascii();
-                let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or_default();
-                if items > 0 {
-                    spool.write(b",").map_err(keep)?;
-                }
-                spool.write(inner).map_err(keep)?;
-                items += count;
-            }
-            if count < LEVER_PAGE {
-                spool.write(b"]").map_err(keep)?;
-                let validators = if page == 0 { page_validators } else { Validators::default() };
-                let body = ListingBody::spooled(BoardKind::Lever, base.to_owned(), spool, validators).map_err(keep)?;
-                return Ok(Fetched::Listing(body));
-            }
-            skip += count;
-        }
-        Err(ExtractError::malformed(format!("{what} from {base}"), format!("has more than {LEVER_MAX_PAGES} pages")))
+/// `base` followed by `path`, when the URL that makes stays under `base`'s path: `path` starts with `/`, has no query
+/// or fragment, and no `..` (spelt plainly or percent-encoded) takes it out.
+fn within(base: &str, path: &str) -> Option<String> {
+    if !path.starts_with('/') || path.contains(['?', '#', '\\']) || path.len() > 2048 {
+        return None;
     }
+    let (base_url, url) = (reqwest::Url::parse(base).ok()?, reqwest::Url::parse(&format!("{base}{path}")).ok()?);
+    let prefix = format!("{}/", base_url.path().trim_end_matches('/'));
+    let same_origin = url.origin() == base_url.origin();
+    (same_origin && url.path().starts_with(&prefix)).then(|| url.to_string())
 }
 
 /// A body that arrived but could not be kept (its spool's temporary file failed).
@@ -707,4 +532,31 @@ fn chain(error: &reqwest::Error) -> String {
         current = e.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+
+    #[test]
+    fn a_path_stays_under_its_base() {
+        let base = "https://acme.wd5.myworkdayjobs.com/wday/cxs/acme/External";
+        assert_eq!(
+            within(base, "/job/US-CA-San-Jose/Engineer--Data--R&D-_JR1").as_deref(),
+            Some(
+                "https://acme.wd5.myworkdayjobs.com/wday/cxs/acme/External/job/US-CA-San-Jose/Engineer--Data--R&D-_JR1"
+            )
+        );
+        assert!(within(base, "/job/Caf%C3%A9-O'Brien+Co_JR2").is_some(), "any character a path may hold");
+        for bad in [
+            "job/x",
+            "/../../../admin",
+            "/job/%2e%2e/%2E%2E/%2e%2e/admin",
+            "/job/x?admin=1",
+            "/job/x#y",
+            "/job\\..\\..",
+        ] {
+            assert_eq!(within(base, bad), None, "{bad:?}");
+        }
+    }
 }

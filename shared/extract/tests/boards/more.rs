@@ -163,7 +163,7 @@ fn bamboohr_lists_then_details() -> TestResult {
     assert_eq!(n.url.as_deref(), Some("https://collectivemeasures.bamboohr.com/careers/214"));
     assert_eq!(n.location.as_deref(), Some("Minneapolis, Minnesota, United States"));
     assert_eq!(n.employment_type.as_deref(), Some("Full time"));
-    assert_eq!(n.remote, None, "isRemote is null");
+    assert_eq!(n.remote, Some(false), "isRemote is null; locationType 2 is hybrid");
     assert_eq!(rfc3339(n.posted_at).as_deref(), Some("2023-07-25T00:00:00.000Z"));
     assert!(n.description.is_some_and(|d| d.starts_with("If you are interested in joining our team")));
     Ok(())
