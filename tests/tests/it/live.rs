@@ -142,6 +142,9 @@ async fn a_runs_stream_gives_its_state_then_changes_and_lines_ends_and_resumes_a
 -> anyhow::Result<()> {
     let mut app = TestApp::spawn().await?;
     app.ats.generate_board(Kind::Greenhouse, "acme", 6, 1);
+    // The board answers slowly, so the run stays extracting long enough for the stream to read it so (on a loaded
+    // machine the wakes of a quick run's changes can be read together, its way to finished one status).
+    app.ats.set_delay(Kind::Greenhouse, "acme", Duration::from_millis(1500));
     app.add_company("alice", "Acme", "greenhouse", "acme").await?;
     let run = app.start_run("alice").await?;
     let url = progress_url(&app, "alice", &format!("/api/ingestion/progress/{run}"));
