@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks that print `key: value` figures (they are measurements, not pass/fail tests).
+#   scripts/bench.sh boards [POSTINGS=2000]
+#       one board of each kind (Greenhouse beside the seven later ones) through a full run, then an unchanged one:
+#       postings a second and requests a posting, and what the unchanged run asked and took for changed
 #   scripts/bench.sh ingestion [COMPANIES=100] [POSTINGS_PER_COMPANY=500] [ROW_BY_ROW_SAMPLE=5000]
 #   scripts/bench.sh poller [JOBS=200] [ITEMS=100] [RATE_LIMIT_PER_MINUTE=60000] [all|polling,old,webhook,batch,large]
 #       large: one batch job of BENCH_LARGE_BATCH_ITEMS (200,000) items worked by the release poller binary
@@ -22,7 +25,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-[[ $# -ge 1 ]] || die "usage: scripts/bench.sh ingestion|poller|lambda|progress|delivery|export|scale [ARGS...]"
+[[ $# -ge 1 ]] || die "usage: scripts/bench.sh boards|ingestion|poller|lambda|progress|delivery|export|scale [ARGS...]"
 "$ROOT/scripts/bootstrap.sh" >&2
 load_env
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"

@@ -1,5 +1,6 @@
 //! Benchmarks that print `key: value` figures (not timed tests). Run through `scripts/bench.sh`.
 
+pub mod boards;
 pub mod delivery;
 pub mod export;
 pub mod ingestion;

@@ -1,4 +1,4 @@
-//! `bench ingestion|poller|lambda|progress|delivery|export|scale …`: prints `key: value` figures. See `scripts/bench.sh`.
+//! `bench boards|ingestion|poller|lambda|progress|delivery|export|scale …`: prints `key: value` figures. See `scripts/bench.sh`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -8,6 +8,7 @@ async fn main() -> anyhow::Result<()> {
             .map_or(Ok(default), |v| v.parse().map_err(|e| anyhow::anyhow!("argument {i} ({v:?}) is not a count: {e}")))
     };
     match args.first().map(String::as_str) {
+        Some("boards") => bw_bench::boards::run(number(1, 2_000)?.max(1)).await,
         Some("ingestion") => bw_bench::ingestion::run(number(1, 100)?, number(2, 500)?, number(3, 5_000)?).await,
         Some("poller") => {
             let rpm = u32::try_from(number(3, 60_000)?).map_err(|e| anyhow::anyhow!("rate limit: {e}"))?;
@@ -22,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("progress") => bw_bench::progress::run(number(1, 50)?.max(1), number(2, 200)?.max(1)).await,
         other => anyhow::bail!(
-            "unknown benchmark {other:?}; try: bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] [all|polling,old,webhook,batch,large] | bench lambda [ROUNDS] [POSTINGS] | bench scale [USERS] [COMPANIES] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
+            "unknown benchmark {other:?}; try: bench boards [POSTINGS] | bench ingestion [COMPANIES] [POSTINGS] [ROW_BY_ROW_SAMPLE] | bench poller [JOBS] [ITEMS] [RPM] [all|polling,old,webhook,batch,large] | bench lambda [ROUNDS] [POSTINGS] | bench scale [USERS] [COMPANIES] [POSTINGS] | bench progress [STREAMS] [CHANGES] | bench delivery [MINUTES] | bench export [POSTINGS]"
         ),
     }
 }
