@@ -16,6 +16,10 @@ const RSS: &str = "teamtailor RSS feed";
 /// The items of either feed: the RSS feed (a body starting with `<`) read into JSON, see [`crate::xml`].
 pub(crate) fn answer_items(body: &[u8]) -> Result<Vec<Value>, ExtractError> {
     if body.trim_ascii_start().starts_with(b"<") {
+        let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+        if head.contains("<html") || head.contains("<!doctype html") {
+            return Err(ExtractError::malformed("teamtailor feed", "is a web page, not a JSON or RSS feed"));
+        }
         return crate::xml::items(RSS, body, "rss", Some("channel"), "item");
     }
     let Value::Object(mut feed) = parse_json(FEED, body)? else {
@@ -108,6 +112,7 @@ mod tests {
     fn a_feed_of_another_shape_is_named() {
         let err = |body: &[u8]| answer_items(body).err().map(|e| e.to_string());
         assert_eq!(err(b"{\"version\": 1}").as_deref(), Some("teamtailor job feed has no \"items\" array"));
-        assert_eq!(err(b"<html></html>").as_deref(), Some("teamtailor RSS feed has a <html> document, not <rss>"));
+        assert_eq!(err(b"<html></html>").as_deref(), Some("teamtailor feed is a web page, not a JSON or RSS feed"));
+        assert_eq!(err(b"<feed></feed>").as_deref(), Some("teamtailor RSS feed has a <feed> document, not <rss>"));
     }
 }
