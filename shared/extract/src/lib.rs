@@ -65,12 +65,12 @@ pub fn parse_listing(kind: BoardKind, body: &[u8]) -> Result<Listing, ExtractErr
     if kind == BoardKind::Jsonld {
         return jsonld::parse_listing(body);
     }
-    if let Some((what, item)) = assembled(kind) {
+    if let Some(assembled) = Assembled::of(kind) {
         let mut postings = Vec::new();
-        for (index, value) in answer_items(kind, body)?.into_iter().enumerate() {
-            postings.extend(item(index, value)?);
+        for (index, value) in (assembled.answer)(body)?.into_iter().enumerate() {
+            postings.extend((assembled.item)(index, value)?);
         }
-        return Ok(Listing::complete(listing::dedupe(what, postings)));
+        return Ok(Listing::complete(listing::dedupe(assembled.what, postings)));
     }
     let mut postings = Vec::new();
     each_listed(kind, body, |posting| {
@@ -96,8 +96,8 @@ pub(crate) fn each_listed(
         BoardKind::Jsonld => {
             return Err(ExtractError::malformed("careers page", "is not a JSON listing (it is read whole)"));
         }
-        _ => match assembled(kind) {
-            Some((what, item)) => (stream::Shape { what, items: stream::Items::Bare }, item),
+        _ => match Assembled::of(kind) {
+            Some(Assembled { what, item, .. }) => (stream::Shape { what, items: stream::Items::Bare }, item),
             None => return Err(ExtractError::malformed(kind.as_str(), "has no JSON listing")),
         },
     };
@@ -109,29 +109,33 @@ pub(crate) fn each_listed(
 
 type ItemFn = fn(usize, serde_json::Value) -> Result<Option<ListedPosting>, ExtractError>;
 
-/// For the boards whose listing is assembled before it is read (see [`answer_items`]): what the listing is called
-/// and how an item is read. A listing assembled so is a JSON array of the items.
-pub(crate) fn assembled(kind: BoardKind) -> Option<(&'static str, ItemFn)> {
-    Some(match kind {
-        BoardKind::Workday => (workday::WHAT, workday::item),
-        BoardKind::Smartrecruiters => ("smartrecruiters postings", smartrecruiters::item),
-        BoardKind::Workable => ("workable account", workable::item),
-        BoardKind::Teamtailor => ("teamtailor feed", teamtailor::item),
-        BoardKind::Personio => ("personio XML feed", personio::item),
-        _ => return None,
-    })
+/// A board whose listing is assembled before it is read: the pages of Workday and SmartRecruiters joined, Workable's
+/// jobs in several places folded, the feeds of Teamtailor and Personio read into JSON. A listing assembled so is a
+/// JSON array of the items.
+pub(crate) struct Assembled {
+    /// What the listing is called in errors.
+    pub what: &'static str,
+    /// The items of one of the board's answers.
+    pub answer: fn(&[u8]) -> Result<Vec<serde_json::Value>, ExtractError>,
+    /// How an item is read.
+    pub item: ItemFn,
 }
 
-/// The items of one answer of a board whose listing is assembled: the pages of Workday and SmartRecruiters joined,
-/// Workable's jobs in several places folded, the XML feeds of Personio and Teamtailor read into JSON.
-pub(crate) fn answer_items(kind: BoardKind, body: &[u8]) -> Result<Vec<serde_json::Value>, ExtractError> {
-    match kind {
-        BoardKind::Workday => workday::page(body).map(|page| page.items),
-        BoardKind::Smartrecruiters => smartrecruiters::page(body).map(|(items, _)| items),
-        BoardKind::Workable => workable::answer_items(body),
-        BoardKind::Teamtailor => teamtailor::answer_items(body),
-        BoardKind::Personio => personio::answer_items(body),
-        _ => Err(ExtractError::malformed(kind.as_str(), "is not assembled from answers")),
+impl Assembled {
+    pub(crate) fn of(kind: BoardKind) -> Option<Self> {
+        let (what, answer, item): (_, fn(&[u8]) -> _, ItemFn) = match kind {
+            BoardKind::Workday => (workday::WHAT, |body| workday::page(body).map(|page| page.items), workday::item),
+            BoardKind::Smartrecruiters => (
+                smartrecruiters::WHAT,
+                |body| smartrecruiters::page(body).map(|(items, _)| items),
+                smartrecruiters::item,
+            ),
+            BoardKind::Workable => (workable::WHAT, workable::answer_items, workable::item),
+            BoardKind::Teamtailor => (teamtailor::FEED, teamtailor::answer_items, teamtailor::item),
+            BoardKind::Personio => (personio::WHAT, personio::answer_items, personio::item),
+            _ => return None,
+        };
+        Some(Self { what, answer, item })
     }
 }
 

@@ -10,12 +10,11 @@ use crate::normalized::{join_nonempty, merged, parse_date};
 use crate::xml::many;
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
-const WHAT: &str = "personio XML feed";
+pub(crate) const WHAT: &str = "personio XML feed";
 
 /// The feed's positions as JSON (see [`crate::xml`]); a web page instead of the feed says the feed is off.
 pub(crate) fn answer_items(body: &[u8]) -> Result<Vec<Value>, ExtractError> {
-    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
-    if head.contains("<html") || head.contains("<!doctype html") {
+    if crate::xml::is_web_page(body) {
         return Err(ExtractError::malformed(
             WHAT,
             "is a web page, not the feed: the company may have switched its XML feed off (Personio lets it)",

@@ -9,7 +9,7 @@ use crate::listing::{id_string, listed, parse_json, text};
 use crate::normalized::{join_nonempty, merged, parse_date};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
-const WHAT: &str = "smartrecruiters postings page";
+pub(crate) const WHAT: &str = "smartrecruiters postings page";
 
 /// Postings asked per page: the API's most.
 pub(crate) const PAGE: usize = 100;

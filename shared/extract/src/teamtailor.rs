@@ -10,14 +10,13 @@ use crate::normalized::{join_nonempty, merged, parse_date};
 use crate::xml::many;
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
-const FEED: &str = "teamtailor job feed";
+pub(crate) const FEED: &str = "teamtailor job feed";
 const RSS: &str = "teamtailor RSS feed";
 
 /// The items of either feed: the RSS feed (a body starting with `<`) read into JSON, see [`crate::xml`].
 pub(crate) fn answer_items(body: &[u8]) -> Result<Vec<Value>, ExtractError> {
     if body.trim_ascii_start().starts_with(b"<") {
-        let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
-        if head.contains("<html") || head.contains("<!doctype html") {
+        if crate::xml::is_web_page(body) {
             return Err(ExtractError::malformed("teamtailor feed", "is a web page, not a JSON or RSS feed"));
         }
         return crate::xml::items(RSS, body, "rss", Some("channel"), "item");

@@ -9,7 +9,7 @@ use crate::listing::{listed, parse_json, text};
 use crate::normalized::{join_nonempty, merged, parse_date};
 use crate::{ExtractError, ListedPosting, NormalizedPosting};
 
-const WHAT: &str = "workable account";
+pub(crate) const WHAT: &str = "workable account";
 
 /// The account's jobs, each once: Workable lists a job in several locations once per location under the same
 /// `shortcode`, so the repeats are folded into the first, their `locations` added to its own (each place once).

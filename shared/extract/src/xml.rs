@@ -58,6 +58,13 @@ fn value(node: roxmltree::Node<'_, '_>) -> Value {
     Value::Object(object)
 }
 
+/// Whether a body that should be a feed is a web page (an HTML document): what a board answers where a feed is
+/// switched off or missing.
+pub(crate) fn is_web_page(body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    head.contains("<html") || head.contains("<!doctype html")
+}
+
 /// The values a feed holds once or repeated: an array's items, nothing for an empty string or null, else the value.
 pub(crate) fn many(value: Option<&Value>) -> Vec<&Value> {
     match value {

@@ -4,15 +4,15 @@
 //! run the requests made and the postings the system took for changed (nothing should change, so no detail is fetched
 //! again). The kinds' figures compare within this one run.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bw_extract::{BoardKind, HttpBoards};
 use bw_fake_ats::{FakeAts, Kind};
 use bw_ingestion::{Ingestion, Settings};
-use bw_messages::{Database, RunMessage};
 use chrono::Utc;
 
 use super::figure;
+use super::ingestion::timed_run;
 use bw_tests::db::TestDb;
 
 /// Each kind with the fake's key for its board and the company's token (Workday's fake key is `{tenant}.{site}`).
@@ -73,20 +73,4 @@ async fn one(fake: Kind, kind: BoardKind, key: &str, token: &str, postings: usiz
     figure(&format!("{name}_unchanged_run_requests"), requests() - first_requests);
     figure(&format!("{name}_unchanged_run_postings_changed"), changed);
     Ok(())
-}
-
-async fn timed_run(db: &TestDb, handler: &Ingestion<HttpBoards>) -> anyhow::Result<Duration> {
-    let mut conn = bw_db::pool::conn(&db.pool).await?;
-    let run = match bw_db::runs::create(&mut conn, "bench").await? {
-        bw_db::runs::Created::Run(run) => run,
-        bw_db::runs::Created::ActiveExists(run) => anyhow::bail!("run {} still active", run.id),
-    };
-    drop(conn);
-    let started = Instant::now();
-    let outcome = handler
-        .handle_run(&RunMessage::new(run.id, "bench", Database::Primary), 1)
-        .await
-        .map_err(|f| anyhow::anyhow!("run failed: {f}"))?;
-    anyhow::ensure!(outcome == bw_ingestion::pipeline::Outcome::Finished, "run ended {outcome:?}");
-    Ok(started.elapsed())
 }

@@ -147,7 +147,8 @@ fn rate(n: usize, took: Duration) -> String {
     format!("{:.0}", n as f64 / took.as_secs_f64())
 }
 
-async fn timed_run(db: &TestDb, handler: &Ingestion<HttpBoards>) -> anyhow::Result<Duration> {
+/// One run of the handler over `db` to its end (finished), timed.
+pub(crate) async fn timed_run(db: &TestDb, handler: &Ingestion<HttpBoards>) -> anyhow::Result<Duration> {
     let mut conn = bw_db::pool::conn(&db.pool).await?;
     let run = match bw_db::runs::create(&mut conn, "bench").await? {
         bw_db::runs::Created::Run(run) => run,

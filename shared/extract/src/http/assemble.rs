@@ -109,7 +109,10 @@ impl HttpBoards {
             other => other?,
         };
         let (url, Some((answered, body))) = answered else { return Ok(Fetched::NotModified) };
-        let items = crate::answer_items(kind, &body).map_err(|e| crate::body::with_url(e, &url))?;
+        let answer = crate::Assembled::of(kind)
+            .map(|a| a.answer)
+            .ok_or_else(|| ExtractError::malformed(format!("{kind} board at {url}"), "is not read in one answer"))?;
+        let items = answer(&body).map_err(|e| crate::body::with_url(e, &url))?;
         drop(body);
         let mut assembly = Assembly::new(&url)?;
         assembly.push(items, |_| None)?;
@@ -154,16 +157,15 @@ impl HttpBoards {
     /// past them are not taken for gone).
     pub(super) async fn workday_search(&self, client: &reqwest::Client, url: &str) -> Result<Fetched, ExtractError> {
         let mut assembly = Assembly::new(url)?;
-        let first = self.workday_page(client, url, &json!({}), 0).await?;
-        assembly.answered(first.1, self.max_body_bytes)?;
-        let first = first.0;
+        let (mut first, bytes) = self.workday_page(client, url, &json!({}), 0).await?;
+        assembly.answered(bytes, self.max_body_bytes)?;
         let total = first.total.unwrap_or(first.items.len() as u64);
-        let facets = first.facets.clone();
+        let facets = std::mem::take(&mut first.facets);
         if total < SEARCH_CAP {
             self.workday_pages(client, url, &json!({}), first, &mut assembly).await?;
             return assembly.finish(BoardKind::Workday, Validators::default());
         }
-        let Some(Facet { parameter, values }) = workday::splitting_facet(&facets).cloned() else {
+        let Some(Facet { parameter, values }) = workday::splitting_facet(&facets) else {
             self.workday_pages(client, url, &json!({}), first, &mut assembly).await?;
             assembly.warnings.push(format!(
                 "workday's search stops at {SEARCH_CAP} postings and no facet of this board splits it into smaller \
@@ -173,7 +175,7 @@ impl HttpBoards {
             return assembly.finish(BoardKind::Workday, Validators::default());
         };
         tracing::info!(url, facet = %parameter, values = values.len(), "workday board past the search cap: read by facet");
-        for (id, _) in &values {
+        for (id, _) in values {
             let applied = json!({ parameter.as_str(): [id] });
             let page = self.workday_page(client, url, &applied, 0).await?;
             assembly.answered(page.1, self.max_body_bytes)?;
